@@ -1,0 +1,49 @@
+# Churn Radar: the two set-up commands are `make report` and `make test`.
+# Neither needs conda: the first call creates .venv with the machine's python3 and pip.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+AS_OF  ?= 2026-10-31
+DATA   ?= data/sample
+LANG_REPORT ?= fr
+
+.PHONY: help venv report test lab sample bench clean-reports lint
+
+help:
+	@echo "make report   run the monthly report on $(DATA) as of $(AS_OF) into reports/$(AS_OF)/"
+	@echo "make test     run the test suite (unit tests and notebooks on the sample)"
+	@echo "make lab      open JupyterLab on notebooks/ with the 'churn-radar' kernel"
+	@echo "make sample   regenerate data/sample (3,000 contractual customers, seed 42)"
+	@echo "make bench    run the benchmark scripts (print timings and memory)"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip >/dev/null
+	$(BIN)/python -m pip install -e ".[lab,test,dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name churn-radar --display-name "Python (churn-radar)"
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/churn-radar report $(DATA) --as-of $(AS_OF) --out reports --lang $(LANG_REPORT) --force
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+sample: $(STAMP)
+	$(BIN)/churn-radar sample --customers 3000 --seed 42 --business contractual --months 24 --end 2026-10-31 --out data/sample
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_signals.py
+	$(BIN)/python benchmarks/bench_score.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+clean-reports:
+	rm -rf reports/20*

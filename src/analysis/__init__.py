@@ -1,0 +1,21 @@
+"""Churn Radar: find customers going quiet before they are lost.
+
+The package behind the notebooks in ``notebooks/``. Start with :func:`load`::
+
+    import analysis
+    ds = analysis.load("data/sample")
+    print(ds.report.to_text())
+"""
+
+from .config import DatasetConfig, read_config
+from .dataset import Dataset, from_frames, load
+from .errors import ChurnRadarError, ConfigError, DataError, NotEnoughDataError, ReportError
+from .paths import PROJECT_ROOT, REPORTS_DIR, SAMPLE_DIR
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChurnRadarError", "ConfigError", "DataError", "Dataset", "DatasetConfig",
+    "NotEnoughDataError", "PROJECT_ROOT", "REPORTS_DIR", "ReportError", "SAMPLE_DIR",
+    "__version__", "from_frames", "load", "read_config",
+]

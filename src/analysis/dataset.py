@@ -1,0 +1,311 @@
+"""The validated dataset: one object holding every table of an export and its validation.
+
+>>> import analysis
+>>> ds = analysis.load("data/sample")            # doctest: +SKIP
+>>> ds.orders.head()                              # doctest: +SKIP
+>>> print(ds.report.to_text())                    # doctest: +SKIP
+
+Tables are pandas DataFrames with the canonical columns of :mod:`analysis.schema`.
+``customers`` is always present after loading: customers seen only in activity tables
+get a row with ``signup_date`` = their first activity, and a blank ``signup_date`` is
+filled the same way (both counted in the report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .config import DatasetConfig, read_config
+from .errors import DataError
+from .reading import find_table_file, read_raw
+from .schema import ACTIVITY_TABLES, TABLES
+from .validation import TableReport, ValidationReport, validate_table
+
+__all__ = ["Dataset", "load", "from_frames"]
+
+
+@dataclass
+class Dataset:
+    """Validated tables of one export.
+
+    Attributes
+    ----------
+    customers : customer_id, signup_date, churn_date, segment attributes (always present).
+    orders : customer_id, order_date, amount (if exported), order_id, is_refund; or None.
+    email_events : customer_id, campaign_id, event_time, event; or None.
+    nps : customer_id, response_date, score, trigger; or None.
+    usage : customer_id, event_date, feature, sessions, minutes; or None.
+    config : the :class:`~analysis.config.DatasetConfig` used.
+    report : the :class:`~analysis.validation.ValidationReport`.
+    observed_from, observed_until : first and last day covered by the export.
+    """
+
+    customers: pd.DataFrame
+    orders: pd.DataFrame | None = None
+    email_events: pd.DataFrame | None = None
+    nps: pd.DataFrame | None = None
+    usage: pd.DataFrame | None = None
+    config: DatasetConfig = field(default_factory=DatasetConfig)
+    report: ValidationReport = field(default_factory=ValidationReport)
+    path: Path | None = None
+    observed_from: pd.Timestamp | None = None
+    observed_until: pd.Timestamp | None = None
+
+    # ------------------------------------------------------------------ tables
+    def has(self, table: str) -> bool:
+        """True if ``table`` was provided and kept at least one row."""
+        frame = getattr(self, table, None)
+        return frame is not None and not frame.empty
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables present, by canonical name."""
+        return {t: getattr(self, t) for t in TABLES if getattr(self, t) is not None}
+
+    @property
+    def has_amounts(self) -> bool:
+        """True if orders carry an amount (monetary features are possible)."""
+        return self.has("orders") and "amount" in self.orders.columns
+
+    def segment_columns(self, max_levels: int = 30) -> list[str]:
+        """Customer attributes usable as segments: not personal, at most ``max_levels`` values."""
+        base = {"customer_id", "signup_date", "churn_date"}
+        personal = set(self.config.personal_columns)
+        cols = []
+        for col in self.customers.columns:
+            if col in base or col in personal:
+                continue
+            if self.customers[col].nunique(dropna=True) <= max_levels:
+                cols.append(col)
+        return cols
+
+    # ------------------------------------------------------------- derived views
+    def interactions(self, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """Significant interactions of every customer, strongest kinds first in the weights.
+
+        Purchases are orders that are not refunds; a support interaction is an NPS answer
+        triggered by support; product use is a usage event; reply, click and open come
+        from email events.
+
+        Returns
+        -------
+        DataFrame with columns ``customer_id`` (string), ``time`` (datetime64[ns]),
+        ``kind`` (string, one of :data:`analysis.schema.INTERACTION_KINDS`), ``weight``
+        (float, from the config), sorted by customer_id then time.
+        """
+        kinds = tuple(kinds or self.config.significant_interactions)
+        parts = []
+        if "purchase" in kinds and self.has("orders"):
+            o = self.orders.loc[~self.orders["is_refund"], ["customer_id", "order_date"]]
+            parts.append(o.rename(columns={"order_date": "time"}).assign(kind="purchase"))
+        if "support" in kinds and self.has("nps"):
+            n = self.nps.loc[self.nps["trigger"].eq("support").fillna(False), ["customer_id", "response_date"]]
+            parts.append(n.rename(columns={"response_date": "time"}).assign(kind="support"))
+        if "product_use" in kinds and self.has("usage"):
+            u = self.usage[["customer_id", "event_date"]]
+            parts.append(u.rename(columns={"event_date": "time"}).assign(kind="product_use"))
+        email_kinds = [k for k in ("reply", "click", "open") if k in kinds]
+        if email_kinds and self.has("email_events"):
+            e = self.email_events.loc[self.email_events["event"].isin(email_kinds), ["customer_id", "event_time", "event"]]
+            parts.append(e.rename(columns={"event_time": "time", "event": "kind"}).assign(kind=lambda d: d["kind"].astype("string")))
+        if not parts:
+            return pd.DataFrame({
+                "customer_id": pd.Series(dtype="string"), "time": pd.Series(dtype="datetime64[ns]"),
+                "kind": pd.Series(dtype="string"), "weight": pd.Series(dtype="float64"),
+            })
+        out = pd.concat(parts, ignore_index=True)
+        out["kind"] = out["kind"].astype("string")
+        out["weight"] = out["kind"].map(self.config.interaction_weights).astype("float64")
+        return out.sort_values(["customer_id", "time"], kind="stable").reset_index(drop=True)
+
+    def before(self, as_of: str | pd.Timestamp) -> Dataset:
+        """A copy holding only events strictly before ``as_of`` (for point-in-time work).
+
+        Customers who signed up on or after ``as_of`` are removed; a ``churn_date`` on or
+        after ``as_of`` is not yet known and becomes NaT.
+        """
+        cut = pd.Timestamp(as_of)
+        c = self.customers.loc[self.customers["signup_date"] < cut].copy()
+        c.loc[c["churn_date"] >= cut, "churn_date"] = pd.NaT
+        kept = {}
+        for t in ACTIVITY_TABLES:
+            frame = getattr(self, t)
+            if frame is not None:
+                kept[t] = frame.loc[frame[TABLES[t].time_column] < cut].reset_index(drop=True)
+        return Dataset(
+            customers=c.reset_index(drop=True), config=self.config, report=self.report, path=self.path,
+            observed_from=self.observed_from, observed_until=min(self.observed_until, cut - pd.Timedelta(days=1)),
+            **kept,
+        )
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-process DuckDB connection with every present table registered by name."""
+        con = duckdb.connect()
+        for name, frame in self.tables.items():
+            con.register(name, frame)
+        return con
+
+
+def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetConfig,
+              path: Path | None) -> Dataset:
+    """Validate raw tables, then apply the dataset-level rules (customers, signup, end)."""
+    present_activity = [t for t in ACTIVITY_TABLES if t in raw]
+    if not present_activity:
+        where = f"in {path}" if path else "given"
+        raise DataError(
+            f"No activity table {where}: expected at least one of "
+            f"{', '.join(f'{t}.csv' for t in ACTIVITY_TABLES)} (or .csv.gz / .parquet), "
+            "or their file names under 'tables' in dataset.yml."
+        )
+    end = pd.Timestamp(config.observed_until) if config.observed_until else None
+    report = ValidationReport()
+    clean: dict[str, pd.DataFrame] = {}
+    for table in ("customers", *ACTIVITY_TABLES):
+        if table not in raw:
+            continue
+        frame, fname, detected = raw[table]
+        tconf = config.table(table)
+        opts = config.csv_for(table)
+        df, quarantine, trep = validate_table(
+            table, frame, fname, date_format=opts.date_format, decimal=opts.decimal,
+            renames=tconf.columns, personal_columns=config.personal_columns,
+            observed_until=end, detected=detected, duplicates=tconf.duplicates,
+        )
+        clean[table] = df
+        report.tables[table] = trep
+        report.quarantine[table] = quarantine
+
+    missing = [t for t in ACTIVITY_TABLES if t not in raw]
+    if missing:
+        report.notes.append(
+            f"table(s) not provided: {', '.join(missing)}; the indicators and sections that need "
+            "them are skipped."
+        )
+
+    # first activity per customer, for customers absent from `customers` or without signup_date
+    firsts = [
+        clean[t][["customer_id", TABLES[t].time_column]].rename(columns={TABLES[t].time_column: "t"})
+        for t in present_activity if not clean[t].empty
+    ]
+    first = (
+        pd.concat(firsts).groupby("customer_id")["t"].min()
+        if firsts else pd.Series(dtype="datetime64[ns]")
+    )
+    if "customers" in clean:
+        cust = clean["customers"]
+    else:
+        cust = pd.DataFrame({
+            "customer_id": pd.Series(dtype="string"),
+            "signup_date": pd.Series(dtype="datetime64[ns]"),
+            "churn_date": pd.Series(dtype="datetime64[ns]"),
+        })
+        report.notes.append("no customers table: customers are those seen in activity tables, "
+                            "signed up at their first activity.")
+    unknown = first.index.difference(pd.Index(cust["customer_id"]))
+    if len(unknown):
+        add = pd.DataFrame({"customer_id": pd.array(unknown, dtype="string"),
+                            "signup_date": first.loc[unknown].to_numpy(),
+                            "churn_date": pd.NaT})
+        if "customers" in clean:
+            report.notes.append(
+                f"{len(unknown):,} customer(s) appear in activity tables but not in customers; "
+                "added with signup_date = first activity."
+            )
+        cust = pd.concat([cust, add], ignore_index=True)
+    blank = cust["signup_date"].isna()
+    if blank.any():
+        fill = cust.loc[blank, "customer_id"].map(first)
+        cust.loc[blank, "signup_date"] = fill
+        if "customers" in clean:
+            report.notes.append(f"{int(fill.notna().sum()):,} blank signup_date(s) set to the first activity.")
+        # customers with neither signup date nor activity cannot be placed in time
+        still = cust["signup_date"].isna()
+        if still.any():
+            q = cust.loc[still].astype("string").assign(reason="no_signup_date_nor_activity")
+            report.quarantine["customers"] = pd.concat([report.quarantine["customers"], q])
+            _count(report.tables["customers"], "no_signup_date_nor_activity", int(still.sum()))
+            report.tables["customers"].rows_kept -= int(still.sum())
+        cust = cust.loc[~still]
+    cust = cust.reset_index(drop=True)
+    cust["customer_id"] = cust["customer_id"].astype("string")
+    clean["customers"] = cust
+
+    signup = cust.set_index("customer_id")["signup_date"]
+    for table in present_activity:
+        df = clean[table]
+        tcol = TABLES[table].time_column
+        early = df[tcol].dt.normalize() < df["customer_id"].map(signup).dt.normalize()
+        if early.any():
+            q = df.loc[early].astype("string").assign(reason="before_signup")
+            report.quarantine[table] = pd.concat([report.quarantine[table], q])
+            _count(report.tables[table], "before_signup", int(early.sum()))
+            report.tables[table].rows_kept -= int(early.sum())
+            clean[table] = df.loc[~early].reset_index(drop=True)
+
+    dates = [clean[t][TABLES[t].time_column] for t in present_activity if not clean[t].empty]
+    lo = min(d.min() for d in dates) if dates else None
+    hi = end if end is not None else (max(d.max() for d in dates).normalize() if dates else None)
+    if end is None and hi is not None:
+        report.notes.append(f"observed_until not set: the export is taken to end on {hi.date()}, its last event.")
+    if "customers" in report.tables:
+        report.tables["customers"].customers = len(cust)
+    return Dataset(
+        customers=cust, orders=clean.get("orders"), email_events=clean.get("email_events"),
+        nps=clean.get("nps"), usage=clean.get("usage"), config=config, report=report, path=path,
+        observed_from=lo.normalize() if lo is not None else None, observed_until=hi,
+    )
+
+
+def _count(rep: TableReport, reason: str, n: int) -> None:
+    rep.quarantined[reason] = rep.quarantined.get(reason, 0) + n
+
+
+def load(path: str | Path, *, config: DatasetConfig | None = None,
+         quarantine_dir: str | Path | None = None) -> Dataset:
+    """Load and validate the dataset in folder ``path``.
+
+    Parameters
+    ----------
+    path : a folder holding ``customers``, ``orders``, ``email_events``, ``nps`` and/or
+        ``usage`` as ``.csv``, ``.csv.gz`` or ``.parquet``, and optionally ``dataset.yml``.
+    config : overrides ``dataset.yml`` entirely when given.
+    quarantine_dir : if given, rejected rows are written to ``<quarantine_dir>/quarantine/<table>.csv``.
+
+    Raises
+    ------
+    DataError
+        If a table cannot be used at all, or no activity table is present.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder. A dataset is a folder of CSV or Parquet tables.")
+    config = config or read_config(folder)
+    raw: dict[str, tuple[pd.DataFrame, str, dict]] = {}
+    for table in TABLES:
+        file = find_table_file(folder, table, config.table(table))
+        if file is None:
+            continue
+        rt = read_raw(file, table, config.csv_for(table))
+        raw[table] = (rt.frame, str(file), rt.detected)
+    ds = _assemble(raw, config, folder)
+    if quarantine_dir is not None:
+        ds.report.write_quarantine(quarantine_dir)
+    return ds
+
+
+def from_frames(*, customers: pd.DataFrame | None = None, orders: pd.DataFrame | None = None,
+                email_events: pd.DataFrame | None = None, nps: pd.DataFrame | None = None,
+                usage: pd.DataFrame | None = None, config: DatasetConfig | None = None) -> Dataset:
+    """Build a validated :class:`Dataset` from in-memory frames (same rules as :func:`load`).
+
+    Frames may hold strings or typed values, under canonical column names (or names mapped
+    in ``config``). Used by tests and by notebooks that build a dataset on the fly.
+    """
+    given = {"customers": customers, "orders": orders, "email_events": email_events,
+             "nps": nps, "usage": usage}
+    raw = {t: (f.reset_index(drop=True), f"<{t} frame>", {}) for t, f in given.items() if f is not None}
+    return _assemble(raw, config or DatasetConfig(), None)

@@ -1,0 +1,106 @@
+"""Labels in French and English, and numbers and dates formatted for the language.
+
+Labels live in ``locales/*.yml`` (one file per topic, so modules do not collide)::
+
+    retention_title:
+      en: Customer retention by cohort
+      fr: Rétention des clients par cohorte
+
+``t("retention_title", "fr")`` returns the French text; ``{name}`` placeholders are
+filled from keyword arguments. A key missing in either language is an error, and a test
+checks that every key has both.
+
+Formats: French ``12,5 %``, ``12 345``, ``31/10/2026``, ``12 345 €``; English ``12.5%``,
+``12,345``, ``2026-10-31``, ``€12,345``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+import yaml
+
+from .errors import ConfigError
+
+__all__ = ["LANGUAGES", "t", "labels", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "check_lang"]
+
+LANGUAGES = ("fr", "en")
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` if it is ``fr`` or ``en``; else a :class:`ConfigError`."""
+    if lang not in LANGUAGES:
+        raise ConfigError(f"language '{lang}' is not available; expected one of {', '.join(LANGUAGES)}.")
+    return lang
+
+
+@lru_cache(maxsize=1)
+def labels() -> dict[str, dict[str, str]]:
+    """Every label of every ``locales/*.yml`` file, by key."""
+    out: dict[str, dict[str, str]] = {}
+    folder = resources.files("analysis") / "locales"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yml"):
+            continue
+        data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+        for key, value in data.items():
+            if key in out:
+                raise ConfigError(f"label '{key}' is defined twice (second time in locales/{entry.name}).")
+            out[key] = value
+    return out
+
+
+def t(key: str, lang: str = "en", **kwargs) -> str:
+    """The label ``key`` in ``lang``, with ``{placeholders}`` filled from ``kwargs``."""
+    check_lang(lang)
+    try:
+        text = labels()[key][lang]
+    except KeyError as exc:
+        raise KeyError(f"label '{key}' has no '{lang}' text in src/analysis/locales/*.yml") from exc
+    return text.format(**kwargs) if kwargs else text
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA or x is pd.NaT
+
+
+def fmt_num(x, lang: str = "en", digits: int = 0) -> str:
+    """``12345.6`` -> ``12 345,6`` (fr) or ``12,345.6`` (en); ``–`` when missing."""
+    if _missing(x):
+        return "–"
+    s = f"{float(x):,.{digits}f}"
+    if lang == "fr":
+        s = s.replace(",", " ").replace(".", ",")
+    return s
+
+
+def fmt_pct(x, lang: str = "en", digits: int = 1) -> str:
+    """A share (0.125) as ``12,5 %`` (fr) or ``12.5%`` (en); ``–`` when missing."""
+    if _missing(x):
+        return "–"
+    s = fmt_num(100 * float(x), lang, digits)
+    return f"{s} %" if lang == "fr" else f"{s}%"
+
+
+def fmt_date(d, lang: str = "en") -> str:
+    """A date as ``31/10/2026`` (fr) or ``2026-10-31`` (en); ``–`` when missing."""
+    if _missing(d):
+        return "–"
+    ts = pd.Timestamp(d)
+    return ts.strftime("%d/%m/%Y") if lang == "fr" else ts.strftime("%Y-%m-%d")
+
+
+def fmt_money(x, lang: str = "en", currency: str = "EUR", digits: int = 0) -> str:
+    """An amount as ``12 345 €`` (fr) or ``€12,345`` (en)."""
+    if _missing(x):
+        return "–"
+    sym = CURRENCY_SYMBOLS.get(currency, currency)
+    num = fmt_num(abs(float(x)), lang, digits)
+    sign = "-" if float(x) < 0 else ""
+    if lang == "fr" or len(sym) > 1:
+        return f"{sign}{num} {sym}"
+    return f"{sign}{sym}{num}"

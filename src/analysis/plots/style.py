@@ -1,0 +1,70 @@
+"""One visual style for every figure: palette, fonts, grid, and how figures are created.
+
+Plot functions wrap their drawing in :func:`styled` (an ``rc_context``, so global pyplot
+state is never changed) and get their axes from :func:`axes_or_new`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)  # headless by default; Jupyter's inline backend still wins
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+
+__all__ = ["PALETTE", "RISK_COLORS", "RC", "styled", "axes_or_new", "color_cycle", "SEQUENTIAL_CMAP"]
+
+#: The palette, in order of use (colour-blind safe, after Okabe-Ito).
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7",
+                            "#56B4E9", "#F0E442", "#000000")
+#: Risk levels: low, medium, high, critical.
+RISK_COLORS: dict[str, str] = {"low": "#009E73", "medium": "#F0E442", "high": "#E69F00", "critical": "#D55E00"}
+NEUTRAL = "#8C8C8C"
+SEQUENTIAL_CMAP = "Blues"
+
+RC: dict = {
+    "figure.figsize": (9.0, 4.8),
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "font.size": 10.5,
+    "axes.titlesize": 12.5,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 10.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
+}
+
+
+def styled(func: Callable) -> Callable:
+    """Decorator: run a plot function inside the house ``rc_context``."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(RC):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def axes_or_new(ax: Axes | None = None, figsize: tuple[float, float] | None = None) -> Axes:
+    """``ax`` if given, else the axes of a new figure (inside the house style)."""
+    if ax is not None:
+        return ax
+    with plt.rc_context(RC):
+        fig, new = plt.subplots(figsize=figsize or RC["figure.figsize"])
+    return new
+
+
+def color_cycle(n: int) -> list[str]:
+    """``n`` colours from the palette, repeating if needed."""
+    return [PALETTE[i % len(PALETTE)] for i in range(n)]

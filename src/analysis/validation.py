@@ -1,0 +1,493 @@
+"""Validation: from raw exported rows to typed tables, with nothing lost silently.
+
+Every rule either fixes a value in a documented way (ids read as floats, blank
+``sessions``), keeps a row with a flag (refunds), or moves the row to quarantine with
+a ``reason``. For every table, ``rows_read == rows_kept + rows_quarantined``.
+
+Quarantine reasons
+------------------
+``missing_value:<col>``         a required column is blank on that row
+``unparseable_date:<col>``      the date matches none of the accepted formats
+``invalid_number:<col>``        not a number (decimal comma accepted)
+``score_out_of_range``          NPS score not an integer in 0-10
+``unknown_event``               email event not in :data:`analysis.schema.EMAIL_EVENTS`
+``duplicate_row``               exact copy of an earlier row (the first is kept)
+``duplicate_customer_id``       a second row for a customer already listed
+``churn_before_signup``         customers: churn_date earlier than signup_date
+``before_signup``               an event dated before the customer's signup_date
+``after_dataset_end``           an event dated after ``observed_until``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .schema import EMAIL_EVENTS, TABLES, TableSpec
+
+__all__ = ["TableReport", "ValidationReport", "validate_table", "parse_dates", "normalise_ids"]
+
+#: Date formats tried, in order, when ``date_format`` is ``auto``: ISO first, then the
+#: day-first formats of French exports. Month-first dates must be declared explicitly.
+DATE_FORMATS: tuple[str, ...] = (
+    "ISO8601",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%Y%m%d",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+)
+
+EVENT_ALIASES: dict[str, str] = {
+    "send": "sent", "sends": "sent", "deliver": "delivered", "delivery": "delivered",
+    "opened": "open", "opens": "open", "clicked": "click", "clicks": "click",
+    "replied": "reply", "soft_bounce": "bounce_soft", "hard_bounce": "bounce_hard",
+    "unsubscribed": "unsubscribe", "unsub": "unsubscribe", "complaint": "spam_complaint",
+    "spam": "spam_complaint",
+}
+EXAMPLES = 5
+
+
+@dataclass
+class TableReport:
+    """What validation found in one table."""
+
+    table: str
+    file: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    quarantined: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    detected: dict[str, str] = field(default_factory=dict)
+    customers: int = 0
+    date_min: str | None = None
+    date_max: str | None = None
+    refunds: int = 0
+
+    @property
+    def rows_quarantined(self) -> int:
+        return int(sum(self.quarantined.values()))
+
+    def as_dict(self) -> dict:
+        return {
+            "table": self.table, "file": self.file, "rows_read": self.rows_read,
+            "rows_kept": self.rows_kept, "rows_quarantined": self.rows_quarantined,
+            "quarantined": dict(self.quarantined), "customers": self.customers,
+            "date_min": self.date_min, "date_max": self.date_max, "refunds": self.refunds,
+            "detected": dict(self.detected), "notes": list(self.notes),
+        }
+
+
+@dataclass
+class ValidationReport:
+    """The validation of a whole dataset: one :class:`TableReport` per table found."""
+
+    tables: dict[str, TableReport] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    quarantine: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per table: file, rows read / kept / quarantined, customers, date range."""
+        rows = [
+            {k: v for k, v in r.as_dict().items() if k not in ("quarantined", "detected", "notes")}
+            for r in self.tables.values()
+        ]
+        return pd.DataFrame(rows)
+
+    def quarantine_counts(self) -> pd.DataFrame:
+        """One row per (table, reason) with the number of rows quarantined."""
+        rows = [
+            {"table": t, "reason": reason, "rows": n}
+            for t, r in self.tables.items() for reason, n in sorted(r.quarantined.items())
+        ]
+        return pd.DataFrame(rows, columns=["table", "reason", "rows"])
+
+    @property
+    def rows_quarantined(self) -> int:
+        return int(sum(r.rows_quarantined for r in self.tables.values()))
+
+    def write_quarantine(self, out: str | Path) -> list[Path]:
+        """Write ``<out>/quarantine/<table>.csv`` (original values, ``reason``, ``source_row``)."""
+        folder = Path(out) / "quarantine"
+        written = []
+        for table, frame in self.quarantine.items():
+            if frame.empty:
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{table}.csv"
+            frame.to_csv(path, index=False)
+            written.append(path)
+        return written
+
+    def as_dict(self) -> dict:
+        return {
+            "tables": {t: r.as_dict() for t, r in self.tables.items()},
+            "notes": list(self.notes),
+            "rows_quarantined": self.rows_quarantined,
+        }
+
+    def to_text(self) -> str:
+        """The report as plain text, as printed by ``churn-radar validate``."""
+        lines = []
+        for r in self.tables.values():
+            lines.append(
+                f"{r.table:<13} {r.file}\n"
+                f"    rows read {r.rows_read:,}, kept {r.rows_kept:,}, quarantined {r.rows_quarantined:,}; "
+                f"customers {r.customers:,}; dates {r.date_min or '-'} to {r.date_max or '-'}"
+            )
+            if r.detected:
+                lines.append("    detected: " + ", ".join(f"{k}={v!r}" for k, v in r.detected.items()))
+            for reason, n in sorted(r.quarantined.items()):
+                lines.append(f"    quarantined {n:,} row(s): {reason}")
+            if r.refunds:
+                lines.append(f"    {r.refunds:,} refund(s) (negative amounts) kept as refunds, not purchases")
+            lines.extend(f"    note: {n}" for n in r.notes)
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+class _Quarantine:
+    """Collects rejected rows of one table with their reason, in the order found."""
+
+    def __init__(self, raw: pd.DataFrame, report: TableReport):
+        self.raw = raw
+        self.report = report
+        self.parts: list[pd.DataFrame] = []
+
+    def take(self, frame: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
+        """Move rows of ``frame`` where ``mask`` is true to quarantine; return the rest."""
+        mask = mask.fillna(False).astype(bool)
+        n = int(mask.sum())
+        if n == 0:
+            return frame
+        rows = self.raw.loc[frame.index[mask.to_numpy()]].copy()
+        rows["reason"] = reason
+        rows["source_row"] = rows.index + 2  # line in the file: header is line 1
+        self.parts.append(rows)
+        self.report.quarantined[reason] = self.report.quarantined.get(reason, 0) + n
+        return frame.loc[~mask]
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame(columns=[*self.raw.columns, "reason", "source_row"])
+        return pd.concat(self.parts)
+
+
+def _examples(values: pd.Series) -> str:
+    shown = values.head(EXAMPLES)
+    return ", ".join(f"row {i + 2}: {v!r}" for i, v in shown.items())
+
+
+def normalise_ids(values: pd.Series) -> tuple[pd.Series, int]:
+    """Identifiers as strings; ``17850.0`` (an id read as a float) becomes ``17850``.
+
+    Returns the normalised series (pandas ``string`` dtype) and how many values were fixed.
+    Zero-padded ids such as ``00042`` are kept as they are.
+    """
+    if pd.api.types.is_float_dtype(values):
+        fixed = int(values.notna().sum())
+        whole = values.dropna()
+        if (whole == np.floor(whole)).all():
+            out = values.astype("Int64").astype("string")
+            return out, fixed
+        return values.astype("string"), 0
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype("string"), 0
+    s = values.astype("string").str.strip()
+    floaty = s.str.fullmatch(r"-?\d+\.0+").fillna(False)
+    n = int(floaty.sum())
+    if n:
+        s = s.mask(floaty, s.str.replace(r"\.0+$", "", regex=True))
+    return s, n
+
+
+def parse_dates(values: pd.Series, fmt: str = "auto") -> tuple[pd.Series, dict[str, int]]:
+    """Parse dates; return naive ``datetime64[ns]`` (NaT where unparseable) and the formats used.
+
+    With ``fmt="auto"`` each value is tried against :data:`DATE_FORMATS` in order, so a
+    column mixing ``2026-10-31`` and ``31/10/2026`` parses entirely; the count of values
+    per format is returned so the report can say the column mixed formats.
+    Time zones are converted to UTC and dropped.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+        return out.astype("datetime64[ns]"), {"native": int(values.notna().sum())}
+    s = values.astype("string").str.strip()
+    formats = DATE_FORMATS if fmt == "auto" else (fmt,)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    used: dict[str, int] = {}
+    todo = s.notna()
+    for f in formats:
+        if not todo.any():
+            break
+        part = s[todo].astype(object)
+        if f == "ISO8601":
+            parsed = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=True)
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        else:
+            parsed = pd.to_datetime(part, format=f, errors="coerce")
+        ok = parsed.notna()
+        if ok.any():
+            out.loc[ok[ok].index] = parsed[ok].astype("datetime64[ns]")
+            used[f] = int(ok.sum())
+            todo.loc[ok[ok].index] = False
+    return out, used
+
+
+def parse_numbers(values: pd.Series, decimal: str = "auto") -> tuple[pd.Series, str]:
+    """Parse numbers written with ``.`` or ``,`` as decimal mark; NaN where not a number.
+
+    Thousands separators (spaces, non-breaking spaces, and the other mark when both
+    appear) are removed. Returns the float series and the decimal mark used.
+    """
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64"), "."
+    s = values.astype("string").str.strip().str.replace(r"[\s\u00a0\u202f]|€|\$|EUR", "", regex=True)
+    if decimal == "auto":
+        comma = s.str.fullmatch(r"-?\d{1,3}(\.\d{3})*,\d+|-?\d+,\d+").fillna(False).sum()
+        dot = s.str.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d+|-?\d+\.\d+").fillna(False).sum()
+        decimal = "," if comma > dot else "."
+    if decimal == ",":
+        s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        s = s.str.replace(",", "", regex=False)
+    return pd.to_numeric(s, errors="coerce").astype("float64"), decimal
+
+
+def _resolve_columns(raw: pd.DataFrame, spec: TableSpec, renames: dict[str, str], path: str) -> dict[str, str]:
+    """Map canonical column -> column of the file, from dataset.yml renames or by name."""
+    by_lower = {str(c).strip().lower(): c for c in raw.columns}
+    mapping: dict[str, str] = {}
+    for canonical, source in renames.items():
+        if source not in raw.columns and source.lower() not in by_lower:
+            raise DataError(
+                f"{path}: dataset.yml maps '{canonical}' to column '{source}', which is not in the "
+                f"file. Columns found: {', '.join(map(str, raw.columns))}."
+            )
+        mapping[canonical] = source if source in raw.columns else by_lower[source.lower()]
+    for col in (*spec.required, *spec.optional):
+        if col not in mapping and col in by_lower:
+            mapping[col] = by_lower[col]
+    missing = [c for c in spec.required if c not in mapping]
+    if missing:
+        raise DataError(
+            f"{path}: required column(s) {', '.join(missing)} missing from table '{spec.name}'. "
+            f"Columns found: {', '.join(map(str, raw.columns))}. If your export names them "
+            f"differently, map them in dataset.yml under tables.{spec.name}.columns "
+            f"(canonical_name: name_in_your_file)."
+        )
+    return mapping
+
+
+def validate_table(
+    table: str,
+    raw: pd.DataFrame,
+    path: str,
+    *,
+    date_format: str = "auto",
+    decimal: str = "auto",
+    renames: dict[str, str] | None = None,
+    personal_columns: tuple[str, ...] = (),
+    observed_until: pd.Timestamp | None = None,
+    detected: dict[str, str] | None = None,
+    duplicates: str = "quarantine",
+) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
+    """Type and check one table.
+
+    Parameters
+    ----------
+    table : one of :data:`analysis.schema.TABLES`.
+    raw : the rows as read (see :func:`analysis.reading.read_raw`).
+    path : file name used in messages.
+
+    Returns
+    -------
+    clean, quarantine, report
+        ``clean`` has the canonical columns and dtypes of :mod:`analysis.schema` (and, for
+        ``customers``, the segment attributes); ``quarantine`` has the original values of
+        every rejected row plus ``reason`` and ``source_row``.
+    """
+    spec = TABLES[table]
+    raw = raw.reset_index(drop=True)
+    report = TableReport(table=table, file=path, rows_read=len(raw), detected=dict(detected or {}))
+    q = _Quarantine(raw, report)
+    mapping = _resolve_columns(raw, spec, renames or {}, path)
+    df = pd.DataFrame({canon: raw[src] for canon, src in mapping.items()}, index=raw.index)
+    if spec.extra_allowed:
+        used = set(mapping.values())
+        for col in raw.columns:
+            if col not in used and col not in df.columns:
+                df[str(col)] = raw[col]
+
+    for col in spec.required:
+        blank = df[col].isna()
+        if df[col].dtype == object or isinstance(df[col].dtype, pd.StringDtype):
+            blank |= df[col].astype("string").str.strip().eq("").fillna(False)
+        df = q.take(df, blank, f"missing_value:{col}")
+
+    for col in spec.ids:
+        if col in df.columns:
+            df[col], fixed = normalise_ids(df[col])
+            if fixed and not pd.api.types.is_float_dtype(raw[mapping[col]]):
+                report.notes.append(f"{fixed:,} value(s) of {col} looked like floats (e.g. '17850.0') and were read as ids without '.0'.")
+            elif fixed:
+                report.notes.append(f"{col} was stored as numbers; read as ids without decimals.")
+
+    for col in spec.dates:
+        if col not in df.columns:
+            continue
+        parsed, used = parse_dates(df[col], date_format)
+        bad = parsed.isna() & df[col].notna()
+        if bad.any():
+            report.notes.append(
+                f"{int(bad.sum()):,} value(s) of {col} are not dates ({_examples(df.loc[bad, col])}); "
+                f"expected {'one of ISO YYYY-MM-DD, DD/MM/YYYY, YYYYMMDD' if date_format == 'auto' else date_format}."
+            )
+        df = q.take(df, bad, f"unparseable_date:{col}")
+        df[col] = parsed.loc[df.index]
+        real = {f: n for f, n in used.items() if f != "native"}
+        if len(real) > 1:
+            report.notes.append(
+                f"{col} mixes date formats: "
+                + ", ".join(f"{n:,} as {f}" for f, n in real.items())
+                + "; all were read, day first."
+            )
+        if real:
+            report.detected[f"date_format:{col}"] = max(real, key=real.get)
+
+    for col in spec.floats:
+        if col not in df.columns:
+            continue
+        parsed, mark = parse_numbers(df[col], decimal)
+        bad = parsed.isna() & df[col].notna()
+        if bad.any():
+            report.notes.append(f"{int(bad.sum()):,} value(s) of {col} are not numbers ({_examples(df.loc[bad, col])}).")
+        df = q.take(df, bad, f"invalid_number:{col}")
+        df[col] = parsed.loc[df.index]
+        if not pd.api.types.is_numeric_dtype(raw[mapping[col]]):
+            report.detected["decimal"] = mark
+
+    if table == "orders":
+        df = _orders(df, report)
+    elif table == "email_events":
+        df = _email(df, q)
+    elif table == "nps":
+        df = _nps(df, q, report)
+    elif table == "usage":
+        df = _usage(df, report)
+    elif table == "customers":
+        df = _customers(df, q, report, personal_columns)
+
+    # exact duplicates are judged on the whole original row, not only the mapped columns
+    dup = raw.loc[df.index].duplicated(keep="first")
+    if duplicates == "keep":
+        if dup.any():
+            report.notes.append(
+                f"{int(dup.sum()):,} row(s) identical to an earlier row kept as distinct events "
+                f"(tables.{table}.duplicates: keep)."
+            )
+    else:
+        df = q.take(df, dup, "duplicate_row")
+    if table == "customers":
+        df = q.take(df, df["customer_id"].duplicated(keep="first"), "duplicate_customer_id")
+
+    if spec.time_column and observed_until is not None:
+        late = df[spec.time_column] > observed_until + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+        df = q.take(df, late, "after_dataset_end")
+
+    report.rows_kept = len(df)
+    _describe(df, spec, report)
+    df = df.reset_index(drop=True)
+    return df, q.frame(), report
+
+
+def _orders(df: pd.DataFrame, report: TableReport) -> pd.DataFrame:
+    if "amount" in df.columns:
+        df["is_refund"] = (df["amount"] < 0).fillna(False).astype(bool)
+        report.refunds = int(df["is_refund"].sum())
+    else:
+        df["is_refund"] = False
+        report.notes.append("no amount column: monetary features and revenue figures are skipped.")
+    if "order_id" not in df.columns:
+        df["order_id"] = pd.Series(pd.NA, index=df.index, dtype="string")
+    return df[["customer_id", "order_date", "amount", "order_id", "is_refund"]] if "amount" in df.columns \
+        else df[["customer_id", "order_date", "order_id", "is_refund"]]
+
+
+def _email(df: pd.DataFrame, q: _Quarantine) -> pd.DataFrame:
+    ev = df["event"].astype("string").str.strip().str.lower().str.replace(" ", "_", regex=False)
+    ev = ev.replace(EVENT_ALIASES)
+    unknown = ~ev.isin(EMAIL_EVENTS)
+    if unknown.any():
+        q.report.notes.append(
+            f"{int(unknown.sum()):,} email event(s) of unknown type ({_examples(df.loc[unknown, 'event'])}); "
+            f"expected one of {', '.join(EMAIL_EVENTS)}."
+        )
+    df = q.take(df, unknown, "unknown_event")
+    df["event"] = pd.Categorical(ev.loc[df.index], categories=EMAIL_EVENTS)
+    return df[["customer_id", "campaign_id", "event_time", "event"]]
+
+
+def _nps(df: pd.DataFrame, q: _Quarantine, report: TableReport) -> pd.DataFrame:
+    score, _ = parse_numbers(df["score"], ".")
+    bad = score.isna() | (score < 0) | (score > 10) | (score != np.floor(score))
+    if bad.any():
+        report.notes.append(
+            f"{int(bad.sum()):,} NPS score(s) are not integers from 0 to 10 ({_examples(df.loc[bad, 'score'])})."
+        )
+    df = q.take(df, bad, "score_out_of_range")
+    df["score"] = score.loc[df.index].astype("int64")
+    if "trigger" in df.columns:
+        df["trigger"] = df["trigger"].astype("string").str.strip().str.lower()
+    else:
+        df["trigger"] = pd.Series("periodic", index=df.index, dtype="string")
+    return df[["customer_id", "response_date", "score", "trigger"]]
+
+
+def _usage(df: pd.DataFrame, report: TableReport) -> pd.DataFrame:
+    if "sessions" not in df.columns:
+        df["sessions"] = 1.0
+    else:
+        blank = df["sessions"].isna()
+        if blank.any():
+            report.notes.append(f"{int(blank.sum()):,} blank sessions counted as 1.")
+        df["sessions"] = df["sessions"].fillna(1.0)
+    if "minutes" not in df.columns:
+        df["minutes"] = np.nan
+    if "feature" not in df.columns:
+        df["feature"] = pd.Series(pd.NA, index=df.index, dtype="string")
+    else:
+        df["feature"] = df["feature"].astype("string").str.strip()
+    return df[["customer_id", "event_date", "feature", "sessions", "minutes"]]
+
+
+def _customers(df: pd.DataFrame, q: _Quarantine, report: TableReport, personal: tuple[str, ...]) -> pd.DataFrame:
+    for col in ("signup_date", "churn_date"):
+        if col not in df.columns:
+            df[col] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    bad = df["churn_date"].notna() & df["signup_date"].notna() & (df["churn_date"] < df["signup_date"])
+    df = q.take(df, bad, "churn_before_signup")
+    attrs = [c for c in df.columns if c not in ("customer_id", "signup_date", "churn_date")]
+    for col in attrs:
+        if df[col].dtype == object:
+            df[col] = df[col].astype("string")
+    present = [c for c in attrs if c in personal]
+    if present:
+        report.notes.append(f"personal column(s) {', '.join(present)} are never shown in client exports.")
+    return df[["customer_id", "signup_date", "churn_date", *attrs]]
+
+
+def _describe(df: pd.DataFrame, spec: TableSpec, report: TableReport) -> None:
+    report.customers = int(df["customer_id"].nunique())
+    col = spec.time_column or ("signup_date" if "signup_date" in df.columns else None)
+    if col and df[col].notna().any():
+        report.date_min = df[col].min().date().isoformat()
+        report.date_max = df[col].max().date().isoformat()
