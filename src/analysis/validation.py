@@ -171,7 +171,7 @@ class _Quarantine:
         rows["source_row"] = rows.index + 2  # line in the file: header is line 1
         self.parts.append(rows)
         self.report.quarantined[reason] = self.report.quarantined.get(reason, 0) + n
-        return frame.loc[~mask]
+        return frame.loc[~mask].copy()
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
