@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from .config import CsvOptions, TableConfig
 from .errors import DataError
@@ -26,6 +27,7 @@ __all__ = ["RawTable", "find_table_file", "read_raw"]
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 SNIFF_BYTES = 256 * 1024
+_ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
 @dataclass
@@ -149,17 +151,18 @@ def _read_csv_text(path: Path, sep: str, encoding: str, table: str) -> pd.DataFr
                 str(path), delimiter=sep, header=True, all_varchar=True, encoding=duck_enc,
                 quotechar='"', escapechar='"', null_padding=True,
             )
-            frame = rel.df()
+            table = rel.to_arrow_table()
             con.close()
-            return _blank_to_na(frame)
+            # Arrow-backed strings: the vectorised string checks of validation run in C++
+            return table.to_pandas(types_mapper=_ARROW_STRINGS.get)
         except duckdb.Error:
             pass  # fall back to pandas, whose error messages we translate below
     try:
         if sep == "whitespace":
-            frame = pd.read_csv(path, sep=r"\s+", dtype=str, encoding=encoding,
-                                keep_default_na=False, na_values=[""], engine="python")
+            frame = pd.read_csv(path, sep=r"\s+", dtype="string[pyarrow]", encoding=encoding,
+                                keep_default_na=False, na_values=[""])
         else:
-            frame = pd.read_csv(path, sep=sep, dtype=str, encoding=encoding,
+            frame = pd.read_csv(path, sep=sep, dtype="string[pyarrow]", encoding=encoding,
                                 keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file is empty (table '{table}'); expected a header and rows.") from exc
@@ -168,13 +171,5 @@ def _read_csv_text(path: Path, sep: str, encoding: str, table: str) -> pd.DataFr
             f"{path}: cannot be read as CSV with separator {sep!r} and encoding {encoding} "
             f"(table '{table}'): {exc}. Set tables.{table}.csv in dataset.yml."
         ) from exc
-    return frame
-
-
-def _blank_to_na(frame: pd.DataFrame) -> pd.DataFrame:
-    """DuckDB keeps '' as ''; pandas reading gives NA: make both the same."""
-    for col in frame.columns:
-        s = frame[col]
-        frame[col] = s.where(s.str.strip().ne("") | s.isna(), None)
     return frame
 

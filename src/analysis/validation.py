@@ -250,7 +250,7 @@ def parse_numbers(values: pd.Series, decimal: str = "auto") -> tuple[pd.Series, 
     """
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64"), "."
-    s = values.astype("string").str.strip().str.replace(r"[\s\u00a0\u202f]|€|\$|EUR", "", regex=True)
+    s = values.astype("string").str.strip().str.replace("[\\s\u00a0\u202f]|€|\\$|EUR", "", regex=True)
     if decimal == "auto":
         comma = s.str.fullmatch(r"-?\d{1,3}(\.\d{3})*,\d+|-?\d+,\d+").fillna(False).sum()
         dot = s.str.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d+|-?\d+\.\d+").fillna(False).sum()
