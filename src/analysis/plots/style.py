@@ -10,10 +10,11 @@ import functools
 from collections.abc import Callable
 
 import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
-matplotlib.use("Agg", force=False)  # headless by default; Jupyter's inline backend still wins
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+# No matplotlib.use() here: Jupyter keeps its inline backend, and a process with no
+# display falls back to Agg by itself.
 
 __all__ = ["PALETTE", "RISK_COLORS", "RC", "styled", "axes_or_new", "color_cycle", "SEQUENTIAL_CMAP"]
 

@@ -1,0 +1,1034 @@
+"""Email and customer KPIs per month, campaign and segment, with thresholds, alerts and decisions.
+
+Everything here is computed at an as-of date from data strictly before it (the dataset is
+cut with :meth:`analysis.dataset.Dataset.before` first), so events after ``as_of`` never
+change a figure.
+
+Email KPIs (SPEC section 2)
+---------------------------
+Counts are of distinct (campaign, customer) pairs: a customer who opens a campaign three
+times is one opener of it. With ``sent`` = pairs with a ``sent`` event, ``delivered`` = pairs
+with a ``delivered`` event, and so on:
+
+====================  ==============================================  =================
+kpi                   formula                                         alert (default)
+====================  ==============================================  =================
+deliverability        delivered / sent                                < 95 %
+hard_bounce_rate      pairs with a hard bounce / sent                 >= 2 %
+soft_bounce_rate      pairs with a soft bounce / sent                 (none)
+open_rate             unique openers / delivered                      < 10 %
+click_rate            unique clickers / delivered                     = 0 (nil)
+ctor                  unique clickers / unique openers                (none)
+response_rate         unique repliers / delivered                     (none)
+unsubscribe_rate      unique unsubscribes / sent                      > 1 %
+complaint_rate        unique spam complaints / delivered              >= 0.1 %
+inactivity_rate_<X>   contacts with no open and no click for X days   (none)
+                      / contacts sent to in the period
+====================  ==============================================  =================
+
+A zero denominator gives NaN (shown as "–"), never 0 and never an error; an alert is never
+raised on NaN.
+
+*Periods.* A campaign belongs to the calendar month of its first ``sent`` event (its first
+event of any kind if it has no ``sent`` event), and all its events before ``as_of`` count
+for that campaign, even those that arrive the next month: an open on 2 November of a
+campaign sent on 30 October is an October open. Monthly tables hold *complete* calendar
+months only, that is months that end on or before ``as_of``: with ``as_of`` = 2026-10-31
+(data read up to 30 October) the last month is September 2026; with ``as_of`` =
+2026-11-01 it is October. The report month is :func:`report_month`.
+
+*Inactivity rate at X days.* The period's reference date is the month's end (the first day
+of the next month) for a month, the campaign's send time for a campaign. Among the contacts
+sent to in the period, a contact is inactive at X days if it has no open and no click in the
+X days before the reference date *and* it was first sent to at least X days before it (a
+contact emailed for the first time last week cannot yet have been silent for 90 days).
+
+*Machine opens* (``open_correction=True``, off by default). Privacy protection and image
+pre-loading open emails automatically, inflating opens [002]. With the correction on, an
+``open`` event is a machine open when it comes at most ``machine_open_seconds`` (default 10)
+after the delivery of the same (campaign, customer) pair (its ``sent`` time if there is no
+``delivered`` event) and that pair has no click. Machine opens are dropped everywhere: open
+rate, CTOR and the inactivity rates. The correction needs time-of-day timestamps; on an
+export with dates only it raises :class:`~analysis.errors.DataError`. Every dashboard says
+which option was used.
+
+Period-over-period alarm [002]: "bounces doubled or complaints exploded: suspend sends and
+audit the base". It fires for a month when
+
+* ``bounces_doubled``: the hard-bounce rate is at least ``growth`` (2) times the previous
+  month's, the previous being above 0; or it went from 0 to at least the hard-bounce
+  threshold (2 %);
+* ``complaints_exploded``: the complaint rate is more than ``growth`` times the previous
+  month's (any rise from 0 counts) *and* at least the complaint threshold (0.1 %).
+
+Both need the two months to have a value (sends in both).
+
+Customer KPIs (per complete month ``[start, end)``, from :func:`analysis.lifecycle.status_at`)
+----------------------------------------------------------------------------------------------
+``customers`` signed up before ``end``; ``active_customers`` among them not lost at ``end``;
+``new_customers`` signed up in the month; ``lost_customers`` whose churn date falls in the
+month; ``churn_rate`` = customers active at ``start`` and lost by ``end`` / customers active
+at ``start``; ``revenue`` = net amount of the month's orders (refunds subtracted; NaN without
+amounts); ``level_<L>_share`` = share of the active customers at ``end`` whose days since the
+last significant interaction fall in inactivity level L (0, 30, 60, 90, 180: the highest
+threshold reached, SPEC section 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .dataset import Dataset
+from .errors import ConfigError, DataError
+from .i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, t
+from .lifecycle import status_at
+
+__all__ = [
+    "EMAIL_KPIS",
+    "CUSTOMER_KPIS",
+    "KpiThresholds",
+    "MonthlyReview",
+    "report_month",
+    "complete_months",
+    "email_pairs",
+    "email_kpis",
+    "customer_kpis",
+    "with_readings",
+    "period_alarms",
+    "monthly_dashboard",
+    "month_alerts",
+    "decisions",
+    "base_summary",
+    "monthly_review",
+    "format_kpi",
+    "email_segment_shares",
+    "month_transitions",
+    "dashboard_table",
+    "segment_table",
+    "base_tables",
+    "quarantine_table",
+]
+
+#: Rate KPIs computed from the email events, in dashboard order (inactivity rates are added
+#: for each level of the dataset's thresholds, e.g. ``inactivity_rate_90``).
+EMAIL_KPIS: tuple[str, ...] = (
+    "deliverability",
+    "hard_bounce_rate",
+    "soft_bounce_rate",
+    "open_rate",
+    "click_rate",
+    "ctor",
+    "response_rate",
+    "unsubscribe_rate",
+    "complaint_rate",
+)
+
+#: Customer KPIs per month, in dashboard order (level shares are added per inactivity level).
+CUSTOMER_KPIS: tuple[str, ...] = (
+    "customers",
+    "active_customers",
+    "new_customers",
+    "lost_customers",
+    "churn_rate",
+    "revenue",
+)
+
+#: Count columns behind the email rates: output name -> email event.
+_COUNTS: dict[str, str] = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "openers": "open",
+    "clickers": "click",
+    "repliers": "reply",
+    "hard_bounces": "bounce_hard",
+    "soft_bounces": "bounce_soft",
+    "unsubscribes": "unsubscribe",
+    "complaints": "spam_complaint",
+}
+
+#: kpi -> (numerator count, denominator count)
+_RATIOS: dict[str, tuple[str, str]] = {
+    "deliverability": ("delivered", "sent"),
+    "hard_bounce_rate": ("hard_bounces", "sent"),
+    "soft_bounce_rate": ("soft_bounces", "sent"),
+    "open_rate": ("openers", "delivered"),
+    "click_rate": ("clickers", "delivered"),
+    "ctor": ("clickers", "openers"),
+    "response_rate": ("repliers", "delivered"),
+    "unsubscribe_rate": ("unsubscribes", "sent"),
+    "complaint_rate": ("complaints", "delivered"),
+}
+
+NO_SEGMENT = "(none)"
+
+
+@dataclass(frozen=True)
+class KpiThresholds:
+    """Alert thresholds of the email KPIs (SPEC section 2); every value is a default.
+
+    Attributes
+    ----------
+    deliverability_min : alert when deliverability is below (0.95) [002].
+    hard_bounce_max : alert when the hard-bounce rate is at or above (0.02) [002].
+    open_rate_min : alert when the open rate is below (0.10) [000].
+    click_rate_min : alert when the click rate is at or below (0: nil clicks) [000].
+    unsubscribe_max : alert when the unsubscribe rate is above (0.01) [000].
+    complaint_max : alert when the complaint rate is at or above (0.001) [000].
+    growth : month-over-month factor of the "bounces doubled / complaints exploded" alarm (2).
+    machine_open_seconds : delay after delivery under which an open without click is a
+        machine open, when the correction is on (10).
+    """
+
+    deliverability_min: float = 0.95
+    hard_bounce_max: float = 0.02
+    open_rate_min: float = 0.10
+    click_rate_min: float = 0.0
+    unsubscribe_max: float = 0.01
+    complaint_max: float = 0.001
+    growth: float = 2.0
+    machine_open_seconds: float = 10.0
+
+    def rules(self) -> dict[str, tuple[str, float]]:
+        """kpi -> (comparison that raises the alert, threshold); comparisons: lt, le, gt, ge."""
+        return {
+            "deliverability": ("lt", self.deliverability_min),
+            "hard_bounce_rate": ("ge", self.hard_bounce_max),
+            "open_rate": ("lt", self.open_rate_min),
+            "click_rate": ("le", self.click_rate_min),
+            "unsubscribe_rate": ("gt", self.unsubscribe_max),
+            "complaint_rate": ("ge", self.complaint_max),
+        }
+
+
+# ----------------------------------------------------------------------------- periods
+def report_month(as_of: str | pd.Timestamp) -> pd.Timestamp:
+    """First day of the last complete calendar month before ``as_of``.
+
+    A month is complete when it ends on or before ``as_of`` (data is read strictly before
+    ``as_of``): ``2026-11-01`` -> ``2026-10-01``; ``2026-10-31`` -> ``2026-09-01``.
+    """
+    cut = pd.Timestamp(as_of).normalize()
+    return (cut.to_period("M").to_timestamp() - pd.offsets.MonthBegin(1)).normalize()
+
+
+def complete_months(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DatetimeIndex:
+    """First days of the complete calendar months from the start of the data to ``as_of``.
+
+    The first month is the month of ``ds.observed_from`` (or of the first signup if the
+    dataset has no dated event); empty if no month is complete yet.
+    """
+    last = report_month(as_of)
+    start = ds.observed_from
+    if start is None or pd.isna(start):
+        start = ds.customers["signup_date"].min()
+    if start is None or pd.isna(start):
+        return pd.DatetimeIndex([], name="month")
+    first = pd.Timestamp(start).to_period("M").to_timestamp()
+    if first > last:
+        return pd.DatetimeIndex([], name="month")
+    return pd.date_range(first, last, freq="MS", name="month")
+
+
+def _check_as_of(as_of: Any) -> pd.Timestamp:
+    try:
+        cut = pd.Timestamp(as_of)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"as_of is '{as_of}'; expected a date such as 2026-10-31.") from exc
+    if pd.isna(cut):
+        raise ConfigError("as_of is empty; expected a date such as 2026-10-31.")
+    return cut.normalize()
+
+
+# ----------------------------------------------------------------------------- email pairs
+def email_pairs(ds: Dataset, as_of: str | pd.Timestamp, open_correction: bool = False,
+                thresholds: KpiThresholds | None = None) -> pd.DataFrame:
+    """One row per (campaign, customer) pair emailed before ``as_of``, with what happened.
+
+    Parameters
+    ----------
+    ds : dataset with ``email_events`` (customer_id, campaign_id, event_time, event).
+    as_of : only events strictly before this date are read.
+    open_correction : drop machine opens (see the module docstring); off by default.
+    thresholds : gives ``machine_open_seconds``.
+
+    Returns
+    -------
+    DataFrame with ``campaign_id``, ``customer_id``, ``campaign_time`` (first ``sent`` event
+    of the campaign, else its first event), ``month`` (first day of the campaign's month),
+    and one bool column per count of the KPIs: ``sent``, ``delivered``, ``openers``,
+    ``clickers``, ``repliers``, ``hard_bounces``, ``soft_bounces``, ``unsubscribes``,
+    ``complaints``, plus ``machine_open`` (bool: every open of the pair was a machine open;
+    always False without the correction). Empty (same columns) without email events.
+
+    Raises
+    ------
+    DataError
+        If ``open_correction`` is on and the events carry no time of day.
+    """
+    th = thresholds or KpiThresholds()
+    ev = _events_before(ds, as_of)
+    cols = ["campaign_id", "customer_id", "campaign_time", "month", *_COUNTS, "machine_open"]
+    if ev.empty:
+        return _empty_pairs(cols)
+    if open_correction:
+        ev = _drop_machine_opens(ev, th.machine_open_seconds)
+    keys = ["campaign_id", "customer_id"]
+    flags = (ev.assign(one=1)
+             .pivot_table(index=keys, columns="event", values="one", aggfunc="sum", observed=True)
+             .reindex(columns=list(dict.fromkeys(_COUNTS.values())))
+             .fillna(0)
+             .gt(0))
+    flags.columns = flags.columns.astype(str)
+    pairs = pd.DataFrame({name: flags[event].to_numpy() for name, event in _COUNTS.items()},
+                         index=flags.index).reset_index()
+    machine = ev.attrs.get("machine_pairs")
+    if machine is not None and not machine.empty:
+        pairs = pairs.merge(machine, on=keys, how="left", indicator="_machine")
+        pairs["machine_open"] = (pairs["_machine"] == "both").to_numpy()
+        pairs = pairs.drop(columns="_machine")
+    else:
+        pairs["machine_open"] = False
+    when = _campaign_times(ev)
+    pairs = pairs.merge(when, on="campaign_id", how="left")
+    pairs["month"] = pairs["campaign_time"].dt.to_period("M").dt.to_timestamp()
+    for c in ("campaign_id", "customer_id"):
+        pairs[c] = pairs[c].astype("string")
+    return pairs[cols].sort_values(["campaign_time", "campaign_id", "customer_id"], kind="stable") \
+        .reset_index(drop=True)
+
+
+def _empty_pairs(cols: list[str]) -> pd.DataFrame:
+    out = pd.DataFrame({c: pd.Series(dtype="bool") for c in cols})
+    out["campaign_id"] = out["campaign_id"].astype("string")
+    out["customer_id"] = out["customer_id"].astype("string")
+    out["campaign_time"] = out["campaign_time"].astype("datetime64[ns]")
+    out["month"] = out["month"].astype("datetime64[ns]")
+    return out
+
+
+def _events_before(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    cut = _check_as_of(as_of)
+    if not ds.has("email_events"):
+        return pd.DataFrame({"customer_id": pd.Series(dtype="string"),
+                             "campaign_id": pd.Series(dtype="string"),
+                             "event_time": pd.Series(dtype="datetime64[ns]"),
+                             "event": pd.Series(dtype="string")})
+    ev = ds.email_events
+    ev = ev.loc[ev["event_time"] < cut, ["customer_id", "campaign_id", "event_time", "event"]]
+    return ev.assign(event=ev["event"].astype("string")).reset_index(drop=True)
+
+
+def _campaign_times(ev: pd.DataFrame) -> pd.DataFrame:
+    """campaign_id -> campaign_time: first ``sent`` event, else first event of any kind."""
+    first_any = ev.groupby("campaign_id", observed=True)["event_time"].min()
+    first_sent = ev.loc[ev["event"] == "sent"].groupby("campaign_id", observed=True)["event_time"].min()
+    when = first_sent.reindex(first_any.index).fillna(first_any)
+    return when.rename("campaign_time").reset_index()
+
+
+def _drop_machine_opens(ev: pd.DataFrame, seconds: float) -> pd.DataFrame:
+    """``ev`` without machine opens; ``attrs['machine_pairs']`` lists pairs left with no open."""
+    times = ev["event_time"]
+    if not (times - times.dt.normalize()).dt.total_seconds().gt(0).any():
+        raise DataError(
+            "email_events.event_time holds dates only (no time of day), so machine opens cannot "
+            "be told from human ones; run with open_correction=False or export event times "
+            "with hours, minutes and seconds."
+        )
+    keys = ["campaign_id", "customer_id"]
+    delivered = ev.loc[ev["event"] == "delivered"].groupby(keys, observed=True)["event_time"].min()
+    sent = ev.loc[ev["event"] == "sent"].groupby(keys, observed=True)["event_time"].min()
+    base = delivered.combine_first(sent).rename("delivered_time")
+    clicked = ev.loc[ev["event"] == "click", keys].drop_duplicates().assign(has_click=True)
+    opens = ev.loc[ev["event"] == "open"].reset_index()
+    opens = opens.merge(base.reset_index(), on=keys, how="left").merge(clicked, on=keys, how="left")
+    delay = (opens["event_time"] - opens["delivered_time"]).dt.total_seconds()
+    machine = opens["has_click"].isna() & delay.between(0, seconds)
+    drop_idx = opens.loc[machine, "index"]
+    kept_opens = opens.loc[~machine, keys].drop_duplicates()
+    machine_pairs = opens.loc[machine, keys].drop_duplicates()
+    machine_pairs = machine_pairs.merge(kept_opens, on=keys, how="left", indicator=True)
+    machine_pairs = machine_pairs.loc[machine_pairs["_merge"] == "left_only", keys].reset_index(drop=True)
+    out = ev.drop(index=drop_idx).reset_index(drop=True)
+    out.attrs["machine_pairs"] = machine_pairs
+    return out
+
+
+# ----------------------------------------------------------------------------- email KPIs
+def _ratios(counts: pd.DataFrame) -> pd.DataFrame:
+    out = counts.copy()
+    for kpi, (num, den) in _RATIOS.items():
+        d = out[den].astype("float64")
+        out[kpi] = out[num].astype("float64") / d.where(d > 0)
+    return out
+
+
+def _segment_frame(ds: Dataset, segment: str | pd.DataFrame | None, dates: pd.DatetimeIndex) -> pd.DataFrame | None:
+    """(as_of?, customer_id, segment) for the segment asked for, or None."""
+    if segment is None:
+        return None
+    if isinstance(segment, pd.DataFrame):
+        if "customer_id" not in segment.columns or "segment" not in segment.columns:
+            raise ConfigError("a segment table needs the columns customer_id and segment "
+                              "(and as_of when segments change over time).")
+        return segment
+    if segment == "email_segment":
+        from . import signals
+
+        if not hasattr(signals, "email_segments"):
+            raise ConfigError("email engagement segments are not available in this version "
+                              "(analysis.signals.email_segments is missing).")
+        seg = signals.email_segments(ds, dates)
+        seg = seg.rename(columns={"email_segment": "segment"})[["as_of", "customer_id", "segment"]]
+        seg["segment"] = seg["segment"].astype("string").fillna(signals.NO_SEGMENT)
+        seg.attrs["fill"] = signals.NO_SEGMENT  # not signed up yet at the date: not emailed either
+        return seg
+    if segment not in ds.customers.columns:
+        raise ConfigError(
+            f"segment '{segment}' is not a column of the customers table; expected one of "
+            f"{', '.join(ds.segment_columns()) or '(no segment column)'} or 'email_segment'."
+        )
+    if segment in ds.config.personal_columns or segment in ("customer_id", "signup_date", "churn_date"):
+        raise ConfigError(f"'{segment}' cannot be used as a segment (personal or key column).")
+    return ds.customers[["customer_id", segment]].rename(columns={segment: "segment"})
+
+
+def _attach_segment(frame: pd.DataFrame, seg: pd.DataFrame | None, when: str) -> pd.DataFrame:
+    """Add a ``segment`` column to ``frame`` (customer_id and the date column ``when``).
+
+    Customers without a segment get ``seg.attrs["fill"]`` (default ``"(none)"``)."""
+    if seg is None:
+        return frame
+    if "as_of" in seg.columns:
+        s = seg[["as_of", "customer_id", "segment"]].rename(columns={"as_of": when})
+        out = frame.merge(s, on=[when, "customer_id"], how="left")
+    else:
+        out = frame.merge(seg[["customer_id", "segment"]], on="customer_id", how="left")
+    out["segment"] = out["segment"].astype("string").fillna(seg.attrs.get("fill", NO_SEGMENT))
+    return out
+
+
+def email_kpis(ds: Dataset, as_of: str | pd.Timestamp, by: str = "month",
+               segment: str | pd.DataFrame | None = None, open_correction: bool = False,
+               thresholds: KpiThresholds | None = None) -> pd.DataFrame:
+    """Email KPIs per complete month or per campaign, optionally per segment.
+
+    Parameters
+    ----------
+    ds : dataset; without ``email_events`` the result is empty.
+    as_of : only events strictly before this date are read.
+    by : ``"month"`` (complete calendar months, see :func:`report_month`) or ``"campaign"``.
+    segment : ``None``; a column of ``customers`` (sector, size...); ``"email_segment"``
+        (the engagement segment of :func:`analysis.signals.email_segments` at the start of
+        the month, or on the campaign's send day); or a DataFrame with ``customer_id``,
+        ``segment`` and optionally ``as_of`` (the segment valid from that date). Customers
+        without a segment are grouped under ``"(none)"``.
+    open_correction : drop machine opens (module docstring); off by default.
+    thresholds : only ``machine_open_seconds`` is used here.
+
+    Returns
+    -------
+    DataFrame, one row per period (and segment): ``month`` (first day) or ``campaign_id``
+    and ``campaign_time``; ``segment`` if asked; the counts ``sent``, ``delivered``,
+    ``openers``, ``clickers``, ``repliers``, ``hard_bounces``, ``soft_bounces``,
+    ``unsubscribes``, ``complaints``, ``contacts``; the rates of :data:`EMAIL_KPIS`; and
+    ``inactivity_rate_<X>`` for X in the dataset's inactivity levels (30, 60, 90, 180).
+    Rates are NaN when their denominator is 0. Months with no send are kept (NaN rates).
+    """
+    if by not in ("month", "campaign"):
+        raise ConfigError(f"by is '{by}'; expected 'month' or 'campaign'.")
+    cut = _check_as_of(as_of)
+    levels = ds.config.thresholds.levels()
+    pairs = email_pairs(ds, cut, open_correction, thresholds)
+    if by == "month":
+        months = complete_months(ds, cut)
+        pairs = pairs.loc[pairs["month"].isin(months)]
+        pairs = pairs.assign(ref=pairs["month"] + pd.offsets.MonthBegin(1))
+        keys = ["month"]
+        seg = _segment_frame(ds, segment, months)
+        pairs = _attach_segment(pairs, seg, "month")
+    else:
+        months = None
+        pairs = pairs.assign(ref=pairs["campaign_time"])
+        keys = ["campaign_id", "campaign_time"]
+        seg = _segment_frame(ds, segment, pd.DatetimeIndex(pairs["campaign_time"].dt.normalize().unique()))
+        if seg is not None and "as_of" in seg.columns:
+            pairs = pairs.assign(send_day=pairs["campaign_time"].dt.normalize())
+            pairs = _attach_segment(pairs, seg, "send_day").drop(columns="send_day")
+        else:
+            pairs = _attach_segment(pairs, seg, "campaign_time")
+    if segment is not None:
+        keys = [*keys, "segment"]
+    counts = pairs.groupby(keys, observed=True, sort=True)[list(_COUNTS)].sum().astype("int64")
+    contacts = _inactivity(ds, cut, pairs, keys, levels, open_correction, thresholds)
+    out = counts.join(contacts, how="left").reset_index()
+    if by == "month":
+        grid = pd.DataFrame({"month": months})
+        if segment is not None:
+            segs = pd.DataFrame({"segment": pd.array(sorted(pairs["segment"].unique()), dtype="string")})
+            grid = grid.merge(segs, how="cross")
+        out = grid.merge(out, on=keys, how="left")
+        fill = [*_COUNTS, "contacts", *[f"inactive_{x}" for x in levels]]
+        out[fill] = out[fill].fillna(0).astype("int64")
+    out = _ratios(out)
+    for x in levels:
+        c = out["contacts"].astype("float64")
+        out[f"inactivity_rate_{x}"] = out[f"inactive_{x}"].astype("float64") / c.where(c > 0)
+    rates = [*EMAIL_KPIS, *[f"inactivity_rate_{x}" for x in levels]]
+    cols = [*keys, *_COUNTS, "contacts", *[f"inactive_{x}" for x in levels], *rates]
+    return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _inactivity(ds: Dataset, cut: pd.Timestamp, pairs: pd.DataFrame, keys: list[str],
+                levels: tuple[int, ...], open_correction: bool,
+                thresholds: KpiThresholds | None) -> pd.DataFrame:
+    """Per group: ``contacts`` sent to and ``inactive_<X>`` among them (module docstring)."""
+    sent = pairs.loc[pairs["sent"], [*keys, "customer_id", "ref"]]
+    # one reference date per (group, customer): the group's (month end or campaign time)
+    per = sent.groupby([*keys, "customer_id"], observed=True)["ref"].min().reset_index()
+    ev = _events_before(ds, cut)
+    if open_correction and not ev.empty:
+        ev = _drop_machine_opens(ev, (thresholds or KpiThresholds()).machine_open_seconds)
+    eng = ev.loc[ev["event"].isin(["open", "click"]), ["customer_id", "event_time"]]
+    eng = eng.rename(columns={"event_time": "last_engagement"}).sort_values("last_engagement", kind="stable")
+    first = (ev.loc[ev["event"] == "sent"].groupby("customer_id", observed=True)["event_time"].min()
+             .rename("first_sent"))
+    per["customer_id"] = per["customer_id"].astype("string")
+    eng = eng.assign(customer_id=eng["customer_id"].astype("string"))
+    per = per.sort_values("ref", kind="stable")
+    per = pd.merge_asof(per, eng, left_on="ref", right_on="last_engagement", by="customer_id",
+                        allow_exact_matches=False, direction="backward")
+    per["first_sent"] = per["customer_id"].map(first)
+    agg = {"contacts": ("customer_id", "size")}
+    for x in levels:
+        start = per["ref"] - pd.Timedelta(days=x)
+        per[f"inactive_{x}"] = (per["first_sent"] <= start) & (
+            per["last_engagement"].isna() | (per["last_engagement"] < start))
+        agg[f"inactive_{x}"] = (f"inactive_{x}", "sum")
+    out = per.groupby(keys, observed=True).agg(**agg)
+    return out.astype("int64")
+
+
+# ----------------------------------------------------------------------------- customer KPIs
+def customer_kpis(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """Customer KPIs for every complete month before ``as_of`` (definitions in the module docstring).
+
+    Parameters
+    ----------
+    ds : dataset (``customers`` with customer_id, signup_date, churn_date; ``orders`` with
+        order_date and amount for revenue).
+    as_of : only data strictly before this date is read.
+
+    Returns
+    -------
+    DataFrame, one row per month: ``month`` (first day), ``customers``,
+    ``active_customers``, ``new_customers``, ``lost_customers``, ``churn_rate``,
+    ``revenue`` (NaN without amounts), and ``level_<L>_share`` for L in 0 and the
+    dataset's inactivity levels (shares of the active customers at the month's end, summing to 1).
+    """
+    cut = _check_as_of(as_of)
+    cut_ds = ds.before(cut)
+    months = complete_months(ds, cut)
+    levels = (0, *ds.config.thresholds.levels())
+    share_cols = [f"level_{lv}_share" for lv in levels]
+    if len(months) == 0:
+        cols = ["month", *CUSTOMER_KPIS, *share_cols]
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols}).assign(
+            month=pd.Series(dtype="datetime64[ns]"))
+    ends = months + pd.offsets.MonthBegin(1)
+    dates = months.union(ends)
+    st = status_at(cut_ds, dates)
+    st = st.assign(active=~st["lost"])
+    at_end = st.loc[st["as_of"].isin(ends)].copy()
+    at_end["month"] = at_end["as_of"] - pd.offsets.MonthBegin(1)
+    at_end["level"] = _level(at_end["days_since_last"], levels)
+    at_end["lost_in_month"] = at_end["churn_date"].ge(at_end["month"]) & at_end["lost"]
+    start_active = st.loc[st["as_of"].isin(months) & st["active"], ["as_of", "customer_id"]]
+    start_active = start_active.rename(columns={"as_of": "month"})
+    at_end = at_end.merge(start_active, on=["month", "customer_id"], how="left", indicator="_start")
+    at_end["active_at_start"] = (at_end["_start"] == "both").to_numpy()
+    at_end["churned_from_start"] = at_end["active_at_start"] & at_end["lost"]
+    g = at_end.groupby("month")
+    out = pd.DataFrame({
+        "customers": g.size(),
+        "active_customers": g["active"].sum(),
+        "lost_customers": g["lost_in_month"].sum(),
+        "active_at_start": g["active_at_start"].sum(),
+        "churned_from_start": g["churned_from_start"].sum(),
+    }).reindex(months, fill_value=0)
+    out.index.name = "month"
+    signup_month = cut_ds.customers["signup_date"].dt.to_period("M").dt.to_timestamp()
+    out["new_customers"] = signup_month.value_counts().reindex(months, fill_value=0).to_numpy()
+    den = out["active_at_start"].astype("float64")
+    out["churn_rate"] = out["churned_from_start"].astype("float64") / den.where(den > 0)
+    if cut_ds.has_amounts:
+        o = cut_ds.orders
+        rev = o.groupby(o["order_date"].dt.to_period("M").dt.to_timestamp())["amount"].sum()
+        out["revenue"] = rev.reindex(months, fill_value=0.0).astype("float64").to_numpy()
+    else:
+        out["revenue"] = np.nan
+    active = at_end.loc[at_end["active"]]
+    lv = pd.crosstab(active["month"], active["level"]).reindex(index=months, columns=list(levels), fill_value=0)
+    tot = lv.sum(axis=1).astype("float64")
+    for level in levels:
+        out[f"level_{level}_share"] = (lv[level].astype("float64") / tot.where(tot > 0)).to_numpy()
+    out = out.reset_index()
+    for c in ("customers", "active_customers", "new_customers", "lost_customers"):
+        out[c] = out[c].astype("int64")
+    return out[["month", *CUSTOMER_KPIS, *share_cols]]
+
+
+def _level(days: pd.Series, levels: tuple[int, ...]) -> pd.Series:
+    """The highest level in ``levels`` (increasing, starting at 0) that ``days`` reaches."""
+    bins = [*levels, np.inf]
+    return pd.cut(days, bins=bins, right=False, labels=list(levels)).astype("int64")
+
+
+# ----------------------------------------------------------------------------- readings
+def with_readings(frame: pd.DataFrame, keys: list[str], lang: str = "en",
+                  thresholds: KpiThresholds | None = None) -> pd.DataFrame:
+    """A wide KPI table in long form, each value with its threshold, alert and reading.
+
+    Parameters
+    ----------
+    frame : wide table such as :func:`email_kpis` or :func:`customer_kpis` returns.
+    keys : its key columns (e.g. ``["month"]`` or ``["month", "segment"]``).
+    lang : language of ``reading``.
+
+    Returns
+    -------
+    DataFrame: the ``keys``, ``kpi``, ``value``, ``rule`` (lt / le / gt / ge, empty if the
+    KPI has no threshold), ``threshold`` (NaN if none), ``alert`` (bool; False when the
+    value is NaN or the KPI has no threshold) and ``reading`` (text in ``lang``) for every
+    KPI column of ``frame`` (counts excluded).
+    """
+    check_lang(lang)
+    th = thresholds or KpiThresholds()
+    rules = th.rules()
+    kpis = [c for c in frame.columns if _is_kpi(c)]
+    long = frame.melt(id_vars=keys, value_vars=kpis, var_name="kpi", value_name="value")
+    long["value"] = long["value"].astype("float64")
+    long["rule"] = long["kpi"].map(lambda k: rules.get(k, ("", np.nan))[0]).astype("string")
+    long["threshold"] = long["kpi"].map(lambda k: rules.get(k, ("", np.nan))[1]).astype("float64")
+    v, thr, rule = long["value"], long["threshold"], long["rule"]
+    alert = ((rule == "lt") & (v < thr)) | ((rule == "le") & (v <= thr)) \
+        | ((rule == "gt") & (v > thr)) | ((rule == "ge") & (v >= thr))
+    long["alert"] = alert.fillna(False).astype(bool)
+    long["reading"] = _readings(long, lang)
+    return long
+
+
+def _is_kpi(col: str) -> bool:
+    return col in EMAIL_KPIS or col in CUSTOMER_KPIS or col.startswith("inactivity_rate_") \
+        or (col.startswith("level_") and col.endswith("_share"))
+
+
+def _readings(long: pd.DataFrame, lang: str) -> pd.Series:
+    """Text reading per row: the alert message, the 'within threshold' text, or none."""
+    texts = pd.Series("", index=long.index, dtype="string")
+    for kpi in long["kpi"].unique():
+        rows = long["kpi"] == kpi
+        thr = long.loc[rows, "threshold"].iloc[0]
+        if pd.isna(thr):
+            continue
+        shown = format_kpi(kpi, thr, lang)
+        texts.loc[rows & long["alert"]] = t(f"kpi_alert_{kpi}", lang, threshold=shown)
+        texts.loc[rows & ~long["alert"] & long["value"].notna()] = t(f"kpi_ok_{kpi}", lang, threshold=shown)
+    texts.loc[long["value"].isna()] = t("kpi_no_value", lang)
+    return texts
+
+
+def format_kpi(kpi: str, value: Any, lang: str = "en", currency: str = "EUR") -> str:
+    """A KPI value formatted for a reader: rates as percentages, counts as numbers, revenue as money."""
+    if kpi == "revenue":
+        return fmt_money(value, lang, currency)
+    if kpi in ("customers", "active_customers", "new_customers", "lost_customers") or kpi in _COUNTS:
+        return fmt_num(value, lang)
+    digits = 2 if kpi in ("complaint_rate", "hard_bounce_rate", "unsubscribe_rate", "soft_bounce_rate") else 1
+    return fmt_pct(value, lang, digits)
+
+
+def period_alarms(monthly: pd.DataFrame, thresholds: KpiThresholds | None = None) -> pd.DataFrame:
+    """The "bounces doubled / complaints exploded" alarm of every month (module docstring).
+
+    Parameters
+    ----------
+    monthly : :func:`email_kpis` by month (without segment): ``month``,
+        ``hard_bounce_rate``, ``complaint_rate``, one row per consecutive month.
+
+    Returns
+    -------
+    DataFrame, one row per (month, alarm): ``month``, ``alarm`` (``bounces_doubled`` or
+    ``complaints_exploded``), ``kpi``, ``value``, ``prev_value``, ``fired`` (bool).
+    """
+    th = thresholds or KpiThresholds()
+    m = monthly.sort_values("month", kind="stable").reset_index(drop=True)
+    parts = []
+    for alarm, kpi, floor in (("bounces_doubled", "hard_bounce_rate", th.hard_bounce_max),
+                              ("complaints_exploded", "complaint_rate", th.complaint_max)):
+        v = m[kpi].astype("float64")
+        p = v.shift(1)
+        both = v.notna() & p.notna()
+        if alarm == "bounces_doubled":
+            fired = both & (((p > 0) & (v >= th.growth * p)) | ((p == 0) & (v >= floor)))
+        else:
+            fired = both & (v > th.growth * p) & (v >= floor)
+        parts.append(pd.DataFrame({"month": m["month"], "alarm": alarm, "kpi": kpi,
+                                   "value": v, "prev_value": p, "fired": fired.astype(bool)}))
+    out = pd.concat(parts, ignore_index=True)
+    out["alarm"] = out["alarm"].astype("string")
+    out["kpi"] = out["kpi"].astype("string")
+    return out.sort_values(["month", "alarm"], kind="stable").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- dashboard
+def monthly_dashboard(ds: Dataset, as_of: str | pd.Timestamp, lang: str = "en",
+                      open_correction: bool = False, thresholds: KpiThresholds | None = None,
+                      months: int | None = None) -> pd.DataFrame:
+    """The fixed monthly dashboard: every email and customer KPI, month over month.
+
+    Parameters
+    ----------
+    ds : dataset (email KPIs are absent when it has no ``email_events``).
+    as_of : only data strictly before this date is read; complete months only.
+    lang : language of ``reading``.
+    open_correction : machine-open correction of the email KPIs (off by default).
+    months : keep the last ``months`` months (all when None).
+
+    Returns
+    -------
+    Long DataFrame: ``month`` (first day), ``family`` (``email`` / ``customer``), ``kpi``,
+    ``value``, ``prev_value`` (previous month), ``change`` (value - prev_value),
+    ``rule``, ``threshold``, ``alert``, ``reading`` (see :func:`with_readings`).
+    """
+    cut = _check_as_of(as_of)
+    parts = []
+    cust = customer_kpis(ds, cut)
+    parts.append(with_readings(cust, ["month"], lang, thresholds).assign(family="customer"))
+    if ds.has("email_events"):
+        em = email_kpis(ds, cut, "month", open_correction=open_correction, thresholds=thresholds)
+        parts.append(with_readings(em, ["month"], lang, thresholds).assign(family="email"))
+    long = pd.concat(parts, ignore_index=True)
+    long["family"] = long["family"].astype("string")
+    order = {k: i for i, k in enumerate(long["kpi"].drop_duplicates())}
+    long = long.sort_values(["kpi", "month"], kind="stable")
+    long["prev_value"] = long.groupby("kpi", sort=False)["value"].shift(1)
+    long["change"] = long["value"] - long["prev_value"]
+    fam = {"email": 0, "customer": 1}
+    long = long.assign(_f=long["family"].map(fam), _k=long["kpi"].map(order)) \
+        .sort_values(["month", "_f", "_k"], kind="stable").drop(columns=["_f", "_k"])
+    if months is not None:
+        keep = long["month"].drop_duplicates().sort_values().iloc[-int(months):]
+        long = long.loc[long["month"].isin(keep)]
+    cols = ["month", "family", "kpi", "value", "prev_value", "change", "rule", "threshold", "alert", "reading"]
+    return long[cols].reset_index(drop=True)
+
+
+def month_alerts(dashboard: pd.DataFrame, alarms: pd.DataFrame | None, month: pd.Timestamp,
+                 lang: str = "en") -> list[dict[str, Any]]:
+    """The alerts of one month: threshold alerts, then fired period-over-period alarms.
+
+    Parameters
+    ----------
+    dashboard : :func:`monthly_dashboard` (``month``, ``kpi``, ``value``, ``threshold``,
+        ``alert``, ``reading``).
+    alarms : :func:`period_alarms` or None.
+    month : first day of the month.
+
+    Returns
+    -------
+    List of dicts with ``kpi``, ``value``, ``threshold`` (the alarm's previous value for an
+    alarm), ``key`` (label key) and ``message`` (text in ``lang``).
+    """
+    month = pd.Timestamp(month)
+    rows = dashboard.loc[(dashboard["month"] == month) & dashboard["alert"]]
+    out = [{"kpi": r.kpi, "value": r.value, "threshold": r.threshold, "key": f"kpi_alert_{r.kpi}",
+            "message": t("kpi_alert_line", lang, kpi=t(f"kpi_{r.kpi}", lang),
+                         value=format_kpi(r.kpi, r.value, lang), reading=r.reading)}
+           for r in rows.itertuples()]
+    if alarms is not None and not alarms.empty:
+        fired = alarms.loc[(alarms["month"] == month) & alarms["fired"]]
+        for r in fired.itertuples():
+            out.append({"kpi": r.kpi, "value": r.value, "threshold": r.prev_value,
+                        "key": f"kpi_alarm_{r.alarm}",
+                        "message": t(f"kpi_alarm_{r.alarm}", lang, value=format_kpi(r.kpi, r.value, lang),
+                                     prev=format_kpi(r.kpi, r.prev_value, lang))})
+    return out
+
+
+#: Alert key -> decision label key, most urgent first (SPEC section 5, monthly review).
+DECISIONS: dict[str, str] = {
+    "kpi_alarm_bounces_doubled": "kpi_decision_suspend_audit",
+    "kpi_alarm_complaints_exploded": "kpi_decision_suspend_audit",
+    "kpi_alert_hard_bounce_rate": "kpi_decision_remove_hard_bounces",
+    "kpi_alert_complaint_rate": "kpi_decision_complaints",
+    "kpi_alert_deliverability": "kpi_decision_deliverability",
+    "kpi_alert_unsubscribe_rate": "kpi_decision_targeting",
+    "kpi_alert_open_rate": "kpi_decision_reengage",
+    "kpi_alert_click_rate": "kpi_decision_content",
+}
+
+
+def decisions(alerts: list[dict[str, Any]], lang: str = "en", max_decisions: int = 3) -> list[str]:
+    """At most ``max_decisions`` suggested decisions for the month's alerts, most urgent first.
+
+    Each alert key maps to a decision (:data:`DECISIONS`); two alerts calling for the same
+    decision give it once. With no alert, the single decision is to keep the course.
+    """
+    check_lang(lang)
+    keys = {a["key"] for a in alerts}
+    chosen = list(dict.fromkeys(d for k, d in DECISIONS.items() if k in keys))
+    if not chosen:
+        chosen = ["kpi_decision_keep_course"]
+    return [t(k, lang) for k in chosen[:max_decisions]]
+
+
+def base_summary(ds: Dataset, as_of: str | pd.Timestamp) -> dict[str, Any]:
+    """What is in the base: customers and active customers at ``as_of``, rows per table, quarantine.
+
+    Returns
+    -------
+    dict with ``customers`` (signed up before ``as_of``), ``active_customers`` (of those,
+    not lost at ``as_of``, :func:`analysis.lifecycle.status_at`), ``tables`` (rows kept per
+    table loaded), ``quarantined_rows`` (all tables), ``observed_from`` and
+    ``observed_until`` (ISO dates).
+    """
+    cut = _check_as_of(as_of)
+    st = status_at(ds.before(cut), cut)
+    return {
+        "customers": int(len(st)),
+        "active_customers": int((~st["lost"]).sum()),
+        "tables": {name: int(len(frame)) for name, frame in ds.tables.items()},
+        "quarantined_rows": int(ds.report.rows_quarantined),
+        "observed_from": None if ds.observed_from is None else ds.observed_from.date().isoformat(),
+        "observed_until": None if ds.observed_until is None else ds.observed_until.date().isoformat(),
+    }
+
+
+@dataclass
+class MonthlyReview:
+    """The monthly KPI review of one report month (what the notebook and the summary read).
+
+    Attributes
+    ----------
+    month : report month as ``YYYY-MM`` (None when no month is complete).
+    dashboard : :func:`monthly_dashboard`.
+    alarms : :func:`period_alarms` (empty without email events).
+    kpis_month, kpis_prev_month : KPI -> value for the report month and the month before.
+    alerts : :func:`month_alerts` of the report month.
+    decisions : at most three texts (:func:`decisions`).
+    open_correction : whether machine opens were removed.
+    """
+
+    month: str | None
+    dashboard: pd.DataFrame
+    alarms: pd.DataFrame
+    kpis_month: dict[str, float] = field(default_factory=dict)
+    kpis_prev_month: dict[str, float] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+    open_correction: bool = False
+
+
+def monthly_review(ds: Dataset, as_of: str | pd.Timestamp, lang: str = "en",
+                   open_correction: bool = False, thresholds: KpiThresholds | None = None) -> MonthlyReview:
+    """Dashboard, alerts, alarms and decisions of the report month (:func:`report_month`)."""
+    cut = _check_as_of(as_of)
+    dash = monthly_dashboard(ds, cut, lang, open_correction, thresholds)
+    if ds.has("email_events"):
+        em = email_kpis(ds, cut, "month", open_correction=open_correction, thresholds=thresholds)
+        alarms = period_alarms(em, thresholds)
+    else:
+        alarms = pd.DataFrame(columns=["month", "alarm", "kpi", "value", "prev_value", "fired"])
+    month = report_month(cut)
+    if dash.empty or not (dash["month"] == month).any():
+        return MonthlyReview(None, dash, alarms, decisions=[], open_correction=open_correction)
+    prev = month - pd.offsets.MonthBegin(1)
+    now = dash.loc[dash["month"] == month].set_index("kpi")["value"]
+    before = dash.loc[dash["month"] == prev].set_index("kpi")["value"]
+    alerts = month_alerts(dash, alarms, month, lang)
+    return MonthlyReview(
+        month=month.strftime("%Y-%m"), dashboard=dash, alarms=alarms,
+        kpis_month=_plain(now), kpis_prev_month=_plain(before),
+        alerts=alerts, decisions=decisions(alerts, lang), open_correction=open_correction,
+    )
+
+
+_INT_KPIS = ("customers", "active_customers", "new_customers", "lost_customers")
+
+
+def _plain(values: pd.Series) -> dict[str, float | int | None]:
+    """KPI -> value as plain Python numbers (counts as int, NaN as None)."""
+    out: dict[str, float | int | None] = {}
+    for k, v in values.items():
+        if pd.isna(v):
+            out[str(k)] = None
+        elif k in _INT_KPIS:
+            out[str(k)] = int(v)
+        else:
+            out[str(k)] = float(v)
+    return out
+
+
+# ----------------------------------------------------------------------------- engagement segments
+def _boundaries(ds: Dataset, cut: pd.Timestamp) -> pd.DatetimeIndex:
+    """Month starts of the complete months and the end of the last one."""
+    months = complete_months(ds, cut)
+    if len(months) == 0:
+        return months
+    return months.union(pd.DatetimeIndex([months[-1] + pd.offsets.MonthBegin(1)]))
+
+
+def email_segment_shares(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """Emailed contacts per engagement segment at each month boundary before ``as_of``.
+
+    Segments are those of :func:`analysis.signals.email_segments` (data strictly before each
+    date). Dates are the first days of the complete months and the end of the last one.
+
+    Returns
+    -------
+    DataFrame: ``as_of``, ``email_segment`` (string, in :data:`analysis.signals.EMAIL_SEGMENTS`
+    order), ``customers`` and ``share`` (of the contacts emailed before ``as_of``: customers
+    never emailed are left out). Empty without email events.
+    """
+    from . import signals
+
+    cut = _check_as_of(as_of)
+    dates = _boundaries(ds, cut)
+    cols = {"as_of": "datetime64[ns]", "email_segment": "string", "customers": "int64", "share": "float64"}
+    if not ds.has("email_events") or len(dates) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
+    seg = signals.email_segments(ds.before(cut), dates)
+    seg = seg.loc[seg["email_segment"].notna()]
+    counts = seg.groupby(["as_of", "email_segment"], observed=False).size().rename("customers")
+    counts = counts.reindex(pd.MultiIndex.from_product([dates, list(signals.EMAIL_SEGMENTS)],
+                                                       names=["as_of", "email_segment"]), fill_value=0)
+    out = counts.reset_index()
+    tot = out.groupby("as_of")["customers"].transform("sum").astype("float64")
+    out["share"] = out["customers"].astype("float64") / tot.where(tot > 0)
+    out["email_segment"] = out["email_segment"].astype("string")
+    out["customers"] = out["customers"].astype("int64")
+    return out[list(cols)]
+
+
+def month_transitions(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """Moves between engagement segments over the report month (:func:`report_month`).
+
+    Returns
+    -------
+    :func:`analysis.signals.segment_transitions` between the first day of the report month
+    and the first day of the next (``period_start``, ``period_end``, ``from_segment``,
+    ``to_segment``, ``customers``); ``no_email`` marks customers not emailed yet. Empty
+    without email events or complete month.
+    """
+    from . import signals
+
+    cut = _check_as_of(as_of)
+    start = report_month(cut)
+    end = start + pd.offsets.MonthBegin(1)
+    cols = {"period_start": "datetime64[ns]", "period_end": "datetime64[ns]", "from_segment": "string",
+            "to_segment": "string", "customers": "int64"}
+    if not ds.has("email_events") or end > cut or len(complete_months(ds, cut)) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
+    seg = signals.email_segments(ds.before(cut), [start, end])
+    return signals.segment_transitions(seg)
+
+
+# ----------------------------------------------------------------------------- tables for readers
+def dashboard_table(dashboard: pd.DataFrame, month: str | pd.Timestamp, lang: str = "en",
+                    currency: str = "EUR") -> pd.DataFrame:
+    """The report month of :func:`monthly_dashboard`, formatted for a reader.
+
+    Returns
+    -------
+    DataFrame with translated headers: KPI label, value, previous month, threshold, alert
+    (a red mark), reading. Values are formatted text (percentages, counts, money; "–" for none).
+    """
+    check_lang(lang)
+    d = dashboard.loc[dashboard["month"] == pd.Timestamp(month if len(str(month)) > 7 else f"{month}-01")]
+    return pd.DataFrame({
+        t("kpi_kpi", lang): [t(f"kpi_{k}", lang) for k in d["kpi"]],
+        t("kpi_value", lang): [format_kpi(k, v, lang, currency) for k, v in zip(d["kpi"], d["value"], strict=True)],
+        t("kpi_previous", lang): [format_kpi(k, v, lang, currency)
+                                  for k, v in zip(d["kpi"], d["prev_value"], strict=True)],
+        t("kpi_threshold", lang): [format_kpi(k, v, lang, currency) if pd.notna(v) else ""
+                                   for k, v in zip(d["kpi"], d["threshold"], strict=True)],
+        t("kpi_alert", lang): ["●" if a else "" for a in d["alert"]],
+        t("kpi_reading", lang): d["reading"].fillna("").tolist(),
+    })
+
+
+#: Email KPIs shown per segment (the others stay in the exported CSV).
+SEGMENT_KPIS: tuple[str, ...] = ("deliverability", "hard_bounce_rate", "open_rate", "click_rate", "ctor",
+                                 "unsubscribe_rate", "complaint_rate", "inactivity_rate_90")
+
+
+def segment_table(ds: Dataset, as_of: str | pd.Timestamp, segment: str, lang: str = "en",
+                  open_correction: bool = False, thresholds: KpiThresholds | None = None) -> pd.DataFrame:
+    """Email KPIs of the report month per segment, formatted (:func:`email_kpis` for the numbers).
+
+    Returns
+    -------
+    DataFrame: the segment (translated for engagement segments), ``sent`` and the rates of
+    :data:`SEGMENT_KPIS` as text, one row per segment that was sent to in the month.
+    """
+    check_lang(lang)
+    cut = _check_as_of(as_of)
+    table = email_kpis(ds, cut, "month", segment=segment, open_correction=open_correction, thresholds=thresholds)
+    table = table.loc[(table["month"] == report_month(cut)) & (table["sent"] > 0)]
+    if segment == "email_segment":
+        from .signals import EMAIL_SEGMENTS, NO_SEGMENT
+
+        rank = {s: i for i, s in enumerate((*EMAIL_SEGMENTS, NO_SEGMENT))}
+        table = table.assign(_r=table["segment"].map(rank).fillna(len(rank))).sort_values("_r", kind="stable")
+        names = table["segment"].map(lambda s: t(f"kpi_seg_{s}", lang) if f"kpi_seg_{s}" in _label_keys() else s)
+        header = t("kpi_segment", lang)
+    else:
+        names = table["segment"]
+        header = segment if isinstance(segment, str) else t("kpi_segment", lang)
+    out = pd.DataFrame({header: names.to_numpy(),
+                        t("kpi_sent", lang): [fmt_num(v, lang) for v in table["sent"]]})
+    for k in SEGMENT_KPIS:
+        out[t(f"kpi_{k}", lang)] = [format_kpi(k, v, lang) for v in table[k]]
+    return out
+
+
+def _label_keys() -> set[str]:
+    from .i18n import labels
+
+    return set(labels())
+
+
+def base_tables(ds: Dataset, lang: str = "en") -> pd.DataFrame:
+    """One row per table loaded: rows read, kept and set aside, customers, first and last date.
+
+    Headers and table names are translated; file paths are left out (they can name a client).
+    """
+    check_lang(lang)
+    s = ds.report.summary()
+    if s.empty:
+        return s
+    return pd.DataFrame({
+        t("table", lang): [t(x, lang) for x in s["table"]],
+        t("rows_read", lang): [fmt_num(v, lang) for v in s["rows_read"]],
+        t("rows_kept", lang): [fmt_num(v, lang) for v in s["rows_kept"]],
+        t("rows_quarantined", lang): [fmt_num(v, lang) for v in s["rows_quarantined"]],
+        t("customers", lang): [fmt_num(v, lang) for v in s["customers"]],
+        t("date_from", lang): [fmt_date(v, lang) if v else "–" for v in s["date_min"]],
+        t("date_to", lang): [fmt_date(v, lang) if v else "–" for v in s["date_max"]],
+    })
+
+
+def quarantine_table(ds: Dataset, lang: str = "en") -> pd.DataFrame:
+    """Rows set aside by validation per (table, reason), headers translated; empty if none."""
+    check_lang(lang)
+    q = ds.report.quarantine_counts()
+    return pd.DataFrame({
+        t("table", lang): [t(x, lang) for x in q["table"]],
+        t("reason", lang): q["reason"].astype("string").to_numpy(),
+        t("rows", lang): [fmt_num(v, lang) for v in q["rows"]],
+    })

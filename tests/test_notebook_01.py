@@ -1,0 +1,156 @@
+"""Notebook 01 (base health and monthly KPI dashboard) executed headless; its sidecar is checked
+against the package's own computation on the same data.
+
+Runs on a tiny dataset written here (always), on ``data/sample`` and on the CDNOW example
+(orders only: the email sections must say "not available") when they are present.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+import analysis
+from analysis import kpis
+from analysis.i18n import t
+from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
+
+pytestmark = pytest.mark.notebook
+
+NOTEBOOK = NOTEBOOKS_DIR / "01_base_health.ipynb"
+CDNOW_FILE = Path("/work/shared/data/cdnow/CDNOW_master.txt")
+
+
+def _tiny(folder: Path, with_email: bool = True) -> Path:
+    """Four customers, two campaigns (the second with a hard bounce), orders with a refund."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({
+        "customer_id": ["c1", "c2", "c3", "c4"],
+        "signup_date": ["2026-01-01", "2026-01-01", "2026-01-01", "2026-02-10"],
+        "churn_date": ["", "", "2026-03-15", ""],
+        "sector": ["retail", "retail", "industry", "industry"],
+        "email": ["a@x.fr", "b@x.fr", "c@x.fr", "d@x.fr"],  # personal: never shown
+    }).to_csv(folder / "customers.csv", index=False)
+    pd.DataFrame({
+        "customer_id": ["c1", "c2", "c2", "c4", "c1"],
+        "order_date": ["2026-01-10", "2026-02-12", "2026-03-02", "2026-03-20", "not a date"],
+        "amount": [100.0, 40.0, -10.0, 70.0, 5.0],
+    }).to_csv(folder / "orders.csv", index=False)
+    if with_email:
+        rows = [(c, "F", "2026-02-15 09:00:00", "sent") for c in ("c1", "c2", "c3", "c4")]
+        rows += [(c, "F", "2026-02-15 09:00:01", "delivered") for c in ("c1", "c2", "c3", "c4")]
+        rows += [("c1", "F", "2026-02-15 10:00:00", "open"), ("c1", "F", "2026-02-15 10:01:00", "click")]
+        rows += [(c, "M", "2026-03-16 09:00:00", "sent") for c in ("c1", "c2", "c4")]
+        rows += [(c, "M", "2026-03-16 09:00:01", "delivered") for c in ("c1", "c2")]
+        rows += [("c4", "M", "2026-03-16 09:00:01", "bounce_hard"), ("c2", "M", "2026-03-17 08:00:00", "open")]
+        pd.DataFrame(rows, columns=["customer_id", "campaign_id", "event_time", "event"]).to_csv(
+            folder / "email_events.csv", index=False)
+    return folder
+
+
+def _run(tmp_path: Path, data_dir: Path | str, as_of: str, lang: str,
+         open_correction: bool = False) -> tuple[dict, nbformat.NotebookNode]:
+    import papermill as pm
+
+    out_dir = tmp_path / "out"
+    executed = tmp_path / "01_base_health.ipynb"
+    pm.execute_notebook(str(NOTEBOOK), str(executed), kernel_name="churn-radar", progress_bar=False,
+                        parameters={"data_dir": str(data_dir), "as_of": as_of, "lang": lang,
+                                    "output_dir": str(out_dir), "open_correction": open_correction},
+                        cwd=str(tmp_path))
+    sidecar = json.loads((out_dir / "01_base_health.json").read_text(encoding="utf-8"))
+    return sidecar, nbformat.read(str(executed), as_version=4)
+
+
+def _text_outputs(nb: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            parts.append(str(data.get("text/markdown", "")) + str(data.get("text/html", ""))
+                         + str(data.get("text/plain", "")) + str(o.get("text", "")))
+    return "\n".join(parts)
+
+
+def _check_against_package(side: dict, ds: analysis.Dataset, as_of: str, lang: str,
+                           open_correction: bool = False) -> kpis.MonthlyReview:
+    base = kpis.base_summary(ds, as_of)
+    review = kpis.monthly_review(ds, as_of, lang=lang, open_correction=open_correction)
+    assert side["customers"] == base["customers"]
+    assert side["active_customers"] == base["active_customers"]
+    assert side["quarantined_rows"] == ds.report.rows_quarantined
+    assert side["tables"] == {name: len(frame) for name, frame in ds.tables.items()}
+    assert side["month"] == review.month == kpis.report_month(as_of).strftime("%Y-%m")
+    assert side["open_correction"] is open_correction
+    assert set(side["kpis_month"]) == set(review.kpis_month)
+    for k, v in review.kpis_month.items():
+        assert side["kpis_month"][k] == (None if v is None else pytest.approx(v, rel=1e-5)), k
+    for k, v in review.kpis_prev_month.items():
+        assert side["kpis_prev_month"][k] == (None if v is None else pytest.approx(v, rel=1e-5)), k
+    assert [a["key"] for a in side["alerts"]] == [a["key"] for a in review.alerts]
+    assert side["decisions"] == review.decisions and 1 <= len(side["decisions"]) <= 3
+    return review
+
+
+def test_notebook_on_tiny_dataset(tmp_path):
+    data = _tiny(tmp_path / "data")
+    side, nb = _run(tmp_path, data, "2026-04-01", "fr")
+    ds = analysis.load(data)
+    _check_against_package(side, ds, "2026-04-01", "fr")
+    # by hand: 4 customers signed up before 04-01, c3 lost on 03-15; one order row quarantined
+    assert side["customers"] == 4 and side["active_customers"] == 3 and side["quarantined_rows"] == 1
+    assert side["month"] == "2026-03"
+    # March: campaign M, 3 sent, 2 delivered, 1 hard bounce, 1 opener (c2)
+    assert side["kpis_month"]["deliverability"] == pytest.approx(2 / 3, rel=1e-5)
+    assert side["kpis_month"]["hard_bounce_rate"] == pytest.approx(1 / 3, rel=1e-5)
+    assert side["kpis_month"]["open_rate"] == pytest.approx(1 / 2)
+    assert side["kpis_month"]["revenue"] == pytest.approx(60.0)  # -10 refund + 70
+    assert side["kpis_prev_month"]["deliverability"] == pytest.approx(1.0)
+    # February hard bounces 0 -> March 33 % (>= 2 %): the alarm fires, suspend-and-audit comes first
+    assert "kpi_alarm_bounces_doubled" in [a["key"] for a in side["alerts"]]
+    assert side["decisions"][0] == t("kpi_decision_suspend_audit", "fr")
+    text = _text_outputs(nb)
+    assert "@x.fr" not in text  # personal column never shown
+    assert t("kpi_open_correction_off", "fr") in text
+    figures = {p.name for p in (tmp_path / "out" / "figures").glob("*.png")}
+    assert {"01_base_health_new_customers.png", "01_base_health_email_kpis.png",
+            "01_base_health_inactivity_levels.png"} <= figures
+    dash = pd.read_csv(tmp_path / "out" / "tables" / "01_base_health_dashboard.csv")
+    assert {"month", "kpi", "value", "threshold", "alert", "reading"} <= set(dash.columns)
+
+
+def test_notebook_without_email_events_says_not_available(tmp_path):
+    data = _tiny(tmp_path / "data", with_email=False)
+    side, nb = _run(tmp_path, data, "2026-04-01", "en", open_correction=True)
+    _check_against_package(side, analysis.load(data), "2026-04-01", "en", open_correction=True)
+    assert t("kpi_open_correction_on", "en", seconds="10") in _text_outputs(nb)  # says which was used
+    assert "open_rate" not in side["kpis_month"] and side["email_available"] is False
+    assert t("not_available", "en", table=t("email_events", "en")) in _text_outputs(nb)
+
+
+@pytest.mark.skipif(not any(SAMPLE_DIR.glob("*.csv*")) and not any(SAMPLE_DIR.glob("*.parquet")),
+                    reason="data/sample not generated yet (churn-radar sample)")
+def test_notebook_on_sample(tmp_path):
+    side, nb = _run(tmp_path, SAMPLE_DIR, "2026-11-01", "fr")
+    ds = analysis.load(SAMPLE_DIR)
+    _check_against_package(side, ds, "2026-11-01", "fr")
+    assert side["month"] == "2026-10"
+    personal = [c for c in ds.config.personal_columns if c in ds.customers.columns]
+    text = _text_outputs(nb)
+    for col in personal:
+        shown = ds.customers[col].dropna().astype(str).head(20)
+        assert not any(v in text for v in shown if len(v) > 3), col
+
+
+@pytest.mark.skipif(not CDNOW_FILE.exists(), reason="CDNOW file not available")
+def test_notebook_on_cdnow_orders_only(tmp_path):
+    side, nb = _run(tmp_path, EXAMPLES_DIR / "cdnow", "1998-07-01", "en")
+    ds = analysis.load(EXAMPLES_DIR / "cdnow")
+    _check_against_package(side, ds, "1998-07-01", "en")
+    assert side["customers"] == 23570 and side["month"] == "1998-06"
+    assert side["tables"] == {"customers": 23570, "orders": 69659}
+    assert t("not_available", "en", table=t("email_events", "en")) in _text_outputs(nb)

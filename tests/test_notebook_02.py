@@ -1,0 +1,130 @@
+"""Notebook 02 (retro-audit of lost clients) executed headless; its sidecar is checked against
+the package's own :class:`analysis.audit.RetroAudit` on the same data and parameters.
+
+Runs on a tiny orders-only base written here (always: the email, NPS and usage indicators
+must be reported as not available) and on ``data/sample`` when it is present.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+import analysis
+from analysis.audit import VERDICTS, RetroAudit
+from analysis.i18n import t
+from analysis.outputs import to_jsonable
+from analysis.paths import NOTEBOOKS_DIR, SAMPLE_DIR
+
+pytestmark = pytest.mark.notebook
+
+NOTEBOOK = NOTEBOOKS_DIR / "02_retro_audit.ipynb"
+KEYS = {"n_lost", "lookback_weeks", "min_lead_weeks", "share_signal_4w", "share_signal_8w", "share_signal_12w",
+        "share_signal_min_lead", "share_signal_min_lead_ci", "false_alarm_any", "verdict", "silent_churners",
+        "preventable_revenue", "per_indicator", "reaction_delay_days"}
+
+
+def _tiny(folder: Path) -> Path:
+    """Orders only: 12 customers buying weekly; four of them cancel in May-June 2026, two of
+    which see their basket fall first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = [f"k{i:02d}" for i in range(12)]
+    churn = {"k00": "2026-06-01", "k01": "2026-06-01", "k02": "2026-05-11", "k03": "2026-05-25"}
+    pd.DataFrame({
+        "customer_id": ids,
+        "signup_date": "2025-01-06",
+        "churn_date": [churn.get(c, "") for c in ids],
+        "region": ["Nord", "Sud"] * 6,
+        "email": [f"{c}@exemple-fictif.fr" for c in ids],  # personal: never shown
+    }).to_csv(folder / "customers.csv", index=False)
+    end = pd.Timestamp("2026-06-29")
+    j = np.arange(0, 75)
+    rows = []
+    for c in ids:
+        stop = pd.Timestamp(churn[c]) if c in churn else end
+        dates = stop - pd.to_timedelta(7 * j + 3, unit="D")
+        amount = np.where((j <= 12) & (c in ("k00", "k02", "k05")), 20.0, 100.0)
+        rows.append(pd.DataFrame({"customer_id": c, "order_date": dates.strftime("%Y-%m-%d"), "amount": amount}))
+    orders = pd.concat(rows, ignore_index=True)
+    orders = orders.loc[pd.to_datetime(orders["order_date"]) >= pd.Timestamp("2025-01-06")]
+    orders.to_csv(folder / "orders.csv", index=False)
+    return folder
+
+
+def _run(tmp_path: Path, data_dir: Path | str, params: dict) -> tuple[dict, nbformat.NotebookNode]:
+    import papermill as pm
+
+    out_dir = tmp_path / "out"
+    executed = tmp_path / "02_retro_audit.ipynb"
+    pm.execute_notebook(str(NOTEBOOK), str(executed), kernel_name="churn-radar", progress_bar=False,
+                        parameters={"data_dir": str(data_dir), "output_dir": str(out_dir), **params})
+    sidecar = json.loads((out_dir / "02_retro_audit.json").read_text(encoding="utf-8"))
+    return sidecar, nbformat.read(executed, as_version=4)
+
+
+def _text(nb: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            parts.append(str(data.get("text/markdown", "")) + str(data.get("text/plain", "")) + str(o.get("text", "")))
+    return "\n".join(parts)
+
+
+def test_notebook_is_clean():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for name in ("data_dir", "as_of", "n_lost", "lookback_weeks", "min_lead_weeks", "lang", "output_dir"):
+        assert re.search(rf"^{name}: \w+ = .+  # ", tagged[0].source, re.M), name
+    for c in code:
+        assert not c.get("outputs") and c.get("execution_count") is None
+        assert not re.search(r"^\s*(def|class) ", c.source, re.M)
+        assert "datetime.now" not in c.source and "date.today" not in c.source
+
+
+def test_tiny_orders_only(tmp_path):
+    folder = _tiny(tmp_path / "tiny")
+    params = {"as_of": "2026-06-29", "n_lost": 4, "lookback_weeks": 12, "min_lead_weeks": 4, "lang": "en"}
+    sidecar, nb = _run(tmp_path, folder, params)
+    assert KEYS <= set(sidecar)
+    ds = analysis.load(folder)
+    expected = RetroAudit(n_lost=4, lookback_weeks=12, min_lead_weeks=4, random_state=0).fit(ds, "2026-06-29")
+    assert sidecar == json.loads(json.dumps(to_jsonable(expected.key_figures())))
+    assert sidecar["n_lost"] == 4 and sidecar["reaction_delay_days"] is None
+    assert sidecar["verdict"] in VERDICTS
+    # k00 and k02 lose basket: a value alert 8 weeks ahead (worked out in tests/test_audit.py)
+    clients = expected.clients_.set_index("customer_id")
+    assert clients.loc["k00", "lead_weeks_any"] == 8.0 and clients.loc["k02", "lead_weeks_any"] == 8.0
+    assert sidecar["share_signal_8w"] == 0.5
+    text = _text(nb)
+    assert t("not_available", "en", table=", ".join(t(x, "en") for x in ("email_events", "nps", "usage"))) in text
+    assert t("aud_reaction_na", "en") in text
+    assert "exemple-fictif" not in text
+    assert (tmp_path / "out" / "figures" / "02_retro_audit_swimlane.png").exists()
+    lanes = pd.read_csv(tmp_path / "out" / "tables" / "02_retro_audit_swimlane.csv")
+    assert lanes["lane"].nunique() == 4
+
+
+@pytest.mark.skipif(not (SAMPLE_DIR / "customers.csv").exists(), reason="data/sample not generated")
+def test_sample(tmp_path):
+    sidecar, nb = _run(tmp_path, "data/sample", {})  # the notebook's own defaults: as_of 2026-10-31, fr
+    ds = analysis.load(SAMPLE_DIR)
+    expected = RetroAudit().fit(ds, "2026-10-31")
+    assert sidecar == json.loads(json.dumps(to_jsonable(expected.key_figures())))
+    assert sidecar["n_lost"] == 100 and sidecar["lookback_weeks"] == 26
+    lo, hi = sidecar["share_signal_min_lead_ci"]
+    assert lo <= sidecar["share_signal_min_lead"] <= hi
+    assert set(sidecar["per_indicator"]) == {"frequency", "recency", "email", "value", "nps", "usage", "any"}
+    text = _text(nb)
+    assert t(f"aud_verdict_{sidecar['verdict']}", "fr").split("**")[1] in text
+    for col in ds.config.personal_columns:  # no personal value shown
+        values = ds.customers[col].dropna().astype(str).head(50) if col in ds.customers else []
+        assert not any(v in text for v in values)

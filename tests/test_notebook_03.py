@@ -1,0 +1,162 @@
+"""Notebook 03 (cohort decay) executed headless; its sidecar is checked by hand on a tiny
+base and against the package's own computation on the sample and on CDNOW.
+
+Runs on a tiny dataset written here (always), on ``data/sample`` and on the CDNOW example
+(orders only, non-contractual: activity decay) when they are present.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+import analysis
+from analysis import cohorts
+from analysis.cohorts import MONTH_DAYS
+from analysis.i18n import t
+from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
+
+pytestmark = pytest.mark.notebook
+
+NOTEBOOK = NOTEBOOKS_DIR / "03_cohort_decay.ipynb"
+NAME = "03_cohort_decay"
+CDNOW_FILE = Path("/work/shared/data/cdnow/CDNOW_master.txt")
+#: the keys the monthly report's executive summary reads
+KEYS = {"cohort_period", "n_cohorts", "retention_3m", "retention_6m", "retention_12m",
+        "median_lifetime_months", "trend", "trend_delta", "fastest_segment",
+        "fastest_segment_retention_12m", "logrank_p"}
+
+
+def _tiny(folder: Path, amounts: bool = True) -> Path:
+    """The contractual base of tests/test_cohorts.py (A..G), with a personal column."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({
+        "customer_id": ["A", "B", "C", "D", "E", "F", "G"],
+        "signup_date": ["2026-01-10", "2026-01-20", "2026-01-05", "2026-02-03", "2026-02-14",
+                        "2026-04-10", "2026-05-10"],
+        "churn_date": ["2026-03-15", "", "2026-01-25", "2026-04-01", "", "", "2026-06-01"],
+        "size": ["small", "small", "small", "large", "large", "large", "large"],
+        "email": [f"{c.lower()}@client-secret.fr" for c in "ABCDEFG"],  # personal: never shown
+    }).to_csv(folder / "customers.csv", index=False)
+    orders = pd.DataFrame({
+        "customer_id": ["A", "A", "A", "B", "B", "B", "B", "B", "C", "D", "D", "E", "E", "F", "G"],
+        "order_date": ["2026-01-10", "2026-02-10", "2026-03-10",
+                       "2026-01-20", "2026-02-20", "2026-03-20", "2026-03-25", "2026-04-20",
+                       "2026-01-05", "2026-02-03", "2026-03-03", "2026-02-14", "2026-04-14",
+                       "2026-04-10", "2026-05-10"],
+        "amount": [100, 100, 100, 50, 80, 80, -30, 80, 40, 60, 60, 20, 40, 30, 500.0],
+    })
+    (orders if amounts else orders.drop(columns="amount")).to_csv(folder / "orders.csv", index=False)
+    (folder / "dataset.yml").write_text("business_model: contractual\nobserved_until: 2026-06-30\n",
+                                        encoding="utf-8")
+    return folder
+
+
+def _run(tmp_path: Path, data_dir: Path | str, as_of: str, lang: str,
+         **params) -> tuple[dict, nbformat.NotebookNode]:
+    import papermill as pm
+
+    out_dir = tmp_path / "out"
+    executed = tmp_path / f"{NAME}.ipynb"
+    pm.execute_notebook(str(NOTEBOOK), str(executed), kernel_name="churn-radar", progress_bar=False,
+                        parameters={"data_dir": str(data_dir), "as_of": as_of, "lang": lang,
+                                    "output_dir": str(out_dir), **params}, cwd=str(tmp_path))
+    sidecar = json.loads((out_dir / f"{NAME}.json").read_text(encoding="utf-8"))
+    return sidecar, nbformat.read(str(executed), as_version=4)
+
+
+def _text_outputs(nb: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            parts.append(str(data.get("text/markdown", "")) + str(data.get("text/html", ""))
+                         + str(data.get("text/plain", "")) + str(o.get("text", "")))
+    return "\n".join(parts)
+
+
+def _check_against_package(side: dict, ds: analysis.Dataset, as_of: str, period: str,
+                           segment_by: str = "auto") -> dict:
+    assert KEYS <= set(side)
+    expected = cohorts.cohort_summary(ds, as_of, period, segment_by=cohorts.resolve_segment(ds, segment_by))
+    for key, value in expected.items():
+        if isinstance(value, float):
+            assert side[key] == pytest.approx(value, rel=1e-5), key
+        else:
+            assert side[key] == value, key
+    return expected
+
+
+def _figures(tmp_path: Path) -> set[str]:
+    return {p.name.removeprefix(f"{NAME}_") for p in (tmp_path / "out" / "figures").glob("*.png")}
+
+
+def test_notebook_on_tiny_dataset(tmp_path):
+    data = _tiny(tmp_path / "data")
+    side, nb = _run(tmp_path, data, "2026-05-01", "fr")
+    _check_against_package(side, analysis.load(data), "2026-05-01", "M")
+    # by hand (see tests/test_cohorts.py): 6 customers before as_of in 3 monthly cohorts;
+    # KM: C lost at 20 days (6 at risk), F censored at 21, D lost at 57 (4), A lost at 64 (3)
+    assert side["n_customers"] == 6 and side["n_cohorts"] == 3 and side["cohort_period"] == "M"
+    assert side["retention_3m"] == pytest.approx(5 / 6 * 3 / 4 * 2 / 3, rel=1e-5)
+    assert side["retention_6m"] is None and side["retention_12m"] is None
+    assert side["median_lifetime_months"] == pytest.approx(64 / MONTH_DAYS, rel=1e-5)
+    assert side["trend"] is None  # a single cohort is 3 months old
+    assert side["segment_by"] == "size" and side["fastest_segment"] is None
+    assert 0 < side["logrank_p"] <= 1
+    text = _text_outputs(nb)
+    assert "client-secret" not in text  # personal column never shown
+    assert t("coh_lost_contractual", "fr") in text
+    assert {"retention_heatmap.png", "survival_by_cohort.png", "retention_at_3_6_12.png",
+            "survival_by_segment.png", "revenue_retention.png", "activity_decay.png"} <= _figures(tmp_path)
+    at_risk = pd.read_csv(tmp_path / "out" / "tables" / f"{NAME}_at_risk_by_cohort.csv")
+    assert {"group", "months", "at_risk", "lost", "censored"} <= set(at_risk.columns)
+    wide = pd.read_csv(tmp_path / "out" / "tables" / f"{NAME}_retention_matrix_customers.csv")
+    assert wide.iloc[2, 1:].isna().tolist() == [False, True, True, True]  # April cohort: one cell
+
+
+def test_notebook_without_amounts_quarterly(tmp_path):
+    data = _tiny(tmp_path / "data", amounts=False)
+    side, nb = _run(tmp_path, data, "2026-05-01", "en", cohort_period="Q", metric="revenue",
+                    segment_by="none")
+    _check_against_package(side, analysis.load(data), "2026-05-01", "Q", "none")
+    assert side["n_cohorts"] == 2 and side["heatmap_metric"] == "customers"
+    assert side["segment_by"] is None and side["logrank_p"] is None
+    text = _text_outputs(nb)
+    assert t("not_available", "en", table=t("coh_amounts", "en")) in text
+    assert t("coh_no_segment", "en") in text
+
+
+@pytest.mark.skipif(not any(SAMPLE_DIR.glob("*.csv*")) and not any(SAMPLE_DIR.glob("*.parquet")),
+                    reason="data/sample not generated yet (churn-radar sample)")
+def test_notebook_on_sample(tmp_path):
+    side, nb = _run(tmp_path, SAMPLE_DIR, "2026-10-31", "fr")
+    ds = analysis.load(SAMPLE_DIR)
+    _check_against_package(side, ds, "2026-10-31", "M")
+    assert side["n_cohorts"] >= 12 and side["trend"] in ("improving", "worsening", "stable")
+    assert 0 < side["retention_12m"] < side["retention_6m"] < side["retention_3m"] <= 1
+    assert side["fastest_segment"] in set(ds.customers[side["segment_by"]].dropna().astype(str))
+    text = _text_outputs(nb)
+    for col in [c for c in ds.config.personal_columns if c in ds.customers.columns]:
+        shown = ds.customers[col].dropna().astype(str).head(20)
+        assert not any(v in text for v in shown if len(v) > 3), col
+
+
+@pytest.mark.skipif(not CDNOW_FILE.exists(), reason="CDNOW file not available")
+def test_notebook_on_cdnow_orders_only(tmp_path):
+    side, nb = _run(tmp_path, EXAMPLES_DIR / "cdnow", "1998-07-01", "en", cohort_period="Q")
+    ds = analysis.load(EXAMPLES_DIR / "cdnow")
+    _check_against_package(side, ds, "1998-07-01", "Q")
+    # one acquisition quarter, 23,570 customers; lost = 180 days without a purchase, so
+    # nobody can be lost before 180 days (5.9 months)
+    assert side["n_customers"] == 23570 and side["n_cohorts"] == 1
+    assert side["business_model"] == "non_contractual" and side["churn_horizon_days"] == 180
+    assert side["retention_3m"] == pytest.approx(1.0)
+    assert side["retention_12m"] < side["retention_6m"] < 1
+    text = _text_outputs(nb)
+    assert t("coh_lost_non_contractual", "en", days=180) in text
+    assert {"activity_decay.png", "activity_heatmap.png", "survival_by_cohort.png"} <= _figures(tmp_path)
