@@ -1,0 +1,785 @@
+"""The churn-risk classifier: time-split backtest, baselines side by side, scores and reasons.
+
+>>> from analysis.model import score
+>>> result = score(ds, as_of="2026-10-31", horizon_days=90, capacity=150)   # doctest: +SKIP
+>>> result.backtest.metrics                                                  # doctest: +SKIP
+>>> result.scores.head()                                                     # doctest: +SKIP
+
+**Backtest.** Snapshots (:func:`analysis.features.snapshot_dates`) all have their label
+window inside the observed history. The latest ``n_test`` are the test period; the model
+is trained on snapshots whose window ends before the test period starts
+(``snapshot + horizon <= first test snapshot``): the earlier ones fit the model, the latest
+``n_calib`` of them calibrate its probabilities (a later period than the fit).
+
+When the history is too short for that gap (for example CDNOW at 1997-12-31 with a
+180-day horizon: every window must end by 1997-12-31, and a 180-day gap would leave no
+training snapshot), the split falls back to a *customer hold-out*: the test customers are
+a random share of customers (``test_fraction``, seeded) never seen in training, training
+uses every earlier snapshot of the other customers. :class:`Split` says which rule was used.
+
+**Baselines** on the same test rows: the recency rule (days since the last significant
+interaction) and, for bases with purchases, the BG/NBD expected purchases over the horizon
+(fitted at each test snapshot on the data before it), see :mod:`analysis.baselines`.
+
+**Metrics**: ROC AUC, average precision, top-decile lift, Brier score (probabilities only),
+recall at the team's monthly capacity; reliability and cumulative gains curves. Ties in a
+score (the recency rule counts whole days) are broken at random *in expectation*: the
+share of positives in the top ``k`` is interpolated inside a group of tied scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV, calibration_curve
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from .baselines import bgnbd_scores
+from .dataset import Dataset
+from .errors import ConfigError, NotEnoughDataError
+from .features import KEYS, feature_columns, features, labels, snapshot_dates
+from .lifecycle import as_dates
+
+__all__ = [
+    "MODEL_KINDS", "Split", "time_split", "make_pipeline", "ChurnClassifier",
+    "captured_positives", "top_lift", "recall_at", "gains_curve", "reliability_curve",
+    "evaluate_scores", "informative_columns", "Backtest", "backtest", "ScoreResult", "score", "SCORE_COLUMNS",
+    "REASON_RULES", "reasons", "customer_value", "previous_scores", "list_overlap",
+    "backtest_markdown", "metrics_table",
+]
+
+MODEL_KINDS = ("logit", "hgb")
+SCORE_COLUMNS = ["customer_id", "churn_probability", "risk_tier", "value", "expected_value_at_risk",
+                 "priority", "recommended_action", "reasons"]
+
+
+# ----------------------------------------------------------------------------- split
+@dataclass(frozen=True)
+class Split:
+    """Which snapshots fit, calibrate and test the model.
+
+    Attributes
+    ----------
+    fit, calib, test : snapshot dates of each role.
+    holdout : True when the gap rule could not be honoured and test customers are held out.
+    gap_days : days between the end of the last training label window and the first test
+        snapshot (negative when windows overlap, only with ``holdout``).
+    """
+
+    fit: tuple[pd.Timestamp, ...]
+    calib: tuple[pd.Timestamp, ...]
+    test: tuple[pd.Timestamp, ...]
+    holdout: bool
+    gap_days: int
+
+    @property
+    def train(self) -> tuple[pd.Timestamp, ...]:
+        return self.fit + self.calib
+
+
+def time_split(snapshots, horizon_days: int, n_test: int = 1, n_calib: int = 1) -> Split:
+    """Split snapshot dates into fit / calibration / test periods (see the module docstring).
+
+    Raises
+    ------
+    NotEnoughDataError
+        If fewer than ``n_test + n_calib + 1`` snapshots exist.
+    """
+    snaps = as_dates(snapshots)
+    if len(snaps) < n_test + n_calib + 1:
+        raise NotEnoughDataError(
+            f"{len(snaps)} snapshot(s) whose label window is observed; the backtest needs at least "
+            f"{n_test + n_calib + 1} ({n_test} test, {n_calib} calibration, 1 fit). Use a later "
+            "as-of date, a shorter horizon or more frequent snapshots."
+        )
+    test = snaps[-n_test:]
+    h = pd.Timedelta(days=int(horizon_days))
+    gapped = snaps[snaps + h <= test[0]]
+    holdout = len(gapped) < n_calib + 1
+    train = snaps[snaps < test[0]] if holdout else gapped
+    gap = int((test[0] - (train[-1] + h)).days)
+    return Split(fit=tuple(train[:-n_calib]), calib=tuple(train[-n_calib:]), test=tuple(test),
+                 holdout=holdout, gap_days=gap)
+
+
+# ----------------------------------------------------------------------------- models
+def _signed_log1p(x):
+    """sign(x) * log(1 + |x|): tames the long tails of counts, days and amounts for the logit."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def make_pipeline(kind: str, random_state: int = 0) -> Pipeline:
+    """The scikit-learn pipeline of a model kind.
+
+    ``logit``: median imputation (missing-indicator columns are already features),
+    signed ``log1p`` (counts, days and amounts have long tails), standardisation, L2-regularised logistic regression (C=0.5, balanced classes off).
+    ``hgb``: histogram gradient boosting (missing values handled natively), shallow trees,
+    no early stopping so that the fit is deterministic for a given ``random_state``.
+    """
+    if kind == "logit":
+        return Pipeline([
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("log", FunctionTransformer(_signed_log1p, feature_names_out="one-to-one")),
+            ("scale", StandardScaler()),
+            ("clf", LogisticRegression(C=0.5, max_iter=2000, random_state=random_state)),
+        ])
+    if kind == "hgb":
+        return Pipeline([
+            ("clf", HistGradientBoostingClassifier(
+                learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=50,
+                l2_regularization=1.0, early_stopping=False, random_state=random_state)),
+        ])
+    raise ConfigError(f"model kind '{kind}' is unknown; expected one of {list(MODEL_KINDS)}.")
+
+
+def _single_thread():
+    """One OpenMP thread: on small tables (and shared machines) thread start-up dominates the
+    histogram gradient boosting's prediction time; results do not depend on it."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
+class ChurnClassifier:
+    """A pipeline fitted on one period and calibrated (Platt, ranking-preserving) on a later one.
+
+    Parameters
+    ----------
+    kind : ``logit`` or ``hgb``.
+    random_state : seed of the model.
+
+    Attributes
+    ----------
+    pipeline_ : the fitted pipeline.
+    calibrated_ : the ``CalibratedClassifierCV`` wrapping the frozen pipeline.
+    feature_names_ : the columns used, in order.
+    """
+
+    def __init__(self, kind: str = "hgb", random_state: int = 0):
+        self.kind = kind
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y, X_calib: pd.DataFrame, y_calib) -> ChurnClassifier:
+        """Fit on ``X, y`` then calibrate on ``X_calib, y_calib`` (a later period)."""
+        y = np.asarray(y)
+        y_calib = np.asarray(y_calib)
+        for name, v in (("training", y), ("calibration", y_calib)):
+            if len(np.unique(v)) < 2:
+                raise NotEnoughDataError(
+                    f"The {name} snapshots hold only one class ({'lost' if v.size and v[0] else 'kept'} "
+                    "customers): no model can be fitted. Use a longer history or another horizon."
+                )
+        self.feature_names_ = list(X.columns)
+        with _single_thread():
+            self.pipeline_ = make_pipeline(self.kind, self.random_state).fit(X, y)
+            self.calibrated_ = CalibratedClassifierCV(FrozenEstimator(self.pipeline_), method="sigmoid")
+            self.calibrated_.fit(X_calib[self.feature_names_], y_calib)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities, shape (n, 2): kept, lost."""
+        with _single_thread():
+            return self.calibrated_.predict_proba(X[self.feature_names_])
+
+    def score(self, X: pd.DataFrame, y) -> float:
+        """ROC AUC of the calibrated probabilities (used by permutation importance)."""
+        return float(roc_auc_score(np.asarray(y), self.predict_proba(X)[:, 1]))
+
+
+# ----------------------------------------------------------------------------- metrics
+def captured_positives(y, score, k) -> np.ndarray:
+    """Expected number of positives among the ``k`` highest scores, ties broken at random.
+
+    ``k`` may be an array. Inside a group of tied scores the count is interpolated
+    linearly, which is the expectation under a random order of the tied customers.
+    """
+    y = np.asarray(y, dtype="float64")
+    s = np.asarray(score, dtype="float64")
+    order = np.argsort(-s, kind="stable")
+    s_sorted, y_sorted = s[order], y[order]
+    ends = np.flatnonzero(np.r_[s_sorted[1:] != s_sorted[:-1], True])  # last index of each tie group
+    cum = np.cumsum(y_sorted)
+    xp = np.r_[0.0, ends + 1.0]
+    fp = np.r_[0.0, cum[ends]]
+    return np.interp(np.asarray(k, dtype="float64"), xp, fp)
+
+
+def top_lift(y, score, frac: float = 0.1) -> float:
+    """Positive rate in the top ``frac`` of scores divided by the overall positive rate."""
+    y = np.asarray(y, dtype="float64")
+    k = frac * len(y)
+    base = y.mean()
+    if k <= 0 or base == 0:
+        return float("nan")
+    return float(captured_positives(y, score, k) / k / base)
+
+
+def recall_at(y, score, capacity: int) -> float:
+    """Share of all positives found among the ``capacity`` highest scores."""
+    y = np.asarray(y, dtype="float64")
+    if y.sum() == 0:
+        return float("nan")
+    return float(captured_positives(y, score, min(capacity, len(y))) / y.sum())
+
+
+def gains_curve(y, score, points: int = 101) -> pd.DataFrame:
+    """Cumulative gains: share of positives captured when contacting the top share of customers.
+
+    Returns
+    -------
+    DataFrame with ``share_contacted`` (0 to 1) and ``share_captured``.
+    """
+    y = np.asarray(y, dtype="float64")
+    share = np.linspace(0.0, 1.0, points)
+    cap = captured_positives(y, score, share * len(y)) / max(y.sum(), 1.0)
+    return pd.DataFrame({"share_contacted": share, "share_captured": cap})
+
+
+def reliability_curve(y, prob, n_bins: int = 10) -> pd.DataFrame:
+    """Observed rate of loss per bin of predicted probability (equal-count bins).
+
+    Returns
+    -------
+    DataFrame with ``mean_predicted`` and ``observed_rate``.
+    """
+    obs, pred = calibration_curve(np.asarray(y), np.asarray(prob), n_bins=n_bins, strategy="quantile")
+    return pd.DataFrame({"mean_predicted": pred, "observed_rate": obs})
+
+
+def evaluate_scores(frame: pd.DataFrame, score_cols: dict[str, str], capacity: int,
+                    prob_cols: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Metrics of several scores on the same labelled rows.
+
+    Parameters
+    ----------
+    frame : columns ``as_of``, ``label`` and the score columns.
+    score_cols : method name -> score column (higher = riskier). Rows where a score is
+        missing are left out of that method's metrics (``n`` says how many were used).
+    capacity : customers the team can contact per month; the recall at capacity is
+        computed per snapshot (one month) and averaged over the test snapshots.
+    prob_cols : score columns that are probabilities (get a Brier score).
+
+    Returns
+    -------
+    DataFrame indexed by method: ``auc``, ``average_precision``, ``lift_top_decile``,
+    ``brier`` (NaN if not a probability), ``recall_at_capacity``, ``n``, ``base_rate``.
+    """
+    rows = {}
+    for name, col in score_cols.items():
+        d = frame.loc[frame[col].notna(), ["as_of", "label", col]]
+        y, s = d["label"].to_numpy(), d[col].to_numpy(dtype="float64")
+        ok = len(np.unique(y)) == 2
+        recalls = [recall_at(g["label"], g[col], capacity) for _, g in d.groupby("as_of")]  # few dates
+        rows[name] = {
+            "auc": roc_auc_score(y, s) if ok else np.nan,
+            "average_precision": average_precision_score(y, s) if ok else np.nan,
+            "lift_top_decile": top_lift(y, s, 0.1),
+            "brier": brier_score_loss(y, s) if col in prob_cols and ok else np.nan,
+            "recall_at_capacity": float(np.nanmean(recalls)) if recalls else np.nan,
+            "n": int(len(d)),
+            "base_rate": float(y.mean()) if len(y) else np.nan,
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "method"
+    return out
+
+
+# ----------------------------------------------------------------------------- backtest
+def informative_columns(frame: pd.DataFrame, cols: list[str]) -> list[str]:
+    """The columns of ``cols`` that vary in ``frame`` (constant or all-missing ones carry no
+    information: for example every ``missing_email`` is 1 when the export has no email)."""
+    n = frame[cols].nunique(dropna=False)
+    return [c for c in cols if n[c] > 1 and frame[c].notna().any()]
+
+
+@dataclass
+class Backtest:
+    """Everything the backtest measured.
+
+    Attributes
+    ----------
+    split : the :class:`Split` used.
+    metrics : :func:`evaluate_scores` of the models and baselines (index: logit, hgb,
+        recency, bgnbd when the base has purchases).
+    predictions : test rows: ``as_of``, ``customer_id``, ``label``, ``prob_logit``,
+        ``prob_hgb``, ``score_recency``, ``score_bgnbd``.
+    best_model : ``logit`` or ``hgb`` (highest test ROC AUC).
+    reliability : reliability curve of each model (column ``method``).
+    gains : gains curve of every method (column ``method``).
+    importance : permutation importance of the best model on the test rows:
+        ``feature``, ``importance_mean``, ``importance_std`` (drop in ROC AUC).
+    models : the fitted :class:`ChurnClassifier` per kind.
+    """
+
+    split: Split
+    metrics: pd.DataFrame
+    predictions: pd.DataFrame
+    best_model: str
+    reliability: pd.DataFrame
+    gains: pd.DataFrame
+    importance: pd.DataFrame
+    models: dict[str, ChurnClassifier] = field(default_factory=dict)
+    feature_names: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """Key figures for the JSON sidecar and the CLI."""
+        m = self.metrics
+
+        def get(method, col):
+            return float(m.loc[method, col]) if method in m.index else None
+
+        return {
+            "train_snapshots": [d.date().isoformat() for d in self.split.train],
+            "test_snapshots": [d.date().isoformat() for d in self.split.test],
+            "split_holdout": self.split.holdout,
+            "best_model": self.best_model,
+            "auc_model": get(self.best_model, "auc"),
+            "auc_logit": get("logit", "auc"), "auc_hgb": get("hgb", "auc"),
+            "auc_recency": get("recency", "auc"), "auc_bgnbd": get("bgnbd", "auc"),
+            "ap_model": get(self.best_model, "average_precision"),
+            "lift_top_decile_model": get(self.best_model, "lift_top_decile"),
+            "lift_top_decile_recency": get("recency", "lift_top_decile"),
+            "lift_top_decile_bgnbd": get("bgnbd", "lift_top_decile"),
+            "brier_model": get(self.best_model, "brier"),
+            "recall_at_capacity": get(self.best_model, "recall_at_capacity"),
+            "recall_at_capacity_recency": get("recency", "recall_at_capacity"),
+        }
+
+
+def _labelled(ds: Dataset, feats: pd.DataFrame, snaps, horizon_days: int, as_of) -> pd.DataFrame:
+    lab = labels(ds, snaps, horizon_days, as_of)
+    return feats.merge(lab, on=KEYS, how="inner")
+
+
+def _cap(rows: pd.DataFrame, max_rows: int | None, random_state: int) -> pd.DataFrame:
+    """At most ``max_rows`` rows, a seeded random sample (kept in their original order)."""
+    if not max_rows or len(rows) <= max_rows:
+        return rows
+    return rows.sample(n=max_rows, random_state=random_state).sort_index()
+
+
+def _holdout_mask(customer_ids: pd.Series, fraction: float, random_state: int) -> pd.Series:
+    """True for the customers held out for the test (a seeded random share of all ids)."""
+    ids = pd.Index(customer_ids.unique()).sort_values()
+    rng = np.random.default_rng(random_state)
+    held = pd.Series(rng.random(len(ids)) < fraction, index=ids)
+    return customer_ids.map(held).astype(bool)
+
+
+def backtest(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int = 100,
+             random_state: int = 0, *, freq: str = "MS", min_history_days: int = 30,
+             max_snapshots: int | None = 12, n_test: int = 1, n_calib: int = 1,
+             test_fraction: float = 0.5, importance_rows: int = 3000,
+             max_fit_rows: int | None = 300_000, feats: pd.DataFrame | None = None) -> Backtest:
+    """Time-split backtest of both models against the baselines.
+
+    Parameters
+    ----------
+    ds : the dataset.
+    as_of : analysis date; every label window ends by it.
+    horizon_days : label horizon (default: the config's churn horizon).
+    capacity : customers the team can contact per month.
+    random_state : seed of the models, the hold-out and the permutation importance.
+    freq, min_history_days, max_snapshots : snapshot series (:func:`snapshot_dates`).
+    n_test, n_calib : number of test and calibration snapshots.
+    test_fraction : share of customers held out when the gap rule cannot be honoured.
+    importance_rows : test rows sampled for the permutation importance.
+    max_fit_rows : the fit uses a seeded random sample of at most this many snapshot rows
+        (None: all); calibration and test always use every row.
+    feats : precomputed :func:`analysis.features.features` for the snapshots (optional).
+    """
+    h = int(horizon_days or ds.config.thresholds.churn_horizon_days)
+    snaps = snapshot_dates(ds, as_of, h, freq=freq, min_history_days=min_history_days,
+                           max_snapshots=max_snapshots)
+    split = time_split(snaps, h, n_test=n_test, n_calib=n_calib)
+    used = as_dates(list(split.train) + list(split.test))
+    if feats is None:
+        feats = features(ds, used, horizon_days=h, random_state=random_state)
+    data = _labelled(ds, feats.loc[feats["as_of"].isin(used)], used, h, as_of)
+    cols = feature_columns(data)
+    is_test = data["as_of"].isin(split.test)
+    if split.holdout:
+        held = _holdout_mask(data["customer_id"], test_fraction, random_state)
+        train_rows, test_rows = data.loc[~is_test & ~held], data.loc[is_test & held]
+    else:
+        train_rows, test_rows = data.loc[~is_test], data.loc[is_test]
+    fit_rows = _cap(train_rows.loc[train_rows["as_of"].isin(split.fit)], max_fit_rows, random_state)
+    cal_rows = train_rows.loc[train_rows["as_of"].isin(split.calib)]
+    cols = informative_columns(fit_rows, cols)
+    if test_rows.empty or fit_rows.empty or cal_rows.empty:
+        raise NotEnoughDataError("The backtest has an empty fit, calibration or test period: "
+                                 "too few active customers at the snapshots.")
+    pred = test_rows[KEYS + ["label"]].copy()
+    models: dict[str, ChurnClassifier] = {}
+    for kind in MODEL_KINDS:
+        m = ChurnClassifier(kind, random_state).fit(fit_rows[cols], fit_rows["label"],
+                                                     cal_rows[cols], cal_rows["label"])
+        models[kind] = m
+        pred[f"prob_{kind}"] = m.predict_proba(test_rows[cols])[:, 1]
+    pred["score_recency"] = test_rows["days_since_last"].astype("float64").to_numpy()
+    score_cols = {k: f"prob_{k}" for k in MODEL_KINDS} | {"recency": "score_recency"}
+    if ds.has("orders"):
+        if "bgnbd_expected_purchases" in test_rows.columns:  # fitted per test snapshot in features()
+            pred["score_bgnbd"] = -test_rows["bgnbd_expected_purchases"].to_numpy()
+        else:
+            bg = bgnbd_scores(ds, split.test, h)
+            pred = pred.merge(bg[KEYS + ["score_bgnbd"]], on=KEYS, how="left")
+        score_cols["bgnbd"] = "score_bgnbd"
+    metrics = evaluate_scores(pred, score_cols, capacity, prob_cols=tuple(f"prob_{k}" for k in MODEL_KINDS))
+    best = str(metrics.loc[list(MODEL_KINDS), "auc"].idxmax())
+    reliability = pd.concat([reliability_curve(pred["label"], pred[f"prob_{k}"]).assign(method=k)
+                             for k in MODEL_KINDS], ignore_index=True)
+    gains = pd.concat([gains_curve(pred.loc[pred[c].notna(), "label"], pred.loc[pred[c].notna(), c]).assign(method=n)
+                       for n, c in score_cols.items()], ignore_index=True)
+    sample = test_rows.sample(n=min(importance_rows, len(test_rows)), random_state=random_state)
+    imp = permutation_importance(models[best], sample[cols], sample["label"].to_numpy(),
+                                 n_repeats=3, random_state=random_state, n_jobs=1)
+    importance = pd.DataFrame({"feature": cols, "importance_mean": imp.importances_mean,
+                               "importance_std": imp.importances_std})
+    importance = importance.sort_values("importance_mean", ascending=False, kind="stable").reset_index(drop=True)
+    return Backtest(split=split, metrics=metrics, predictions=pred.reset_index(drop=True), best_model=best,
+                    reliability=reliability, gains=gains, importance=importance, models=models,
+                    feature_names=cols)
+
+
+# ----------------------------------------------------------------------------- reasons
+def _int_text(values: pd.Series) -> pd.Series:
+    return values.astype("float64").round().astype("Int64").astype("string")
+
+
+def _pct_text(values: pd.Series, lang: str) -> pd.Series:
+    s = _int_text(100.0 * values.astype("float64").abs())
+    return s + (" %" if lang == "fr" else "%")
+
+
+def _fill(template: str, **values: pd.Series) -> pd.Series:
+    """``template`` with each ``{name}`` replaced by the matching Series, element-wise."""
+    index = next(iter(values.values())).index
+    out = pd.Series("", index=index, dtype="string")
+    rest = template
+    while "{" in rest:
+        head, _, tail = rest.partition("{")
+        name, _, rest = tail.partition("}")
+        out = out + head + values[name].astype("string")
+    return out + rest
+
+
+#: Reason rules: (name, features it rests on). Order = default priority.
+REASON_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("nps", ("nps_change", "nps_last", "alert_nps")),
+    ("interval", ("interval_drift", "interval_recent_days", "alert_interval")),
+    ("frequency", ("freq_change_m1", "freq_change_m2", "alert_frequency")),
+    ("recency", ("days_since_last", "days_since_strong", "alert_recency", "recency_level")),
+    ("usage", ("usage_change", "usage_score", "usage_score_prev", "usage_sessions_30", "days_since_use", "alert_usage")),
+    ("basket", ("basket_change", "basket_3m", "alert_basket")),
+    ("share", ("revenue_share_q", "revenue_share_prev_q", "alert_share")),
+    ("email", ("open_rate_10", "ctor_10", "alert_email")),
+    ("detractor", ("nps_last", "is_nps_category_detractor")),
+    ("email_inactive", ("is_email_segment_chronic_inactive",)),
+)
+
+
+def _is_true(frame: pd.DataFrame, col: str) -> pd.Series:
+    if col not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    return frame[col].astype("Float64").fillna(0.0).astype("float64").gt(0.5)
+
+
+def reasons(frame: pd.DataFrame, lang: str = "en", importance: pd.DataFrame | None = None,
+            max_reasons: int = 3, watch_days: int = 30) -> pd.Series:
+    """Up to ``max_reasons`` warning signals per customer, in plain words.
+
+    A reason is given when its indicator's alert fires (see :mod:`analysis.signals`):
+    silence of ``watch_days`` or more, purchase interval drift, frequency drop, basket
+    erosion, falling revenue share, NPS drop (or a detractor answer), email sudden stop (or
+    chronic email inactivity), usage drop. Reasons are ordered by the permutation importance
+    of the features they rest on (most important first; the fixed order of
+    :data:`REASON_RULES` without ``importance``).
+
+    Parameters
+    ----------
+    frame : rows of :func:`analysis.features.features` (indicator columns as produced by
+        :func:`analysis.signals.indicators`, alerts as 0/1/NaN).
+    lang : ``fr`` or ``en``.
+    importance : optional frame with ``feature`` and ``importance_mean``.
+
+    Returns
+    -------
+    Series of strings aligned with ``frame`` (reasons joined by ``"; "``).
+    """
+    from .i18n import t
+
+    idx = frame.index
+
+    def col(name: str) -> pd.Series:
+        return frame[name] if name in frame.columns else pd.Series(np.nan, index=idx)
+
+    texts: dict[str, tuple[pd.Series, pd.Series]] = {
+        "recency": (col("days_since_last").ge(watch_days),
+                    _fill(t("risk_reason_recency", lang), days=_int_text(col("days_since_last")))),
+        "interval": (_is_true(frame, "alert_interval") & col("interval_prev_days").notna(),
+                     _fill(t("risk_reason_interval", lang), recent=_int_text(col("interval_recent_days")),
+                           prev=_int_text(col("interval_prev_days")))),
+        "frequency": (_is_true(frame, "alert_frequency") & col("freq_change_m1").notna(),
+                      _fill(t("risk_reason_frequency", lang), pct=_pct_text(col("freq_change_m1"), lang))),
+        "basket": (_is_true(frame, "alert_basket") & col("basket_change").notna(),
+                   _fill(t("risk_reason_basket", lang), pct=_pct_text(col("basket_change"), lang))),
+        "share": (_is_true(frame, "alert_share") & col("revenue_share_q").notna(),
+                  _fill(t("risk_reason_share", lang),
+                        prev=_pct_text_digits(col("revenue_share_prev_q"), lang),
+                        last=_pct_text_digits(col("revenue_share_q"), lang))),
+        "nps": (_is_true(frame, "alert_nps") & col("nps_prev").notna(),
+                _fill(t("risk_reason_nps", lang), prev=_int_text(col("nps_prev")), last=_int_text(col("nps_last")))),
+        "detractor": (col("nps_last").le(6) & ~_is_true(frame, "alert_nps"),
+                      _fill(t("risk_reason_detractor", lang), last=_int_text(col("nps_last")))),
+        "email": (_is_true(frame, "alert_email"),
+                  pd.Series(t("risk_reason_email", lang), index=idx, dtype="string")),
+        "email_inactive": (frame["email_segment"].astype("string").eq("chronic_inactive").fillna(False)
+                           if "email_segment" in frame.columns else pd.Series(False, index=idx),
+                           pd.Series(t("risk_reason_email_inactive", lang), index=idx, dtype="string")),
+        "usage": (_is_true(frame, "alert_usage") & col("usage_change").notna(),
+                  _fill(t("risk_reason_usage", lang), pct=_pct_text(col("usage_change"), lang))),
+    }
+    order = [name for name, _ in REASON_RULES]
+    if importance is not None and not importance.empty:
+        imp = importance.set_index("feature")["importance_mean"]
+        weight = {name: max([float(imp.get(f, 0.0)) for f in feats] + [0.0]) for name, feats in REASON_RULES}
+        order = sorted(order, key=lambda n: (-weight[n], order.index(n)))
+    out = pd.Series("", index=idx, dtype="string")
+    count = pd.Series(0, index=idx)
+    for name in order:  # a handful of rules, each vectorised over customers
+        fires, text = texts[name]
+        take = fires.fillna(False).astype(bool) & count.lt(max_reasons)
+        sep = pd.Series(np.where(count.gt(0), "; ", ""), index=idx, dtype="string")
+        out = out.where(~take, out + sep + text.fillna(""))
+        count = count + take.astype(int)
+    return out.where(count.gt(0), t("risk_reason_none", lang)).rename("reasons")
+
+
+def _pct_text_digits(values: pd.Series, lang: str) -> pd.Series:
+    """A share with one decimal: 0.052 -> ``5.2%`` / ``5,2 %``."""
+    v = (1000.0 * values.astype("float64")).round().astype("Int64")
+    s = (v // 10).astype("string") + ("," if lang == "fr" else ".") + (v % 10).astype("string")
+    return s + (" %" if lang == "fr" else "%")
+
+
+# ----------------------------------------------------------------------------- scoring
+@dataclass
+class ScoreResult:
+    """Scores at the as-of date and the backtest behind them.
+
+    Attributes
+    ----------
+    scores : one row per active customer, :data:`SCORE_COLUMNS`, in call order (priority,
+        then expected value at risk, highest first): the first ``capacity`` rows are the call list.
+    matrix : the same rows with ``value_tier``, ``days_since_last`` and the feature values
+        used for the reasons (for the priority plot).
+    backtest : the :class:`Backtest`.
+    model : the :class:`ChurnClassifier` (kind ``backtest.best_model``) refitted on every
+        labelled snapshot (calibrated on the latest) that produced the scores.
+    value_basis : ``revenue_12m``, ``orders_12m`` or ``constant`` (see :func:`customer_value`).
+    capacity, horizon_days, as_of : the parameters used.
+    """
+
+    scores: pd.DataFrame
+    matrix: pd.DataFrame
+    backtest: Backtest
+    model: ChurnClassifier
+    value_basis: str
+    capacity: int
+    horizon_days: int
+    as_of: pd.Timestamp
+
+    @property
+    def call_list(self) -> pd.DataFrame:
+        """The first ``capacity`` customers to contact."""
+        return self.scores.head(self.capacity)
+
+    def summary(self, n_top: int = 10) -> dict:
+        """Key figures for the JSON sidecar (keys read by the monthly report)."""
+        top = self.scores.head(n_top)[["customer_id", "churn_probability", "value",
+                                       "expected_value_at_risk", "recommended_action", "reasons"]]
+        return {
+            "horizon_days": self.horizon_days, "capacity": self.capacity,
+            **self.backtest.summary(),
+            "value_basis": self.value_basis,
+            "n_scored": int(len(self.scores)),
+            "n_priority_1": int(self.scores["priority"].eq("P1").sum()),
+            "top_priorities": top.to_dict(orient="records"),
+        }
+
+
+def customer_value(ds: Dataset, as_of) -> tuple[pd.DataFrame, str]:
+    """The value of every customer signed up before ``as_of``, and what it measures.
+
+    * orders with amounts: net revenue of the 365 days before ``as_of``
+      (:func:`analysis.priority.value_tiers`), basis ``revenue_12m``;
+    * orders without amounts: number of purchases in those 365 days, basis ``orders_12m``;
+    * no orders: 1 for everyone (the list then follows the risk alone), basis ``constant``.
+
+    Returns
+    -------
+    (DataFrame with ``customer_id`` and ``value``, basis).
+    """
+    from .priority import value_tiers
+
+    cut = pd.Timestamp(as_of).normalize()
+    ids = ds.customers.loc[ds.customers["signup_date"] < cut, "customer_id"].astype("string")
+    if ds.has_amounts:
+        v = value_tiers(ds, cut)
+        return pd.DataFrame({"customer_id": v["customer_id"].astype("string"), "value": v["value"]}), "revenue_12m"
+    if ds.has("orders"):
+        o = ds.orders
+        recent = o.loc[(o["order_date"] < cut) & (o["order_date"] >= cut - pd.Timedelta(days=365)) & ~o["is_refund"]]
+        n = recent.groupby("customer_id", observed=True).size()
+        n.index = n.index.astype("string")
+        return pd.DataFrame({"customer_id": ids.to_numpy(),
+                             "value": ids.map(n).fillna(0).astype("float64").to_numpy()}), "orders_12m"
+    return pd.DataFrame({"customer_id": ids.to_numpy(), "value": 1.0}), "constant"
+
+
+def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int = 100,
+          random_state: int = 0, lang: str = "en", *, freq: str = "MS", min_history_days: int = 30,
+          max_snapshots: int | None = 12, n_test: int = 1, test_fraction: float = 0.5,
+          importance_rows: int = 3000, max_fit_rows: int | None = 300_000) -> ScoreResult:
+    """Backtest, then score every customer active at ``as_of`` and build the call list.
+
+    The model kind that won the backtest (ROC AUC) is refitted on every labelled snapshot
+    (the latest one calibrates it), then scores the features at ``as_of``. Features for all
+    snapshots and ``as_of`` come from one :func:`analysis.features.features` call.
+
+    Parameters
+    ----------
+    ds : the dataset.
+    as_of : the scoring date (nothing on or after it is read).
+    horizon_days : the label horizon (default: the config's churn horizon).
+    capacity : customers the team can contact per month (size of the call list).
+    random_state : seed of everything random.
+    lang : language of the reasons.
+    freq, min_history_days, max_snapshots, n_test, test_fraction, importance_rows, max_fit_rows :
+        see :func:`backtest`.
+
+    Returns
+    -------
+    :class:`ScoreResult`; ``scores`` has :data:`SCORE_COLUMNS`.
+    """
+    from .priority import priority_matrix
+
+    if capacity < 1:
+        raise ConfigError(f"capacity is {capacity}; expected the number of customers the team can "
+                          "contact per month (1 or more).")
+    cut = pd.Timestamp(as_of).normalize()
+    h = int(horizon_days or ds.config.thresholds.churn_horizon_days)
+    snaps = snapshot_dates(ds, cut, h, freq=freq, min_history_days=min_history_days,
+                           max_snapshots=max_snapshots)
+    feats = features(ds, as_dates(list(snaps) + [cut]), horizon_days=h, random_state=random_state)
+    bt = backtest(ds, cut, h, capacity, random_state, freq=freq, min_history_days=min_history_days,
+                  max_snapshots=max_snapshots, n_test=n_test, test_fraction=test_fraction,
+                  importance_rows=importance_rows, max_fit_rows=max_fit_rows,
+                  feats=feats.loc[feats["as_of"] < cut])
+    data = _labelled(ds, feats.loc[feats["as_of"].isin(snaps)], snaps, h, cut)
+    fit_rows = _cap(data.loc[data["as_of"] < snaps[-1]], max_fit_rows, random_state)
+    cal_rows = data.loc[data["as_of"] == snaps[-1]]
+    cols = informative_columns(fit_rows, feature_columns(data))
+    model = ChurnClassifier(bt.best_model, random_state).fit(fit_rows[cols], fit_rows["label"],
+                                                             cal_rows[cols], cal_rows["label"])
+    now = feats.loc[feats["as_of"] == cut].reset_index(drop=True)
+    if now.empty:
+        raise NotEnoughDataError(f"No customer is active on {cut.date()}: nothing to score.")
+    now["churn_probability"] = model.predict_proba(now[cols])[:, 1]
+    value, basis = customer_value(ds, cut)
+    now = now.merge(value, on="customer_id", how="left")
+    now["value"] = now["value"].fillna(0.0)
+    now["expected_value_at_risk"] = now["churn_probability"] * now["value"]
+    now["lost"] = False
+    now["reasons"] = reasons(now, lang, bt.importance, watch_days=ds.config.thresholds.watch_days)
+    if "any_alert" not in now.columns:
+        now["any_alert"] = now.filter(like="alert_").fillna(0).gt(0.5).any(axis=1)
+    else:
+        now["any_alert"] = now["any_alert"].astype("boolean").fillna(False).astype(bool)
+    mat = priority_matrix(now, risk_col="churn_probability", value_col="value", risk_kind="probability",
+                          thresholds=ds.config)
+    mat["priority"] = mat["priority"].astype("string")
+    mat["risk_tier"] = mat["risk_tier"].astype("string")
+    mat = mat.sort_values(["priority", "expected_value_at_risk", "churn_probability", "customer_id"],
+                          ascending=[True, False, False, True], kind="stable").reset_index(drop=True)
+    scores = mat[SCORE_COLUMNS].copy()
+    return ScoreResult(scores=scores, matrix=mat, backtest=bt, model=model, value_basis=basis,
+                       capacity=int(capacity), horizon_days=h, as_of=cut)
+
+
+# ----------------------------------------------------------------------------- stability
+def previous_scores(reports_dir, as_of) -> tuple[pd.DataFrame | None, str]:
+    """The latest ``scores.csv`` of a run dated in the calendar month before ``as_of``.
+
+    Looks for ``<reports_dir>/<YYYY-MM-DD>/scores.csv``. Returns the scores (or None) and the
+    as-of date of that run (or the previous month, ``YYYY-MM``, when none exists).
+    """
+    from pathlib import Path
+
+    cut = pd.Timestamp(as_of).normalize()
+    start = cut.replace(day=1) - pd.DateOffset(months=1)
+    end = start + pd.offsets.MonthEnd(0)
+    found = []
+    folder = Path(reports_dir)
+    if folder.is_dir():
+        for sub in folder.iterdir():  # a handful of dated run folders
+            d = pd.to_datetime(sub.name, format="%Y-%m-%d", errors="coerce")
+            if pd.notna(d) and start <= d <= end and (sub / "scores.csv").exists():
+                found.append((d, sub / "scores.csv"))
+    if not found:
+        return None, start.strftime("%Y-%m")
+    d, path = max(found)
+    prev = pd.read_csv(path, dtype={"customer_id": "string"})
+    return prev, d.date().isoformat()
+
+
+def list_overlap(current: pd.DataFrame, previous: pd.DataFrame, capacity: int) -> float:
+    """Share of the current top-``capacity`` customers already in the previous top ``capacity``.
+
+    Both frames are in call order (as written by :func:`score`) with ``customer_id``.
+    """
+    a = set(current["customer_id"].astype("string").head(capacity))
+    b = set(previous["customer_id"].astype("string").head(capacity))
+    return float(len(a & b) / len(a)) if a else float("nan")
+
+
+# ----------------------------------------------------------------------------- narrative
+def backtest_markdown(result: ScoreResult, lang: str = "en") -> str:
+    """The backtest in plain words (fr/en), for the notebook and the monthly report."""
+    from .i18n import fmt_date, fmt_num, fmt_pct, t
+
+    s = result.backtest.summary()
+
+    def dates(ds):
+        return ", ".join(fmt_date(d, lang) for d in ds)
+
+    bg = (t("risk_backtest_bgnbd", lang, auc=fmt_num(s["auc_bgnbd"], lang, 2))
+          if s["auc_bgnbd"] is not None else "")
+    text = t("risk_backtest_text", lang, train=dates(s["train_snapshots"]), test=dates(s["test_snapshots"]),
+             model=t(f"risk_method_{s['best_model']}", lang), auc_model=fmt_num(s["auc_model"], lang, 2),
+             auc_recency=fmt_num(s["auc_recency"], lang, 2), bgnbd=bg,
+             lift=fmt_num(s["lift_top_decile_model"], lang, 1), capacity=fmt_num(result.capacity, lang),
+             recall=fmt_pct(s["recall_at_capacity"], lang, 0))
+    if s["split_holdout"]:
+        text += "\n\n" + t("risk_holdout_note", lang, horizon=result.horizon_days)
+    return text
+
+
+def metrics_table(result: ScoreResult, lang: str = "en") -> pd.DataFrame:
+    """The backtest metrics with readable method names, rounded (what the notebook shows)."""
+    from .i18n import t
+
+    m = result.backtest.metrics.copy()
+    m.index = [t(f"risk_method_{k}", lang) for k in m.index]
+    m.index.name = t("risk_method", lang)
+    return m.round(3)
