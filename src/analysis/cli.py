@@ -68,6 +68,93 @@ def validate(
     typer.echo("usable: yes")
 
 
+@app.command()
+@user_errors
+def report(
+    data_dir: Path = typer.Argument(..., help="Dataset folder (CSV/Parquet tables and optional dataset.yml)."),
+    as_of: str = typer.Option(..., "--as-of", help="Analysis date, YYYY-MM-DD; nothing after it is read."),
+    out: Path = typer.Option(Path("reports"), "--out", help="Reports folder; the run goes to OUT/<as-of>/."),
+    lang: str = typer.Option("fr", "--lang", help="Language of the exports: fr or en."),
+    only: str | None = typer.Option(None, "--only", help="Notebooks to run, e.g. '01,04' or '01_base_health'."),
+    param: list[str] | None = typer.Option(None, "-p", "--param",
+                                           help="Extra notebook parameter name=value (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Re-run a month: the old folder is kept as <as-of>.previous-<n>."),
+    notebooks: Path | None = typer.Option(None, "--notebooks", help="Notebooks folder (default: the project's notebooks/)."),
+    kernel: str | None = typer.Option(None, "--kernel", help="Jupyter kernel (default: churn-radar if installed, else python3)."),
+) -> None:
+    """Run the report notebooks headless into OUT/<as-of>/: executed notebooks, HTML without
+    code, index.html with the executive summary, summary.json, manifest.json, validation."""
+    from .paths import NOTEBOOKS_DIR
+    from .report import parse_parameters, run_report
+
+    result = run_report(data_dir, as_of, out, lang=lang, only=only, parameters=parse_parameters(param),
+                        force=force, notebooks_dir=notebooks or NOTEBOOKS_DIR, kernel_name=kernel)
+    if not result.ok:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+@user_errors
+def sample(
+    customers: int = typer.Option(3000, help="Number of customers."),
+    seed: int = typer.Option(42, help="Random seed: the same seed gives byte-identical files."),
+    business: str = typer.Option("contractual", help="contractual (French B2B, churn_date) or non_contractual (e-shop)."),
+    months: int = typer.Option(24, help="Months of history, ending on --end."),
+    end: str = typer.Option("2026-10-31", help="Last observed day, YYYY-MM-DD."),
+    messy: bool = typer.Option(True, "--messy/--clean", help="Inject the documented export defects (duplicates, refunds, unknown events, out-of-range NPS)."),
+    fmt: str = typer.Option("csv", "--format", help="csv (customers.csv + <table>.csv.gz) or parquet (large bases)."),
+    out: Path = typer.Option("data/sample", help="Output folder."),
+) -> None:
+    """Generate a realistic synthetic base with all five tables (model in analysis/sample.py)."""
+    import time
+
+    from .sample import write_sample
+
+    started = time.perf_counter()
+    paths = write_sample(out, customers, seed=seed, business=business, months=months, end=end,
+                         messy=messy, fmt=fmt)
+    elapsed = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in paths.values())
+    typer.echo(f"wrote {customers:,} {business} customers, {months} months to {end}, into {out} "
+               f"({size / 1e6:.1f} MB, {elapsed:.1f} s)")
+
+
+@app.command()
+@user_errors
+def score(
+    data_dir: Path = typer.Argument(..., help="Dataset folder (CSV/Parquet tables and optional dataset.yml)."),
+    as_of: str = typer.Option(..., "--as-of", help="Scoring date, YYYY-MM-DD; nothing on or after it is read."),
+    horizon: int | None = typer.Option(None, "--horizon", help="Days within which a loss is predicted "
+                                       "(default: the config's churn horizon)."),
+    out: Path = typer.Option(..., "--out", help="CSV file written with one row per active customer."),
+    capacity: int = typer.Option(100, help="Customers the team can contact per month (size of the call list)."),
+    lang: str = typer.Option("", help="Language of the reasons, fr or en (default: the dataset's)."),
+    random_state: int = typer.Option(0, "--random-state", help="Seed of the models and of the hold-out."),
+) -> None:
+    """Churn probability, priority and reasons for every active customer, after a backtest."""
+    from .dataset import load
+    from .i18n import check_lang
+    from .model import score as score_customers
+
+    ds = load(data_dir)
+    lang = check_lang(lang or ds.config.language)
+    result = score_customers(ds, as_of, horizon, capacity=capacity, random_state=random_state, lang=lang)
+    bt = result.backtest
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.scores.to_csv(out, index=False)
+    split = bt.split
+    typer.echo(f"backtest     train snapshots {', '.join(d.date().isoformat() for d in split.train)}")
+    typer.echo(f"             test snapshots  {', '.join(d.date().isoformat() for d in split.test)}"
+               + ("  (customers held out: history too short for a full gap)" if split.holdout else ""))
+    metrics = bt.metrics[["auc", "average_precision", "lift_top_decile", "brier", "recall_at_capacity", "n"]]
+    typer.echo(metrics.round(4).to_string())
+    typer.echo(f"best model   {bt.best_model}")
+    typer.echo(f"scored       {len(result.scores):,} active customers on {result.as_of.date()} "
+               f"(horizon {result.horizon_days} days, value: {result.value_basis})")
+    typer.echo(f"priority 1   {int(result.scores['priority'].eq('P1').sum()):,}")
+    typer.echo(f"written      {out}")
+
+
 # Further commands are registered below (sample, score, report).
 
 

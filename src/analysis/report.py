@@ -1,0 +1,551 @@
+"""The monthly report: run the numbered notebooks headless and export them for the client.
+
+``churn-radar report DATA_DIR --as-of DATE --out reports`` calls :func:`run_report`, which
+writes into ``<out>/<as-of>/``:
+
+==========================  ===============================================================
+``NN_name.ipynb``           the executed notebooks (with their code), for analysts
+``NN_name.html``            the same without code, error tracebacks or stderr, for the client
+``NN_name.json``            each notebook's key figures (its sidecar, see :mod:`analysis.outputs`)
+``figures/*.png``           every figure as PNG, for slides
+``summary.json``            every sidecar merged: ``{notebook: figures}``; no timestamp, so two
+                            runs on the same data and parameters give the same file
+``index.html``              links to every section, opening with the executive summary
+``manifest.json``           parameters, dataset content hash, versions, times, per-notebook status
+``validation.json/.txt``    the validation report of the dataset
+``quarantine/<table>.csv``  the rows set aside by validation
+==========================  ===============================================================
+
+An existing ``<out>/<as-of>/`` is an error unless ``force=True``; it is then renamed to
+``<out>/<as-of>.previous-<n>/`` (``n`` = 1, 2, ...: the highest is the most recent), never
+deleted. A failing notebook does not stop the others: it is kept with its error cell, marked
+``failed`` in the manifest and the index, and the run's status is ``failed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pandas as pd
+import yaml
+
+from .config import CONFIG_FILE
+from .dataset import Dataset, load
+from .errors import ReportError
+from .i18n import check_lang, t
+from .outputs import to_jsonable
+from .paths import NOTEBOOKS_DIR
+
+__all__ = [
+    "NOTEBOOK_PATTERN", "STANDARD_PARAMETERS", "REMOVE_CELL_TAGS", "REMOVE_OUTPUT_TAGS", "NotebookRun", "ReportRun",
+    "discover_notebooks", "parse_parameters", "dataset_hash", "prepare_run_dir",
+    "notebook_parameters", "default_kernel", "export_html", "personal_values",
+    "find_personal_values", "merge_sidecars", "run_report",
+]
+
+#: Report notebooks: two digits, an underscore, a name (``01_base_health.ipynb``).
+NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"
+#: Parameters every report notebook receives (when its parameters cell declares them).
+STANDARD_PARAMETERS = ("data_dir", "as_of", "lang", "output_dir")
+#: Libraries whose versions go into the manifest.
+_VERSIONED = ("churn-radar", "pandas", "numpy", "scipy", "scikit-learn", "lifelines", "lifetimes",
+              "duckdb", "pyarrow", "matplotlib", "papermill", "nbconvert", "nbformat", "ipykernel")
+_PARAMETER_TAGS = {"parameters", "injected-parameters"}
+_PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+#: Cell tags (Jupyter Book / nbconvert conventions) a notebook can use to keep a cell, or its
+#: outputs, out of the client HTML; the executed notebook keeps everything.
+REMOVE_CELL_TAGS = {"remove-cell", "remove_cell"}
+REMOVE_OUTPUT_TAGS = {"remove-output", "remove_output"}
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+# ----------------------------------------------------------------------------- notebooks
+def discover_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
+                       only: str | Iterable[str] | None = None) -> list[Path]:
+    """The report notebooks of ``notebooks_dir``, in reading order.
+
+    Parameters
+    ----------
+    notebooks_dir : folder holding ``NN_name.ipynb`` notebooks.
+    only : comma-separated (or iterable) notebook stems or numbers, e.g. ``"01,04"`` or
+        ``"01_base_health"``; ``None`` or empty keeps them all.
+
+    Raises
+    ------
+    ReportError
+        If the folder holds no report notebook, or a name in ``only`` matches none.
+    """
+    folder = Path(notebooks_dir)
+    found = sorted(folder.glob(NOTEBOOK_PATTERN)) if folder.is_dir() else []
+    if not found:
+        raise ReportError(f"{folder}: no report notebook found (expected files named {NOTEBOOK_PATTERN}).")
+    if only is None or only == "":
+        return found
+    wanted = [w.strip() for w in (only.split(",") if isinstance(only, str) else only) if w.strip()]
+    keep: list[Path] = []
+    for w in wanted:
+        stem = w.removesuffix(".ipynb")
+        hits = [p for p in found if p.stem == stem or p.stem[:2] == stem.zfill(2)]
+        if not hits:
+            raise ReportError(
+                f"--only: no notebook matches '{w}'; available: {', '.join(p.stem for p in found)}."
+            )
+        keep.extend(h for h in hits if h not in keep)
+    return sorted(keep)
+
+
+def notebook_parameters(path: str | Path) -> dict[str, str]:
+    """The parameters declared by a notebook's ``parameters`` cell: ``{name: declared type}``."""
+    import papermill
+
+    params = papermill.inspect_notebook(str(path))
+    return {name: str(p.get("inferred_type_name", "")) for name, p in params.items()}
+
+
+def default_kernel() -> str:
+    """``churn-radar`` if that Jupyter kernel is installed, else ``python3``."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return "churn-radar" if "churn-radar" in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+# ---------------------------------------------------------------------------- parameters
+def _typed(text: str) -> Any:
+    """``"12"`` -> 12, ``"0.5"`` -> 0.5, ``"true"`` -> True; quoted or other text stays a string."""
+    s = text.strip()
+    if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'":
+        return s[1:-1]
+    low = s.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if re.fullmatch(r"[+-]?\d+", s):
+        return int(s)
+    if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?", s):
+        return float(s)
+    return s
+
+
+def parse_parameters(items: Iterable[str] | None) -> dict[str, Any]:
+    """``["top_n=20", "use_nps=false"]`` -> ``{"top_n": 20, "use_nps": False}``.
+
+    Integers, decimals and ``true``/``false`` are typed; quote a value to keep it text
+    (``name="12"``).
+
+    Raises
+    ------
+    ReportError
+        If an item is not ``name=value``, or a name is given twice or is a standard
+        parameter (data_dir, as_of, lang, output_dir have their own options).
+    """
+    out: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not _PARAM_NAME.match(name):
+            raise ReportError(f"-p '{item}': expected name=value, e.g. -p top_n=20.")
+        if name in STANDARD_PARAMETERS:
+            raise ReportError(f"-p {name}: set it with the command's own argument or option, not -p.")
+        if name in out:
+            raise ReportError(f"-p {name} is given twice.")
+        out[name] = _typed(value)
+    return out
+
+
+def _check_as_of(as_of: str) -> str:
+    try:
+        ts = pd.Timestamp(str(as_of))
+    except (ValueError, TypeError) as exc:
+        raise ReportError(f"--as-of '{as_of}' is not a date; expected YYYY-MM-DD, e.g. 2026-10-31.") from exc
+    if ts != ts.normalize() or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(as_of)):
+        raise ReportError(f"--as-of '{as_of}' is not a date; expected YYYY-MM-DD, e.g. 2026-10-31.")
+    return ts.date().isoformat()
+
+
+# ----------------------------------------------------------------------------- dataset
+def _dataset_files(data_dir: Path) -> list[tuple[str, Path]]:
+    """(key, file) pairs of the dataset: the folder's files and the files dataset.yml names."""
+    files = [(p.relative_to(data_dir).as_posix(), p) for p in data_dir.rglob("*")
+             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(data_dir).parts)]
+    cfg_path = data_dir / CONFIG_FILE
+    if cfg_path.exists():
+        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+        tables = raw.get("tables") or {}
+        for tconf in tables.values() if isinstance(tables, dict) else ():
+            name = (tconf or {}).get("file") if isinstance(tconf, dict) else None
+            if name:
+                p = (data_dir / str(name)).resolve()
+                if p.is_file() and not p.is_relative_to(data_dir.resolve()):
+                    files.append((f"<tables>/{name}", p))
+    return sorted(files, key=lambda kv: kv[0])
+
+
+def dataset_hash(data_dir: str | Path) -> str:
+    """SHA-256 of a dataset's content: every file of the folder (hidden ones excepted) and
+    every file ``dataset.yml`` names outside it, by sorted relative path, name and bytes.
+
+    The same files give the same hash wherever the folder lives.
+    """
+    folder = Path(data_dir)
+    h = hashlib.sha256()
+    for key, path in _dataset_files(folder):
+        h.update(key.encode("utf-8") + b"\0")
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def personal_values(ds: Dataset, min_length: int = 3) -> dict[str, set[str]]:
+    """Every value of the dataset's personal columns (``ds.config.personal_columns``) found
+    in the customers table, by column; values shorter than ``min_length`` are ignored (too
+    short to identify anyone, and they would match ordinary text)."""
+    out: dict[str, set[str]] = {}
+    for col in ds.config.personal_columns:
+        if col in ds.customers.columns:
+            s = ds.customers[col].dropna().astype("string").str.strip()
+            out[col] = set(s.loc[s.str.len() >= min_length].tolist())
+    return out
+
+
+def _visible_text(page: str) -> str:
+    """The text of an HTML page without styles, scripts and embedded images, unescaped."""
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    page = re.sub(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+", " ", page, flags=re.I)
+    return html.unescape(page)
+
+
+def find_personal_values(page: str, values: dict[str, set[str]]) -> dict[str, int]:
+    """How many distinct personal values of each column appear in an HTML page (0 omitted)."""
+    text = _visible_text(page)
+    found = {col: sum(1 for v in vals if v in text) for col, vals in values.items()}
+    return {col: n for col, n in found.items() if n}
+
+
+# ------------------------------------------------------------------------------ folders
+def prepare_run_dir(out: str | Path, as_of: str, force: bool = False) -> tuple[Path, Path | None]:
+    """Create ``<out>/<as_of>/``; return it and where a previous run was moved (or None).
+
+    Raises
+    ------
+    ReportError
+        If the folder exists and ``force`` is False.
+    """
+    run_dir = Path(out) / as_of
+    moved: Path | None = None
+    if run_dir.exists():
+        if not force:
+            raise ReportError(
+                f"{run_dir} already exists: a previous report for {as_of}. Use --force to run again "
+                f"(the old folder is kept as {run_dir.name}.previous-<n>), or choose another --out."
+            )
+        n = 1
+        while (run_dir.parent / f"{as_of}.previous-{n}").exists():
+            n += 1
+        moved = run_dir.parent / f"{as_of}.previous-{n}"
+        run_dir.rename(moved)
+    run_dir.mkdir(parents=True)
+    return run_dir, moved
+
+
+# ------------------------------------------------------------------------------- export
+def _title(nb: nbformat.NotebookNode, default: str) -> str:
+    """The first Markdown heading of the notebook (in a Markdown cell or a Markdown output)."""
+    for cell in nb.cells:
+        texts = [cell.source] if cell.cell_type == "markdown" else [
+            o.get("data", {}).get("text/markdown", "") for o in cell.get("outputs", [])
+        ]
+        for text in texts:
+            text = "".join(text) if isinstance(text, list) else text
+            m = re.search(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$", text, flags=re.M)
+            if m:
+                return m.group(1).strip()
+    return default
+
+
+def _client_notebook(nb: nbformat.NotebookNode, lang: str,
+                     failure: str | None) -> nbformat.NotebookNode:
+    """A copy for the client: no parameter cells, no papermill error markers, no cell tagged
+    ``remove-cell`` nor output of a cell tagged ``remove-output`` (errors excepted), no empty
+    code cells, no stderr, and errors told in plain words instead of a traceback."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & (_PARAMETER_TAGS | REMOVE_CELL_TAGS) or _PAPERMILL_ERROR_TAG in tags:
+            continue
+        if cell.cell_type == "code" and tags & REMOVE_OUTPUT_TAGS:
+            cell.outputs = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        if cell.cell_type == "code":
+            outputs = []
+            for o in cell.get("outputs", []):
+                if o.output_type == "stream" and o.get("name") == "stderr":
+                    continue
+                if o.output_type == "error":
+                    msg = html.escape(t("report_cell_error", lang, error=f"{o.ename}: {o.evalue}"))
+                    o = nbformat.v4.new_output("display_data",
+                                               data={"text/html": f'<p class="report-error">{msg}</p>'})
+                outputs.append(o)
+            cell.outputs = outputs
+            if not outputs:
+                continue
+        cells.append(cell)
+    if failure is not None:
+        msg = t("report_section_failed", lang, error=failure)
+        cells.insert(0, nbformat.v4.new_markdown_cell(f"> **{msg}**"))
+    nb.cells = cells
+    return nb
+
+
+def export_html(nb_path: str | Path, html_path: str | Path, lang: str = "en",
+                failure: str | None = None) -> str:
+    """Write the client HTML of an executed notebook (no code); return its title.
+
+    ``failure`` (the error of a failed run) is told at the top in plain words.
+    """
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    title = _title(nb, Path(nb_path).stem)
+    client = _client_notebook(nb, lang, failure)
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(client, resources={"metadata": {"name": title}})
+    body = re.sub(r"<html(?![^>]*\blang=)", f'<html lang="{lang}"', body, count=1)
+    Path(html_path).write_text(body, encoding="utf-8")
+    return title
+
+
+# ------------------------------------------------------------------------------ summary
+def merge_sidecars(run_dir: str | Path, stems: Iterable[str]) -> dict[str, Any]:
+    """``{stem: sidecar}`` for the notebooks of ``stems`` that wrote ``<run_dir>/<stem>.json``."""
+    out: dict[str, Any] = {}
+    for stem in sorted(stems):
+        path = Path(run_dir) / f"{stem}.json"
+        if path.exists():
+            out[stem] = json.loads(path.read_text(encoding="utf-8"))
+    return out
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(to_jsonable(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _utc_now() -> str:
+    # run bookkeeping for the manifest only; analysis code never reads the clock
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class NotebookRun:
+    """What happened to one notebook of a report run."""
+
+    name: str
+    status: str = "pending"  # ok | failed
+    duration_s: float = 0.0
+    error: str | None = None
+    failed_cell: int | None = None
+    title: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "duration_s": round(self.duration_s, 1),
+                "error": self.error, "failed_cell": self.failed_cell, "title": self.title,
+                "parameters": self.parameters, "files": self.files}
+
+
+@dataclass
+class ReportRun:
+    """The result of :func:`run_report`: the dated folder, the manifest and the summary."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    summary: dict[str, Any]
+    notebooks: list[NotebookRun]
+
+    @property
+    def ok(self) -> bool:
+        """True if every notebook ran and exported cleanly."""
+        return all(n.status == "ok" for n in self.notebooks)
+
+    @property
+    def failed(self) -> list[NotebookRun]:
+        return [n for n in self.notebooks if n.status != "ok"]
+
+
+def _echo_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kernel: str,
+             personal: dict[str, set[str]], echo: Callable[[str], None]) -> NotebookRun:
+    import papermill
+
+    run = NotebookRun(name=path.stem, parameters=params)
+    out_nb = run_dir / path.name
+    out_html = run_dir / f"{path.stem}.html"
+    echo(f"[report] {path.stem}: started")
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(path), str(out_nb), parameters=params, kernel_name=kernel,
+                                   progress_bar=False, cwd=str(path.parent))
+        run.status = "ok"
+    except papermill.PapermillExecutionError as exc:
+        run.status = "failed"
+        run.error = f"{exc.ename}: {exc.evalue}"
+        run.failed_cell = int(exc.cell_index)
+    except Exception as exc:  # noqa: BLE001 - kernel died, timeout...: record it and go on
+        run.status = "failed"
+        run.error = f"{type(exc).__name__}: {exc}"
+    run.duration_s = time.perf_counter() - start
+    if out_nb.exists():
+        run.files["ipynb"] = out_nb.name
+        try:
+            run.title = export_html(out_nb, out_html, lang, failure=run.error)
+        except Exception as exc:  # noqa: BLE001 - an unreadable output must not stop the run
+            run.status = "failed"
+            run.error = (run.error + "; " if run.error else "") + f"HTML export failed: {type(exc).__name__}: {exc}"
+        found = find_personal_values(out_html.read_text(encoding="utf-8"), personal) if out_html.exists() else {}
+        if found:
+            out_html.unlink()
+            cols = ", ".join(sorted(found))
+            run.status = "failed"
+            run.error = (f"personal data ({cols}) is shown in the notebook's output; the HTML export "
+                         "was withheld. Remove those columns from what the notebook displays.")
+        elif out_html.exists():
+            run.files["html"] = out_html.name
+    if (run_dir / f"{path.stem}.json").exists():
+        run.files["sidecar"] = f"{path.stem}.json"
+    if run.status == "ok":
+        echo(f"[report] {path.stem}: done in {run.duration_s:.0f} s")
+    else:
+        echo(f"[report] {path.stem}: FAILED after {run.duration_s:.0f} s: {run.error}")
+    return run
+
+
+def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *, lang: str = "fr",
+               only: str | Iterable[str] | None = None, parameters: dict[str, Any] | None = None,
+               force: bool = False, notebooks_dir: str | Path = NOTEBOOKS_DIR,
+               kernel_name: str | None = None,
+               echo: Callable[[str], None] | None = _echo_stderr) -> ReportRun:
+    """Run the report notebooks on a dataset and write the dated report folder.
+
+    Parameters
+    ----------
+    data_dir : the dataset folder (passed to the notebooks as an absolute path).
+    as_of : analysis date, ``YYYY-MM-DD``; the folder is ``<out>/<as_of>/``.
+    out : the reports folder.
+    lang : ``fr`` or ``en``: the language of every label of the exports.
+    only : notebook stems or numbers to run (see :func:`discover_notebooks`).
+    parameters : extra notebook parameters; each goes only to the notebooks whose
+        parameters cell declares it.
+    force : move an existing ``<out>/<as_of>/`` to ``<out>/<as_of>.previous-<n>/`` first.
+    notebooks_dir : where the ``NN_name.ipynb`` notebooks are.
+    kernel_name : Jupyter kernel; default :func:`default_kernel`.
+    echo : called with one progress line per notebook (stderr by default; None: silent).
+
+    Returns
+    -------
+    ReportRun
+        ``ok`` is False if any notebook failed (its error is in ``manifest.json``).
+
+    Raises
+    ------
+    ReportError
+        Bad date, unknown notebook or parameter, or an existing folder without ``force``.
+    DataError, ConfigError
+        The dataset cannot be loaded at all.
+    """
+    from .summary import render_index
+
+    echo = echo or (lambda _line: None)
+    lang = check_lang(lang)
+    as_of = _check_as_of(as_of)
+    data_path = Path(data_dir).resolve()
+    extra = dict(parameters or {})
+    notebooks = discover_notebooks(notebooks_dir, only)
+    declared = {p.stem: notebook_parameters(p) for p in notebooks}
+    unused = sorted(k for k in extra if not any(k in d for d in declared.values()))
+    if unused:
+        raise ReportError(
+            f"-p {', '.join(unused)}: no notebook selected declares this parameter "
+            f"(notebooks: {', '.join(declared)})."
+        )
+    if (Path(out) / as_of).exists() and not force:
+        prepare_run_dir(out, as_of, force=False)  # raises with the message
+    ds = load(data_path)  # fails here, before touching any folder, if the data is unusable
+    kernel = kernel_name or default_kernel()
+    started = _utc_now()
+    run_dir, moved = prepare_run_dir(out, as_of, force=force)
+    run_dir = run_dir.resolve()
+    echo(f"[report] {len(notebooks)} notebook(s) on {data_path} as of {as_of} -> {run_dir}")
+
+    ds.report.write_quarantine(run_dir)
+    _write_json(run_dir / "validation.json", ds.report.as_dict())
+    (run_dir / "validation.txt").write_text(ds.report.to_text() + "\n", encoding="utf-8")
+
+    common = {"data_dir": str(data_path), "as_of": as_of, "lang": lang, "output_dir": str(run_dir)}
+    personal = personal_values(ds)
+    runs = []
+    for path in notebooks:
+        params = {k: v for k, v in {**common, **extra}.items() if k in declared[path.stem]}
+        runs.append(_run_one(path, run_dir, params, lang, kernel, personal, echo))
+
+    summary = merge_sidecars(run_dir, [r.name for r in runs if r.status == "ok"])
+    _write_json(run_dir / "summary.json", summary)
+    manifest = {
+        "as_of": as_of,
+        "lang": lang,
+        "status": "ok" if all(r.status == "ok" for r in runs) else "failed",
+        "parameters": {**common, **extra},
+        "only": None if not only else (only if isinstance(only, str) else ",".join(only)),
+        "dataset": {
+            "path": str(data_path),
+            "name": ds.config.name,
+            "business_model": ds.config.business_model,
+            "content_sha256": dataset_hash(data_path),
+            "customers": len(ds.customers),
+            "tables": sorted(ds.tables),
+            "rows_quarantined": ds.report.rows_quarantined,
+        },
+        "kernel": kernel,
+        "versions": _versions(),
+        "notebooks_dir": str(Path(notebooks_dir).resolve()),
+        "previous_run_moved_to": str(moved) if moved else None,
+        "started_at": started,
+        "finished_at": None,
+        "notebooks": [r.as_dict() for r in runs],
+    }
+    manifest["finished_at"] = _utc_now()
+    _write_json(run_dir / "manifest.json", manifest)
+    render_index(run_dir, manifest, summary, lang=lang, currency=ds.config.currency,
+                 business_model=ds.config.business_model)
+    failed = [r.name for r in runs if r.status != "ok"]
+    echo(f"[report] finished: {len(runs) - len(failed)} ok, {len(failed)} failed"
+         + (f" ({', '.join(failed)})" if failed else "") + f"; open {run_dir / 'index.html'}")
+    return ReportRun(run_dir=run_dir, manifest=manifest, summary=summary, notebooks=runs)
