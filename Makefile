@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-AS_OF  ?= 2026-10-31
+AS_OF  ?= 2026-11-01
 DATA   ?= data/sample
 LANG_REPORT ?= fr
 

@@ -262,3 +262,15 @@ def test_cdnow_loads_through_its_mapping_alone() -> None:
     assert ds.config.business_model == "non_contractual"
     assert ds.orders["amount"].sum() == pytest.approx(2_500_315.63, abs=0.01)
     assert_invariant(ds)
+
+
+def test_quarantine_can_mask_personal_columns(french_export: Path, tmp_path: Path) -> None:
+    (french_export / "clients.csv").write_bytes(
+        "customer_id;raison_sociale;secteur;signup_date\n"
+        "17850;Société Générale;Énergie;01/01/2026\n"
+        "17850;Société Générale;Énergie;01/01/2026\n".encode("latin-1"))
+    ds = analysis.load(french_export)
+    ds.report.write_quarantine(tmp_path / "masked", mask_columns=("raison_sociale",))
+    q = pd.read_csv(tmp_path / "masked" / "quarantine" / "customers.csv", dtype=str)
+    assert list(q["raison_sociale"]) == ["***"] and list(q["customer_id"]) == ["17850"]
+    assert list(q["reason"]) == ["duplicate_row"]

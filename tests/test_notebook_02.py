@@ -15,6 +15,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from notebook_runs import execute, output_text
 
 import analysis
 from analysis.audit import VERDICTS, RetroAudit
@@ -58,23 +59,11 @@ def _tiny(folder: Path) -> Path:
 
 
 def _run(tmp_path: Path, data_dir: Path | str, params: dict) -> tuple[dict, nbformat.NotebookNode]:
-    import papermill as pm
-
-    out_dir = tmp_path / "out"
-    executed = tmp_path / "02_retro_audit.ipynb"
-    pm.execute_notebook(str(NOTEBOOK), str(executed), kernel_name="churn-radar", progress_bar=False,
-                        parameters={"data_dir": str(data_dir), "output_dir": str(out_dir), **params})
-    sidecar = json.loads((out_dir / "02_retro_audit.json").read_text(encoding="utf-8"))
-    return sidecar, nbformat.read(executed, as_version=4)
+    side, nb, _ = execute("02_retro_audit", tmp_path, {"data_dir": str(data_dir), **params})
+    return side, nb
 
 
-def _text(nb: nbformat.NotebookNode) -> str:
-    parts = []
-    for cell in nb.cells:
-        for o in cell.get("outputs", []):
-            data = o.get("data", {})
-            parts.append(str(data.get("text/markdown", "")) + str(data.get("text/plain", "")) + str(o.get("text", "")))
-    return "\n".join(parts)
+_text = output_text
 
 
 def test_notebook_is_clean():
@@ -115,9 +104,9 @@ def test_tiny_orders_only(tmp_path):
 
 @pytest.mark.skipif(not (SAMPLE_DIR / "customers.csv").exists(), reason="data/sample not generated")
 def test_sample(tmp_path):
-    sidecar, nb = _run(tmp_path, "data/sample", {})  # the notebook's own defaults: as_of 2026-10-31, fr
+    sidecar, nb = _run(tmp_path, "data/sample", {})  # the notebook's own defaults: as_of 2026-11-01, fr
     ds = analysis.load(SAMPLE_DIR)
-    expected = RetroAudit().fit(ds, "2026-10-31")
+    expected = RetroAudit().fit(ds, "2026-11-01")
     assert sidecar == json.loads(json.dumps(to_jsonable(expected.key_figures())))
     assert sidecar["n_lost"] == 100 and sidecar["lookback_weeks"] == 26
     lo, hi = sidecar["share_signal_min_lead_ci"]

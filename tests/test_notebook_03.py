@@ -7,12 +7,12 @@ Runs on a tiny dataset written here (always), on ``data/sample`` and on the CDNO
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
+from notebook_runs import CDNOW_FILE, execute, output_text
 
 import analysis
 from analysis import cohorts
@@ -24,7 +24,6 @@ pytestmark = pytest.mark.notebook
 
 NOTEBOOK = NOTEBOOKS_DIR / "03_cohort_decay.ipynb"
 NAME = "03_cohort_decay"
-CDNOW_FILE = Path("/work/shared/data/cdnow/CDNOW_master.txt")
 #: the keys the monthly report's executive summary reads
 KEYS = {"cohort_period", "n_cohorts", "retention_3m", "retention_6m", "retention_12m",
         "median_lifetime_months", "trend", "trend_delta", "fastest_segment",
@@ -58,25 +57,11 @@ def _tiny(folder: Path, amounts: bool = True) -> Path:
 
 def _run(tmp_path: Path, data_dir: Path | str, as_of: str, lang: str,
          **params) -> tuple[dict, nbformat.NotebookNode]:
-    import papermill as pm
-
-    out_dir = tmp_path / "out"
-    executed = tmp_path / f"{NAME}.ipynb"
-    pm.execute_notebook(str(NOTEBOOK), str(executed), kernel_name="churn-radar", progress_bar=False,
-                        parameters={"data_dir": str(data_dir), "as_of": as_of, "lang": lang,
-                                    "output_dir": str(out_dir), **params}, cwd=str(tmp_path))
-    sidecar = json.loads((out_dir / f"{NAME}.json").read_text(encoding="utf-8"))
-    return sidecar, nbformat.read(str(executed), as_version=4)
+    side, nb, _ = execute(NAME, tmp_path, {"data_dir": str(data_dir), "as_of": as_of, "lang": lang, **params})
+    return side, nb
 
 
-def _text_outputs(nb: nbformat.NotebookNode) -> str:
-    parts = []
-    for cell in nb.cells:
-        for o in cell.get("outputs", []):
-            data = o.get("data", {})
-            parts.append(str(data.get("text/markdown", "")) + str(data.get("text/html", ""))
-                         + str(data.get("text/plain", "")) + str(o.get("text", "")))
-    return "\n".join(parts)
+_text_outputs = output_text
 
 
 def _check_against_package(side: dict, ds: analysis.Dataset, as_of: str, period: str,

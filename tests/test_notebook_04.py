@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from notebook_runs import CDNOW_FILE, execute, output_text
 
 import analysis
 from analysis.model import SCORE_COLUMNS
@@ -17,25 +18,17 @@ from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
 pytestmark = pytest.mark.notebook
 
 NOTEBOOK = NOTEBOOKS_DIR / "04_churn_risk.ipynb"
-CDNOW_FILE = Path("/work/shared/data/cdnow/CDNOW_master.txt")
 
 
 def _run(tmp_path: Path, params: dict) -> tuple[dict, pd.DataFrame, nbformat.NotebookNode]:
-    import papermill as pm
-
-    out_dir = tmp_path / "out"
-    executed = tmp_path / "04_churn_risk.ipynb"
-    pm.execute_notebook(str(NOTEBOOK), str(executed), kernel_name="churn-radar", progress_bar=False,
-                        parameters={**params, "output_dir": str(out_dir)}, cwd=str(tmp_path))
-    side = json.loads((out_dir / "04_churn_risk.json").read_text(encoding="utf-8"))
+    side, nb, out_dir = execute("04_churn_risk", tmp_path, params)
     scores = pd.read_csv(out_dir / "scores.csv", dtype={"customer_id": "string"})
     for fig in ("reliability", "gains", "drivers", "priority_matrix"):
         assert (out_dir / "figures" / f"04_churn_risk_{fig}.png").exists(), fig
-    return side, scores, nbformat.read(str(executed), as_version=4)
+    return side, scores, nb
 
 
-def _outputs_text(nb) -> str:
-    return "\n".join(str(o.get("data", {})) + str(o.get("text", "")) for c in nb.cells for o in c.get("outputs", []))
+_outputs_text = output_text
 
 
 def _common_checks(side: dict, scores: pd.DataFrame, as_of: str, horizon: int, capacity: int) -> None:

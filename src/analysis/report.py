@@ -278,7 +278,8 @@ def _title(nb: nbformat.NotebookNode, default: str) -> str:
 
 def _client_notebook(nb: nbformat.NotebookNode, lang: str,
                      failure: str | None) -> nbformat.NotebookNode:
-    """A copy for the client: no parameter cells, no papermill error markers, no cell tagged
+    """A copy for the client: only the Markdown cells of its language (cells tagged
+    ``lang-fr`` / ``lang-en``; untagged cells are kept), no parameter cells, no papermill error markers, no cell tagged
     ``remove-cell`` nor output of a cell tagged ``remove-output`` (errors excepted), no empty
     code cells, no stderr, and errors told in plain words instead of a traceback."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
@@ -287,6 +288,8 @@ def _client_notebook(nb: nbformat.NotebookNode, lang: str,
         tags = set(cell.get("metadata", {}).get("tags", []))
         if tags & (_PARAMETER_TAGS | REMOVE_CELL_TAGS) or _PAPERMILL_ERROR_TAG in tags:
             continue
+        if any(tag.startswith("lang-") and tag != f"lang-{lang}" for tag in tags):
+            continue  # static Markdown written once per language: keep the report's own
         if cell.cell_type == "code" and tags & REMOVE_OUTPUT_TAGS:
             cell.outputs = [o for o in cell.get("outputs", []) if o.output_type == "error"]
         if cell.cell_type == "code":
@@ -319,8 +322,8 @@ def export_html(nb_path: str | Path, html_path: str | Path, lang: str = "en",
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(nb_path), as_version=4)
-    title = _title(nb, Path(nb_path).stem)
     client = _client_notebook(nb, lang, failure)
+    title = _title(client, Path(nb_path).stem)
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(client, resources={"metadata": {"name": title}})
@@ -505,7 +508,7 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     run_dir = run_dir.resolve()
     echo(f"[report] {len(notebooks)} notebook(s) on {data_path} as of {as_of} -> {run_dir}")
 
-    ds.report.write_quarantine(run_dir)
+    ds.report.write_quarantine(run_dir, mask_columns=ds.config.personal_columns)
     _write_json(run_dir / "validation.json", ds.report.as_dict())
     (run_dir / "validation.txt").write_text(ds.report.to_text() + "\n", encoding="utf-8")
 

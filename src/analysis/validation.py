@@ -112,13 +112,20 @@ class ValidationReport:
     def rows_quarantined(self) -> int:
         return int(sum(r.rows_quarantined for r in self.tables.values()))
 
-    def write_quarantine(self, out: str | Path) -> list[Path]:
-        """Write ``<out>/quarantine/<table>.csv`` (original values, ``reason``, ``source_row``)."""
+    def write_quarantine(self, out: str | Path, mask_columns: tuple[str, ...] = ()) -> list[Path]:
+        """Write ``<out>/quarantine/<table>.csv`` (original values, ``reason``, ``source_row``).
+
+        Values of ``mask_columns`` (the personal columns, for a folder that may reach a
+        client) are replaced by ``***``; the row stays identifiable by its line and id.
+        """
         folder = Path(out) / "quarantine"
         written = []
         for table, frame in self.quarantine.items():
             if frame.empty:
                 continue
+            masked = [c for c in frame.columns if c in mask_columns]
+            if masked:
+                frame = frame.assign(**{c: frame[c].where(frame[c].isna(), "***") for c in masked})
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{table}.csv"
             frame.to_csv(path, index=False)
