@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..i18n import t
+from ..i18n import labels, t
 from .style import NEUTRAL, PALETTE, RISK_COLORS, axes_or_new, styled
 
 __all__ = ["reliability_plot", "gains_plot", "importance_plot", "priority_plot"]
@@ -77,6 +77,20 @@ def gains_plot(gains: pd.DataFrame, lang: str = "en", capacity_share: float | No
     return ax
 
 
+def feature_label(name: str, lang: str = "en") -> str:
+    """A feature's plain-language name: its ``feat_<name>`` label, ``plan = Pro`` for a
+    segment dummy, ``email segment = …`` for a category flag, else the column name."""
+    if f"feat_{name}" in labels():
+        return t(f"feat_{name}", lang)
+    if name.startswith("seg_"):
+        column, _, value = name[4:].partition("_")
+        return f"{column} = {value}"
+    for prefix in ("is_email_segment_", "is_nps_category_"):
+        if name.startswith(prefix):
+            return f"{prefix[3:-1].replace('_', ' ')} = {name[len(prefix):].replace('_', ' ')}"
+    return name
+
+
 @styled
 def importance_plot(importance: pd.DataFrame, lang: str = "en", top: int = 12, ax: Axes | None = None) -> Axes:
     """Permutation importance of the best model, largest first.
@@ -88,7 +102,7 @@ def importance_plot(importance: pd.DataFrame, lang: str = "en", top: int = 12, a
     """
     d = importance.sort_values("importance_mean", ascending=False, kind="stable").head(top).iloc[::-1]
     ax = axes_or_new(ax, figsize=(8.0, 0.35 * len(d) + 1.5))
-    ax.barh(d["feature"], d["importance_mean"], xerr=d["importance_std"], color=PALETTE[0],
+    ax.barh([feature_label(f, lang) for f in d["feature"]], d["importance_mean"], xerr=d["importance_std"], color=PALETTE[0],
             error_kw={"ecolor": NEUTRAL, "linewidth": 1})
     ax.set_xlabel(t("risk_importance_axis", lang))
     ax.set_title(t("risk_importance_title", lang))

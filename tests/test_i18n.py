@@ -1,0 +1,35 @@
+"""Labels exist in both languages; numbers and dates are formatted for the language."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
+from analysis.plots.risk import feature_label
+
+
+def test_every_label_has_french_and_english() -> None:
+    missing = [k for k, v in labels().items() if not (isinstance(v, dict) and v.get("fr") and v.get("en"))]
+    assert missing == []
+
+
+def test_french_and_english_formats() -> None:
+    assert fmt_pct(0.125, "fr") == "12,5 %" and fmt_pct(0.125, "en") == "12.5%"
+    assert fmt_num(12345.6, "fr", 1) == "12 345,6" and fmt_num(12345.6, "en", 1) == "12,345.6"
+    assert fmt_date("2026-10-31", "fr") == "31/10/2026" and fmt_date(pd.Timestamp("2026-10-31"), "en") == "2026-10-31"
+    assert fmt_money(12345, "fr", "EUR") == "12 345 €" and fmt_money(-12345, "en", "EUR") == "-€12,345"
+    assert fmt_pct(float("nan"), "fr") == "–" and fmt_date(pd.NaT, "fr") == "–"
+
+
+def test_placeholders_and_unknown_language() -> None:
+    assert t("as_of_label", "fr", date="31/10/2026") == "au 31/10/2026"
+    with pytest.raises(Exception, match="language 'de'"):
+        t("customers", "de")
+
+
+def test_feature_labels_are_plain_words() -> None:
+    assert feature_label("nps_last", "fr") == "dernière note NPS"
+    assert feature_label("seg_plan_Pro", "en") == "plan = Pro"
+    assert feature_label("is_email_segment_passive_active", "en") == "email segment = passive active"
+    assert feature_label("something_new", "en") == "something_new"
