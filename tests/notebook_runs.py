@@ -39,3 +39,8 @@ def output_text(nb: nbformat.NotebookNode) -> str:
             parts.append(str(data.get("text/markdown", "")) + str(data.get("text/html", ""))
                          + str(data.get("text/plain", "")) + str(o.get("text", "")))
     return "\n".join(parts)
+
+
+def image_count(nb: nbformat.NotebookNode) -> int:
+    """How many figures the executed notebook shows (PNG outputs)."""
+    return sum("image/png" in o.get("data", {}) for cell in nb.cells for o in cell.get("outputs", []))

@@ -33,3 +33,18 @@ def test_feature_labels_are_plain_words() -> None:
     assert feature_label("seg_plan_Pro", "en") == "plan = Pro"
     assert feature_label("is_email_segment_passive_active", "en") == "email segment = passive active"
     assert feature_label("something_new", "en") == "something_new"
+
+
+def test_house_style_keeps_interactive_mode_switched_on_by_a_backend() -> None:
+    import matplotlib
+
+    from analysis.plots.style import house_style
+
+    before = matplotlib.is_interactive()
+    try:
+        matplotlib.interactive(False)
+        with house_style():
+            matplotlib.interactive(True)   # what Jupyter's inline backend does as it loads
+        assert matplotlib.is_interactive()
+    finally:
+        matplotlib.interactive(before)

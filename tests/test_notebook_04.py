@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import CDNOW_FILE, execute, output_text
+from notebook_runs import CDNOW_FILE, execute, image_count, output_text
 
 import analysis
 from analysis.model import SCORE_COLUMNS
@@ -25,6 +25,7 @@ def _run(tmp_path: Path, params: dict) -> tuple[dict, pd.DataFrame, nbformat.Not
     scores = pd.read_csv(out_dir / "scores.csv", dtype={"customer_id": "string"})
     for fig in ("reliability", "gains", "drivers", "priority_matrix"):
         assert (out_dir / "figures" / f"04_churn_risk_{fig}.png").exists(), fig
+    assert image_count(nb) == 4  # every figure saved is also shown to the reader
     return side, scores, nb
 
 

@@ -777,9 +777,31 @@ def backtest_markdown(result: ScoreResult, lang: str = "en") -> str:
 
 def metrics_table(result: ScoreResult, lang: str = "en") -> pd.DataFrame:
     """The backtest metrics with readable method names, rounded (what the notebook shows)."""
+    from .i18n import labels as all_labels
     from .i18n import t
 
     m = result.backtest.metrics.copy()
     m.index = [t(f"risk_method_{k}", lang) for k in m.index]
     m.index.name = t("risk_method", lang)
+    m.columns = [t(f"risk_metric_{c}", lang) if f"risk_metric_{c}" in all_labels() else c for c in m.columns]
     return m.round(3)
+
+
+def call_list_table(result: ScoreResult, lang: str = "en", currency: str = "EUR", n: int = 20) -> pd.DataFrame:
+    """The top ``n`` of the call list as a client reads it: translated headers, tiers and
+    actions, percentages and amounts formatted for the language (no personal column)."""
+    from .i18n import fmt_money, fmt_pct, t
+
+    top = result.call_list.head(n)
+    value_fmt = (lambda v: fmt_money(v, lang, currency)) if result.value_basis == "revenue_12m" \
+        else (lambda v: f"{v:g}")
+    return pd.DataFrame({
+        t("risk_col_customer", lang): top["customer_id"].to_numpy(),
+        t("risk_col_probability", lang): [fmt_pct(p, lang, 0) for p in top["churn_probability"]],
+        t("risk_col_risk_tier", lang): [t(f"sig_risk_{r}", lang) for r in top["risk_tier"]],
+        t("risk_col_value", lang): [value_fmt(v) for v in top["value"]],
+        t("risk_col_value_at_risk", lang): [value_fmt(v) for v in top["expected_value_at_risk"]],
+        t("risk_col_priority", lang): [t(f"sig_priority_{p}", lang) for p in top["priority"]],
+        t("risk_col_action", lang): [t(f"sig_action_{a}", lang) for a in top["recommended_action"]],
+        t("risk_col_reasons", lang): top["reasons"].to_numpy(),
+    }, index=pd.RangeIndex(1, len(top) + 1))

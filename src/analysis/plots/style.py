@@ -6,6 +6,7 @@ state is never changed) and get their axes from :func:`axes_or_new`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 
@@ -16,7 +17,7 @@ from matplotlib.axes import Axes
 # No matplotlib.use() here: Jupyter keeps its inline backend, and a process with no
 # display falls back to Agg by itself.
 
-__all__ = ["PALETTE", "RISK_COLORS", "RC", "styled", "axes_or_new", "color_cycle", "SEQUENTIAL_CMAP"]
+__all__ = ["house_style", "PALETTE", "RISK_COLORS", "RC", "styled", "axes_or_new", "color_cycle", "SEQUENTIAL_CMAP"]
 
 #: The palette, in order of use (colour-blind safe, after Okabe-Ito).
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7",
@@ -46,12 +47,28 @@ RC: dict = {
 }
 
 
+@contextlib.contextmanager
+def house_style():
+    """The house ``rc_context``, except for interactive mode.
+
+    The first figure of a session loads the backend, and Jupyter's inline backend turns
+    interactive mode on as it loads; a plain ``rc_context`` would turn it off again on exit
+    and every later figure would silently not be shown. That one switch is kept.
+    """
+    with plt.rc_context(RC):
+        try:
+            yield
+        finally:
+            interactive = matplotlib.is_interactive()
+    matplotlib.interactive(interactive)
+
+
 def styled(func: Callable) -> Callable:
-    """Decorator: run a plot function inside the house ``rc_context``."""
+    """Decorator: run a plot function inside :func:`house_style`."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with plt.rc_context(RC):
+        with house_style():
             return func(*args, **kwargs)
 
     return wrapper
@@ -61,7 +78,7 @@ def axes_or_new(ax: Axes | None = None, figsize: tuple[float, float] | None = No
     """``ax`` if given, else the axes of a new figure (inside the house style)."""
     if ax is not None:
         return ax
-    with plt.rc_context(RC):
+    with house_style():
         fig, new = plt.subplots(figsize=figsize or RC["figure.figsize"])
     return new
 
