@@ -48,3 +48,11 @@ def test_house_style_keeps_interactive_mode_switched_on_by_a_backend() -> None:
         assert matplotlib.is_interactive()
     finally:
         matplotlib.interactive(before)
+
+
+def test_quarantine_reasons_in_plain_words() -> None:
+    from analysis.i18n import reason_label
+
+    assert reason_label("unparseable_date:order_date", "fr") == "date illisible (order_date)"
+    assert reason_label("duplicate_row", "en") == "exact duplicate of an earlier row"
+    assert reason_label("something_else", "en") == "something_else"

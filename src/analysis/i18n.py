@@ -25,7 +25,7 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["LANGUAGES", "t", "labels", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "check_lang"]
+__all__ = ["LANGUAGES", "t", "reason_label", "labels", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "check_lang"]
 
 LANGUAGES = ("fr", "en")
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
@@ -62,6 +62,13 @@ def t(key: str, lang: str = "en", **kwargs) -> str:
     except KeyError as exc:
         raise KeyError(f"label '{key}' has no '{lang}' text in src/analysis/locales/*.yml") from exc
     return text.format(**kwargs) if kwargs else text
+
+
+def reason_label(reason: str, lang: str = "en") -> str:
+    """A quarantine reason (``unparseable_date:order_date``) in plain words."""
+    code, _, column = str(reason).partition(":")
+    key = f"reason_{code}"
+    return t(key, lang, column=column) if key in labels() else str(reason)
 
 
 def _missing(x) -> bool:

@@ -84,7 +84,7 @@ import pandas as pd
 
 from .dataset import Dataset
 from .errors import ConfigError, DataError
-from .i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, t
+from .i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, reason_label, t
 from .lifecycle import status_at
 
 __all__ = [
@@ -1029,6 +1029,6 @@ def quarantine_table(ds: Dataset, lang: str = "en") -> pd.DataFrame:
     q = ds.report.quarantine_counts()
     return pd.DataFrame({
         t("table", lang): [t(x, lang) for x in q["table"]],
-        t("reason", lang): q["reason"].astype("string").to_numpy(),
+        t("reason", lang): [reason_label(r, lang) for r in q["reason"]],
         t("rows", lang): [fmt_num(v, lang) for v in q["rows"]],
     })

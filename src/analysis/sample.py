@@ -266,8 +266,8 @@ class _Params:
         return self.business == "contractual"
 
     def dataset_yml(self) -> dict:
-        name = ("Churn Radar sample: French B2B software vendor (synthetic)" if self.contractual
-                else "Churn Radar sample: e-shop (synthetic)")
+        name = ("Échantillon Churn Radar : éditeur de logiciels B2B (synthétique)" if self.contractual
+                else "Échantillon Churn Radar : e-boutique (synthétique)")
         return {
             "name": name, "business_model": self.business, "currency": "EUR", "language": "fr",
             "observed_until": self.end.date().isoformat(),
