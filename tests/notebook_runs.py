@@ -44,3 +44,10 @@ def output_text(nb: nbformat.NotebookNode) -> str:
 def image_count(nb: nbformat.NotebookNode) -> int:
     """How many figures the executed notebook shows (PNG outputs)."""
     return sum("image/png" in o.get("data", {}) for cell in nb.cells for o in cell.get("outputs", []))
+
+
+def assert_no_personal_values(ds, text: str, n: int = 20) -> None:
+    """None of the first ``n`` values of any personal column appears in ``text``."""
+    for col in [c for c in ds.config.personal_columns if c in ds.customers.columns]:
+        shown = ds.customers[col].dropna().astype(str).head(n)
+        assert not any(v in text for v in shown if len(v) > 3), col

@@ -47,7 +47,8 @@ AS_OF = "2026-05-01"
 NAN = np.nan
 
 
-def contractual(extra_customers=None, extra_orders=None, amounts=True):
+def contractual_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The hand-worked contractual base A..G: customers and orders (one refund, B's -30)."""
     customers = pd.DataFrame({
         "customer_id": ["A", "B", "C", "D", "E", "F", "G"],
         "signup_date": ["2026-01-10", "2026-01-20", "2026-01-05", "2026-02-03", "2026-02-14",
@@ -64,6 +65,11 @@ def contractual(extra_customers=None, extra_orders=None, amounts=True):
         "amount": [100, 100, 100, 50, 80, 80, -30, 80, 40, 60, 60, 20, 40, 30, 500.0],
         "order_id": [f"o{i}" for i in range(15)],
     })
+    return customers, orders
+
+
+def contractual(extra_customers=None, extra_orders=None, amounts=True):
+    customers, orders = contractual_frames()
     if extra_customers is not None:
         customers = pd.concat([customers, extra_customers], ignore_index=True)
     if extra_orders is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import CDNOW_FILE, execute, output_text
+from notebook_runs import CDNOW_FILE, assert_no_personal_values, execute, output_text
 
 import analysis
 from analysis import kpis
@@ -124,11 +124,7 @@ def test_notebook_on_sample(tmp_path):
     ds = analysis.load(SAMPLE_DIR)
     _check_against_package(side, ds, "2026-11-01", "fr")
     assert side["month"] == "2026-10"
-    personal = [c for c in ds.config.personal_columns if c in ds.customers.columns]
-    text = _text_outputs(nb)
-    for col in personal:
-        shown = ds.customers[col].dropna().astype(str).head(20)
-        assert not any(v in text for v in shown if len(v) > 3), col
+    assert_no_personal_values(ds, _text_outputs(nb))
 
 
 @pytest.mark.skipif(not CDNOW_FILE.exists(), reason="CDNOW file not available")

@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import CDNOW_FILE, execute, output_text
+from notebook_runs import CDNOW_FILE, assert_no_personal_values, execute, output_text
+from test_cohorts import contractual_frames
 
 import analysis
 from analysis import cohorts
@@ -33,22 +34,9 @@ KEYS = {"cohort_period", "n_cohorts", "retention_3m", "retention_6m", "retention
 def _tiny(folder: Path, amounts: bool = True) -> Path:
     """The contractual base of tests/test_cohorts.py (A..G), with a personal column."""
     folder.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({
-        "customer_id": ["A", "B", "C", "D", "E", "F", "G"],
-        "signup_date": ["2026-01-10", "2026-01-20", "2026-01-05", "2026-02-03", "2026-02-14",
-                        "2026-04-10", "2026-05-10"],
-        "churn_date": ["2026-03-15", "", "2026-01-25", "2026-04-01", "", "", "2026-06-01"],
-        "size": ["small", "small", "small", "large", "large", "large", "large"],
-        "email": [f"{c.lower()}@client-secret.fr" for c in "ABCDEFG"],  # personal: never shown
-    }).to_csv(folder / "customers.csv", index=False)
-    orders = pd.DataFrame({
-        "customer_id": ["A", "A", "A", "B", "B", "B", "B", "B", "C", "D", "D", "E", "E", "F", "G"],
-        "order_date": ["2026-01-10", "2026-02-10", "2026-03-10",
-                       "2026-01-20", "2026-02-20", "2026-03-20", "2026-03-25", "2026-04-20",
-                       "2026-01-05", "2026-02-03", "2026-03-03", "2026-02-14", "2026-04-14",
-                       "2026-04-10", "2026-05-10"],
-        "amount": [100, 100, 100, 50, 80, 80, -30, 80, 40, 60, 60, 20, 40, 30, 500.0],
-    })
+    customers, orders = contractual_frames()
+    customers.assign(email=[f"{c.lower()}@client-secret.fr" for c in customers["customer_id"]]).to_csv(
+        folder / "customers.csv", index=False)  # email: a personal column, never shown
     (orders if amounts else orders.drop(columns="amount")).to_csv(folder / "orders.csv", index=False)
     (folder / "dataset.yml").write_text("business_model: contractual\nobserved_until: 2026-06-30\n",
                                         encoding="utf-8")
@@ -125,10 +113,7 @@ def test_notebook_on_sample(tmp_path):
     assert side["n_cohorts"] >= 12 and side["trend"] in ("improving", "worsening", "stable")
     assert 0 < side["retention_12m"] < side["retention_6m"] < side["retention_3m"] <= 1
     assert side["fastest_segment"] in set(ds.customers[side["segment_by"]].dropna().astype(str))
-    text = _text_outputs(nb)
-    for col in [c for c in ds.config.personal_columns if c in ds.customers.columns]:
-        shown = ds.customers[col].dropna().astype(str).head(20)
-        assert not any(v in text for v in shown if len(v) > 3), col
+    assert_no_personal_values(ds, _text_outputs(nb))
 
 
 @pytest.mark.skipif(not CDNOW_FILE.exists(), reason="CDNOW file not available")
