@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import analysis
-from analysis.schema import EMAIL_EVENTS
+from analysis.data.schema import EMAIL_EVENTS
 
 
 def synthesise(folder: Path, rows: int, customers: int, seed: int = 0) -> None:

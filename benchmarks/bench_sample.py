@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from analysis.sample import write_sample
+from analysis.data.sample import write_sample
 
 
 def _rows(path: Path) -> int:

@@ -4,7 +4,7 @@
 
 Builds a synthetic base directly with numpy (no sample generator, no CSV, no validation):
 two years of orders, monthly email campaigns with opens and clicks, NPS answers and
-product usage over 8 features, then times :func:`analysis.signals.indicators` at
+product usage over 8 features, then times :func:`analysis.metrics.signals.indicators` at
 ``--weeks`` weekly as-of dates in one call. Not a test: it prints figures.
 """
 
@@ -17,10 +17,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis.config import DatasetConfig
-from analysis.dataset import Dataset
-from analysis.schema import EMAIL_EVENTS
-from analysis.signals import indicators
+from analysis.data.config import DatasetConfig
+from analysis.data.dataset import Dataset
+from analysis.data.schema import EMAIL_EVENTS
+from analysis.metrics.signals import indicators
 
 START = np.datetime64("2024-11-01")
 DAYS = 730

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis import audit
 from analysis.errors import ConfigError, DataError, NotEnoughDataError
-from analysis.outputs import to_jsonable
-from analysis.signals import INDICATORS
+from analysis.metrics.signals import INDICATORS
+from analysis.models import audit
+from analysis.reporting.outputs import to_jsonable
 
 AS_OF = "2026-07-01"
 CHURN = pd.Timestamp("2026-06-01")
@@ -360,7 +360,7 @@ def test_discrimination_needs_lift(real, fitted):
 def test_plots_return_axes_with_the_data(fitted):
     import matplotlib.pyplot as plt
 
-    from analysis.plots import audit as ap
+    from analysis.reporting.plots import audit as ap
 
     lanes = fitted.swimlane()
     ax = ap.plot_swimlane(lanes, lang="fr", lookback_weeks=LOOKBACK, min_lead_weeks=4)
@@ -368,7 +368,7 @@ def test_plots_return_axes_with_the_data(fitted):
     assert len(offsets) == int(lanes["indicator"].notna().sum()) == 8
     assert sorted(-offsets[:, 0]) == [float(k) for k in range(1, 9)]
     ax2 = ap.plot_recall_false_alarm(fitted.per_indicator_, lang="en")
-    assert ax2.get_xlabel() == analysis.i18n.t("aud_far_x", "en")
+    assert ax2.get_xlabel() == analysis.reporting.i18n.t("aud_far_x", "en")
     ax3 = ap.plot_lead_times(fitted.lead_times(), lang="en", min_lead_weeks=4)
     ax4 = ap.plot_signal_shares(fitted.shares_, lang="en")
     assert len(ax4.patches) == 2 * fitted.shares_["lead_weeks"].nunique()
@@ -406,7 +406,7 @@ def test_replay_reads_only_before_each_replay_date(real):
 def test_audit_labels_complete():
     import re as _re
 
-    from analysis.i18n import labels
+    from analysis.reporting.i18n import labels
 
     keys = [k for k in labels() if k.startswith("aud_")]
     assert len(keys) > 50

@@ -1,4 +1,4 @@
-"""Cohort decay (analysis.cohorts): values worked out by hand on tiny bases.
+"""Cohort decay (analysis.metrics.cohorts): values worked out by hand on tiny bases.
 
 Contractual base, as_of 2026-05-01 (April is the last complete month):
 
@@ -24,7 +24,9 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test, multivariate_logrank_test
 
 from analysis import from_frames
-from analysis.cohorts import (
+from analysis.data.config import DatasetConfig, Thresholds
+from analysis.errors import ConfigError, NotEnoughDataError
+from analysis.metrics.cohorts import (
     MONTH_DAYS,
     at_risk_table,
     cohort_groups,
@@ -39,9 +41,7 @@ from analysis.cohorts import (
     segment_decay,
     to_wide,
 )
-from analysis.config import DatasetConfig, Thresholds
-from analysis.errors import ConfigError, NotEnoughDataError
-from analysis.i18n import labels
+from analysis.reporting.i18n import labels
 
 AS_OF = "2026-05-01"
 NAN = np.nan
@@ -344,7 +344,7 @@ def test_cohort_labels_have_both_languages():
 
     import yaml
 
-    own = yaml.safe_load((resources.files("analysis") / "locales" / "cohorts.yml").read_text("utf-8"))
+    own = yaml.safe_load((resources.files("analysis.reporting") / "locales" / "cohorts.yml").read_text("utf-8"))
     for key in own:
         assert set(labels()[key]) == {"en", "fr"}, key
 
@@ -353,7 +353,7 @@ def test_plots_return_axes_and_hide_immature_cells():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from analysis.plots.cohorts import (
+    from analysis.reporting.plots.cohorts import (
         plot_curves_by_age,
         plot_retention_at,
         plot_retention_heatmap,

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis.baselines import BGNBDBaseline, bgnbd_scores, rfm_summary
-from analysis.config import DatasetConfig, Thresholds
+from analysis.data.config import DatasetConfig, Thresholds
 from analysis.errors import ConfigError, NotEnoughDataError
-from analysis.features import feature_columns, features, labels, snapshot_dates
+from analysis.models.baselines import BGNBDBaseline, bgnbd_scores, rfm_summary
+from analysis.models.features import feature_columns, features, labels, snapshot_dates
 
 NONCONTRACT = DatasetConfig(business_model="non_contractual", thresholds=Thresholds(churn_horizon_days=90))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
-from analysis.plots.risk import feature_label
+from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
+from analysis.reporting.plots.risk import feature_label
 
 
 def test_every_label_has_french_and_english() -> None:
@@ -38,7 +38,7 @@ def test_feature_labels_are_plain_words() -> None:
 def test_house_style_keeps_interactive_mode_switched_on_by_a_backend() -> None:
     import matplotlib
 
-    from analysis.plots.style import house_style
+    from analysis.reporting.plots.style import house_style
 
     before = matplotlib.is_interactive()
     try:
@@ -51,7 +51,7 @@ def test_house_style_keeps_interactive_mode_switched_on_by_a_backend() -> None:
 
 
 def test_quarantine_reasons_in_plain_words() -> None:
-    from analysis.i18n import reason_label
+    from analysis.reporting.i18n import reason_label
 
     assert reason_label("unparseable_date:order_date", "fr") == "date illisible (order_date)"
     assert reason_label("duplicate_row", "en") == "exact duplicate of an earlier row"

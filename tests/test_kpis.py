@@ -22,9 +22,9 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis import kpis
 from analysis.errors import ConfigError, DataError
-from analysis.i18n import t
+from analysis.metrics import kpis
+from analysis.reporting.i18n import t
 
 
 def _frames():
@@ -418,8 +418,8 @@ def test_format_kpi():
 def test_plots_return_axes(ds):
     import matplotlib.pyplot as plt
 
-    from analysis import signals
-    from analysis.plots import kpis as pk
+    from analysis.metrics import signals
+    from analysis.reporting.plots import kpis as pk
 
     m = kpis.customer_kpis(ds, "2026-04-01")
     dash = kpis.monthly_dashboard(ds, "2026-04-01", lang="fr")
@@ -437,7 +437,7 @@ def test_plots_return_axes(ds):
 
 
 def test_inactivity_levels_agree_with_the_recency_indicator(ds):
-    from analysis import signals
+    from analysis.metrics import signals
 
     m = kpis.customer_kpis(ds, "2026-05-01").set_index("month")
     ind = signals.indicators(ds, ["2026-04-01", "2026-05-01"])

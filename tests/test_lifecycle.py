@@ -6,8 +6,8 @@ import pandas as pd
 import pandas.testing as pdt
 
 import analysis
-from analysis.config import DatasetConfig, Thresholds
-from analysis.lifecycle import lost_clients, status_at
+from analysis.data.config import DatasetConfig, Thresholds
+from analysis.metrics.lifecycle import lost_clients, status_at
 
 T = pd.Timestamp
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis.config import DatasetConfig
+from analysis.data.config import DatasetConfig
+from analysis.data.validation import normalise_ids, parse_dates, parse_numbers
 from analysis.errors import ConfigError, DataError
-from analysis.validation import normalise_ids, parse_dates, parse_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"

@@ -8,8 +8,8 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import analysis
-from analysis.config import DatasetConfig, Thresholds
-from analysis.model import (
+from analysis.data.config import DatasetConfig, Thresholds
+from analysis.models.classifier import (
     SCORE_COLUMNS,
     captured_positives,
     evaluate_scores,

@@ -15,9 +15,9 @@ import pytest
 from notebook_runs import CDNOW_FILE, assert_no_personal_values, execute, output_text
 
 import analysis
-from analysis import kpis
-from analysis.i18n import t
+from analysis.metrics import kpis
 from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
+from analysis.reporting.i18n import t
 
 pytestmark = pytest.mark.notebook
 

@@ -1,5 +1,5 @@
 """Notebook 02 (retro-audit of lost clients) executed headless; its sidecar is checked against
-the package's own :class:`analysis.audit.RetroAudit` on the same data and parameters.
+the package's own :class:`analysis.models.audit.RetroAudit` on the same data and parameters.
 
 Runs on a tiny orders-only base written here (always: the email, NPS and usage indicators
 must be reported as not available) and on ``data/sample`` when it is present.
@@ -18,10 +18,10 @@ import pytest
 from notebook_runs import execute, output_text
 
 import analysis
-from analysis.audit import VERDICTS, RetroAudit
-from analysis.i18n import t
-from analysis.outputs import to_jsonable
+from analysis.models.audit import VERDICTS, RetroAudit
 from analysis.paths import NOTEBOOKS_DIR, SAMPLE_DIR
+from analysis.reporting.i18n import t
+from analysis.reporting.outputs import to_jsonable
 
 pytestmark = pytest.mark.notebook
 

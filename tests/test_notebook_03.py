@@ -16,10 +16,10 @@ from notebook_runs import CDNOW_FILE, assert_no_personal_values, execute, output
 from test_cohorts import contractual_frames
 
 import analysis
-from analysis import cohorts
-from analysis.cohorts import MONTH_DAYS
-from analysis.i18n import t
+from analysis.metrics import cohorts
+from analysis.metrics.cohorts import MONTH_DAYS
 from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
+from analysis.reporting.i18n import t
 
 pytestmark = pytest.mark.notebook
 

@@ -12,7 +12,7 @@ import pytest
 from notebook_runs import CDNOW_FILE, execute, image_count, output_text
 
 import analysis
-from analysis.model import SCORE_COLUMNS
+from analysis.models.classifier import SCORE_COLUMNS
 from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
 
 pytestmark = pytest.mark.notebook

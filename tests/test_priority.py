@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis.config import DatasetConfig, Thresholds
-from analysis.priority import (
+from analysis.data.config import DatasetConfig, Thresholds
+from analysis.metrics.priority import (
     priority_counts,
     priority_matrix,
     recommended_action,
@@ -132,8 +132,8 @@ def test_priority_matrix_names_missing_columns():
 
 
 def test_every_tier_priority_action_and_segment_has_both_labels():
-    from analysis import priority, signals
-    from analysis.i18n import t
+    from analysis.metrics import priority, signals
+    from analysis.reporting.i18n import t
     keys = [f"sig_indicator_{k}" for k in signals.INDICATORS]
     keys += [f"sig_segment_{s}" for s in (*signals.EMAIL_SEGMENTS, signals.NO_SEGMENT)]
     keys += [f"sig_value_{v}" for v in priority.VALUE_TIERS] + [f"sig_risk_{r}" for r in priority.RISK_TIERS]

@@ -17,9 +17,9 @@ import pytest
 from analysis import load
 from analysis.cli import main
 from analysis.errors import ReportError
-from analysis.i18n import t
 from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
-from analysis.report import (
+from analysis.reporting.i18n import t
+from analysis.reporting.runner import (
     _client_notebook,
     dataset_hash,
     discover_notebooks,
@@ -30,7 +30,7 @@ from analysis.report import (
     prepare_run_dir,
     run_report,
 )
-from analysis.summary import MAX_DECISIONS, executive_summary, kpi_label
+from analysis.reporting.summary import MAX_DECISIONS, executive_summary, kpi_label
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOTEBOOKS = FIXTURES / "notebooks"
@@ -294,7 +294,7 @@ def test_changes_have_no_signed_zero():
 
 
 def test_kpi_table_in_dashboard_order():
-    from analysis.summary import kpi_sort_key
+    from analysis.reporting.summary import kpi_sort_key
 
     keys = ["open_rate", "zz_custom", "level_180_share", "churn_rate", "inactivity_rate_90", "level_30_share",
             "customers", "inactivity_rate_30", "deliverability"]
@@ -485,7 +485,7 @@ def test_report_on_cdnow_transactions_only(tmp_path):
 
 
 def test_fmt_kpi_by_name():
-    from analysis.summary import fmt_kpi
+    from analysis.reporting.summary import fmt_kpi
 
     assert fmt_kpi("complaint_rate", 0.0012, "fr") == "0,12 %"
     assert fmt_kpi("open_rate", 0.2, "en") == "20.0%"

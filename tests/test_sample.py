@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 import analysis
 from analysis.cli import app
+from analysis.data.sample import DEFECTS, DOCUMENTED_RATES, generate, measured_rates, write_sample
+from analysis.data.schema import EMAIL_EVENTS, NPS_TRIGGERS, TABLES
 from analysis.errors import ConfigError
-from analysis.sample import DEFECTS, DOCUMENTED_RATES, generate, measured_rates, write_sample
-from analysis.schema import EMAIL_EVENTS, NPS_TRIGGERS, TABLES
 
 END = pd.Timestamp("2026-10-31")
 

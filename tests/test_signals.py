@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis import signals
-from analysis.signals import (
+from analysis.metrics import signals
+from analysis.metrics.signals import (
     SignalParams,
     email_segments,
     indicators,
@@ -418,7 +418,7 @@ def test_many_dates_equal_each_date_alone(full_ds):
 
 
 def test_status_columns_match_lifecycle(full_ds):
-    from analysis.lifecycle import status_at
+    from analysis.metrics.lifecycle import status_at
     dates = [D, D + pd.Timedelta(days=60)]
     ind = indicators(full_ds, dates)
     st = status_at(full_ds, dates)

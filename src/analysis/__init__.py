@@ -9,10 +9,10 @@ The package behind the notebooks in ``notebooks/``. Start with :func:`load`::
 
 import pandas as _pd
 
-from .config import DatasetConfig, read_config
-from .dataset import Dataset, from_frames, load
-from .errors import ChurnRadarError, ConfigError, DataError, NotEnoughDataError, ReportError
-from .paths import PROJECT_ROOT, REPORTS_DIR, SAMPLE_DIR
+from analysis.data.config import DatasetConfig, read_config
+from analysis.data.dataset import Dataset, from_frames, load
+from analysis.errors import ChurnRadarError, ConfigError, DataError, NotEnoughDataError, ReportError
+from analysis.paths import PROJECT_ROOT, REPORTS_DIR, SAMPLE_DIR
 
 # Strings are Arrow-backed, as they are by default in pandas 3: vectorised string checks
 # run in C++, and every module gets the same `string` dtype from `.astype("string")`.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from .errors import ChurnRadarError
+from analysis.errors import ChurnRadarError
 
 __all__ = ["app", "main"]
 
@@ -51,7 +51,7 @@ def validate(
     out: Path | None = typer.Option(None, help="Write quarantined rows to OUT/quarantine/<table>.csv."),
 ) -> None:
     """Check a dataset: tables, rows, customers, date ranges, detected settings, quarantine."""
-    from .dataset import load
+    from analysis.data.dataset import load
 
     ds = load(data_dir, quarantine_dir=out)
     cfg = ds.config
@@ -84,8 +84,8 @@ def report(
 ) -> None:
     """Run the report notebooks headless into OUT/<as-of>/: executed notebooks, HTML without
     code, index.html with the executive summary, summary.json, manifest.json, validation."""
-    from .paths import NOTEBOOKS_DIR
-    from .report import parse_parameters, run_report
+    from analysis.paths import NOTEBOOKS_DIR
+    from analysis.reporting.runner import parse_parameters, run_report
 
     result = run_report(data_dir, as_of, out, lang=lang, only=only, parameters=parse_parameters(param),
                         force=force, notebooks_dir=notebooks or NOTEBOOKS_DIR, kernel_name=kernel)
@@ -108,7 +108,7 @@ def sample(
     """Generate a realistic synthetic base with all five tables (model in analysis/sample.py)."""
     import time
 
-    from .sample import write_sample
+    from analysis.data.sample import write_sample
 
     started = time.perf_counter()
     paths = write_sample(out, customers, seed=seed, business=business, months=months, end=end,
@@ -132,9 +132,9 @@ def score(
     random_state: int = typer.Option(0, "--random-state", help="Seed of the models and of the hold-out."),
 ) -> None:
     """Churn probability, priority and reasons for every active customer, after a backtest."""
-    from .dataset import load
-    from .i18n import check_lang
-    from .model import score as score_customers
+    from analysis.data.dataset import load
+    from analysis.models.classifier import score as score_customers
+    from analysis.reporting.i18n import check_lang
 
     ds = load(data_dir)
     lang = check_lang(lang or ds.config.language)

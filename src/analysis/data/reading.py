@@ -2,7 +2,7 @@
 
 Everything is read as text first (CSV) so that nothing is lost to type guessing:
 ``00042`` stays ``00042`` and ``17850.0`` can be recognised as an id read as a float.
-Typing and checking happen in :mod:`analysis.validation`.
+Typing and checking happen in :mod:`analysis.data.validation`.
 
 Large UTF-8 / Latin-1 files with a one-character separator are read by DuckDB's
 multi-threaded CSV reader; other dialects (whitespace-aligned columns, cp1252) by pandas.
@@ -19,8 +19,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from .config import CsvOptions, TableConfig
-from .errors import DataError
+from analysis.data.config import CsvOptions, TableConfig
+from analysis.errors import DataError
 
 __all__ = ["RawTable", "find_table_file", "read_raw"]
 

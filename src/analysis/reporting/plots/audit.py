@@ -1,8 +1,8 @@
-"""Figures of the retro-audit of lost clients (:mod:`analysis.audit`).
+"""Figures of the retro-audit of lost clients (:mod:`analysis.models.audit`).
 
-Each function draws a DataFrame returned by :class:`analysis.audit.RetroAudit` (so the
+Each function draws a DataFrame returned by :class:`analysis.models.audit.RetroAudit` (so the
 plotted values can be exported as they are), takes ``ax=None``, returns the ``Axes`` and
-labels everything through :func:`analysis.i18n.t`.
+labels everything through :func:`analysis.reporting.i18n.t`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from ..audit import ANY, LOST, RETAINED
-from ..i18n import fmt_pct, t
-from ..signals import INDICATORS
-from .style import NEUTRAL, PALETTE, axes_or_new, styled
+from analysis.metrics.signals import INDICATORS
+from analysis.models.audit import ANY, LOST, RETAINED
+from analysis.reporting.i18n import fmt_pct, t
+from analysis.reporting.plots.style import NEUTRAL, PALETTE, axes_or_new, styled
 
 __all__ = ["indicator_colors", "indicator_label", "plot_swimlane", "plot_lead_times",
            "plot_recall_false_alarm", "plot_signal_shares"]
@@ -45,7 +45,7 @@ def plot_swimlane(lanes: pd.DataFrame, ax: Axes | None = None, lang: str = "en",
 
     Parameters
     ----------
-    lanes : output of :meth:`analysis.audit.RetroAudit.swimlane` (``lane``, ``indicator``,
+    lanes : output of :meth:`analysis.models.audit.RetroAudit.swimlane` (``lane``, ``indicator``,
         ``weeks_before``; rows with NA indicator are silent churners' empty lanes).
     ax : axes to draw on (a new, tall figure if None).
     lang : ``fr`` or ``en``.
@@ -93,7 +93,7 @@ def plot_lead_times(leads: pd.DataFrame, ax: Axes | None = None, lang: str = "en
 
     Parameters
     ----------
-    leads : output of :meth:`analysis.audit.RetroAudit.lead_times` (``indicator``, ``lead_weeks``).
+    leads : output of :meth:`analysis.models.audit.RetroAudit.lead_times` (``indicator``, ``lead_weeks``).
     ax : axes to draw on.
     lang : ``fr`` or ``en``.
     min_lead_weeks : draws the "usable signal" limit.
@@ -134,7 +134,7 @@ def plot_recall_false_alarm(per_indicator: pd.DataFrame, ax: Axes | None = None,
 
     Parameters
     ----------
-    per_indicator : :attr:`analysis.audit.RetroAudit.per_indicator_` (``indicator``,
+    per_indicator : :attr:`analysis.models.audit.RetroAudit.per_indicator_` (``indicator``,
         ``recall``, ``false_alarm_rate``); rows with NaN rates (not available) are skipped.
     """
     ax = axes_or_new(ax, figsize=(6.5, 5.5))
@@ -164,7 +164,7 @@ def plot_signal_shares(shares: pd.DataFrame, ax: Axes | None = None, lang: str =
 
     Parameters
     ----------
-    shares : :attr:`analysis.audit.RetroAudit.shares_` (``group``, ``lead_weeks``, ``share``,
+    shares : :attr:`analysis.models.audit.RetroAudit.shares_` (``group``, ``lead_weeks``, ``share``,
         ``ci_low``, ``ci_high``).
     claim : the claimed share, drawn as a horizontal line.
     """

@@ -1,11 +1,11 @@
 """The churn-risk classifier: time-split backtest, baselines side by side, scores and reasons.
 
->>> from analysis.model import score
+>>> from analysis.models.classifier import score
 >>> result = score(ds, as_of="2026-10-31", horizon_days=90, capacity=150)   # doctest: +SKIP
 >>> result.backtest.metrics                                                  # doctest: +SKIP
 >>> result.scores.head()                                                     # doctest: +SKIP
 
-**Backtest.** Snapshots (:func:`analysis.features.snapshot_dates`) all have their label
+**Backtest.** Snapshots (:func:`analysis.models.features.snapshot_dates`) all have their label
 window inside the observed history. The latest ``n_test`` are the test period; the model
 is trained on snapshots whose window ends before the test period starts
 (``snapshot + horizon <= first test snapshot``): the earlier ones fit the model, the latest
@@ -19,7 +19,7 @@ uses every earlier snapshot of the other customers. :class:`Split` says which ru
 
 **Baselines** on the same test rows: the recency rule (days since the last significant
 interaction) and, for bases with purchases, the BG/NBD expected purchases over the horizon
-(fitted at each test snapshot on the data before it), see :mod:`analysis.baselines`.
+(fitted at each test snapshot on the data before it), see :mod:`analysis.models.baselines`.
 
 **Metrics**: ROC AUC, average precision, top-decile lift, Brier score (probabilities only),
 recall at the team's monthly capacity; reliability and cumulative gains curves. Ties in a
@@ -43,11 +43,11 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from .baselines import bgnbd_scores
-from .dataset import Dataset
-from .errors import ConfigError, NotEnoughDataError
-from .features import KEYS, feature_columns, features, labels, snapshot_dates
-from .lifecycle import as_dates
+from analysis.data.dataset import Dataset
+from analysis.errors import ConfigError, NotEnoughDataError
+from analysis.metrics.lifecycle import as_dates
+from analysis.models.baselines import bgnbd_scores
+from analysis.models.features import KEYS, feature_columns, features, labels, snapshot_dates
 
 __all__ = [
     "MODEL_KINDS", "Split", "time_split", "make_pipeline", "ChurnClassifier",
@@ -395,7 +395,7 @@ def backtest(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int 
     importance_rows : test rows sampled for the permutation importance.
     max_fit_rows : the fit uses a seeded random sample of at most this many snapshot rows
         (None: all); calibration and test always use every row.
-    feats : precomputed :func:`analysis.features.features` for the snapshots (optional).
+    feats : precomputed :func:`analysis.models.features.features` for the snapshots (optional).
     """
     h = int(horizon_days or ds.config.thresholds.churn_horizon_days)
     snaps = snapshot_dates(ds, as_of, h, freq=freq, min_history_days=min_history_days,
@@ -498,7 +498,7 @@ def reasons(frame: pd.DataFrame, lang: str = "en", importance: pd.DataFrame | No
             max_reasons: int = 3, watch_days: int = 30) -> pd.Series:
     """Up to ``max_reasons`` warning signals per customer, in plain words.
 
-    A reason is given when its indicator's alert fires (see :mod:`analysis.signals`):
+    A reason is given when its indicator's alert fires (see :mod:`analysis.metrics.signals`):
     silence of ``watch_days`` or more, purchase interval drift, frequency drop, basket
     erosion, falling revenue share, NPS drop (or a detractor answer), email sudden stop (or
     chronic email inactivity), usage drop. Reasons are ordered by the permutation importance
@@ -507,8 +507,8 @@ def reasons(frame: pd.DataFrame, lang: str = "en", importance: pd.DataFrame | No
 
     Parameters
     ----------
-    frame : rows of :func:`analysis.features.features` (indicator columns as produced by
-        :func:`analysis.signals.indicators`, alerts as 0/1/NaN).
+    frame : rows of :func:`analysis.models.features.features` (indicator columns as produced by
+        :func:`analysis.metrics.signals.indicators`, alerts as 0/1/NaN).
     lang : ``fr`` or ``en``.
     importance : optional frame with ``feature`` and ``importance_mean``.
 
@@ -516,7 +516,7 @@ def reasons(frame: pd.DataFrame, lang: str = "en", importance: pd.DataFrame | No
     -------
     Series of strings aligned with ``frame`` (reasons joined by ``"; "``).
     """
-    from .i18n import t
+    from analysis.reporting.i18n import t
 
     idx = frame.index
 
@@ -622,7 +622,7 @@ def customer_value(ds: Dataset, as_of) -> tuple[pd.DataFrame, str]:
     """The value of every customer signed up before ``as_of``, and what it measures.
 
     * orders with amounts: net revenue of the 365 days before ``as_of``
-      (:func:`analysis.priority.value_tiers`), basis ``revenue_12m``;
+      (:func:`analysis.metrics.priority.value_tiers`), basis ``revenue_12m``;
     * orders without amounts: number of purchases in those 365 days, basis ``orders_12m``;
     * no orders: 1 for everyone (the list then follows the risk alone), basis ``constant``.
 
@@ -630,7 +630,7 @@ def customer_value(ds: Dataset, as_of) -> tuple[pd.DataFrame, str]:
     -------
     (DataFrame with ``customer_id`` and ``value``, basis).
     """
-    from .priority import value_tiers
+    from analysis.metrics.priority import value_tiers
 
     cut = pd.Timestamp(as_of).normalize()
     ids = ds.customers.loc[ds.customers["signup_date"] < cut, "customer_id"].astype("string")
@@ -655,7 +655,7 @@ def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int = 1
 
     The model kind that won the backtest (ROC AUC) is refitted on every labelled snapshot
     (the latest one calibrates it), then scores the features at ``as_of``. Features for all
-    snapshots and ``as_of`` come from one :func:`analysis.features.features` call.
+    snapshots and ``as_of`` come from one :func:`analysis.models.features.features` call.
 
     Parameters
     ----------
@@ -672,7 +672,7 @@ def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int = 1
     -------
     :class:`ScoreResult`; ``scores`` has :data:`SCORE_COLUMNS`.
     """
-    from .priority import priority_matrix
+    from analysis.metrics.priority import priority_matrix
 
     if capacity < 1:
         raise ConfigError(f"capacity is {capacity}; expected the number of customers the team can "
@@ -756,7 +756,7 @@ def list_overlap(current: pd.DataFrame, previous: pd.DataFrame, capacity: int) -
 # ----------------------------------------------------------------------------- narrative
 def backtest_markdown(result: ScoreResult, lang: str = "en") -> str:
     """The backtest in plain words (fr/en), for the notebook and the monthly report."""
-    from .i18n import fmt_date, fmt_num, fmt_pct, t
+    from analysis.reporting.i18n import fmt_date, fmt_num, fmt_pct, t
 
     s = result.backtest.summary()
 
@@ -777,8 +777,8 @@ def backtest_markdown(result: ScoreResult, lang: str = "en") -> str:
 
 def metrics_table(result: ScoreResult, lang: str = "en") -> pd.DataFrame:
     """The backtest metrics with readable method names, rounded (what the notebook shows)."""
-    from .i18n import labels as all_labels
-    from .i18n import t
+    from analysis.reporting.i18n import labels as all_labels
+    from analysis.reporting.i18n import t
 
     m = result.backtest.metrics.copy()
     m.index = [t(f"risk_method_{k}", lang) for k in m.index]
@@ -790,7 +790,7 @@ def metrics_table(result: ScoreResult, lang: str = "en") -> pd.DataFrame:
 def call_list_table(result: ScoreResult, lang: str = "en", currency: str = "EUR", n: int = 20) -> pd.DataFrame:
     """The top ``n`` of the call list as a client reads it: translated headers, tiers and
     actions, percentages and amounts formatted for the language (no personal column)."""
-    from .i18n import fmt_money, fmt_pct, t
+    from analysis.reporting.i18n import fmt_money, fmt_pct, t
 
     top = result.call_list.head(n)
     value_fmt = (lambda v: fmt_money(v, lang, currency)) if result.value_basis == "revenue_12m" \

@@ -10,7 +10,7 @@ Quarantine reasons
 ``unparseable_date:<col>``      the date matches none of the accepted formats
 ``invalid_number:<col>``        not a number (decimal comma accepted)
 ``score_out_of_range``          NPS score not an integer in 0-10
-``unknown_event``               email event not in :data:`analysis.schema.EMAIL_EVENTS`
+``unknown_event``               email event not in :data:`analysis.data.schema.EMAIL_EVENTS`
 ``duplicate_row``               exact copy of an earlier row (the first is kept)
 ``duplicate_customer_id``       a second row for a customer already listed
 ``churn_before_signup``         customers: churn_date earlier than signup_date
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .schema import EMAIL_EVENTS, TABLES, TableSpec
+from analysis.data.schema import EMAIL_EVENTS, TABLES, TableSpec
+from analysis.errors import DataError
 
 __all__ = ["TableReport", "ValidationReport", "validate_table", "parse_dates", "normalise_ids"]
 
@@ -311,14 +311,14 @@ def validate_table(
 
     Parameters
     ----------
-    table : one of :data:`analysis.schema.TABLES`.
-    raw : the rows as read (see :func:`analysis.reading.read_raw`).
+    table : one of :data:`analysis.data.schema.TABLES`.
+    raw : the rows as read (see :func:`analysis.data.reading.read_raw`).
     path : file name used in messages.
 
     Returns
     -------
     clean, quarantine, report
-        ``clean`` has the canonical columns and dtypes of :mod:`analysis.schema` (and, for
+        ``clean`` has the canonical columns and dtypes of :mod:`analysis.data.schema` (and, for
         ``customers``, the segment attributes); ``quarantine`` has the original values of
         every rejected row plus ``reason`` and ``source_row``.
     """

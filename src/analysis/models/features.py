@@ -1,7 +1,7 @@
 """Snapshots, labels and features of the churn-risk classifier (issue 6).
 
 A **snapshot** is a past date. At each snapshot, every customer who is still active
-(not lost, :func:`analysis.lifecycle.status_at`) gets one row of features computed from
+(not lost, :func:`analysis.metrics.lifecycle.status_at`) gets one row of features computed from
 data strictly before the snapshot, and a **label**: lost within ``horizon_days`` after it.
 
 * contractual business: ``churn_date`` in ``[snapshot, snapshot + horizon)``;
@@ -11,7 +11,7 @@ A snapshot can be labelled only if its whole window is observed before the as-of
 (``snapshot + horizon <= as_of``); :func:`labels` refuses any other. The same features at
 ``as_of`` itself are what the model scores.
 
-Features are the six indicators of :func:`analysis.signals.indicators` (one call for all
+Features are the six indicators of :func:`analysis.metrics.signals.indicators` (one call for all
 dates) plus model-specific columns: tenure, lifetime counts of purchases and interactions,
 days since the first purchase, segment attributes (one-hot), and explicit
 ``missing_<group>`` columns (1 when a table is absent or a customer has no answer, usage,
@@ -23,11 +23,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .baselines import bgnbd_scores
-from .dataset import Dataset
-from .errors import ConfigError, NotEnoughDataError
-from .lifecycle import as_dates, status_at
-from .signals import SignalParams, indicators
+from analysis.data.dataset import Dataset
+from analysis.errors import ConfigError, NotEnoughDataError
+from analysis.metrics.lifecycle import as_dates, status_at
+from analysis.metrics.signals import SignalParams, indicators
+from analysis.models.baselines import bgnbd_scores
 
 __all__ = ["snapshot_dates", "labels", "features", "feature_columns", "KEYS", "MISSING_GROUPS"]
 
@@ -169,7 +169,7 @@ def features(ds: Dataset, dates, params: SignalParams | None = None,
     ----------
     ds : the dataset.
     dates : snapshot dates and/or the scoring date (one set-based pass over all of them).
-    params : passed to :func:`analysis.signals.indicators`.
+    params : passed to :func:`analysis.metrics.signals.indicators`.
     horizon_days : horizon of the ``bgnbd_expected_purchases`` feature (default: the
         config's churn horizon).
     random_state : seed of the buyer sample of the BG/NBD fit on large bases.

@@ -1,6 +1,6 @@
 """Figures of the churn-risk classifier: reliability, cumulative gains, drivers, priority matrix.
 
-Every function draws a table the package already returns (see :mod:`analysis.model`),
+Every function draws a table the package already returns (see :mod:`analysis.models.classifier`),
 takes ``ax=None`` and returns the Axes.
 """
 
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..i18n import labels, t
-from .style import NEUTRAL, PALETTE, RISK_COLORS, axes_or_new, styled
+from analysis.reporting.i18n import labels, t
+from analysis.reporting.plots.style import NEUTRAL, PALETTE, RISK_COLORS, axes_or_new, styled
 
 __all__ = ["reliability_plot", "gains_plot", "importance_plot", "priority_plot"]
 
@@ -29,7 +29,7 @@ def reliability_plot(reliability: pd.DataFrame, lang: str = "en", ax: Axes | Non
     Parameters
     ----------
     reliability : columns ``method``, ``mean_predicted``, ``observed_rate``
-        (:attr:`analysis.model.Backtest.reliability`).
+        (:attr:`analysis.models.classifier.Backtest.reliability`).
     """
     ax = axes_or_new(ax, figsize=(6.0, 5.0))
     top = float(max(reliability["mean_predicted"].max(), reliability["observed_rate"].max(), 0.05)) * 1.05
@@ -54,7 +54,7 @@ def gains_plot(gains: pd.DataFrame, lang: str = "en", capacity_share: float | No
     Parameters
     ----------
     gains : columns ``method``, ``share_contacted``, ``share_captured``
-        (:attr:`analysis.model.Backtest.gains`).
+        (:attr:`analysis.models.classifier.Backtest.gains`).
     capacity_share : share of the test customers the team can call in a month (vertical line).
     """
     ax = axes_or_new(ax)
@@ -98,7 +98,7 @@ def importance_plot(importance: pd.DataFrame, lang: str = "en", top: int = 12, a
     Parameters
     ----------
     importance : columns ``feature``, ``importance_mean``, ``importance_std``
-        (:attr:`analysis.model.Backtest.importance`).
+        (:attr:`analysis.models.classifier.Backtest.importance`).
     """
     d = importance.sort_values("importance_mean", ascending=False, kind="stable").head(top).iloc[::-1]
     ax = axes_or_new(ax, figsize=(8.0, 0.35 * len(d) + 1.5))
@@ -117,7 +117,7 @@ def priority_plot(matrix: pd.DataFrame, lang: str = "en", ax: Axes | None = None
     Parameters
     ----------
     matrix : columns ``value``, ``churn_probability``, ``priority`` (P1 / P2 / P3)
-        (:attr:`analysis.model.ScoreResult.matrix`).
+        (:attr:`analysis.models.classifier.ScoreResult.matrix`).
     """
     ax = axes_or_new(ax)
     colors = {"P1": RISK_COLORS["critical"], "P2": RISK_COLORS["high"], "P3": RISK_COLORS["low"]}

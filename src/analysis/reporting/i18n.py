@@ -23,7 +23,7 @@ from importlib import resources
 import pandas as pd
 import yaml
 
-from .errors import ConfigError
+from analysis.errors import ConfigError
 
 __all__ = ["LANGUAGES", "t", "reason_label", "labels", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "check_lang"]
 
@@ -42,7 +42,7 @@ def check_lang(lang: str) -> str:
 def labels() -> dict[str, dict[str, str]]:
     """Every label of every ``locales/*.yml`` file, by key."""
     out: dict[str, dict[str, str]] = {}
-    folder = resources.files("analysis") / "locales"
+    folder = resources.files("analysis.reporting") / "locales"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".yml"):
             continue
@@ -60,7 +60,7 @@ def t(key: str, lang: str = "en", **kwargs) -> str:
     try:
         text = labels()[key][lang]
     except KeyError as exc:
-        raise KeyError(f"label '{key}' has no '{lang}' text in src/analysis/locales/*.yml") from exc
+        raise KeyError(f"label '{key}' has no '{lang}' text in src/analysis/reporting/locales/*.yml") from exc
     return text.format(**kwargs) if kwargs else text
 
 

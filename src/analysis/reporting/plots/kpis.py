@@ -1,8 +1,8 @@
-"""Figures of the base-health notebook and the monthly KPI dashboard (:mod:`analysis.kpis`).
+"""Figures of the base-health notebook and the monthly KPI dashboard (:mod:`analysis.metrics.kpis`).
 
-Each function draws a DataFrame returned by :mod:`analysis.kpis` (so the plotted values can
+Each function draws a DataFrame returned by :mod:`analysis.metrics.kpis` (so the plotted values can
 be exported as they are), takes ``ax=None`` (``axes=None`` for the small multiples), returns
-the ``Axes`` and labels everything through :func:`analysis.i18n.t`.
+the ``Axes`` and labels everything through :func:`analysis.reporting.i18n.t`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ..i18n import fmt_num, fmt_pct, t
-from .style import NEUTRAL, PALETTE, RC, RISK_COLORS, SEQUENTIAL_CMAP, axes_or_new, styled
+from analysis.reporting.i18n import fmt_num, fmt_pct, t
+from analysis.reporting.plots.style import NEUTRAL, PALETTE, RC, RISK_COLORS, SEQUENTIAL_CMAP, axes_or_new, styled
 
 __all__ = [
     "plot_new_customers",
@@ -54,7 +54,7 @@ def plot_new_customers(monthly: pd.DataFrame, ax: Axes | None = None, lang: str 
 
     Parameters
     ----------
-    monthly : :func:`analysis.kpis.customer_kpis` (``month``, ``new_customers``).
+    monthly : :func:`analysis.metrics.kpis.customer_kpis` (``month``, ``new_customers``).
     """
     ax = axes_or_new(ax)
     labels = _month_labels(monthly["month"])
@@ -74,7 +74,7 @@ def plot_customers(monthly: pd.DataFrame, ax: Axes | None = None, lang: str = "e
 
     Parameters
     ----------
-    monthly : :func:`analysis.kpis.customer_kpis` (``month``, ``active_customers``,
+    monthly : :func:`analysis.metrics.kpis.customer_kpis` (``month``, ``active_customers``,
         ``new_customers``, ``lost_customers``).
     """
     ax = axes_or_new(ax)
@@ -111,7 +111,7 @@ def plot_kpi_trends(dashboard: pd.DataFrame,
 
     Parameters
     ----------
-    dashboard : :func:`analysis.kpis.monthly_dashboard` (``month``, ``kpi``, ``value``,
+    dashboard : :func:`analysis.metrics.kpis.monthly_dashboard` (``month``, ``kpi``, ``value``,
         ``threshold``, ``alert``).
     kpis : the KPIs to draw, one panel each.
     axes : as many axes as ``kpis`` (a new figure with a grid of panels if None).
@@ -158,7 +158,7 @@ def plot_inactivity_levels(monthly: pd.DataFrame, ax: Axes | None = None, lang: 
 
     Parameters
     ----------
-    monthly : :func:`analysis.kpis.customer_kpis` (``month`` and the ``level_<L>_share`` columns).
+    monthly : :func:`analysis.metrics.kpis.customer_kpis` (``month`` and the ``level_<L>_share`` columns).
     """
     ax = axes_or_new(ax)
     cols = [c for c in monthly.columns if c.startswith("level_") and c.endswith("_share")]
@@ -186,7 +186,7 @@ def plot_segment_shares(shares: pd.DataFrame, ax: Axes | None = None, lang: str 
 
     Parameters
     ----------
-    shares : :func:`analysis.kpis.email_segment_shares` (``as_of``, ``email_segment``, ``share``).
+    shares : :func:`analysis.metrics.kpis.email_segment_shares` (``as_of``, ``email_segment``, ``share``).
     """
     ax = axes_or_new(ax)
     wide = shares.pivot_table(index="as_of", columns="email_segment", values="share",
@@ -215,7 +215,7 @@ def plot_transitions(matrix: pd.DataFrame, ax: Axes | None = None, lang: str = "
 
     Parameters
     ----------
-    matrix : :func:`analysis.signals.transition_matrix` (counts), indexed by from-segment.
+    matrix : :func:`analysis.metrics.signals.transition_matrix` (counts), indexed by from-segment.
     month : the month shown in the title (``YYYY-MM``).
     """
     ax = axes_or_new(ax, figsize=(7.0, 4.8))

@@ -5,7 +5,7 @@
 >>> ds.orders.head()                              # doctest: +SKIP
 >>> print(ds.report.to_text())                    # doctest: +SKIP
 
-Tables are pandas DataFrames with the canonical columns of :mod:`analysis.schema`.
+Tables are pandas DataFrames with the canonical columns of :mod:`analysis.data.schema`.
 ``customers`` is always present after loading: customers seen only in activity tables
 get a row with ``signup_date`` = their first activity, and a blank ``signup_date`` is
 filled the same way (both counted in the report).
@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .config import DatasetConfig, read_config
-from .errors import DataError
-from .reading import find_table_file, read_raw
-from .schema import ACTIVITY_TABLES, TABLES
-from .validation import TableReport, ValidationReport, validate_table
+from analysis.data.config import DatasetConfig, read_config
+from analysis.data.reading import find_table_file, read_raw
+from analysis.data.schema import ACTIVITY_TABLES, TABLES
+from analysis.data.validation import TableReport, ValidationReport, validate_table
+from analysis.errors import DataError
 
 __all__ = ["Dataset", "load", "from_frames"]
 
@@ -39,8 +39,8 @@ class Dataset:
     email_events : customer_id, campaign_id, event_time, event; or None.
     nps : customer_id, response_date, score, trigger; or None.
     usage : customer_id, event_date, feature, sessions, minutes; or None.
-    config : the :class:`~analysis.config.DatasetConfig` used.
-    report : the :class:`~analysis.validation.ValidationReport`.
+    config : the :class:`~analysis.data.config.DatasetConfig` used.
+    report : the :class:`~analysis.data.validation.ValidationReport`.
     observed_from, observed_until : first and last day covered by the export.
     """
 
@@ -94,7 +94,7 @@ class Dataset:
         Returns
         -------
         DataFrame with columns ``customer_id`` (string), ``time`` (datetime64[ns]),
-        ``kind`` (string, one of :data:`analysis.schema.INTERACTION_KINDS`), ``weight``
+        ``kind`` (string, one of :data:`analysis.data.schema.INTERACTION_KINDS`), ``weight``
         (float, from the config), sorted by customer_id then time.
         """
         kinds = tuple(kinds or self.config.significant_interactions)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .paths import REPORTS_DIR
+from analysis.paths import REPORTS_DIR
 
 __all__ = ["RunOutputs", "to_jsonable", "read_sidecar"]
 

@@ -44,8 +44,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
-from .schema import INTERACTION_KINDS, TABLES
+from analysis.data.schema import INTERACTION_KINDS, TABLES
+from analysis.errors import ConfigError
 
 __all__ = ["CsvOptions", "DatasetConfig", "TableConfig", "Thresholds", "read_config"]
 

@@ -2,7 +2,7 @@
 
 Answers "how fast does our base decay, which cohorts and segments decay faster, and is it
 getting better or worse?". Everything is computed at an as-of date from data strictly
-before it (:meth:`analysis.dataset.Dataset.before`).
+before it (:meth:`analysis.data.dataset.Dataset.before`).
 
 Definitions (printed in the notebook's glossary)
 -------------------------------------------------
@@ -19,7 +19,7 @@ observable cell
     earlier). Other cells are NaN (never 0): a cohort acquired in the last complete month
     has exactly one observable cell.
 lost, churn date
-    From :func:`analysis.lifecycle.status_at` at the end of observation, not redefined here.
+    From :func:`analysis.metrics.lifecycle.status_at` at the end of observation, not redefined here.
     Contractual: the ``churn_date`` (end of contract). Non-contractual: the day the
     inactivity horizon was crossed after the *last* significant interaction, so a
     customer who paused longer than the horizon and came back was never lost.
@@ -34,7 +34,7 @@ revenue retention (``metric="revenue"``)
     positive.
 activity (``metric="activity"``)
     Share of the cohort with at least one significant interaction
-    (:meth:`analysis.dataset.Dataset.interactions`: a purchase for an orders-only export)
+    (:meth:`analysis.data.dataset.Dataset.interactions`: a purchase for an orders-only export)
     in month ``k``; the activity decay of non-contractual bases.
 survival durations
     From signup to the churn date (event) or, for customers not lost, to the end of
@@ -68,10 +68,10 @@ from lifelines import KaplanMeierFitter
 from lifelines.exceptions import StatError
 from scipy.stats import chi2
 
-from .dataset import Dataset
-from .errors import ConfigError, NotEnoughDataError
-from .i18n import fmt_num, fmt_pct, t
-from .lifecycle import status_at
+from analysis.data.dataset import Dataset
+from analysis.errors import ConfigError, NotEnoughDataError
+from analysis.metrics.lifecycle import status_at
+from analysis.reporting.i18n import fmt_num, fmt_pct, t
 
 __all__ = [
     "MONTH_DAYS",

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
+from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
 
 __all__ = ["MAX_DECISIONS", "MAX_PRIORITIES", "KPI_ORDER", "kpi_label", "kpi_sort_key", "fmt_kpi",
            "executive_summary", "render_index"]
@@ -148,10 +148,10 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         signals do not discriminate);
         ``03_cohort_decay``: retention_3m, retention_6m, retention_12m, trend, trend_delta,
         fastest_segment, median_lifetime_months (``trend_delta`` in percentage points,
-        as :func:`analysis.cohorts.retention_trend` gives it);
+        as :func:`analysis.metrics.cohorts.retention_trend` gives it);
         ``04_churn_risk``: auc_model, auc_recency, auc_bgnbd, best_model, n_priority_1,
         top_priorities (customer_id, churn_probability, value, expected_value_at_risk,
-        recommended_action (a code of :data:`analysis.priority.ACTIONS`, shown with its
+        recommended_action (a code of :data:`analysis.metrics.priority.ACTIONS`, shown with its
         ``sig_action_<code>`` label), reasons).
     lang : ``fr`` or ``en``.
     currency : ISO code of the amounts.
@@ -316,7 +316,7 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
     from jinja2 import Environment, select_autoescape
 
     run_dir = Path(run_dir)
-    template_text = (resources.files("analysis") / "templates" / "index.html.j2").read_text(encoding="utf-8")
+    template_text = (resources.files("analysis.reporting") / "templates" / "index.html.j2").read_text(encoding="utf-8")
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True),
                       keep_trailing_newline=True)
     template = env.from_string(template_text)

@@ -40,7 +40,7 @@ read. "Observed since" is the later of the customer's signup and the start of th
    below the baseline. Needs 240 days observed (else NA); a zero baseline gives changes NA
    and alert False (nothing to fall from).
 2. **recency** — ``days_since_last`` is the days since the last significant interaction
-   of any kind (since signup if none), exactly as :func:`analysis.lifecycle.status_at`.
+   of any kind (since signup if none), exactly as :func:`analysis.metrics.lifecycle.status_at`.
    ``recency_level`` is the highest of 0 / 30 / 60 / 90 / 180 (the config thresholds)
    reached. Weights enter through ``days_since_strong``: days since the last interaction
    whose weight is at least ``strong_weight`` (default 3: product use, support or purchase
@@ -108,9 +108,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .dataset import Dataset
-from .errors import ConfigError
-from .lifecycle import as_dates, status_at
+from analysis.data.dataset import Dataset
+from analysis.errors import ConfigError
+from analysis.metrics.lifecycle import as_dates, status_at
 
 __all__ = [
     "CONTRACT_COLUMNS",

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from .dataset import Dataset
+from analysis.data.dataset import Dataset
 
 __all__ = ["status_at", "lost_clients", "as_dates"]
 

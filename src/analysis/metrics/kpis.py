@@ -1,7 +1,7 @@
 """Email and customer KPIs per month, campaign and segment, with thresholds, alerts and decisions.
 
 Everything here is computed at an as-of date from data strictly before it (the dataset is
-cut with :meth:`analysis.dataset.Dataset.before` first), so events after ``as_of`` never
+cut with :meth:`analysis.data.dataset.Dataset.before` first), so events after ``as_of`` never
 change a figure.
 
 Email KPIs (SPEC section 2)
@@ -63,7 +63,7 @@ audit the base". It fires for a month when
 
 Both need the two months to have a value (sends in both).
 
-Customer KPIs (per complete month ``[start, end)``, from :func:`analysis.lifecycle.status_at`)
+Customer KPIs (per complete month ``[start, end)``, from :func:`analysis.metrics.lifecycle.status_at`)
 ----------------------------------------------------------------------------------------------
 ``customers`` signed up before ``end``; ``active_customers`` among them not lost at ``end``;
 ``new_customers`` signed up in the month; ``lost_customers`` whose churn date falls in the
@@ -82,10 +82,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset
-from .errors import ConfigError, DataError
-from .i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, reason_label, t
-from .lifecycle import status_at
+from analysis.data.dataset import Dataset
+from analysis.errors import ConfigError, DataError
+from analysis.metrics.lifecycle import status_at
+from analysis.reporting.i18n import (
+    check_lang,
+    fmt_date,
+    fmt_money,
+    fmt_num,
+    fmt_pct,
+    reason_label,
+    t,
+)
 
 __all__ = [
     "EMAIL_KPIS",
@@ -377,11 +385,11 @@ def _segment_frame(ds: Dataset, segment: str | pd.DataFrame | None, dates: pd.Da
                               "(and as_of when segments change over time).")
         return segment
     if segment == "email_segment":
-        from . import signals
+        from analysis.metrics import signals
 
         if not hasattr(signals, "email_segments"):
             raise ConfigError("email engagement segments are not available in this version "
-                              "(analysis.signals.email_segments is missing).")
+                              "(analysis.metrics.signals.email_segments is missing).")
         seg = signals.email_segments(ds, dates)
         seg = seg.rename(columns={"email_segment": "segment"})[["as_of", "customer_id", "segment"]]
         seg["segment"] = seg["segment"].astype("string").fillna(signals.NO_SEGMENT)
@@ -423,7 +431,7 @@ def email_kpis(ds: Dataset, as_of: str | pd.Timestamp, by: str = "month",
     as_of : only events strictly before this date are read.
     by : ``"month"`` (complete calendar months, see :func:`report_month`) or ``"campaign"``.
     segment : ``None``; a column of ``customers`` (sector, size...); ``"email_segment"``
-        (the engagement segment of :func:`analysis.signals.email_segments` at the start of
+        (the engagement segment of :func:`analysis.metrics.signals.email_segments` at the start of
         the month, or on the campaign's send day); or a DataFrame with ``customer_id``,
         ``segment`` and optionally ``as_of`` (the segment valid from that date). Customers
         without a segment are grouped under ``"(none)"``.
@@ -793,7 +801,7 @@ def base_summary(ds: Dataset, as_of: str | pd.Timestamp) -> dict[str, Any]:
     Returns
     -------
     dict with ``customers`` (signed up before ``as_of``), ``active_customers`` (of those,
-    not lost at ``as_of``, :func:`analysis.lifecycle.status_at`), ``tables`` (rows kept per
+    not lost at ``as_of``, :func:`analysis.metrics.lifecycle.status_at`), ``tables`` (rows kept per
     table loaded), ``quarantined_rows`` (all tables), ``observed_from`` and
     ``observed_until`` (ISO dates).
     """
@@ -886,16 +894,16 @@ def _boundaries(ds: Dataset, cut: pd.Timestamp) -> pd.DatetimeIndex:
 def email_segment_shares(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
     """Emailed contacts per engagement segment at each month boundary before ``as_of``.
 
-    Segments are those of :func:`analysis.signals.email_segments` (data strictly before each
+    Segments are those of :func:`analysis.metrics.signals.email_segments` (data strictly before each
     date). Dates are the first days of the complete months and the end of the last one.
 
     Returns
     -------
-    DataFrame: ``as_of``, ``email_segment`` (string, in :data:`analysis.signals.EMAIL_SEGMENTS`
+    DataFrame: ``as_of``, ``email_segment`` (string, in :data:`analysis.metrics.signals.EMAIL_SEGMENTS`
     order), ``customers`` and ``share`` (of the contacts emailed before ``as_of``: customers
     never emailed are left out). Empty without email events.
     """
-    from . import signals
+    from analysis.metrics import signals
 
     cut = _check_as_of(as_of)
     dates = _boundaries(ds, cut)
@@ -920,12 +928,12 @@ def month_transitions(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
 
     Returns
     -------
-    :func:`analysis.signals.segment_transitions` between the first day of the report month
+    :func:`analysis.metrics.signals.segment_transitions` between the first day of the report month
     and the first day of the next (``period_start``, ``period_end``, ``from_segment``,
     ``to_segment``, ``customers``); ``no_email`` marks customers not emailed yet. Empty
     without email events or complete month.
     """
-    from . import signals
+    from analysis.metrics import signals
 
     cut = _check_as_of(as_of)
     start = report_month(cut)
@@ -981,7 +989,7 @@ def segment_table(ds: Dataset, as_of: str | pd.Timestamp, segment: str, lang: st
     table = email_kpis(ds, cut, "month", segment=segment, open_correction=open_correction, thresholds=thresholds)
     table = table.loc[(table["month"] == report_month(cut)) & (table["sent"] > 0)]
     if segment == "email_segment":
-        from .signals import EMAIL_SEGMENTS, NO_SEGMENT
+        from analysis.metrics.signals import EMAIL_SEGMENTS, NO_SEGMENT
 
         rank = {s: i for i, s in enumerate((*EMAIL_SEGMENTS, NO_SEGMENT))}
         table = table.assign(_r=table["segment"].map(rank).fillna(len(rank))).sort_values("_r", kind="stable")
@@ -998,7 +1006,7 @@ def segment_table(ds: Dataset, as_of: str | pd.Timestamp, segment: str, lang: st
 
 
 def _label_keys() -> set[str]:
-    from .i18n import labels
+    from analysis.reporting.i18n import labels
 
     return set(labels())
 

@@ -2,7 +2,7 @@
 
 The claim to test [003]: "apply the six indicators retroactively to the last 100 lost
 clients; about 80 % of them sent clear signals weeks or months before leaving". The audit
-replays every indicator of :mod:`analysis.signals` week by week before each lost client's
+replays every indicator of :mod:`analysis.metrics.signals` week by week before each lost client's
 churn date, and does the same for a matched group of *retained* clients over the same
 calendar windows, so that each signal's false alarms are known, not only its hits.
 
@@ -10,12 +10,12 @@ Definitions
 -----------
 window
     One (client, reference date) pair. For a lost client the reference date is its churn
-    date (:func:`analysis.lifecycle.lost_clients`); for a matched retained client it is the
+    date (:func:`analysis.metrics.lifecycle.lost_clients`); for a matched retained client it is the
     churn date of the lost client it is matched to (its *pseudo-churn date*).
 replay dates
     ``ref_date - 7 k`` days for ``k = 1 .. lookback_weeks``. At each replay date the
     indicators read only data strictly before that date (guaranteed by
-    :func:`analysis.signals.indicators`), so nothing at or after the churn date is used.
+    :func:`analysis.metrics.signals.indicators`), so nothing at or after the churn date is used.
 fired, first firing, lead time
     An indicator *fired* in a window if its alert is True at one replay date at least.
     The first firing is the earliest such date; the lead time is
@@ -54,7 +54,7 @@ and that were still not lost at ``min(d + horizon, as_of)`` (so a client who chu
 the horizon after its pseudo-churn date is never "retained"; nothing after ``as_of`` is
 read, so for churn dates within the horizon of ``as_of`` retention is known up to ``as_of``
 only). Candidates must share the lost client's tenure band (tenure at ``d``) and value tier
-(:func:`analysis.priority.value_tiers` at the window start ``d - lookback``, before any
+(:func:`analysis.metrics.priority.value_tiers` at the window start ``d - lookback``, before any
 signal, so that the matching does not erase value erosion). Sampling is without
 replacement within a lost client; one customer may serve as a control for several lost
 clients (risk-set sampling). Lost clients without an eligible candidate in their stratum
@@ -69,11 +69,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import signals as _signals
-from .dataset import Dataset
-from .errors import ConfigError, DataError, NotEnoughDataError
-from .lifecycle import as_dates, lost_clients, status_at
-from .priority import value_tiers
+from analysis.data.dataset import Dataset
+from analysis.errors import ConfigError, DataError, NotEnoughDataError
+from analysis.metrics import signals as _signals
+from analysis.metrics.lifecycle import as_dates, lost_clients, status_at
+from analysis.metrics.priority import value_tiers
 
 __all__ = [
     "ANCHORS",
@@ -166,9 +166,9 @@ def replay_signals(table: pd.DataFrame, grid: pd.DataFrame,
     ----------
     table : indicator table with columns ``as_of``, ``customer_id`` and alert columns
         (nullable booleans, NA = not evaluable), e.g. the output of
-        :func:`analysis.signals.indicators`. Alert columns it lacks count as NA.
+        :func:`analysis.metrics.signals.indicators`. Alert columns it lacks count as NA.
     grid : output of :func:`replay_grid`.
-    indicators : indicator name -> alert column (default :data:`analysis.signals.INDICATORS`).
+    indicators : indicator name -> alert column (default :data:`analysis.metrics.signals.INDICATORS`).
 
     Returns
     -------
@@ -265,7 +265,7 @@ def indicator_summary(signals: pd.DataFrame, min_lead_weeks: int = 4) -> pd.Data
     ``false_alarm_rate``, ``precision``, ``lift``, ``n_fired_any_lead`` (lost windows where it
     fired at all), ``median_lead_weeks``, ``q1_lead_weeks``, ``q3_lead_weeks`` (over those),
     ``false_alarms_per_hit`` (retained_fired / lost_fired). Rates are NaN when not available
-    or when a group is empty. Rows follow :data:`analysis.signals.INDICATORS`.
+    or when a group is empty. Rows follow :data:`analysis.metrics.signals.INDICATORS`.
     """
     s = signals.assign(_hit=signals["lead_weeks"].ge(min_lead_weeks).to_numpy())
     lost = s.loc[s["group"].eq(LOST)]
@@ -581,13 +581,13 @@ class RetroAudit:
         anchoring on the last interaction asks whether the client warned *before going
         quiet*. Controls then take the lost client's last interaction date as pseudo date.
     horizon_days : churn horizon (default: the dataset config's ``churn_horizon_days``).
-    params : passed to :func:`analysis.signals.indicators`.
+    params : passed to :func:`analysis.metrics.signals.indicators`.
     random_state : seed of the matching draw.
 
     Attributes
     ----------
     as_of_ : the audit date.
-    lost_ : the audited lost clients (rows of :func:`analysis.lifecycle.lost_clients`).
+    lost_ : the audited lost clients (rows of :func:`analysis.metrics.lifecycle.lost_clients`).
     ref_dates_ : the end of each lost client's replay window (churn date, or last
         interaction with ``anchor="last_interaction"``), aligned on ``lost_``.
     controls_ : the matched retained clients (:func:`match_retained`).
@@ -648,9 +648,9 @@ class RetroAudit:
         ds : the dataset.
         as_of : the audit date; only data strictly before it is read.
         indicator_table : optional precomputed indicator table (columns ``as_of``,
-            ``customer_id`` and the alert columns of :data:`analysis.signals.INDICATORS`)
+            ``customer_id`` and the alert columns of :data:`analysis.metrics.signals.INDICATORS`)
             covering every replay date; default: one call of
-            :func:`analysis.signals.indicators` on the union of replay dates.
+            :func:`analysis.metrics.signals.indicators` on the union of replay dates.
 
         Returns
         -------
@@ -830,7 +830,7 @@ class RetroAudit:
         Columns: indicator, recall, false-alarm rate, precision (audit sample), lift,
         median lead (weeks), clients measurable — in ``lang``; indicators not available dropped.
         """
-        from .i18n import fmt_num, fmt_pct, t
+        from analysis.reporting.i18n import fmt_num, fmt_pct, t
 
         p = self.per_indicator_.loc[self.per_indicator_["available"]]
         out = pd.DataFrame({
@@ -847,7 +847,7 @@ class RetroAudit:
     def silent_table(self, lang: str = "en", currency: str = "EUR") -> pd.DataFrame:
         """:attr:`silent_` for a client (no personal column): id, departure date, seniority,
         last interaction, 12-month revenue, indicators measurable, segment attributes."""
-        from .i18n import fmt_date, fmt_money, t
+        from analysis.reporting.i18n import fmt_date, fmt_money, t
 
         s = self.silent_
         base = ["customer_id", "churn_date", "tenure_days", "last_interaction", "revenue_12m",

@@ -56,9 +56,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .config import DatasetConfig, Thresholds
-from .dataset import Dataset
-from .errors import ConfigError, DataError, NotEnoughDataError
+from analysis.data.config import DatasetConfig, Thresholds
+from analysis.data.dataset import Dataset
+from analysis.errors import ConfigError, DataError, NotEnoughDataError
 
 __all__ = [
     "ACTIONS",
@@ -202,10 +202,10 @@ def recommended_action(frame: pd.DataFrame, thresholds: Thresholds | DatasetConf
     Parameters
     ----------
     frame : DataFrame with ``days_since_last`` and ``lost`` (as from
-        :func:`analysis.signals.indicators`); optional ``any_alert``, ``value_tier`` and
+        :func:`analysis.metrics.signals.indicators`); optional ``any_alert``, ``value_tier`` and
         ``risk_tier`` refine it.
     thresholds : the inactivity thresholds, or the dataset config (which also says whether
-        the business is contractual); default :class:`~analysis.config.Thresholds`.
+        the business is contractual); default :class:`~analysis.data.config.Thresholds`.
     contractual : whether a lost client is an ended contract (no action); default taken from
         the config if one is given, else False.
     failed_cycles : re-activation cycles on the separate list before removal (SPEC: 2-3).
@@ -258,7 +258,7 @@ def priority_matrix(frame: pd.DataFrame, risk_col: str = "n_alerts", value_col: 
     Parameters
     ----------
     frame : DataFrame with ``customer_id``, ``risk_col`` and ``value_col``; for the action
-        also ``days_since_last`` and ``lost`` (e.g. :func:`analysis.signals.indicators` at one
+        also ``days_since_last`` and ``lost`` (e.g. :func:`analysis.metrics.signals.indicators` at one
         date merged with :func:`value_tiers`, or a classifier's scored table).
     risk_col : a churn probability or an alert count (``n_alerts``).
     value_col : a tier column (``high`` / ``standard``) or a numeric value, turned into tiers

@@ -21,9 +21,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset
-from .errors import NotEnoughDataError
-from .lifecycle import as_dates
+from analysis.data.dataset import Dataset
+from analysis.errors import NotEnoughDataError
+from analysis.metrics.lifecycle import as_dates
 
 __all__ = ["rfm_summary", "BGNBDBaseline", "bgnbd_scores", "recency_scores"]
 
@@ -190,6 +190,6 @@ def recency_scores(status: pd.DataFrame) -> pd.Series:
 
     Parameters
     ----------
-    status : frame with ``days_since_last`` (from :func:`analysis.lifecycle.status_at`).
+    status : frame with ``days_since_last`` (from :func:`analysis.metrics.lifecycle.status_at`).
     """
     return status["days_since_last"].astype("float64").rename("score_recency")

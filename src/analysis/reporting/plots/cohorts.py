@@ -1,8 +1,8 @@
-"""Figures of the cohort decay analysis (:mod:`analysis.cohorts`).
+"""Figures of the cohort decay analysis (:mod:`analysis.metrics.cohorts`).
 
-Each function draws a DataFrame returned by :mod:`analysis.cohorts` (so the plotted values
+Each function draws a DataFrame returned by :mod:`analysis.metrics.cohorts` (so the plotted values
 can be exported as they are), takes ``ax=None``, returns the ``Axes`` and labels
-everything through :func:`analysis.i18n.t`.
+everything through :func:`analysis.reporting.i18n.t`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.patches import Patch, Rectangle
 
-from ..cohorts import pooled_curve, to_wide
-from ..i18n import fmt_pct, t
-from .style import NEUTRAL, PALETTE, SEQUENTIAL_CMAP, axes_or_new, color_cycle, styled
+from analysis.metrics.cohorts import pooled_curve, to_wide
+from analysis.reporting.i18n import fmt_pct, t
+from analysis.reporting.plots.style import NEUTRAL, PALETTE, SEQUENTIAL_CMAP, axes_or_new, color_cycle, styled
 
 __all__ = ["plot_retention_heatmap", "plot_survival", "plot_curves_by_age", "plot_retention_at"]
 
@@ -38,7 +38,7 @@ def plot_retention_heatmap(matrix: pd.DataFrame, ax: Axes | None = None, lang: s
 
     Parameters
     ----------
-    matrix : output of :func:`analysis.cohorts.retention_matrix` (``cohort``, ``age``,
+    matrix : output of :func:`analysis.metrics.cohorts.retention_matrix` (``cohort``, ``age``,
         ``value``, ``observable``).
     ax : axes to draw on (a new figure if None).
     lang : ``fr`` or ``en``.
@@ -92,7 +92,7 @@ def plot_survival(curves: pd.DataFrame, ax: Axes | None = None, lang: str = "en"
 
     Parameters
     ----------
-    curves : output of :func:`analysis.cohorts.km_curves` (``group``, ``months``,
+    curves : output of :func:`analysis.metrics.cohorts.km_curves` (``group``, ``months``,
         ``survival``, ``lower``, ``upper``).
     ax : axes to draw on (a new figure if None).
     lang : ``fr`` or ``en``.
@@ -127,9 +127,9 @@ def plot_curves_by_age(matrix: pd.DataFrame, ax: Axes | None = None, lang: str =
 
     Parameters
     ----------
-    matrix : output of :func:`analysis.cohorts.retention_matrix` (``cohort``, ``age``,
+    matrix : output of :func:`analysis.metrics.cohorts.retention_matrix` (``cohort``, ``age``,
         ``value``, ``observable``, ``numerator``, ``denominator``); the pooled line is
-        :func:`analysis.cohorts.pooled_curve` of it.
+        :func:`analysis.metrics.cohorts.pooled_curve` of it.
     ax : axes to draw on (a new figure if None).
     lang : ``fr`` or ``en``.
     title, ylabel : texts (default: the revenue retention ones).
@@ -158,7 +158,7 @@ def plot_retention_at(table: pd.DataFrame, ax: Axes | None = None, lang: str = "
 
     Parameters
     ----------
-    table : output of :func:`analysis.cohorts.km_at` (``group``, ``retention_<t>m``,
+    table : output of :func:`analysis.metrics.cohorts.km_at` (``group``, ``retention_<t>m``,
         ``lower_<t>m``, ``upper_<t>m`` for each ``t`` in ``times``).
     ax : axes to draw on (a new figure if None).
     lang : ``fr`` or ``en``.

@@ -137,8 +137,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .errors import ConfigError
-from .schema import EMAIL_EVENTS
+from analysis.data.schema import EMAIL_EVENTS
+from analysis.errors import ConfigError
 
 __all__ = [
     "DEFECTS",
@@ -756,7 +756,7 @@ def generate(customers: int = 3000, *, seed: int = 42, business: str = "contract
     Returns
     -------
     SampleBase
-        ``tables`` with the canonical columns of :mod:`analysis.schema`: customers
+        ``tables`` with the canonical columns of :mod:`analysis.data.schema`: customers
         (``customer_id, signup_date, churn_date`` (contractual only), segment attributes,
         ``name, email, phone``), orders (``order_id, customer_id, order_date, amount``),
         email_events (``customer_id, campaign_id, event_time, event``), nps

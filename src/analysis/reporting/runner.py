@@ -6,7 +6,7 @@ writes into ``<out>/<as-of>/``:
 ==========================  ===============================================================
 ``NN_name.ipynb``           the executed notebooks (with their code), for analysts
 ``NN_name.html``            the same without code, error tracebacks or stderr, for the client
-``NN_name.json``            each notebook's key figures (its sidecar, see :mod:`analysis.outputs`)
+``NN_name.json``            each notebook's key figures (its sidecar, see :mod:`analysis.reporting.outputs`)
 ``figures/*.png``           every figure as PNG, for slides
 ``summary.json``            every sidecar merged: ``{notebook: figures}``; no timestamp, so two
                             runs on the same data and parameters give the same file
@@ -42,12 +42,12 @@ import nbformat
 import pandas as pd
 import yaml
 
-from .config import CONFIG_FILE
-from .dataset import Dataset, load
-from .errors import ReportError
-from .i18n import check_lang, t
-from .outputs import to_jsonable
-from .paths import NOTEBOOKS_DIR
+from analysis.data.config import CONFIG_FILE
+from analysis.data.dataset import Dataset, load
+from analysis.errors import ReportError
+from analysis.paths import NOTEBOOKS_DIR
+from analysis.reporting.i18n import check_lang, t
+from analysis.reporting.outputs import to_jsonable
 
 __all__ = [
     "NOTEBOOK_PATTERN", "STANDARD_PARAMETERS", "REMOVE_CELL_TAGS", "REMOVE_OUTPUT_TAGS", "NotebookRun", "ReportRun",
@@ -484,7 +484,7 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     DataError, ConfigError
         The dataset cannot be loaded at all.
     """
-    from .summary import render_index
+    from analysis.reporting.summary import render_index
 
     echo = echo or (lambda _line: None)
     lang = check_lang(lang)

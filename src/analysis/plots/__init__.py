@@ -1,2 +1,0 @@
-"""Figures. One module per analysis; every plot function takes ``ax=None``, returns the
-``Axes`` and never touches global pyplot state. Shared look: :mod:`analysis.plots.style`."""
