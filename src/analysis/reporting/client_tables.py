@@ -1,0 +1,217 @@
+"""Client-ready tables: a numeric or coded frame turned into a table built for reading.
+
+One function, :func:`client_table`, takes the frame a calculation returns (numbers, dates,
+codes such as ``personal_call``) and a column spec, and returns a pandas ``Styler`` that a
+notebook displays (and nbconvert exports) as HTML:
+
+- headers and codes translated from ``locales/*.yml`` (the spec names the label key of each
+  header and the label prefix of each coded column);
+- no row index;
+- counts, numbers, shares, amounts, dates and months formatted in the report's language
+  (French ``12 345,6``, ``95 %``, ``12 345 €``, ``31/10/2026``, ``octobre 2026`` with
+  narrow no-break spaces, so a number never breaks across lines; English ``12,345.6``,
+  ``95%``, ``€12,345``, ``2026-10-31``, ``October 2026``);
+- no ``NaN``: a missing value is a dash, explained by a footnote under the table;
+- full text, wrapped inside its cell (never cut with ``...``);
+- every data value HTML-escaped (values come from client data and config files).
+
+Example::
+
+    spec = [
+        ColumnSpec("customer_id", "report_col_customer"),
+        ColumnSpec("churn_probability", "report_col_probability", kind="pct", digits=0),
+        ColumnSpec("value", "report_col_value", kind="money"),
+        ColumnSpec("recommended_action", "report_col_action", codes="sig_action_"),
+    ]
+    client_table(priorities, spec, lang="fr", currency="EUR")
+
+Plurals ("1 alerte", "2 alertes") come from :func:`analysis.reporting.i18n.plural`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
+
+__all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table"]
+
+#: What a column holds, hence how its cells are written.
+KINDS = ("text", "count", "number", "pct", "money", "date", "month")
+#: U+202F NARROW NO-BREAK SPACE: French thousands separator and space before ``%`` / ``€``.
+NNBSP = "\u202f"
+#: What a missing value is written as (an en dash), explained by the table's footnote.
+MISSING = "–"
+
+_NUMERIC_KINDS = {"count", "number", "pct", "money"}
+_MONTHS = {
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+           "octobre", "novembre", "décembre"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"),
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How one column of the source frame is shown.
+
+    Parameters
+    ----------
+    column : name of the column in the source frame.
+    label : locale key of the header (``t(label, lang)``); a key unknown to the locale
+        files is an error, so headers are never raw column names.
+    kind : one of :data:`KINDS`: ``text`` (as is, or translated by ``codes``), ``count``
+        (whole number), ``number`` (``digits`` decimals), ``pct`` (a share 0-1 shown in %),
+        ``money`` (in the table's currency), ``date`` or ``month``.
+    digits : decimals of ``number``, ``pct`` and ``money`` cells.
+    codes : for coded text columns: a locale key prefix (``"sig_action_"`` turns
+        ``personal_call`` into ``t("sig_action_personal_call")``) or a ``{code: label key}``
+        mapping. A code with no label is shown as it is (escaped).
+    missing_note : locale key of the footnote explaining why cells of this column can be
+        empty (default: the generic ``table_missing_note``).
+    """
+
+    column: str
+    label: str
+    kind: str = "text"
+    digits: int = 0
+    codes: str | Mapping[str, str] | None = None
+    missing_note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"column '{self.column}': kind '{self.kind}' is not one of {', '.join(KINDS)}.")
+
+
+def _french_spaces(text: str) -> str:
+    """Regular spaces inside a formatted French number (thousands, before % and €) made
+    narrow no-break spaces, so ``12 345 €`` never breaks across two lines."""
+    return text.replace(" ", NNBSP)
+
+
+def _month(value: Any, lang: str) -> str:
+    ts = pd.Timestamp(value)
+    return f"{_MONTHS[lang][ts.month - 1]} {ts.year}"
+
+
+def format_cell(value: Any, kind: str, lang: str, currency: str = "EUR", digits: int = 0) -> str:
+    """One value written for a client table (``–`` when missing).
+
+    >>> format_cell(12345.6, "number", "fr", digits=1) == "12\u202f345,6"
+    True
+    >>> format_cell(0.95, "pct", "en")
+    '95%'
+    """
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+        return MISSING
+    if kind == "count":
+        out = fmt_num(round(float(value)), lang, 0)
+    elif kind == "number":
+        out = fmt_num(value, lang, digits)
+    elif kind == "pct":
+        out = fmt_pct(value, lang, digits)
+    elif kind == "money":
+        out = fmt_money(value, lang, currency, digits)
+    elif kind == "date":
+        return fmt_date(value, lang)
+    elif kind == "month":
+        return _month(value, lang)
+    else:
+        return str(value)
+    if out.startswith("-") and not any(ch.isdigit() and ch != "0" for ch in out):
+        out = out[1:]  # no "-0 %"
+    return _french_spaces(out) if lang == "fr" else out
+
+
+def _translate_codes(values: pd.Series, codes: str | Mapping[str, str], lang: str) -> pd.Series:
+    known = labels()
+    mapping: dict[Any, str] = {}
+    for code in pd.unique(values.dropna()):
+        key = codes.get(str(code)) if isinstance(codes, Mapping) else f"{codes}{code}"
+        entry = known.get(key) if key else None
+        mapping[code] = entry[lang] if isinstance(entry, dict) and lang in entry else str(code)
+    return values.map(mapping)
+
+
+def _column_cells(values: pd.Series, spec: ColumnSpec, lang: str, currency: str) -> pd.Series:
+    if spec.kind == "text" and spec.codes is not None:
+        values = _translate_codes(values, spec.codes, lang)
+    return values.map(lambda v: format_cell(v, spec.kind, lang, currency, spec.digits)).astype(object)
+
+
+def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str, Any]], lang: str = "fr",
+                 currency: str = "EUR", *, notes: Iterable[str] = (), max_text_width: str = "32em") -> Styler:
+    """A client-ready HTML table of ``frame``.
+
+    Parameters
+    ----------
+    frame : the source rows (any index; it is not shown). Only the spec's columns are shown,
+        in the spec's order.
+    columns : one :class:`ColumnSpec` (or a dict of its fields) per column shown.
+    lang : ``fr`` or ``en``.
+    currency : ISO code of ``money`` columns.
+    notes : extra footnotes (already translated text), shown under the table.
+    max_text_width : CSS width at which text cells wrap.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Cells are formatted strings; ``styler.data`` is the formatted frame, ``to_html()``
+        gives the escaped HTML. The footnotes (one per column with missing values, then
+        ``notes``) are the table's caption, shown below it.
+
+    Raises
+    ------
+    KeyError
+        If a spec names a column the frame lacks, or a header key missing in the locale files.
+    """
+    check_lang(lang)
+    specs = [c if isinstance(c, ColumnSpec) else ColumnSpec(**c) for c in columns]
+    absent = [s.column for s in specs if s.column not in frame.columns]
+    if absent:
+        raise KeyError(f"client_table: the frame has no column {', '.join(absent)} "
+                       f"(it has {', '.join(map(str, frame.columns))}).")
+    headers = [t(s.label, lang) for s in specs]
+    if len(set(headers)) < len(headers):
+        raise ValueError(f"client_table: two columns have the same header ({', '.join(headers)}).")
+    shown = pd.DataFrame(
+        {h: _column_cells(frame[s.column], s, lang, currency).to_numpy() for h, s in zip(headers, specs, strict=True)},
+        columns=headers,
+    )
+    footnotes = []
+    for h, s in zip(headers, specs, strict=True):
+        if frame[s.column].isna().any():
+            note = t(s.missing_note or "table_missing_note", lang)
+            footnotes.append(t("table_missing_footnote", lang, dash=MISSING, column=h, note=note))
+    footnotes.extend(notes)
+
+    styler = shown.style.hide(axis="index").format(escape="html")
+    # headers come from the locale files, but are escaped too (a label may hold "<" or "&")
+    styler = styler.format_index(escape="html", axis="columns")
+    numeric = [h for h, s in zip(headers, specs, strict=True) if s.kind in _NUMERIC_KINDS | {"date", "month"}]
+    text = [h for h in headers if h not in numeric]
+    styles = [
+        {"selector": "", "props": "border-collapse: collapse; table-layout: auto; margin: .4rem 0;"},
+        {"selector": "th", "props": "text-align: left; vertical-align: bottom; padding: .3rem .6rem; "
+                                    "border-bottom: 2px solid #0072B2; white-space: normal;"},
+        {"selector": "td", "props": "vertical-align: top; padding: .25rem .6rem; border-bottom: 1px solid #ddd;"},
+        {"selector": "caption", "props": "caption-side: bottom; text-align: left; font-size: .85em; "
+                                         "color: #555; padding-top: .3rem;"},
+    ]
+    styler = styler.set_table_styles(styles, overwrite=True)
+    if numeric:
+        styler = styler.set_properties(subset=numeric, **{"text-align": "right", "white-space": "nowrap"})
+    if text:
+        styler = styler.set_properties(subset=text, **{
+            "text-align": "left", "white-space": "normal", "overflow-wrap": "anywhere",
+            "word-wrap": "break-word", "max-width": max_text_width, "min-width": "8em"})
+    if footnotes:
+        styler = styler.set_caption("<br>".join(html.escape(n) for n in footnotes))
+    return styler
