@@ -47,12 +47,12 @@ from analysis.data.dataset import Dataset, load
 from analysis.errors import ReportError
 from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import check_lang, t
-from analysis.reporting.outputs import to_jsonable
+from analysis.reporting.outputs import FIGURE_FACTS_MIME, to_jsonable
 
 __all__ = [
     "NOTEBOOK_PATTERN", "STANDARD_PARAMETERS", "REMOVE_CELL_TAGS", "REMOVE_OUTPUT_TAGS", "NotebookRun", "ReportRun",
     "discover_notebooks", "parse_parameters", "dataset_hash", "prepare_run_dir",
-    "notebook_parameters", "default_kernel", "export_html", "personal_values",
+    "notebook_parameters", "default_kernel", "export_html", "image_alt_texts", "personal_values",
     "find_personal_values", "merge_sidecars", "run_report",
 ]
 
@@ -313,21 +313,67 @@ def _client_notebook(nb: nbformat.NotebookNode, lang: str,
     return nb
 
 
+_IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+
+
+def image_alt_texts(nb: nbformat.NotebookNode, lang: str) -> list[str]:
+    """The alt text of every image output of ``nb``, in order, and the figure-facts outputs
+    (:data:`analysis.reporting.outputs.FIGURE_FACTS_MIME`) removed from it (in place).
+
+    A cell's images take the descriptions of the figures the same cell saved
+    (:meth:`analysis.reporting.outputs.RunOutputs.figure`), in order; an image with no
+    recorded facts gets a generic sentence in ``lang`` (never nbconvert's English default).
+    """
+    from analysis.reporting.plots.describe import describe_figure
+
+    alts: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        facts = [o["data"][FIGURE_FACTS_MIME] for o in cell.get("outputs", [])
+                 if FIGURE_FACTS_MIME in o.get("data", {})]
+        cell.outputs = [o for o in cell.get("outputs", []) if FIGURE_FACTS_MIME not in o.get("data", {})]
+        for o in cell.outputs:
+            if any(m in o.get("data", {}) for m in _IMAGE_MIMES):
+                alts.append(describe_figure(facts.pop(0), lang) if facts else t("fig_alt_generic", lang))
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs]
+    return alts
+
+
+def _set_alts_and_lang(page: str, alts: list[str], lang: str) -> str:
+    """The exported page with each output image's alt text and ``<html lang>`` set."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, features="html.parser")
+    images = soup.select("div.jp-RenderedImage img")
+    for img, alt in zip(images, alts, strict=False):
+        img["alt"] = alt
+    for img in soup.select("img"):
+        if img.get("alt", "").startswith("No description has been provided"):
+            img["alt"] = t("fig_alt_generic", lang)
+    if soup.html is not None:
+        soup.html["lang"] = lang
+    return str(soup)
+
+
 def export_html(nb_path: str | Path, html_path: str | Path, lang: str = "en",
                 failure: str | None = None) -> str:
     """Write the client HTML of an executed notebook (no code); return its title.
 
-    ``failure`` (the error of a failed run) is told at the top in plain words.
+    ``failure`` (the error of a failed run) is told at the top in plain words. The page
+    declares ``<html lang="{lang}">`` and every figure has an alt text in ``lang``
+    (:func:`image_alt_texts`).
     """
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(nb_path), as_version=4)
     client = _client_notebook(nb, lang, failure)
+    alts = image_alt_texts(client, lang)
     title = _title(client, Path(nb_path).stem)
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(client, resources={"metadata": {"name": title}})
-    body = re.sub(r"<html(?![^>]*\blang=)", f'<html lang="{lang}"', body, count=1)
+    body = _set_alts_and_lang(body, alts, lang)
     Path(html_path).write_text(body, encoding="utf-8")
     return title
 

@@ -112,9 +112,14 @@ class LocaleFormatter(Formatter):
         self.kind = kind
         self.currency = currency
         self.max_decimals = max_decimals
+        self._ticks: list[float] = []
+
+    def set_locs(self, locs) -> None:
+        """Remember the tick positions (the axis calls this before formatting them)."""
+        self._ticks = list(locs)
 
     def _decimals(self) -> int:
-        locs = np.asarray(getattr(self, "locs", []), dtype="float64")
+        locs = np.asarray(self._ticks, dtype="float64")
         locs = np.unique(locs[np.isfinite(locs)])
         if len(locs) < 2:
             return 0
