@@ -6,12 +6,10 @@ takes ``ax=None`` and returns the Axes.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis.reporting.i18n import labels, t
-from analysis.reporting.i18n import CURRENCY_SYMBOLS, fmt_num
+from analysis.reporting.i18n import CURRENCY_SYMBOLS, fmt_num, labels, t
 from analysis.reporting.plots.style import (
     NEUTRAL,
     PALETTE,

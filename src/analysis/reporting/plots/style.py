@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable
-
 import math
+from collections.abc import Callable
 
 import matplotlib
 import matplotlib.pyplot as plt
