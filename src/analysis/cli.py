@@ -81,14 +81,17 @@ def report(
     force: bool = typer.Option(False, "--force", help="Re-run a month: the old folder is kept as <as-of>.previous-<n>."),
     notebooks: Path | None = typer.Option(None, "--notebooks", help="Notebooks folder (default: the project's notebooks/)."),
     kernel: str | None = typer.Option(None, "--kernel", help="Jupyter kernel (default: churn-radar if installed, else python3)."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print index.html and each client page to pdf/*.pdf "
+                             "(headless Chromium: apt-get install chromium)."),
 ) -> None:
     """Run the report notebooks headless into OUT/<as-of>/: executed notebooks, HTML without
-    code, index.html with the executive summary, summary.json, manifest.json, validation."""
+    code, index.html with the executive summary, summary.json, manifest.json, validation,
+    call_list.xlsx beside scores.csv, and with --pdf the pages as PDF."""
     from analysis.paths import NOTEBOOKS_DIR
     from analysis.reporting.runner import parse_parameters, run_report
 
     result = run_report(data_dir, as_of, out, lang=lang, only=only, parameters=parse_parameters(param),
-                        force=force, notebooks_dir=notebooks or NOTEBOOKS_DIR, kernel_name=kernel)
+                        force=force, notebooks_dir=notebooks or NOTEBOOKS_DIR, kernel_name=kernel, pdf=pdf)
     if not result.ok:
         raise typer.Exit(code=1)
 

@@ -374,6 +374,9 @@ def export_html(nb_path: str | Path, html_path: str | Path, lang: str = "en",
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(client, resources={"metadata": {"name": title}})
     body = _set_alts_and_lang(body, alts, lang)
+    from analysis.reporting.pdf import PRINT_CSS
+
+    body = body.replace("</head>", f"<style>{PRINT_CSS}</style>\n</head>", 1)
     Path(html_path).write_text(body, encoding="utf-8")
     return title
 
@@ -497,11 +500,33 @@ def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kerne
     return run
 
 
+def _write_call_list_workbook(run_dir: Path, lang: str, currency: str,
+                              echo: Callable[[str], None]) -> dict[str, str]:
+    """``call_list.xlsx`` from the run's scores, if a notebook wrote them; ``{"xlsx": name}``."""
+    from analysis.reporting.workbook import read_scores, write_call_list_xlsx
+
+    scores = read_scores(run_dir)
+    if scores is None:
+        return {}
+    write_call_list_xlsx(scores, run_dir / "call_list.xlsx", lang=lang, currency=currency)
+    echo(f"[report] call list: {len(scores):,} rows -> call_list.xlsx")
+    return {"xlsx": "call_list.xlsx"}
+
+
+def _print_pdf(run_dir: Path, html_name: str) -> str:
+    """Print ``<run_dir>/<html_name>`` to ``<run_dir>/pdf/<stem>.pdf``; its path relative to the run."""
+    from analysis.reporting.pdf import render_pdf
+
+    target = Path("pdf") / f"{Path(html_name).stem}.pdf"
+    render_pdf(run_dir / html_name, run_dir / target)
+    return target.as_posix()
+
+
 def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *, lang: str = "fr",
                only: str | Iterable[str] | None = None, parameters: dict[str, Any] | None = None,
                force: bool = False, notebooks_dir: str | Path = NOTEBOOKS_DIR,
                kernel_name: str | None = None,
-               echo: Callable[[str], None] | None = _echo_stderr) -> ReportRun:
+               echo: Callable[[str], None] | None = _echo_stderr, pdf: bool = False) -> ReportRun:
     """Run the report notebooks on a dataset and write the dated report folder.
 
     Parameters
@@ -517,6 +542,11 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     notebooks_dir : where the ``NN_name.ipynb`` notebooks are.
     kernel_name : Jupyter kernel; default :func:`default_kernel`.
     echo : called with one progress line per notebook (stderr by default; None: silent).
+    pdf : also print ``index.html`` and every client page to ``pdf/*.pdf`` with headless
+        Chromium (:mod:`analysis.reporting.pdf`); a page that cannot be printed fails the run.
+
+    Whenever a notebook wrote ``scores.csv`` (or ``scores.parquet``), the call list is also
+    written as ``call_list.xlsx`` in the report's language (:mod:`analysis.reporting.workbook`).
 
     Returns
     -------
@@ -565,6 +595,17 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
         params = {k: v for k, v in {**common, **extra}.items() if k in declared[path.stem]}
         runs.append(_run_one(path, run_dir, params, lang, kernel, personal, echo))
 
+    extra_files = _write_call_list_workbook(run_dir, lang, ds.config.currency, echo)
+    if pdf:
+        for r in runs:
+            if "html" in r.files:
+                try:
+                    r.files["pdf"] = _print_pdf(run_dir, r.files["html"])
+                except ReportError as exc:
+                    r.status = "failed"
+                    r.error = (r.error + "; " if r.error else "") + str(exc)
+                    echo(f"[report] {r.name}: PDF FAILED: {exc}")
+
     summary = merge_sidecars(run_dir, [r.name for r in runs if r.status == "ok"])
     _write_json(run_dir / "summary.json", summary)
     manifest = {
@@ -589,11 +630,20 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
         "started_at": started,
         "finished_at": None,
         "notebooks": [r.as_dict() for r in runs],
+        "files": extra_files,
     }
     manifest["finished_at"] = _utc_now()
     _write_json(run_dir / "manifest.json", manifest)
     render_index(run_dir, manifest, summary, lang=lang, currency=ds.config.currency,
-                 business_model=ds.config.business_model)
+                 business_model=ds.config.business_model, index_pdf="pdf/index.pdf" if pdf else None)
+    if pdf:
+        try:
+            _print_pdf(run_dir, "index.html")
+        except ReportError as exc:
+            manifest["status"] = "failed"
+            _write_json(run_dir / "manifest.json", manifest)
+            runs.append(NotebookRun(name="index", status="failed", error=str(exc)))
+            echo(f"[report] index: PDF FAILED: {exc}")
     failed = [r.name for r in runs if r.status != "ok"]
     echo(f"[report] finished: {len(runs) - len(failed)} ok, {len(failed)} failed"
          + (f" ({', '.join(failed)})" if failed else "") + f"; open {run_dir / 'index.html'}")
