@@ -341,10 +341,16 @@ def image_alt_texts(nb: nbformat.NotebookNode, lang: str) -> list[str]:
 
 
 def _set_alts_and_lang(page: str, alts: list[str], lang: str) -> str:
-    """The exported page with each output image's alt text and ``<html lang>`` set."""
+    """The exported page with each output image's alt text and ``<html lang>`` set, and no
+    script fetched from the internet (nbconvert's require.js and MathJax from a CDN: the
+    report has no formula nor widget, and a client page must open offline without errors)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(page, features="html.parser")
+    for script in soup.find_all("script"):
+        if (re.match(r"(https?:)?//", script.get("src", "")) or script.get("type") == "text/x-mathjax-config"
+                or (script.get("type") == "module" and "mermaid" in (script.string or ""))):
+            script.decompose()
     images = soup.select("div.jp-RenderedImage img")
     for img, alt in zip(images, alts, strict=False):
         img["alt"] = alt

@@ -1,0 +1,77 @@
+"""The report as a reader's browser shows it: headless Chromium (installed by .ci/run) opens
+the index and a client page of a real report run, and every image must load, no page may log
+a console error, and each page must declare the report's language. Screenshots of both pages
+are kept in the test's output folder (printed) for a human look; the PDFs of --pdf too.
+
+One run: the real notebook 01 on a tiny base written here (four customers), in French, with
+--pdf, so the PDF renderer and the call-list links are exercised on a real page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.reporting.browser import check_page
+from analysis.reporting.runner import run_report
+
+AS_OF = "2026-04-01"
+
+
+def _tiny(folder: Path) -> Path:
+    """Four customers, two campaigns, orders with a refund and one unreadable date."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({
+        "customer_id": ["c1", "c2", "c3", "c4"],
+        "signup_date": ["2026-01-01", "2026-01-01", "2026-01-01", "2026-02-10"],
+        "churn_date": ["", "", "2026-03-15", ""],
+        "sector": ["retail", "retail", "industry", "industry"],
+    }).to_csv(folder / "customers.csv", index=False)
+    pd.DataFrame({
+        "customer_id": ["c1", "c2", "c2", "c4", "c1"],
+        "order_date": ["2026-01-10", "2026-02-12", "2026-03-02", "2026-03-20", "not a date"],
+        "amount": [100.0, 40.0, -10.0, 70.0, 5.0],
+    }).to_csv(folder / "orders.csv", index=False)
+    rows = [(c, "F", "2026-02-15 09:00:00", "sent") for c in ("c1", "c2", "c3", "c4")]
+    rows += [(c, "F", "2026-02-15 09:00:01", "delivered") for c in ("c1", "c2", "c3", "c4")]
+    rows += [("c1", "F", "2026-02-15 10:00:00", "open"), ("c1", "F", "2026-02-15 10:01:00", "click")]
+    rows += [(c, "M", "2026-03-16 09:00:00", "sent") for c in ("c1", "c2", "c4")]
+    rows += [(c, "M", "2026-03-16 09:00:01", "delivered") for c in ("c1", "c2")]
+    rows += [("c4", "M", "2026-03-16 09:00:01", "bounce_hard"), ("c2", "M", "2026-03-17 08:00:00", "open")]
+    pd.DataFrame(rows, columns=["customer_id", "campaign_id", "event_time", "event"]).to_csv(
+        folder / "email_events.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    result = run_report(_tiny(root / "data"), AS_OF, root / "reports", lang="fr", only="01", pdf=True, echo=None)
+    assert result.ok, [(n.name, n.error) for n in result.failed]
+    return result.run_dir
+
+
+@pytest.mark.parametrize("page", ["index.html", "01_base_health.html"])
+def test_page_in_a_real_browser(report, page):
+    shot = report / "screenshots" / f"{Path(page).stem}.png"
+    seen = check_page(report / page, screenshot=shot)
+    print(f"screenshot: {shot}")
+    assert seen.lang == "fr"
+    assert seen.images, "the page shows no figure"
+    assert seen.broken_images == []                       # naturalWidth > 0 for every image
+    assert seen.console_errors == []                      # no failed load, no script error
+    for img in seen.images:
+        assert img["alt"] and not img["alt"].startswith("No description"), img
+    assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_pdf_of_every_page_and_links(report):
+    for name in ("index", "01_base_health"):
+        pdf = report / "pdf" / f"{name}.pdf"
+        assert pdf.read_bytes().startswith(b"%PDF-"), name
+    index = (report / "index.html").read_text(encoding="utf-8")
+    assert 'href="pdf/index.pdf"' in index and 'href="pdf/01_base_health.pdf"' in index
+    page = (report / "01_base_health.html").read_text(encoding="utf-8")
+    assert "break-inside: avoid" in page and "cdnjs" not in page
