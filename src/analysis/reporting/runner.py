@@ -456,6 +456,44 @@ class ReportRun:
         return [n for n in self.notebooks if n.status != "ok"]
 
 
+def _report_kernel_manager():
+    """The kernel manager class of report runs: :class:`jupyter_client.AsyncKernelManager`
+    with two settings that remove the kernel's noise on stderr at their cause.
+
+    - ``transport = "ipc"``: the kernel talks over Unix sockets in a private temporary
+      folder instead of TCP ports on localhost, so ipykernel has no reason to warn "Kernel is
+      running over TCP without encryption" (it warns for unencrypted TCP only).
+    - no interrupt at shutdown: jupyter_client 8 sends SIGINT before every shutdown, even
+      to an idle kernel whose notebook has finished, and ipykernel prints "KeyboardInterrupt
+      caught in kernel". The shutdown request alone stops an idle kernel; a kernel still
+      busy is killed after ``shutdown_wait_time`` as before, and interrupts asked while the
+      kernel runs (nbclient's timeout) are still sent.
+    """
+    import shutil
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ReportKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self._ipc_dir = tempfile.mkdtemp(prefix="churn-radar-kernel-")
+            self.transport = "ipc"
+            self.ip = str(Path(self._ipc_dir) / "kernel")
+
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    return ReportKernelManager
+
+
 def _echo_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -471,7 +509,8 @@ def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kerne
     start = time.perf_counter()
     try:
         papermill.execute_notebook(str(path), str(out_nb), parameters=params, kernel_name=kernel,
-                                   progress_bar=False, cwd=str(path.parent))
+                                   progress_bar=False, cwd=str(path.parent),
+                                   kernel_manager_class=_report_kernel_manager())
         run.status = "ok"
     except papermill.PapermillExecutionError as exc:
         run.status = "failed"
