@@ -114,6 +114,7 @@ def importance_plot(importance: pd.DataFrame, lang: str = "en", top: int = 12, a
     ax = axes_or_new(ax, figsize=(8.0, 0.35 * len(d) + 1.5))
     ax.barh([feature_label(f, lang) for f in d["feature"]], d["importance_mean"], xerr=d["importance_std"], color=PALETTE[0],
             error_kw={"ecolor": NEUTRAL, "linewidth": 1})
+    locale_axis(ax, lang, "number", axis="x")
     ax.set_xlabel(t("risk_importance_axis", lang))
     ax.set_title(t("risk_importance_title", lang))
     ax.grid(axis="y", visible=False)
