@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analysis.data.config import DatasetConfig, read_config
+from analysis.data.config import DatasetConfig, read_config, warn_undeclared_business_model
 from analysis.data.reading import find_table_file, read_raw
 from analysis.data.schema import ACTIVITY_TABLES, TABLES
 from analysis.data.validation import TableReport, ValidationReport, validate_table
@@ -283,6 +283,7 @@ def load(path: str | Path, *, config: DatasetConfig | None = None,
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder. A dataset is a folder of CSV or Parquet tables.")
+    config_given = config is not None
     config = config or read_config(folder)
     raw: dict[str, tuple[pd.DataFrame, str, dict]] = {}
     for table in TABLES:
@@ -292,6 +293,8 @@ def load(path: str | Path, *, config: DatasetConfig | None = None,
         rt = read_raw(file, table, config.csv_for(table))
         raw[table] = (rt.frame, str(file), rt.detected)
     ds = _assemble(raw, config, folder)
+    if ds.config.business_model == "contractual" and config_given is False:
+        warn_undeclared_business_model(folder, bool(ds.customers["churn_date"].notna().any()))
     if quarantine_dir is not None:
         ds.report.write_quarantine(quarantine_dir)
     return ds

@@ -616,9 +616,12 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     declared = {p.stem: notebook_parameters(p) for p in notebooks}
     unused = sorted(k for k in extra if not any(k in d for d in declared.values()))
     if unused:
+        accepted = "; ".join(
+            f"{stem}: {', '.join(sorted(k for k in d if k not in STANDARD_PARAMETERS)) or '(none)'}"
+            for stem, d in declared.items())
         raise ReportError(
-            f"-p {', '.join(unused)}: no notebook selected declares this parameter "
-            f"(notebooks: {', '.join(declared)})."
+            f"-p {', '.join(unused)}: no notebook selected declares this parameter. "
+            f"Parameters accepted with -p: {accepted}."
         )
     if (Path(out) / as_of).exists() and not force:
         prepare_run_dir(out, as_of, force=False)  # raises with the message
