@@ -88,16 +88,23 @@ def gains_plot(gains: pd.DataFrame, lang: str = "en", capacity_share: float | No
 
 
 def feature_label(name: str, lang: str = "en") -> str:
-    """A feature's plain-language name: its ``feat_<name>`` label, ``plan = Pro`` for a
-    segment dummy, ``email segment = …`` for a category flag, else the column name."""
+    """A feature's plain-language name: its ``feat_<name>`` label, ``plan: Pro`` (``offre : Pro``)
+        for a segment dummy (the attribute translated by its ``attr_<column>`` label),
+    ``email segment: passive active`` for a category flag (value translated too), else the
+    column name."""
     if f"feat_{name}" in labels():
         return t(f"feat_{name}", lang)
     if name.startswith("seg_"):
         column, _, value = name[4:].partition("_")
-        return f"{column} = {value}"
-    for prefix in ("is_email_segment_", "is_nps_category_"):
+        key = f"attr_{column}"
+        shown = t(key, lang) if key in labels() else column
+        return f"{shown} : {value}" if lang == "fr" else f"{shown}: {value}"
+    for prefix, attr, values in (("is_email_segment_", "attr_email_segment", "kpi_seg_"),
+                                 ("is_nps_category_", "attr_nps_category", "sig_nps_")):
         if name.startswith(prefix):
-            return f"{prefix[3:-1].replace('_', ' ')} = {name[len(prefix):].replace('_', ' ')}"
+            value = name[len(prefix):]
+            shown = t(f"{values}{value}", lang) if f"{values}{value}" in labels() else value.replace("_", " ")
+            return f"{t(attr, lang)} : {shown}" if lang == "fr" else f"{t(attr, lang)}: {shown}"
     return name
 
 
