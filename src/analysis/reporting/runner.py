@@ -634,7 +634,9 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
 
     ds.report.write_quarantine(run_dir, mask_columns=ds.config.personal_columns)
     _write_json(run_dir / "validation.json", ds.report.as_dict())
-    (run_dir / "validation.txt").write_text(ds.report.to_text() + "\n", encoding="utf-8")
+    from analysis.reporting.validation_text import validation_text
+
+    (run_dir / "validation.txt").write_text(validation_text(ds.report, lang) + "\n", encoding="utf-8")
 
     common = {"data_dir": str(data_path), "as_of": as_of, "lang": lang, "output_dir": str(run_dir)}
     personal = personal_values(ds)
