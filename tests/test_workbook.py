@@ -61,3 +61,24 @@ def test_pdf_of_a_page(tmp_path) -> None:
     pdf = render_pdf(page, tmp_path / "pdf" / "page.pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and b"/Type /Page" in data
+
+
+def test_index_links_the_call_list_files_and_describes_figures(tmp_path) -> None:
+    import json
+
+    from analysis.reporting.summary import render_index
+
+    SCORES.to_csv(tmp_path / "scores.csv", index=False)
+    write_call_list_xlsx(SCORES, tmp_path / "call_list.xlsx", lang="fr")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "04_churn_risk_gains.png").write_bytes(b"\x89PNG")
+    facts = {"title": "Gains", "panels": [{"title": "Gains", "xlabel": "part contactée", "ylabel": "",
+                                            "x": ["0 %", "100 %"], "y": [], "series": [], "kind": "chart"}]}
+    (tmp_path / "figures" / "04_churn_risk_gains.json").write_text(json.dumps(facts), encoding="utf-8")
+    manifest = {"as_of": "2026-11-01", "dataset": {"name": "x", "customers": 2},
+                "notebooks": [{"name": "04_churn_risk", "status": "ok", "duration_s": 1.0,
+                               "files": {"html": "04_churn_risk.html", "pdf": "pdf/04_churn_risk.pdf"}}]}
+    page = render_index(tmp_path, manifest, {}, lang="fr", index_pdf="pdf/index.pdf").read_text(encoding="utf-8")
+    assert 'href="call_list.xlsx"' in page and "la liste d&#39;appels complète (2 clients actifs" in page
+    assert 'href="scores.csv"' in page and 'href="pdf/index.pdf"' in page and 'href="pdf/04_churn_risk.pdf"' in page
+    assert 'alt="Graphique « Gains ». Axe horizontal : part contactée, de 0 % à 100 %."' in page
