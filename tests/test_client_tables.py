@@ -72,7 +72,7 @@ def test_french_table_headers_codes_formats_and_footnote(frame: pd.DataFrame) ->
     assert data.iloc[1].tolist()[1:7] == [f"0{n}%", "–", f"1{n}879", "–", "janvier 2026", "unknown_code"]
     page = styler.to_html()
     # footnote for the two columns with a dash; nothing left as NaN / NaT / None
-    assert "– dans « Valeur » : non disponible." in page
+    assert "– dans « Valeur », « Dernière commande » : non disponible." in page
     assert "NaN" not in page and "NaT" not in page and "None" not in page
     # no row index (17, 42 are not shown), full text, escaped value
     assert ">17<" not in page and ">42<" not in page
@@ -89,7 +89,7 @@ def test_english_table(frame: pd.DataFrame) -> None:
     assert data.iloc[0].tolist()[1:7] == ["95%", "€1,879", "12", "2026-10-31", "October 2026",
                                           "Personal call by the account owner"]
     assert data.iloc[1, 3] == "1,879"
-    assert "– in “Value”: not available." in styler.to_html()
+    assert "– in “Value”, “Last order”: not available." in styler.to_html()
 
 
 def test_unknown_column_or_kind_is_an_error(frame: pd.DataFrame) -> None:
@@ -107,3 +107,19 @@ def test_real_plurals() -> None:
     assert plural("table_n_alerts", 1, "en") == "1 alert"
     assert plural("table_n_cohorts", 3000, "fr") == "3 000 cohortes"
     assert plural("table_n_cohorts", 3000, "en") == "3,000 cohorts"
+
+
+def test_retention_table_with_intervals_and_one_footnote_per_reason() -> None:
+    from analysis.reporting.client_tables import retention_columns
+
+    km = pd.DataFrame({"group": ["2026-08", "2026-10"], "n": [1879, 82], "events": [1, 0],
+                       "median_months": [np.nan, np.nan],
+                       "retention_3m": [0.9811, np.nan], "lower_3m": [0.881, np.nan], "upper_3m": [1.0, np.nan]})
+    styler = client_table(km, retention_columns("coh_cohort", times=(3,), group_kind="month"), lang="fr")
+    n = NNBSP
+    assert styler.data.iloc[0].tolist() == ["août 2026", f"1{n}879", "1", "–", f"98{n}% (88–100{n}%)"]
+    assert styler.data.iloc[1].tolist() == ["octobre 2026", "82", "0", "–", "–"]
+    page = styler.to_html()
+    assert "– dans « durée de vie médiane (mois) » : non atteinte, plus de la moitié de ces clients le sont encore." in page
+    en = client_table(km, retention_columns("coh_cohort", times=(3,), group_kind="month"), lang="en")
+    assert en.data.iloc[0].tolist()[-1] == "98% (88–100%)" and en.data.iloc[0, 0] == "August 2026"

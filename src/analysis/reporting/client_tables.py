@@ -40,7 +40,7 @@ from pandas.io.formats.style import Styler
 
 from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
 
-__all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table"]
+__all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table", "retention_columns"]
 
 #: What a column holds, hence how its cells are written.
 KINDS = ("text", "count", "number", "pct", "money", "date", "month")
@@ -76,6 +76,8 @@ class ColumnSpec:
         mapping. A code with no label is shown as it is (escaped).
     missing_note : locale key of the footnote explaining why cells of this column can be
         empty (default: the generic ``table_missing_note``).
+    low, high : columns holding the bounds of an interval around the value; the cell reads
+        ``96,9 % (88,1–99,2 %)`` (same kind and digits as the value).
     """
 
     column: str
@@ -84,6 +86,8 @@ class ColumnSpec:
     digits: int = 0
     codes: str | Mapping[str, str] | None = None
     missing_note: str | None = None
+    low: str | None = None
+    high: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -97,7 +101,7 @@ def _french_spaces(text: str) -> str:
 
 
 def _month(value: Any, lang: str) -> str:
-    ts = pd.Timestamp(value)
+    ts = value.to_timestamp() if isinstance(value, pd.Period) else pd.Timestamp(str(value))
     return f"{_MONTHS[lang][ts.month - 1]} {ts.year}"
 
 
@@ -140,10 +144,20 @@ def _translate_codes(values: pd.Series, codes: str | Mapping[str, str], lang: st
     return values.map(mapping)
 
 
-def _column_cells(values: pd.Series, spec: ColumnSpec, lang: str, currency: str) -> pd.Series:
+def _column_cells(frame: pd.DataFrame, spec: ColumnSpec, lang: str, currency: str) -> pd.Series:
+    values = frame[spec.column]
     if spec.kind == "text" and spec.codes is not None:
         values = _translate_codes(values, spec.codes, lang)
-    return values.map(lambda v: format_cell(v, spec.kind, lang, currency, spec.digits)).astype(object)
+    cells = values.map(lambda v: format_cell(v, spec.kind, lang, currency, spec.digits)).astype(object)
+    if spec.low and spec.high:
+        low = frame[spec.low].map(lambda v: format_cell(v, spec.kind, lang, currency, spec.digits))
+        high = frame[spec.high].map(lambda v: format_cell(v, spec.kind, lang, currency, spec.digits))
+        unit = {"pct": "%", "money": ""}.get(spec.kind, "")
+        if unit:  # "88,1–99,2 %": the unit once, after the upper bound
+            low = low.str.replace(f"{NNBSP}{unit}" if lang == "fr" else unit, "", regex=False)
+        shown = values.notna() & frame[spec.low].notna() & frame[spec.high].notna()
+        cells = cells.where(~shown, cells + " (" + low + "–" + high + ")")
+    return cells
 
 
 def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str, Any]], lang: str = "fr",
@@ -174,7 +188,7 @@ def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str
     """
     check_lang(lang)
     specs = [c if isinstance(c, ColumnSpec) else ColumnSpec(**c) for c in columns]
-    absent = [s.column for s in specs if s.column not in frame.columns]
+    absent = [c for s in specs for c in (s.column, s.low, s.high) if c and c not in frame.columns]
     if absent:
         raise KeyError(f"client_table: the frame has no column {', '.join(absent)} "
                        f"(it has {', '.join(map(str, frame.columns))}).")
@@ -182,14 +196,16 @@ def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str
     if len(set(headers)) < len(headers):
         raise ValueError(f"client_table: two columns have the same header ({', '.join(headers)}).")
     shown = pd.DataFrame(
-        {h: _column_cells(frame[s.column], s, lang, currency).to_numpy() for h, s in zip(headers, specs, strict=True)},
+        {h: _column_cells(frame, s, lang, currency).to_numpy() for h, s in zip(headers, specs, strict=True)},
         columns=headers,
     )
-    footnotes = []
+    by_note: dict[str, list[str]] = {}   # one footnote per reason, naming every column it covers
     for h, s in zip(headers, specs, strict=True):
         if frame[s.column].isna().any():
-            note = t(s.missing_note or "table_missing_note", lang)
-            footnotes.append(t("table_missing_footnote", lang, dash=MISSING, column=h, note=note))
+            by_note.setdefault(t(s.missing_note or "table_missing_note", lang), []).append(h)
+    quote = ("« {} »" if lang == "fr" else "“{}”").format
+    footnotes = [t("table_missing_footnote", lang, dash=MISSING, column=", ".join(quote(c) for c in cols), note=note)
+                 for note, cols in by_note.items()]
     footnotes.extend(notes)
 
     styler = shown.style.hide(axis="index").format(escape="html")
@@ -215,3 +231,26 @@ def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str
     if footnotes:
         styler = styler.set_caption("<br>".join(html.escape(n) for n in footnotes))
     return styler
+
+
+def retention_columns(group_label: str, times: Iterable[float] = (3, 6, 12),
+                      group_kind: str = "text", attribute: str | None = None) -> list[ColumnSpec]:
+    """The column spec of a retention table (:func:`analysis.metrics.cohorts.km_at`): the group
+    (headed by the locale key ``group_label``), customers, lost, median lifetime (a dash with
+    "not reached" when more than half are still customers), then the retention at each age
+    with its 95 % interval (a dash with "cohort too young" beyond the longest observation).
+    ``group_kind="month"`` writes monthly cohorts in the language's month style; with
+    ``attribute`` (a customer column such as ``plan``), the group is headed by that
+    attribute's ``attr_<name>`` label when there is one."""
+    if attribute and f"attr_{attribute}" in labels():
+        group_label = f"attr_{attribute}"
+    cols = [ColumnSpec("group", group_label, kind=group_kind),
+            ColumnSpec("n", "table_col_customers", kind="count"),
+            ColumnSpec("events", "table_col_lost", kind="count"),
+            ColumnSpec("median_months", "table_col_median_months", kind="number", digits=1,
+                       missing_note="table_note_median_not_reached")]
+    for at in times:
+        key = f"{at:g}m"
+        cols.append(ColumnSpec(f"retention_{key}", f"table_col_retention_{key}", kind="pct", digits=0,
+                               low=f"lower_{key}", high=f"upper_{key}", missing_note="table_note_too_young"))
+    return cols
