@@ -123,3 +123,20 @@ def test_retention_table_with_intervals_and_one_footnote_per_reason() -> None:
     assert "– dans « durée de vie médiane (mois) » : non atteinte, plus de la moitié de ces clients le sont encore." in page
     en = client_table(km, retention_columns("coh_cohort", times=(3,), group_kind="month"), lang="en")
     assert en.data.iloc[0].tolist()[-1] == "98% (88–100%)" and en.data.iloc[0, 0] == "August 2026"
+
+
+def test_call_list_and_priority_counts_tables() -> None:
+    from analysis.reporting.client_tables import call_list_columns, priority_count_columns
+
+    calls = pd.DataFrame({"customer_id": ["C1"], "churn_probability": [0.754], "risk_tier": ["critical"],
+                          "value": [128156.22], "expected_value_at_risk": [96664.5], "priority": ["P1"],
+                          "recommended_action": ["personal_call"], "reasons": [LONG_REASON]})
+    row = client_table(calls, call_list_columns(), lang="en").data.iloc[0].tolist()
+    assert row == ["C1", "75%", "Critical risk", "€128,156", "€96,664", "P1: immediate human intervention",
+                   "Personal call by the account owner", LONG_REASON]
+    orders = client_table(calls, call_list_columns(money=False), lang="fr").data.iloc[0].tolist()
+    assert orders[3:5] == [f"128{NNBSP}156", f"96{NNBSP}664"]           # an order count, no currency
+    counts = pd.DataFrame({"value_tier": ["high"], "low": [438], "medium": [9], "high": [5], "critical": [1879]})
+    shown = client_table(counts, priority_count_columns(), lang="fr").data
+    assert list(shown.columns) == ["Niveau de valeur", "Risque faible", "Risque moyen", "Risque élevé", "Risque critique"]
+    assert shown.iloc[0].tolist() == ["Forte valeur (top 20 %)", "438", "9", "5", f"1{NNBSP}879"]

@@ -40,7 +40,8 @@ from pandas.io.formats.style import Styler
 
 from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
 
-__all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table", "retention_columns"]
+__all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table", "retention_columns",
+           "call_list_columns", "priority_count_columns"]
 
 #: What a column holds, hence how its cells are written.
 KINDS = ("text", "count", "number", "pct", "money", "date", "month")
@@ -254,3 +255,25 @@ def retention_columns(group_label: str, times: Iterable[float] = (3, 6, 12),
         cols.append(ColumnSpec(f"retention_{key}", f"table_col_retention_{key}", kind="pct", digits=0,
                                low=f"lower_{key}", high=f"upper_{key}", missing_note="table_note_too_young"))
     return cols
+
+
+def call_list_columns(money: bool = True) -> list[ColumnSpec]:
+    """The column spec of the call list (:attr:`analysis.models.classifier.ScoreResult.call_list`):
+    customer, churn probability, risk tier, value and expected value at risk (amounts when
+    ``money``, else numbers: the value is then an order count), priority, action, reasons."""
+    value = {"kind": "money"} if money else {"kind": "number", "digits": 0}
+    return [ColumnSpec("customer_id", "risk_col_customer"),
+            ColumnSpec("churn_probability", "risk_col_probability", kind="pct", digits=0),
+            ColumnSpec("risk_tier", "risk_col_risk_tier", codes="sig_risk_"),
+            ColumnSpec("value", "risk_col_value", **value),
+            ColumnSpec("expected_value_at_risk", "risk_col_value_at_risk", **value),
+            ColumnSpec("priority", "risk_col_priority", codes="sig_priority_"),
+            ColumnSpec("recommended_action", "risk_col_action", codes="sig_action_"),
+            ColumnSpec("reasons", "risk_col_reasons")]
+
+
+def priority_count_columns(risk_tiers: Iterable[str] = ("low", "medium", "high", "critical")) -> list[ColumnSpec]:
+    """The column spec of :func:`analysis.metrics.priority.priority_counts` after ``reset_index()``:
+    the value tier, then the number of customers in each risk tier."""
+    return [ColumnSpec("value_tier", "sig_value_tier", codes="sig_value_")] + [
+        ColumnSpec(tier, f"sig_risk_{tier}", kind="count") for tier in risk_tiers]
