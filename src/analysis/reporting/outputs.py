@@ -76,6 +76,10 @@ class RunOutputs:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.sidecar = self.dir / f"{notebook}.json"
         self.figures: dict[str, Any] = {}
+        # a report notebook's tables are read by clients: never cut a cell's text with "..."
+        # (pandas cuts at 50 characters by default); tables built with
+        # analysis.reporting.client_tables.client_table wrap their text anyway
+        pd.set_option("display.max_colwidth", None)
 
     def record(self, **figures: Any) -> dict[str, Any]:
         """Add key figures to the sidecar (rewritten at each call, sorted keys)."""
