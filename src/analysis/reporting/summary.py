@@ -327,8 +327,9 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
     ``index_pdf``: where the PDF of the index itself will be (linked), if printed. Returns its path."""
     import json
 
-    from analysis.reporting.plots.describe import describe_figure
     from jinja2 import Environment, select_autoescape
+
+    from analysis.reporting.plots.describe import describe_figure
 
     run_dir = Path(run_dir)
     template_text = (resources.files("analysis.reporting") / "templates" / "index.html.j2").read_text(encoding="utf-8")
