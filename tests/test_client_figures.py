@@ -151,3 +151,17 @@ def test_runoutputs_by_hand_writes_to_scratch_and_records_facts(tmp_path, monkey
     plt.close(fig)
     saved = out.dir / "figures" / "01_base_health_loss.json"
     assert saved.exists() and '"Taux de perte"' in saved.read_text(encoding="utf-8")
+
+
+def test_month_labels_follow_the_language_date_style() -> None:
+    from analysis.reporting.plots.cohorts import plot_retention_at
+
+    km = pd.DataFrame({"group": ["2024-11", "2024-12"], "retention_3m": [0.9, 0.95],
+                       "lower_3m": [0.8, 0.9], "upper_3m": [0.95, 0.99]})
+    ax = plot_retention_at(km, lang="fr", times=(3,))
+    assert [x.get_text() for x in ax.get_xticklabels()] == ["11/2024", "12/2024"]   # as 30/11/2024
+    plt.close(ax.figure)
+    monthly = pd.DataFrame({"month": pd.date_range("2026-01-01", periods=2, freq="MS"), "new_customers": [3, 1]})
+    ax = pk.plot_new_customers(monthly, lang="en")
+    assert [x.get_text() for x in ax.get_xticklabels()] == ["2026-01", "2026-02"]   # as 2026-01-31
+    plt.close(ax.figure)

@@ -212,8 +212,9 @@ def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str
     styler = shown.style.hide(axis="index").format(escape="html")
     # headers come from the locale files, but are escaped too (a label may hold "<" or "&")
     styler = styler.format_index(escape="html", axis="columns")
-    numeric = [h for h, s in zip(headers, specs, strict=True) if s.kind in _NUMERIC_KINDS | {"date", "month"}]
-    text = [h for h in headers if h not in numeric]
+    numeric = [h for h, s in zip(headers, specs, strict=True) if s.kind in _NUMERIC_KINDS]
+    dates = [h for h, s in zip(headers, specs, strict=True) if s.kind in ("date", "month")]
+    text = [h for h in headers if h not in numeric and h not in dates]
     styles = [
         {"selector": "", "props": "border-collapse: collapse; table-layout: auto; margin: .4rem 0;"},
         {"selector": "th", "props": "text-align: left; vertical-align: bottom; padding: .3rem .6rem; "
@@ -225,6 +226,8 @@ def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str
     styler = styler.set_table_styles(styles, overwrite=True)
     if numeric:
         styler = styler.set_properties(subset=numeric, **{"text-align": "right", "white-space": "nowrap"})
+    if dates:
+        styler = styler.set_properties(subset=dates, **{"text-align": "left", "white-space": "nowrap"})
     if text:
         styler = styler.set_properties(subset=text, **{
             "text-align": "left", "white-space": "normal", "overflow-wrap": "anywhere",
