@@ -10,6 +10,9 @@ LANG_REPORT ?= fr
 SCORES ?= reports/scores-$(AS_OF).csv
 # PDF=1: also print index.html and each client page to reports/<as-of>/pdf/ (needs chromium)
 PDF    ?=
+# CHECK=1: open every page in headless Chromium (images load, no console error, language) and
+# keep screenshots in reports/<as-of>/screenshots/
+CHECK  ?=
 # jupyter refuses to start as root without --allow-root (containers, CI machines)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -17,7 +20,8 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 help:
 	@echo "make report   run the monthly report on $(DATA) as of $(AS_OF) into reports/$(AS_OF)/"
-	@echo "               (PDF=1 adds the PDFs; LANG_REPORT=en, AS_OF=..., DATA=... change the run)"
+	@echo "               (PDF=1 adds the PDFs, CHECK=1 a browser check with screenshots;"
+	@echo "                LANG_REPORT=en, AS_OF=..., DATA=... change the run)"
 	@echo "make validate check the export in DATA=$(DATA): usable rows, quarantine, detected formats"
 	@echo "make score    score the active customers of DATA=$(DATA) as of $(AS_OF) into $(SCORES)"
 	@echo "make test     run the test suite (unit tests and notebooks on the sample)"
@@ -35,7 +39,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/churn-radar report $(DATA) --as-of $(AS_OF) --out reports --lang $(LANG_REPORT) --force $(if $(PDF),--pdf,)
+	$(BIN)/churn-radar report $(DATA) --as-of $(AS_OF) --out reports --lang $(LANG_REPORT) --force $(if $(PDF),--pdf,) $(if $(CHECK),--check,)
 
 validate: $(STAMP)
 	$(BIN)/churn-radar validate $(DATA)

@@ -75,3 +75,17 @@ def test_pdf_of_every_page_and_links(report):
     assert 'href="pdf/index.pdf"' in index and 'href="pdf/01_base_health.pdf"' in index
     page = (report / "01_base_health.html").read_text(encoding="utf-8")
     assert "break-inside: avoid" in page and "cdnjs" not in page
+
+
+def test_check_report_pages_finds_broken_images_errors_and_language(tmp_path):
+    from analysis.reporting.runner import check_report_pages
+
+    (tmp_path / "index.html").write_text(
+        '<!DOCTYPE html><html lang="en"><head><title>x</title></head><body><h1>Rapport</h1>'
+        '<img src="figures/missing.png" alt="absente"><script>console.error("boom")</script></body></html>',
+        encoding="utf-8")
+    problems = check_report_pages(tmp_path, "fr")
+    assert "index.html: <html lang> is 'en', expected 'fr'" in problems
+    assert "index.html: 1 image(s) do not load" in problems
+    assert any(p.startswith("index.html: console error: boom") for p in problems)
+    assert (tmp_path / "screenshots" / "index.png").exists() and (tmp_path / "browser_check.json").exists()

@@ -83,6 +83,8 @@ def report(
     kernel: str | None = typer.Option(None, "--kernel", help="Jupyter kernel (default: churn-radar if installed, else python3)."),
     pdf: bool = typer.Option(False, "--pdf", help="Also print index.html and each client page to pdf/*.pdf "
                              "(headless Chromium: apt-get install chromium)."),
+    check: bool = typer.Option(False, "--check", help="Open every page in headless Chromium: images load, "
+                               "no console error, language; screenshots into screenshots/."),
 ) -> None:
     """Run the report notebooks headless into OUT/<as-of>/: executed notebooks, HTML without
     code, index.html with the executive summary, summary.json, manifest.json, validation,
@@ -91,7 +93,8 @@ def report(
     from analysis.reporting.runner import parse_parameters, run_report
 
     result = run_report(data_dir, as_of, out, lang=lang, only=only, parameters=parse_parameters(param),
-                        force=force, notebooks_dir=notebooks or NOTEBOOKS_DIR, kernel_name=kernel, pdf=pdf)
+                        force=force, notebooks_dir=notebooks or NOTEBOOKS_DIR, kernel_name=kernel, pdf=pdf,
+                        browser_check=check)
     if not result.ok:
         raise typer.Exit(code=1)
 

@@ -53,7 +53,7 @@ __all__ = [
     "NOTEBOOK_PATTERN", "STANDARD_PARAMETERS", "REMOVE_CELL_TAGS", "REMOVE_OUTPUT_TAGS", "NotebookRun", "ReportRun",
     "discover_notebooks", "parse_parameters", "dataset_hash", "prepare_run_dir",
     "notebook_parameters", "default_kernel", "export_html", "image_alt_texts", "personal_values",
-    "find_personal_values", "merge_sidecars", "run_report",
+    "find_personal_values", "merge_sidecars", "run_report", "check_report_pages",
 ]
 
 #: Report notebooks: two digits, an underscore, a name (``01_base_health.ipynb``).
@@ -567,11 +567,43 @@ def _print_pdf(run_dir: Path, html_name: str) -> str:
     return target.as_posix()
 
 
+def check_report_pages(run_dir: str | Path, lang: str,
+                       echo: Callable[[str], None] | None = None) -> list[str]:
+    """Open ``index.html`` and every client page of a report folder in headless Chromium.
+
+    Writes ``screenshots/<page>.png`` and ``browser_check.json`` (per page: language, images,
+    broken images, console errors) and returns the problems found, one line each (empty when
+    every image loads, no page logs a console error and every page declares ``lang``).
+    """
+    from analysis.reporting.browser import check_page
+
+    run_dir = Path(run_dir)
+    echo = echo or (lambda _line: None)
+    problems: list[str] = []
+    results: dict[str, Any] = {}
+    for page in sorted(run_dir.glob("*.html"), key=lambda p: (p.name != "index.html", p.name)):
+        seen = check_page(page, screenshot=run_dir / "screenshots" / f"{page.stem}.png")
+        results[page.name] = {"lang": seen.lang, "images": len(seen.images), "broken_images": seen.broken_images,
+                              "console_errors": seen.console_errors,
+                              "screenshot": f"screenshots/{page.stem}.png"}
+        if seen.lang != lang:
+            problems.append(f"{page.name}: <html lang> is {seen.lang!r}, expected {lang!r}")
+        if seen.broken_images:
+            problems.append(f"{page.name}: {len(seen.broken_images)} image(s) do not load")
+        problems.extend(f"{page.name}: console error: {e}" for e in seen.console_errors)
+    _write_json(run_dir / "browser_check.json", results)
+    echo(f"[report] browser check: {len(results)} page(s), "
+         + (f"{len(problems)} problem(s): {problems[0]}" if problems else "every image loads, no console error")
+         + "; screenshots in screenshots/")
+    return problems
+
+
 def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *, lang: str = "fr",
                only: str | Iterable[str] | None = None, parameters: dict[str, Any] | None = None,
                force: bool = False, notebooks_dir: str | Path = NOTEBOOKS_DIR,
                kernel_name: str | None = None,
-               echo: Callable[[str], None] | None = _echo_stderr, pdf: bool = False) -> ReportRun:
+               echo: Callable[[str], None] | None = _echo_stderr, pdf: bool = False,
+               browser_check: bool = False) -> ReportRun:
     """Run the report notebooks on a dataset and write the dated report folder.
 
     Parameters
@@ -589,6 +621,9 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     echo : called with one progress line per notebook (stderr by default; None: silent).
     pdf : also print ``index.html`` and every client page to ``pdf/*.pdf`` with headless
         Chromium (:mod:`analysis.reporting.pdf`); a page that cannot be printed fails the run.
+    browser_check : open every page in headless Chromium (:func:`check_report_pages`): an
+        image that does not load, a console error or a wrong ``<html lang>`` fails the run;
+        screenshots go to ``screenshots/``.
 
     Whenever a notebook wrote ``scores.csv`` (or ``scores.parquet``), the call list is also
     written as ``call_list.xlsx`` in the report's language (:mod:`analysis.reporting.workbook`).
@@ -694,6 +729,12 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
             _write_json(run_dir / "manifest.json", manifest)
             runs.append(NotebookRun(name="index", status="failed", error=str(exc)))
             echo(f"[report] index: PDF FAILED: {exc}")
+    if browser_check:
+        problems = check_report_pages(run_dir, lang, echo)
+        if problems:
+            manifest["status"] = "failed"
+            _write_json(run_dir / "manifest.json", manifest)
+            runs.append(NotebookRun(name="browser-check", status="failed", error="; ".join(problems)))
     failed = [r.name for r in runs if r.status != "ok"]
     echo(f"[report] finished: {len(runs) - len(failed)} ok, {len(failed)} failed"
          + (f" ({', '.join(failed)})" if failed else "") + f"; open {run_dir / 'index.html'}")
