@@ -14,6 +14,7 @@ import base64
 import fcntl
 import json
 import os
+import select
 import subprocess
 import tempfile
 import time
@@ -78,7 +79,9 @@ class _Pipe:
 
     def _read_message(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buf:
-            if time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self._from_chrome], [], [], max(remaining, 0))
+            if not ready:
                 raise ReportError("headless Chromium did not answer in time.")
             chunk = os.read(self._from_chrome, 1 << 16)
             if not chunk:
