@@ -53,6 +53,7 @@ def report(tmp_path_factory):
     return result.run_dir
 
 
+@pytest.mark.notebook
 @pytest.mark.parametrize("page", ["index.html", "01_base_health.html"])
 def test_page_in_a_real_browser(report, page):
     shot = report / "screenshots" / f"{Path(page).stem}.png"
@@ -67,6 +68,7 @@ def test_page_in_a_real_browser(report, page):
     assert shot.read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.notebook
 def test_pdf_of_every_page_and_links(report):
     for name in ("index", "01_base_health"):
         pdf = report / "pdf" / f"{name}.pdf"
