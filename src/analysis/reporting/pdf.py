@@ -38,6 +38,13 @@ PRINT_CSS = """
   thead { display: table-header-group; }
   img { max-width: 100% !important; height: auto; }
   .jp-Cell { break-inside: auto; }
+  /* the page's full width for the content: no prompt column, no notebook padding */
+  body, .jp-Notebook, main { margin: 0 !important; padding: 0 !important; }
+  .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
+  .jp-Cell, .jp-OutputArea-output { padding-left: 0 !important; padding-right: 0 !important; }
+  /* a table never wider than the page: cells wrap (numbers keep their no-break spaces) */
+  table { max-width: 100% !important; font-size: 8.5pt !important; }
+  td, th { white-space: normal !important; min-width: 0 !important; max-width: none !important; padding: 2px 4px !important; }
 }
 """
 
