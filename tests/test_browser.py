@@ -4,11 +4,14 @@ a console error, and each page must declare the report's language. Screenshots o
 are kept in the test's output folder (printed) for a human look; the PDFs of --pdf too.
 
 One run: the real notebook 01 on a tiny base written here (four customers), in French, with
---pdf, so the PDF renderer and the call-list links are exercised on a real page.
+--pdf, so the PDF renderer is exercised on a real page; what the run printed on the terminal
+is kept to check that the kernel is silent.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -45,12 +48,39 @@ def _tiny(folder: Path) -> Path:
     return folder
 
 
+@contextlib.contextmanager
+def _terminal_output(path: Path):
+    """Everything written on file descriptors 1 and 2 (the kernel process inherits them)."""
+    saved = [os.dup(1), os.dup(2)]
+    with path.open("wb") as sink:
+        try:
+            for fd in (1, 2):
+                os.dup2(sink.fileno(), fd)
+            yield
+        finally:
+            for fd, old in zip((1, 2), saved, strict=True):
+                os.dup2(old, fd)
+                os.close(old)
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
-    result = run_report(_tiny(root / "data"), AS_OF, root / "reports", lang="fr", only="01", pdf=True, echo=None)
+    data = _tiny(root / "data")
+    (data / "dataset.yml").write_text("business_model: contractual\n", encoding="utf-8")
+    with _terminal_output(root / "terminal.txt"):
+        result = run_report(data, AS_OF, root / "reports", lang="fr", only="01", pdf=True, echo=None)
     assert result.ok, [(n.name, n.error) for n in result.failed]
     return result.run_dir
+
+
+@pytest.mark.notebook
+def test_no_kernel_noise_on_the_terminal(report):
+    """The kernel talks over IPC (no "running over TCP without encryption" warning) and an
+    idle kernel is not sent SIGINT before shutdown (no "KeyboardInterrupt caught in kernel")."""
+    noise = (report.parent.parent / "terminal.txt").read_text(encoding="utf-8", errors="replace")
+    assert "without encryption" not in noise
+    assert "KeyboardInterrupt" not in noise
 
 
 @pytest.mark.notebook
