@@ -140,3 +140,18 @@ def test_call_list_and_priority_counts_tables() -> None:
     shown = client_table(counts, priority_count_columns(), lang="fr").data
     assert list(shown.columns) == ["Niveau de valeur", "Risque faible", "Risque moyen", "Risque élevé", "Risque critique"]
     assert shown.iloc[0].tolist() == ["Forte valeur (top 20 %)", "438", "9", "5", f"1{NNBSP}879"]
+
+
+def test_model_metrics_table() -> None:
+    from analysis.reporting.client_tables import model_metrics_columns
+
+    metrics = pd.DataFrame({"auc": [0.8226, 0.717], "lift_top_decile": [6.238, 4.696], "brier": [0.0331, np.nan],
+                            "recall_at_capacity": [0.545, 0.411], "n": [2220, 2220], "base_rate": [0.045, 0.045]},
+                           index=pd.Index(["hgb", "recency"], name="method"))
+    shown = client_table(metrics.reset_index(), model_metrics_columns(metrics), lang="fr")
+    n = NNBSP
+    assert list(shown.data.columns) == ["méthode", "AUC ROC", "lift du premier décile", "score de Brier",
+                                        "rappel à capacité", "clients testés", "part perdue"]
+    assert shown.data.iloc[0].tolist() == ["arbres boostés", "0,82", "6,2", "0,033", f"55{n}%", f"2{n}220", f"4,5{n}%"]
+    assert shown.data.iloc[1].tolist()[:4] == ["jours depuis la dernière interaction", "0,72", "4,7", "–"]
+    assert "pas de score de Brier pour une règle qui classe les clients" in shown.to_html()

@@ -41,7 +41,7 @@ from pandas.io.formats.style import Styler
 from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
 
 __all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table", "retention_columns",
-           "call_list_columns", "priority_count_columns"]
+           "call_list_columns", "priority_count_columns", "model_metrics_columns"]
 
 #: What a column holds, hence how its cells are written.
 KINDS = ("text", "count", "number", "pct", "money", "date", "month")
@@ -280,3 +280,25 @@ def priority_count_columns(risk_tiers: Iterable[str] = ("low", "medium", "high",
     the value tier, then the number of customers in each risk tier."""
     return [ColumnSpec("value_tier", "sig_value_tier", codes="sig_value_")] + [
         ColumnSpec(tier, f"sig_risk_{tier}", kind="count") for tier in risk_tiers]
+
+
+#: How each backtest metric is written: (kind, digits, footnote key for a missing value).
+_METRIC_FORMATS: dict[str, tuple[str, int, str | None]] = {
+    "auc": ("number", 2, None), "average_precision": ("number", 2, None),
+    "lift_top_decile": ("number", 1, None), "brier": ("number", 3, "table_note_brier_rule"),
+    "recall_at_capacity": ("pct", 0, None), "n": ("count", 0, None), "base_rate": ("pct", 1, None),
+}
+
+
+def model_metrics_columns(metrics: pd.DataFrame) -> list[ColumnSpec]:
+    """The column spec of the backtest metrics (:attr:`analysis.models.classifier.Backtest.metrics`
+    after ``reset_index()``): the method (translated), then every metric that has a
+    ``risk_metric_<name>`` label, each in its own format (AUC with 2 decimals, recall in %...).
+    A Brier score is missing for a ranking rule that gives no probability: its dash says so."""
+    known = labels()
+    cols = [ColumnSpec("method", "risk_method", codes="risk_method_")]
+    for name in metrics.columns:
+        if f"risk_metric_{name}" in known and name != "method":
+            kind, digits, note = _METRIC_FORMATS.get(str(name), ("number", 3, None))
+            cols.append(ColumnSpec(str(name), f"risk_metric_{name}", kind=kind, digits=digits, missing_note=note))
+    return cols
