@@ -9,8 +9,8 @@ import nbformat
 
 from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 
-#: The real CDNOW log, in ../shared beside the repository (as on CI).
-CDNOW_FILE = PROJECT_ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+#: The real CDNOW log, shipped in the repository (examples/cdnow/README.md).
+CDNOW_FILE = PROJECT_ROOT / "examples" / "cdnow" / "CDNOW_master.txt"
 
 
 def execute(name: str, tmp_path: Path, parameters: dict) -> tuple[dict, nbformat.NotebookNode, Path]:

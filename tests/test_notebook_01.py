@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import CDNOW_FILE, assert_no_personal_values, execute, output_text
+from notebook_runs import assert_no_personal_values, execute, output_text
 
 import analysis
 from analysis.metrics import kpis
@@ -117,8 +117,6 @@ def test_notebook_without_email_events_says_not_available(tmp_path):
     assert t("not_available", "en", table=t("email_events", "en")) in _text_outputs(nb)
 
 
-@pytest.mark.skipif(not any(SAMPLE_DIR.glob("*.csv*")) and not any(SAMPLE_DIR.glob("*.parquet")),
-                    reason="data/sample not generated yet (churn-radar sample)")
 def test_notebook_on_sample(tmp_path):
     side, nb = _run(tmp_path, SAMPLE_DIR, "2026-11-01", "fr")
     ds = analysis.load(SAMPLE_DIR)
@@ -127,7 +125,6 @@ def test_notebook_on_sample(tmp_path):
     assert_no_personal_values(ds, _text_outputs(nb))
 
 
-@pytest.mark.skipif(not CDNOW_FILE.exists(), reason="CDNOW file not available")
 def test_notebook_on_cdnow_orders_only(tmp_path):
     side, nb = _run(tmp_path, EXAMPLES_DIR / "cdnow", "1998-07-01", "en")
     ds = analysis.load(EXAMPLES_DIR / "cdnow")

@@ -102,7 +102,6 @@ def test_tiny_orders_only(tmp_path):
     assert lanes["lane"].nunique() == 4
 
 
-@pytest.mark.skipif(not (SAMPLE_DIR / "customers.csv").exists(), reason="data/sample not generated")
 def test_sample(tmp_path):
     sidecar, nb = _run(tmp_path, "data/sample", {})  # the notebook's own defaults: as_of 2026-11-01, fr
     ds = analysis.load(SAMPLE_DIR)

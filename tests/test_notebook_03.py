@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import CDNOW_FILE, assert_no_personal_values, execute, output_text
+from notebook_runs import assert_no_personal_values, execute, output_text
 from test_cohorts import contractual_frames
 
 import analysis
@@ -104,8 +104,6 @@ def test_notebook_without_amounts_quarterly(tmp_path):
     assert t("coh_no_segment", "en") in text
 
 
-@pytest.mark.skipif(not any(SAMPLE_DIR.glob("*.csv*")) and not any(SAMPLE_DIR.glob("*.parquet")),
-                    reason="data/sample not generated yet (churn-radar sample)")
 def test_notebook_on_sample(tmp_path):
     side, nb = _run(tmp_path, SAMPLE_DIR, "2026-10-31", "fr")
     ds = analysis.load(SAMPLE_DIR)
@@ -116,7 +114,6 @@ def test_notebook_on_sample(tmp_path):
     assert_no_personal_values(ds, _text_outputs(nb))
 
 
-@pytest.mark.skipif(not CDNOW_FILE.exists(), reason="CDNOW file not available")
 def test_notebook_on_cdnow_orders_only(tmp_path):
     side, nb = _run(tmp_path, EXAMPLES_DIR / "cdnow", "1998-07-01", "en", cohort_period="Q")
     ds = analysis.load(EXAMPLES_DIR / "cdnow")

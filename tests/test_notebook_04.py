@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import CDNOW_FILE, execute, image_count, output_text
+from notebook_runs import execute, image_count, output_text
 
 import analysis
 from analysis.models.classifier import SCORE_COLUMNS
@@ -47,7 +47,6 @@ def _common_checks(side: dict, scores: pd.DataFrame, as_of: str, horizon: int, c
     assert side["auc_model"] == max(side["auc_logit"], side["auc_hgb"])
 
 
-@pytest.mark.skipif(not (SAMPLE_DIR / "customers.csv").exists(), reason="data/sample not generated")
 def test_notebook_on_sample(tmp_path):
     side, scores, nb = _run(tmp_path, {"data_dir": str(SAMPLE_DIR), "as_of": "2026-10-31", "horizon_days": 90,
                                        "capacity": 150, "lang": "fr", "random_state": 0})
@@ -69,7 +68,6 @@ def test_notebook_on_sample(tmp_path):
     assert "Pas de scores précédents" in _outputs_text(nb)
 
 
-@pytest.mark.skipif(not CDNOW_FILE.exists(), reason="CDNOW data not available")
 def test_notebook_on_cdnow_orders_only(tmp_path):
     side, scores, nb = _run(tmp_path, {"data_dir": str(EXAMPLES_DIR / "cdnow"), "as_of": "1997-12-31",
                                        "horizon_days": 180, "capacity": 500, "lang": "en", "random_state": 0})
