@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from analysis.data.config import DatasetConfig, read_config
@@ -141,13 +140,6 @@ class Dataset:
             observed_from=self.observed_from, observed_until=min(self.observed_until, cut - pd.Timedelta(days=1)),
             **kept,
         )
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-process DuckDB connection with every present table registered by name."""
-        con = duckdb.connect()
-        for name, frame in self.tables.items():
-            con.register(name, frame)
-        return con
 
 
 def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetConfig,
