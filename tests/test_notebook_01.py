@@ -12,7 +12,14 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import assert_no_personal_values, execute, output_text
+from notebook_runs import (
+    CDNOW_GROUP,
+    SAMPLE_GROUP,
+    assert_no_personal_values,
+    execute,
+    from_report,
+    output_text,
+)
 
 import analysis
 from analysis.metrics import kpis
@@ -117,16 +124,18 @@ def test_notebook_without_email_events_says_not_available(tmp_path):
     assert t("not_available", "en", table=t("email_events", "en")) in _text_outputs(nb)
 
 
-def test_notebook_on_sample(tmp_path):
-    side, nb = _run(tmp_path, SAMPLE_DIR, "2026-11-01", "fr")
+@SAMPLE_GROUP
+def test_notebook_on_sample(sample_report):
+    side, nb, _ = from_report(sample_report, "01_base_health")  # as of 2026-11-01, fr
     ds = analysis.load(SAMPLE_DIR)
     _check_against_package(side, ds, "2026-11-01", "fr")
     assert side["month"] == "2026-10"
     assert_no_personal_values(ds, _text_outputs(nb))
 
 
-def test_notebook_on_cdnow_orders_only(tmp_path):
-    side, nb = _run(tmp_path, EXAMPLES_DIR / "cdnow", "1998-07-01", "en")
+@CDNOW_GROUP
+def test_notebook_on_cdnow_orders_only(cdnow_report):
+    side, nb, _ = from_report(cdnow_report, "01_base_health")  # as of 1998-07-01, en
     ds = analysis.load(EXAMPLES_DIR / "cdnow")
     _check_against_package(side, ds, "1998-07-01", "en")
     assert side["customers"] == 23570 and side["month"] == "1998-06"

@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from notebook_runs import execute, output_text
+from notebook_runs import SAMPLE_GROUP, execute, from_report, output_text
 
 import analysis
 from analysis.models.audit import VERDICTS, RetroAudit
@@ -102,8 +102,9 @@ def test_tiny_orders_only(tmp_path):
     assert lanes["lane"].nunique() == 4
 
 
-def test_sample(tmp_path):
-    sidecar, nb = _run(tmp_path, "data/sample", {})  # the notebook's own defaults: as_of 2026-11-01, fr
+@SAMPLE_GROUP
+def test_sample(sample_report):
+    sidecar, nb, _ = from_report(sample_report, "02_retro_audit")  # the notebook's own defaults: 2026-11-01, fr
     ds = analysis.load(SAMPLE_DIR)
     expected = RetroAudit().fit(ds, "2026-11-01")
     assert sidecar == json.loads(json.dumps(to_jsonable(expected.key_figures())))

@@ -12,7 +12,14 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import assert_no_personal_values, execute, output_text
+from notebook_runs import (
+    CDNOW_GROUP,
+    SAMPLE_GROUP,
+    assert_no_personal_values,
+    execute,
+    from_report,
+    output_text,
+)
 from test_cohorts import contractual_frames
 
 import analysis
@@ -64,8 +71,8 @@ def _check_against_package(side: dict, ds: analysis.Dataset, as_of: str, period:
     return expected
 
 
-def _figures(tmp_path: Path) -> set[str]:
-    return {p.name.removeprefix(f"{NAME}_") for p in (tmp_path / "out" / "figures").glob("*.png")}
+def _figures(out_dir: Path) -> set[str]:
+    return {p.name.removeprefix(f"{NAME}_") for p in (out_dir / "figures").glob("*.png")}
 
 
 def test_notebook_on_tiny_dataset(tmp_path):
@@ -85,7 +92,7 @@ def test_notebook_on_tiny_dataset(tmp_path):
     assert "client-secret" not in text  # personal column never shown
     assert t("coh_lost_contractual", "fr") in text
     assert {"retention_heatmap.png", "survival_by_cohort.png", "retention_at_3_6_12.png",
-            "survival_by_segment.png", "revenue_retention.png", "activity_decay.png"} <= _figures(tmp_path)
+            "survival_by_segment.png", "revenue_retention.png", "activity_decay.png"} <= _figures(tmp_path / "out")
     at_risk = pd.read_csv(tmp_path / "out" / "tables" / f"{NAME}_at_risk_by_cohort.csv")
     assert {"group", "months", "at_risk", "lost", "censored"} <= set(at_risk.columns)
     wide = pd.read_csv(tmp_path / "out" / "tables" / f"{NAME}_retention_matrix_customers.csv")
@@ -104,18 +111,20 @@ def test_notebook_without_amounts_quarterly(tmp_path):
     assert t("coh_no_segment", "en") in text
 
 
-def test_notebook_on_sample(tmp_path):
-    side, nb = _run(tmp_path, SAMPLE_DIR, "2026-10-31", "fr")
+@SAMPLE_GROUP
+def test_notebook_on_sample(sample_report):
+    side, nb, _ = from_report(sample_report, NAME)  # as of 2026-11-01, fr, monthly cohorts
     ds = analysis.load(SAMPLE_DIR)
-    _check_against_package(side, ds, "2026-10-31", "M")
+    _check_against_package(side, ds, "2026-11-01", "M")
     assert side["n_cohorts"] >= 12 and side["trend"] in ("improving", "worsening", "stable")
     assert 0 < side["retention_12m"] < side["retention_6m"] < side["retention_3m"] <= 1
     assert side["fastest_segment"] in set(ds.customers[side["segment_by"]].dropna().astype(str))
     assert_no_personal_values(ds, _text_outputs(nb))
 
 
-def test_notebook_on_cdnow_orders_only(tmp_path):
-    side, nb = _run(tmp_path, EXAMPLES_DIR / "cdnow", "1998-07-01", "en", cohort_period="Q")
+@CDNOW_GROUP
+def test_notebook_on_cdnow_orders_only(cdnow_report):
+    side, nb, run_dir = from_report(cdnow_report, NAME)  # as of 1998-07-01, en, quarterly cohorts
     ds = analysis.load(EXAMPLES_DIR / "cdnow")
     _check_against_package(side, ds, "1998-07-01", "Q")
     # one acquisition quarter, 23,570 customers; lost = 180 days without a purchase, so
@@ -126,4 +135,4 @@ def test_notebook_on_cdnow_orders_only(tmp_path):
     assert side["retention_12m"] < side["retention_6m"] < 1
     text = _text_outputs(nb)
     assert t("coh_lost_non_contractual", "en", days=180) in text
-    assert {"activity_decay.png", "activity_heatmap.png", "survival_by_cohort.png"} <= _figures(tmp_path)
+    assert {"activity_decay.png", "activity_heatmap.png", "survival_by_cohort.png"} <= _figures(run_dir)

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import execute, image_count, output_text
+from notebook_runs import SAMPLE_GROUP, execute, from_report, image_count, output_text
 
 import analysis
 from analysis.models.classifier import SCORE_COLUMNS
@@ -21,7 +21,10 @@ NOTEBOOK = NOTEBOOKS_DIR / "04_churn_risk.ipynb"
 
 
 def _run(tmp_path: Path, params: dict) -> tuple[dict, pd.DataFrame, nbformat.NotebookNode]:
-    side, nb, out_dir = execute("04_churn_risk", tmp_path, params)
+    return _outputs(*execute("04_churn_risk", tmp_path, params))
+
+
+def _outputs(side: dict, nb: nbformat.NotebookNode, out_dir: Path) -> tuple[dict, pd.DataFrame, nbformat.NotebookNode]:
     scores = pd.read_csv(out_dir / "scores.csv", dtype={"customer_id": "string"})
     for fig in ("reliability", "gains", "drivers", "priority_matrix"):
         assert (out_dir / "figures" / f"04_churn_risk_{fig}.png").exists(), fig
@@ -47,10 +50,12 @@ def _common_checks(side: dict, scores: pd.DataFrame, as_of: str, horizon: int, c
     assert side["auc_model"] == max(side["auc_logit"], side["auc_hgb"])
 
 
-def test_notebook_on_sample(tmp_path):
-    side, scores, nb = _run(tmp_path, {"data_dir": str(SAMPLE_DIR), "as_of": "2026-10-31", "horizon_days": 90,
-                                       "capacity": 150, "lang": "fr", "random_state": 0})
-    _common_checks(side, scores, "2026-10-31", 90, 150)
+@SAMPLE_GROUP
+def test_notebook_on_sample(sample_report):
+    # the report passes data_dir, as_of 2026-11-01 and fr; horizon 90 days, capacity 150 and
+    # random_state 0 are the notebook's defaults
+    side, scores, nb = _outputs(*from_report(sample_report, "04_churn_risk"))
+    _common_checks(side, scores, "2026-11-01", 90, 150)
     # figures to reach: the model beats both baselines on ROC AUC and top-decile lift
     assert side["auc_model"] > side["auc_recency"] and side["auc_model"] > side["auc_bgnbd"]
     assert side["lift_top_decile_model"] > side["lift_top_decile_recency"]
@@ -59,7 +64,7 @@ def test_notebook_on_sample(tmp_path):
     # every active customer is scored, no personal data anywhere in the outputs
     ds = analysis.load(SAMPLE_DIR)
     c = ds.customers
-    active = c.loc[(c["signup_date"] < "2026-10-31") & ~(c["churn_date"] < "2026-10-31"), "customer_id"]
+    active = c.loc[(c["signup_date"] < "2026-11-01") & ~(c["churn_date"] < "2026-11-01"), "customer_id"]
     assert sorted(scores["customer_id"]) == sorted(active.astype(str))
     text = _outputs_text(nb) + scores.to_csv() + json.dumps(side, ensure_ascii=False)
     for col in ds.config.personal_columns:

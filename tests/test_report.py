@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_runs import CDNOW_GROUP, SAMPLE_GROUP
 
 from analysis import load
 from analysis.cli import main
@@ -448,40 +449,53 @@ def _real_notebooks() -> list[Path]:
 
 
 @pytest.mark.notebook
-def test_report_on_sample_twice(tmp_path):
-    if not _real_notebooks() or not (SAMPLE_DIR / "customers.csv").exists():
-        pytest.skip("needs notebooks/NN_*.ipynb and data/sample")
-    out = tmp_path / "reports"
-    first = run_report(SAMPLE_DIR, "2026-10-31", out, lang="fr", echo=None)
+@SAMPLE_GROUP
+def test_report_on_sample(sample_report):
+    first = sample_report.result
     assert first.ok, [(n.name, n.error) for n in first.failed]
-    run = out / "2026-10-31"
-    summary = (run / "summary.json").read_bytes()
+    run = first.run_dir
     values = personal_values(load(SAMPLE_DIR))
     assert sum(len(v) for v in values.values()) > 0
     for page in run.glob("*.html"):
         text = page.read_text(encoding="utf-8")
         assert find_personal_values(text, values) == {}, page.name
         _code_free(text)
+    assert len(_real_notebooks()) >= 4
     for nb in _real_notebooks():
         assert (run / nb.name).exists() and (run / f"{nb.stem}.html").exists()
-    second = run_report(SAMPLE_DIR, "2026-10-31", out, lang="fr", force=True, echo=None)
-    assert second.ok
-    assert (run / "summary.json").read_bytes() == summary
+
+
+@pytest.mark.notebook
+@SAMPLE_GROUP
+def test_report_validates_the_export_once(sample_report):
+    # the runner validated data/sample once (cold cache); no notebook kernel validated it again
+    assert sample_report.validations() == [f"runner {SAMPLE_DIR.resolve()}"]
+    manifest = json.loads((sample_report.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["notebooks"]) == len(_real_notebooks())
+    assert all(n["status"] == "ok" for n in manifest["notebooks"])
+
+
+@pytest.mark.notebook
+@SAMPLE_GROUP
+def test_report_on_sample_twice(sample_report):
+    # runs after the other tests of the group: --force moves the shared run aside
+    first, out = sample_report.result, sample_report.out
+    summary = (first.run_dir / "summary.json").read_bytes()
+    second = run_report(SAMPLE_DIR, sample_report.as_of, out, lang="fr", force=True, echo=None)
+    assert second.ok, [(n.name, n.error) for n in second.failed]
+    assert (second.run_dir / "summary.json").read_bytes() == summary
+    assert (out / f"{sample_report.as_of}.previous-1" / "summary.json").read_bytes() == summary
     assert second.manifest["dataset"]["content_sha256"] == first.manifest["dataset"]["content_sha256"]
 
 
 @pytest.mark.notebook
-def test_report_on_cdnow_transactions_only(tmp_path):
-    cdnow = EXAMPLES_DIR / "cdnow"
-    if not _real_notebooks() or not (cdnow / "dataset.yml").exists():
-        pytest.skip("needs notebooks/NN_*.ipynb and examples/cdnow")
-    try:
-        load(cdnow)
-    except Exception as exc:  # noqa: BLE001 - the shared CDNOW file is not on this machine
-        pytest.skip(f"CDNOW data not available: {exc}")
-    result = run_report(cdnow, "1998-07-01", tmp_path / "reports", lang="en", echo=None)
+@CDNOW_GROUP
+def test_report_on_cdnow_transactions_only(cdnow_report):
+    result = cdnow_report.result
     assert result.ok, [(n.name, n.error) for n in result.failed]
-    assert (tmp_path / "reports" / "1998-07-01" / "index.html").exists()
+    assert (cdnow_report.out / "1998-07-01" / "index.html").exists()
+    assert result.manifest["dataset"]["tables"] == ["customers", "orders"]
+    assert cdnow_report.validations() == [f"runner {(EXAMPLES_DIR / 'cdnow').resolve()}"]
 
 
 def test_fmt_kpi_by_name():
