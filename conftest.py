@@ -9,8 +9,8 @@ inherits it:
   figures there instead of the project's ``reports/``.
 
 Every nbval item (one per notebook cell) is marked ``notebook`` (``-m "not notebook"``
-leaves them out) and grouped by notebook, so that pytest-xdist runs a notebook's cells in
-order in one kernel.
+leaves them out). pytest-xdist runs with ``--dist loadfile``: the cells of a notebook, like
+the tests of a module, go to one worker, in order (one kernel per notebook).
 """
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.notebook)
-            item.add_marker(pytest.mark.xdist_group(f"nbval-{item.path.stem}"))
+

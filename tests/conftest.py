@@ -2,11 +2,11 @@
 
 ``sample_report`` runs ``churn-radar report`` on ``data/sample`` as of 2026-11-01 in French
 (the notebooks' own defaults) and ``cdnow_report`` on ``examples/cdnow`` as of 1998-07-01 in
-English with quarterly cohorts. The notebook tests read the executed notebooks and sidecars
-of these runs instead of executing the same notebooks again; the tests that use a report
-carry its ``xdist_group`` (``SAMPLE_GROUP``, ``CDNOW_GROUP`` in ``notebook_runs``) so that
-pytest-xdist runs them in the worker that holds it. Every validation made during a shared
-run is logged (see :func:`notebook_runs.run_shared`).
+English with quarterly cohorts. The tests that read them (the executed notebooks and
+sidecars, checked against the package) are gathered in ``test_report_sample.py`` and
+``test_report_cdnow.py``, so that pytest-xdist (``--dist loadfile``) runs each report once,
+in one worker. Every validation made during a shared run is logged (see
+:func:`notebook_runs.run_shared`).
 """
 
 from __future__ import annotations

@@ -67,11 +67,9 @@ def assert_no_personal_values(ds, text: str, n: int = 20) -> None:
 
 
 # ------------------------------------------------- executed reports shared by the tests
-#: The shared reports (fixtures of tests/conftest.py) and their pytest-xdist groups.
+#: The dates of the shared reports (fixtures of tests/conftest.py).
 SAMPLE_AS_OF = "2026-11-01"
 CDNOW_AS_OF = "1998-07-01"
-SAMPLE_GROUP = pytest.mark.xdist_group("sample_report")
-CDNOW_GROUP = pytest.mark.xdist_group("cdnow_report")
 
 _LOG_ENV = "CHURN_RADAR_TEST_VALIDATION_LOG"
 _KERNEL_SPY = f'''

@@ -1,8 +1,9 @@
 """Notebook 03 (cohort decay) executed headless; its sidecar is checked by hand on a tiny
 base and against the package's own computation on the sample and on CDNOW.
 
-Runs on a tiny dataset written here (always), on ``data/sample`` and on the CDNOW example
-(orders only, non-contractual: activity decay) when they are present.
+Runs here on tiny datasets; the runs on ``data/sample`` and on the CDNOW example (orders
+only, non-contractual: activity decay) are those of the shared reports, checked in
+test_report_sample.py and test_report_cdnow.py with the helpers below.
 """
 
 from __future__ import annotations
@@ -13,11 +14,7 @@ import nbformat
 import pandas as pd
 import pytest
 from notebook_runs import (
-    CDNOW_GROUP,
-    SAMPLE_GROUP,
-    assert_no_personal_values,
     execute,
-    from_report,
     output_text,
 )
 from test_cohorts import contractual_frames
@@ -25,7 +22,7 @@ from test_cohorts import contractual_frames
 import analysis
 from analysis.metrics import cohorts
 from analysis.metrics.cohorts import MONTH_DAYS
-from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
+from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import t
 
 pytestmark = pytest.mark.notebook
@@ -111,28 +108,3 @@ def test_notebook_without_amounts_quarterly(tmp_path):
     assert t("coh_no_segment", "en") in text
 
 
-@SAMPLE_GROUP
-def test_notebook_on_sample(sample_report):
-    side, nb, _ = from_report(sample_report, NAME)  # as of 2026-11-01, fr, monthly cohorts
-    ds = analysis.load(SAMPLE_DIR)
-    _check_against_package(side, ds, "2026-11-01", "M")
-    assert side["n_cohorts"] >= 12 and side["trend"] in ("improving", "worsening", "stable")
-    assert 0 < side["retention_12m"] < side["retention_6m"] < side["retention_3m"] <= 1
-    assert side["fastest_segment"] in set(ds.customers[side["segment_by"]].dropna().astype(str))
-    assert_no_personal_values(ds, _text_outputs(nb))
-
-
-@CDNOW_GROUP
-def test_notebook_on_cdnow_orders_only(cdnow_report):
-    side, nb, run_dir = from_report(cdnow_report, NAME)  # as of 1998-07-01, en, quarterly cohorts
-    ds = analysis.load(EXAMPLES_DIR / "cdnow")
-    _check_against_package(side, ds, "1998-07-01", "Q")
-    # one acquisition quarter, 23,570 customers; lost = 180 days without a purchase, so
-    # nobody can be lost before 180 days (5.9 months)
-    assert side["n_customers"] == 23570 and side["n_cohorts"] == 1
-    assert side["business_model"] == "non_contractual" and side["churn_horizon_days"] == 180
-    assert side["retention_3m"] == pytest.approx(1.0)
-    assert side["retention_12m"] < side["retention_6m"] < 1
-    text = _text_outputs(nb)
-    assert t("coh_lost_non_contractual", "en", days=180) in text
-    assert {"activity_decay.png", "activity_heatmap.png", "survival_by_cohort.png"} <= _figures(run_dir)

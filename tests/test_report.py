@@ -2,7 +2,8 @@
 
 Fast tests use a tiny dataset written here and the fixture notebooks of
 ``tests/fixtures/`` (one succeeds and writes a sidecar, one raises, one shows personal
-data). Tests marked ``notebook`` run the real notebooks on ``data/sample`` and CDNOW.
+data). The real notebooks on ``data/sample`` and CDNOW: test_report_sample.py and
+test_report_cdnow.py (one shared report each).
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from notebook_runs import CDNOW_GROUP, SAMPLE_GROUP
 
 from analysis import load
 from analysis.cli import main
 from analysis.errors import ReportError
-from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
+from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import t
 from analysis.reporting.runner import (
     _client_notebook,
@@ -446,56 +446,6 @@ def test_personal_data_in_output_withholds_the_html(tmp_path):
 # ------------------------------------------------------- real notebooks (slower)
 def _real_notebooks() -> list[Path]:
     return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-
-
-@pytest.mark.notebook
-@SAMPLE_GROUP
-def test_report_on_sample(sample_report):
-    first = sample_report.result
-    assert first.ok, [(n.name, n.error) for n in first.failed]
-    run = first.run_dir
-    values = personal_values(load(SAMPLE_DIR))
-    assert sum(len(v) for v in values.values()) > 0
-    for page in run.glob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        assert find_personal_values(text, values) == {}, page.name
-        _code_free(text)
-    assert len(_real_notebooks()) >= 4
-    for nb in _real_notebooks():
-        assert (run / nb.name).exists() and (run / f"{nb.stem}.html").exists()
-
-
-@pytest.mark.notebook
-@SAMPLE_GROUP
-def test_report_validates_the_export_once(sample_report):
-    # the runner validated data/sample once (cold cache); no notebook kernel validated it again
-    assert sample_report.validations() == [f"runner {SAMPLE_DIR.resolve()}"]
-    manifest = json.loads((sample_report.run_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert len(manifest["notebooks"]) == len(_real_notebooks())
-    assert all(n["status"] == "ok" for n in manifest["notebooks"])
-
-
-@pytest.mark.notebook
-@SAMPLE_GROUP
-def test_report_on_sample_twice(sample_report):
-    # runs after the other tests of the group: --force moves the shared run aside
-    first, out = sample_report.result, sample_report.out
-    summary = (first.run_dir / "summary.json").read_bytes()
-    second = run_report(SAMPLE_DIR, sample_report.as_of, out, lang="fr", force=True, echo=None)
-    assert second.ok, [(n.name, n.error) for n in second.failed]
-    assert (second.run_dir / "summary.json").read_bytes() == summary
-    assert (out / f"{sample_report.as_of}.previous-1" / "summary.json").read_bytes() == summary
-    assert second.manifest["dataset"]["content_sha256"] == first.manifest["dataset"]["content_sha256"]
-
-
-@pytest.mark.notebook
-@CDNOW_GROUP
-def test_report_on_cdnow_transactions_only(cdnow_report):
-    result = cdnow_report.result
-    assert result.ok, [(n.name, n.error) for n in result.failed]
-    assert (cdnow_report.out / "1998-07-01" / "index.html").exists()
-    assert result.manifest["dataset"]["tables"] == ["customers", "orders"]
-    assert cdnow_report.validations() == [f"runner {(EXAMPLES_DIR / 'cdnow').resolve()}"]
 
 
 def test_fmt_kpi_by_name():
