@@ -157,11 +157,15 @@ class CachedValidation:
     observed_until: pd.Timestamp | None
 
 
-def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
+def _to_parquet(frame: pd.DataFrame, path: Path, *, as_text_if_mixed: bool = False) -> None:
+    """Write ``frame`` as Parquet. A column mixing types cannot be stored as it is: with
+    ``as_text_if_mixed`` (quarantined rows, only ever written out as CSV text) such columns
+    are stored as text, otherwise the error propagates and nothing is cached."""
     try:
         table = pa.Table.from_pandas(frame)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # quarantined rows of a Parquet export may mix types in one column: keep them as text
+        if not as_text_if_mixed:
+            raise
         cols = {c: frame[c].astype("string") for c in frame.columns if frame[c].dtype == object}
         table = pa.Table.from_pandas(frame.assign(**cols))
     pq.write_table(table, path)
@@ -177,7 +181,9 @@ def write_entry(data_dir: str | Path, content_hash: str, result: CachedValidatio
     The entry is written into a temporary folder and renamed into place, so a reader never
     sees half an entry and two processes validating the same export at once both succeed
     (the second one's copy is dropped). Entries of older contents of the same folder are
-    removed. Returns None, leaving no trace, if the cache folder cannot be written.
+    removed. Returns None, leaving no trace, if the cache folder cannot be written or a kept
+    table holds a column Parquet cannot store as it is (the export is then validated at
+    every load, as without a cache).
     """
     final = entry_dir(data_dir, content_hash)
     root = final.parent
@@ -188,7 +194,7 @@ def write_entry(data_dir: str | Path, content_hash: str, result: CachedValidatio
         for name, frame in result.tables.items():
             _to_parquet(frame, tmp / "tables" / f"{name}.parquet")
         for name, frame in result.report.quarantine.items():
-            _to_parquet(frame, tmp / "quarantine" / f"{name}.parquet")
+            _to_parquet(frame, tmp / "quarantine" / f"{name}.parquet", as_text_if_mixed=True)
         entry = {
             "format": FORMAT,
             "layout": LAYOUT,
@@ -217,7 +223,7 @@ def write_entry(data_dir: str | Path, content_hash: str, result: CachedValidatio
             if not (final / _ENTRY).exists():
                 raise
             shutil.rmtree(tmp, ignore_errors=True)  # another process wrote it first: same content
-    except OSError:
+    except (OSError, pa.ArrowException):  # not writable, or a table Parquet cannot hold as it is
         shutil.rmtree(tmp, ignore_errors=True)
         return None
     _prune(root, keep=content_hash, source=entry["source"])
