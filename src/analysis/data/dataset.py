@@ -9,6 +9,10 @@ Tables are pandas DataFrames with the canonical columns of :mod:`analysis.data.s
 ``customers`` is always present after loading: customers seen only in activity tables
 get a row with ``signup_date`` = their first activity, and a blank ``signup_date`` is
 filled the same way (both counted in the report).
+
+:func:`load` validates an export once: it then writes a validated copy (Parquet tables and
+the validation report, :mod:`analysis.data.cache`) that every later load of the same files
+reads instead, so a monthly report validates its export once for all its notebooks.
 """
 
 from __future__ import annotations
