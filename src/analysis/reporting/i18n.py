@@ -25,7 +25,8 @@ import yaml
 
 from analysis.errors import ConfigError
 
-__all__ = ["LANGUAGES", "t", "reason_label", "labels", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "check_lang"]
+__all__ = ["LANGUAGES", "t", "reason_label", "labels", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "fmt_kpi",
+           "check_lang"]
 
 LANGUAGES = ("fr", "en")
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
@@ -111,3 +112,49 @@ def fmt_money(x, lang: str = "en", currency: str = "EUR", digits: int = 0) -> st
     if lang == "fr" or len(sym) > 1:
         return f"{sign}{num} {sym}"
     return f"{sign}{sym}{num}"
+
+
+#: KPIs that are counts of customers (shown as whole numbers).
+_COUNT_KPIS = ("customers", "active_customers", "new_customers", "lost_customers", "sent", "delivered",
+               "openers", "clickers", "repliers", "hard_bounces", "soft_bounces", "unsubscribes", "complaints",
+               "contacts")
+#: Small rates whose thresholds (0.1 %, 1 %, 2 %) need two decimals to be read.
+_SMALL_RATES = ("complaint_rate", "hard_bounce_rate", "unsubscribe_rate", "soft_bounce_rate")
+_PCT_WORDS = ("rate", "share", "ratio", "ctor", "deliverability", "pct", "retention")
+_MONEY_WORDS = ("revenue", "amount", "value", "mrr", "arr", "basket", "money")
+
+
+def fmt_kpi(key: str, value, lang: str = "en", currency: str = "EUR") -> str:
+    """A KPI value formatted from the KPI's name, the one KPI formatter of the reports.
+
+    Counts (``customers``, ``sent``...) as whole numbers; shares (``*_rate``, ``*_share``,
+    ``ctor``, ``deliverability``...) as percentages, with two decimals for the small rates
+    (complaints, bounces, unsubscribes) and for any share below 1 %; amounts (``revenue``,
+    ``value``...) as money; other whole numbers as counts, other numbers with one decimal;
+    ``–`` when missing. ``{"value": x, "unit": "pct" | "money" | "count" | "number"}``
+    gives the unit explicitly.
+    """
+    if isinstance(value, dict):
+        unit, v = value.get("unit"), value.get("value")
+        if unit == "pct":
+            return fmt_pct(v, lang)
+        if unit == "money":
+            return fmt_money(v, lang, currency)
+        if unit == "count":
+            return fmt_num(v, lang)
+        return fmt_num(v, lang, 1)
+    if value is None or _missing(value):
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    k = key.lower()
+    if k in _COUNT_KPIS:
+        return fmt_num(value, lang)
+    if any(w in k for w in _PCT_WORDS):
+        small = k in _SMALL_RATES or 0 < abs(value) < 0.01
+        return fmt_pct(value, lang, 2 if small else 1)
+    if any(w in k for w in _MONEY_WORDS):
+        return fmt_money(value, lang, currency)
+    if isinstance(value, int) or float(value).is_integer():
+        return fmt_num(value, lang)
+    return fmt_num(value, lang, 1)
