@@ -155,6 +155,9 @@ def test_silent_preventable_verdict(fitted):
     assert kf["share_signal_4w"] == pytest.approx(1 / 3) and kf["share_signal_12w"] == 0.0
     assert kf["per_indicator"]["value"]["median_lead_weeks"] == 8.0
     assert kf["verdict"] in audit.VERDICTS
+    from analysis.reporting.summary import missing_keys
+
+    assert missing_keys("02_retro_audit", kf) == []  # every figure the executive summary reads
 
 
 def test_swimlane_and_order(fitted):

@@ -330,6 +330,26 @@ def test_cohort_summary_keys_and_values():
     assert cohort_summary(non_contractual(), AS_OF)["trend_metric"] == "activity"
 
 
+def test_cohort_decay_is_one_call_with_the_summary_figures():
+    from analysis.metrics.cohorts import cohort_decay
+    from analysis.reporting.narrative import cohort_takeaways
+    from analysis.reporting.summary import missing_keys
+
+    ds = contractual()
+    run = cohort_decay(ds, AS_OF, "M", segment_by="size", metric="revenue")
+    assert run.segment == "size" and run.heat_metric == "revenue"
+    kf = run.key_figures()
+    assert {k: v for k, v in kf.items() if k in run.summary} == cohort_summary(ds, AS_OF, "M", segment_by="size")
+    assert kf["heatmap_metric"] == "revenue" and kf["as_of"] == pd.Timestamp(AS_OF).date().isoformat()
+    assert missing_keys("03_cohort_decay", kf) == []
+    pd.testing.assert_frame_equal(run.matrix, retention_matrix(ds, AS_OF, "M", "revenue"))
+    assert run.group_at_risk["months"].max() <= run.lifetimes["duration_months"].max()
+    assert run.segment_table is not None and set(run.segment_at_risk["group"]) == set(run.lifetimes["size"].dropna())
+    assert cohort_decay(ds, AS_OF, segment_by="none").segment_table is None
+    # the takeaways are words from these figures: 3-month retention printed per 100 customers
+    assert f"{100 * kf['retention_3m']:.0f}" in cohort_takeaways(kf, "en")
+
+
 def test_cohort_groups_bins_consecutive_cohorts():
     c = pd.Series(pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-01-01"]))
     assert cohort_groups(c, 2).tolist() == ["2026-01 – 2026-02", "2026-01 – 2026-02",
