@@ -15,7 +15,8 @@ from typing import Any
 from analysis.reporting.i18n import check_lang, fmt_kpi, fmt_num, fmt_pct, t
 from analysis.reporting.tables import kpi_reading
 
-__all__ = ["alert_text", "alert_texts", "decision_text", "decision_texts", "cohort_takeaways"]
+__all__ = ["alert_text", "alert_texts", "alerts_markdown", "decision_text", "decision_texts",
+           "decisions_markdown", "cohort_takeaways"]
 
 
 # ----------------------------------------------------------------------------- base health
@@ -47,6 +48,27 @@ def decision_text(code: str, lang: str = "en") -> str:
 def decision_texts(codes: list[str], lang: str = "en") -> list[str]:
     """:func:`decision_text` of each code, in order."""
     return [decision_text(c, lang) for c in codes]
+
+
+def alerts_markdown(figures: Mapping[str, Any], lang: str = "en", currency: str = "EUR") -> str:
+    """The month's alerts as a Markdown list under its title (or "no alert"), from the
+    base-health key figures (``month``, ``alerts``)."""
+    lines = [f"- {a}" for a in alert_texts(figures["alerts"], lang, currency)] or [t("bh_alerts_none", lang)]
+    return "\n".join([t("bh_alerts_title", lang, month=figures["month"] or "–"), "", *lines])
+
+
+def decisions_markdown(figures: Mapping[str, Any], lang: str = "en") -> str:
+    """What changed in the report month and the numbered decisions, from the base-health key
+    figures (``month``, ``kpis_month``, ``kpis_prev_month``, ``alerts``, ``decisions``)."""
+    now, before = figures["kpis_month"], figures["kpis_prev_month"]
+    lines = [t("bh_decisions_title", lang, month=figures["month"] or "–"), ""]
+    if figures["month"]:
+        change = (now.get("active_customers") or 0) - (before.get("active_customers") or 0)
+        lines += [t("bh_changes", lang, active=fmt_num(now.get("active_customers"), lang),
+                    active_change=("+" if change > 0 else "") + fmt_num(change, lang),
+                    churn=fmt_pct(now.get("churn_rate"), lang), alerts=len(figures["alerts"])), ""]
+    lines += [f"{i}. {d}" for i, d in enumerate(decision_texts(figures["decisions"], lang), start=1)]
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- cohorts

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.dataset import Dataset
+from analysis.models.audit import INDICATOR_TABLES, RetroAudit
 from analysis.reporting.i18n import (
     check_lang,
     fmt_date,
@@ -178,18 +179,14 @@ def audit_indicator_table(per_indicator: pd.DataFrame, lang: str = "en") -> pd.D
     return out.rename(columns={c: t(f"aud_col_{c}", lang) for c in out.columns})
 
 
-def audit_silent_table(silent: pd.DataFrame, client_columns: list[str], lang: str = "en",
-                       currency: str = "EUR") -> pd.DataFrame:
-    """:attr:`analysis.models.audit.RetroAudit.silent_` for a client (no personal column): id,
+def audit_silent_table(audit: RetroAudit, lang: str = "en", currency: str = "EUR") -> pd.DataFrame:
+    """:attr:`RetroAudit.silent_` of a fitted audit for a client (no personal column): id,
     departure date, seniority, last interaction, 12-month revenue, indicators measurable,
-    segment attributes (the columns of ``silent`` not in ``client_columns``, i.e. not in
-    :attr:`RetroAudit.clients_`)."""
-    from analysis.models.audit import INDICATOR_TABLES
-
+    segment attributes (the columns of ``silent_`` not in :attr:`RetroAudit.clients_`)."""
     check_lang(lang)
-    s = silent
+    s = audit.silent_
     base = ["customer_id", "churn_date", "tenure_days", "last_interaction", "revenue_12m", "indicators_evaluable"]
-    segs = [c for c in s.columns if c not in client_columns]
+    segs = [c for c in s.columns if c not in audit.clients_.columns]
     out = s[base + segs].copy()
     names = {i: t(f"aud_ind_{i}", lang) for i in INDICATOR_TABLES}
     out["churn_date"] = s["churn_date"].map(lambda v: fmt_date(v, lang))
