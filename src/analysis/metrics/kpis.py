@@ -82,6 +82,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.data.config import KpiThresholds
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, DataError
 from analysis.metrics.lifecycle import check_as_of, status_at
@@ -166,44 +167,6 @@ _RATIOS: dict[str, tuple[str, str]] = {
 NO_SEGMENT = "(none)"
 
 
-@dataclass(frozen=True)
-class KpiThresholds:
-    """Alert thresholds of the email KPIs (SPEC section 2); every value is a default.
-
-    Attributes
-    ----------
-    deliverability_min : alert when deliverability is below (0.95) [002].
-    hard_bounce_max : alert when the hard-bounce rate is at or above (0.02) [002].
-    open_rate_min : alert when the open rate is below (0.10) [000].
-    click_rate_min : alert when the click rate is at or below (0: nil clicks) [000].
-    unsubscribe_max : alert when the unsubscribe rate is above (0.01) [000].
-    complaint_max : alert when the complaint rate is at or above (0.001) [000].
-    growth : month-over-month factor of the "bounces doubled / complaints exploded" alarm (2).
-    machine_open_seconds : delay after delivery under which an open without click is a
-        machine open, when the correction is on (10).
-    """
-
-    deliverability_min: float = 0.95
-    hard_bounce_max: float = 0.02
-    open_rate_min: float = 0.10
-    click_rate_min: float = 0.0
-    unsubscribe_max: float = 0.01
-    complaint_max: float = 0.001
-    growth: float = 2.0
-    machine_open_seconds: float = 10.0
-
-    def rules(self) -> dict[str, tuple[str, float]]:
-        """kpi -> (comparison that raises the alert, threshold); comparisons: lt, le, gt, ge."""
-        return {
-            "deliverability": ("lt", self.deliverability_min),
-            "hard_bounce_rate": ("ge", self.hard_bounce_max),
-            "open_rate": ("lt", self.open_rate_min),
-            "click_rate": ("le", self.click_rate_min),
-            "unsubscribe_rate": ("gt", self.unsubscribe_max),
-            "complaint_rate": ("ge", self.complaint_max),
-        }
-
-
 # ----------------------------------------------------------------------------- periods
 def report_month(as_of: str | pd.Timestamp) -> pd.Timestamp:
     """First day of the last complete calendar month before ``as_of``.
@@ -259,7 +222,7 @@ def email_pairs(ds: Dataset, as_of: str | pd.Timestamp, open_correction: bool = 
     DataError
         If ``open_correction`` is on and the events carry no time of day.
     """
-    th = thresholds or KpiThresholds()
+    th = thresholds or ds.config.kpi_thresholds
     ev = _events_before(ds, as_of)
     cols = ["campaign_id", "customer_id", "campaign_time", "month", *_COUNTS, "machine_open"]
     if ev.empty:
@@ -482,7 +445,7 @@ def _inactivity(ds: Dataset, cut: pd.Timestamp, pairs: pd.DataFrame, keys: list[
     per = sent.groupby([*keys, "customer_id"], observed=True)["ref"].min().reset_index()
     ev = _events_before(ds, cut)
     if open_correction and not ev.empty:
-        ev = _drop_machine_opens(ev, (thresholds or KpiThresholds()).machine_open_seconds)
+        ev = _drop_machine_opens(ev, (thresholds or ds.config.kpi_thresholds).machine_open_seconds)
     eng = ev.loc[ev["event"].isin(["open", "click"]), ["customer_id", "event_time"]]
     eng = eng.rename(columns={"event_time": "last_engagement"}).sort_values("last_engagement", kind="stable")
     first = (ev.loc[ev["event"] == "sent"].groupby("customer_id", observed=True)["event_time"].min()
@@ -668,7 +631,7 @@ def monthly_dashboard(ds: Dataset, as_of: str | pd.Timestamp,
     ds : dataset (email KPIs are absent when it has no ``email_events``).
     as_of : only data strictly before this date is read; complete months only.
     open_correction : machine-open correction of the email KPIs (off by default).
-    thresholds : alert thresholds (default :class:`KpiThresholds`).
+    thresholds : alert thresholds (default: the dataset's, ``ds.config.kpi_thresholds``).
     months : keep the last ``months`` months (all when None).
     customer, email : :func:`customer_kpis` and :func:`email_kpis` by month for the same
         arguments, when already computed.
@@ -680,6 +643,7 @@ def monthly_dashboard(ds: Dataset, as_of: str | pd.Timestamp,
     ``rule``, ``threshold``, ``alert``, ``status`` (see :func:`with_thresholds`).
     """
     cut = check_as_of(as_of)
+    thresholds = thresholds or ds.config.kpi_thresholds
     parts = []
     cust = customer if customer is not None else customer_kpis(ds, cut)
     parts.append(with_thresholds(cust, ["month"], thresholds).assign(family="customer"))
@@ -813,6 +777,7 @@ def monthly_review(ds: Dataset, as_of: str | pd.Timestamp, open_correction: bool
     the same arguments, when the caller already has them (they are computed otherwise).
     """
     cut = check_as_of(as_of)
+    thresholds = thresholds or ds.config.kpi_thresholds
     dash = monthly_dashboard(ds, cut, open_correction, thresholds, customer=customer, email=email)
     if ds.has("email_events"):
         em = email if email is not None else email_kpis(ds, cut, "month", open_correction=open_correction,
