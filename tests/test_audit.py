@@ -409,12 +409,12 @@ def test_replay_reads_only_before_each_replay_date(real):
 def test_audit_labels_complete():
     import re as _re
 
-    from analysis.reporting.i18n import labels
+    from analysis.reporting.i18n import texts
 
-    keys = [k for k in labels() if k.startswith("aud_")]
+    keys = [k for k in texts() if k.startswith("aud_")]
     assert len(keys) > 50
     for k in keys:
-        en, fr = labels()[k]["en"], labels()[k]["fr"]
+        en, fr = texts()[k]["en"], texts()[k]["fr"]
         assert en and fr, k
         assert set(_re.findall(r"{(\w+)}", en)) == set(_re.findall(r"{(\w+)}", fr)), k
     for name in [*INDICATORS, "any"]:

@@ -41,7 +41,7 @@ from analysis.metrics.cohorts import (
     segment_decay,
     to_wide,
 )
-from analysis.reporting.i18n import labels
+from analysis.reporting.i18n import texts
 
 AS_OF = "2026-05-01"
 NAN = np.nan
@@ -366,7 +366,7 @@ def test_cohort_labels_have_both_languages():
 
     own = yaml.safe_load((resources.files("analysis.reporting") / "locales" / "cohorts.yml").read_text("utf-8"))
     for key in own:
-        assert set(labels()[key]) == {"en", "fr"}, key
+        assert set(texts()[key]) == {"en", "fr"}, key
 
 
 def test_plots_return_axes_and_hide_immature_cells():

@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis.data.config import THRESHOLD_CLASSES, KpiThresholds, SignalParams, Thresholds, parse_config
+from analysis.data.config import (
+    THRESHOLD_CLASSES,
+    KpiThresholds,
+    SignalParams,
+    Thresholds,
+    parse_config,
+)
 from analysis.errors import ConfigError
 from analysis.metrics import kpis, signals
 

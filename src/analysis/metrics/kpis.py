@@ -111,6 +111,7 @@ __all__ = [
     "email_segment_shares",
     "month_transitions",
     "SEGMENT_KPIS",
+    "UNSEGMENTED",
     "segment_kpis",
 ]
 
@@ -164,7 +165,9 @@ _RATIOS: dict[str, tuple[str, str]] = {
     "complaint_rate": ("complaints", "delivered"),
 }
 
-NO_SEGMENT = "(none)"
+#: Segment code of customers whose segment attribute is blank (the email engagement
+#: segments use :data:`analysis.metrics.signals.NO_SEGMENT`, "not emailed yet", instead).
+UNSEGMENTED = "(none)"
 
 
 # ----------------------------------------------------------------------------- periods
@@ -361,7 +364,7 @@ def _attach_segment(frame: pd.DataFrame, seg: pd.DataFrame | None, when: str) ->
         out = frame.merge(s, on=[when, "customer_id"], how="left")
     else:
         out = frame.merge(seg[["customer_id", "segment"]], on="customer_id", how="left")
-    out["segment"] = out["segment"].astype("string").fillna(seg.attrs.get("fill", NO_SEGMENT))
+    out["segment"] = out["segment"].astype("string").fillna(seg.attrs.get("fill", UNSEGMENTED))
     return out
 
 

@@ -32,8 +32,8 @@ from analysis.reporting.i18n import (
     fmt_money,
     fmt_num,
     fmt_pct,
-    labels,
     t,
+    texts,
 )
 from analysis.reporting.narrative import alert_text, decision_text
 
@@ -151,7 +151,7 @@ def kpi_label(key: str, lang: str) -> str:
     """The label of a KPI key: ``kpi_<key>`` or ``report_kpi_<key>`` from the locale files,
     else the key itself with spaces for underscores."""
     for candidate in (f"kpi_{key}", f"report_kpi_{key}", key):
-        entry = labels().get(candidate)
+        entry = texts().get(candidate)
         if isinstance(entry, dict) and lang in entry:
             return entry[lang]
     return key.replace("_", " ")
@@ -200,7 +200,7 @@ def _sign(x: float, shown: str) -> str:
 
 
 def _label_or(key: str, lang: str, fallback: str) -> str:
-    entry = labels().get(key)
+    entry = texts().get(key)
     return entry[lang] if isinstance(entry, dict) and lang in entry else fallback
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.dataset import Dataset
+from analysis.metrics.kpis import UNSEGMENTED
 from analysis.models.audit import INDICATOR_TABLES, RetroAudit
 from analysis.reporting.i18n import (
     check_lang,
@@ -22,9 +23,9 @@ from analysis.reporting.i18n import (
     fmt_money,
     fmt_num,
     fmt_pct,
-    labels,
     reason_label,
     t,
+    texts,
 )
 
 __all__ = [
@@ -105,11 +106,11 @@ def segment_table(table: pd.DataFrame | None, segment: str | None, lang: str = "
     if table is None:
         return None
     if segment == "email_segment":
-        known = labels()
+        known = texts()
         names = [t(f"kpi_seg_{s}", lang) if f"kpi_seg_{s}" in known else s for s in table["segment"]]
         header = t("kpi_segment", lang)
     else:
-        names = table["segment"].tolist()
+        names = [t("kpi_seg_none", lang) if s == UNSEGMENTED else s for s in table["segment"]]
         header = segment or t("kpi_segment", lang)
     out = pd.DataFrame({header: names, t("kpi_sent", lang): [fmt_num(v, lang) for v in table["sent"]]})
     for k in table.columns.drop(["segment", "sent"]):
