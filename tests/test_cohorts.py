@@ -383,8 +383,13 @@ def test_plots_return_axes_and_hide_immature_cells():
     ds = contractual()
     m = retention_matrix(ds, AS_OF, "M", "customers")
     ax = plot_retention_heatmap(m, lang="fr")
-    shown = ax.images[0].get_array()
+    from matplotlib.collections import QuadMesh
+
+    shown = next(c for c in ax.collections if isinstance(c, QuadMesh)).get_array()  # seaborn's heatmap
     np.testing.assert_array_equal(np.ma.getmaskarray(shown), ~to_wide(m, "observable").to_numpy(dtype=bool))
+    # one printed percentage per observable cell (January cohort: 2 of 3 still there at the end of month 0)
+    assert len(ax.texts) == int(to_wide(m, "observable").to_numpy(dtype=bool).sum())
+    assert ax.texts[0].get_text().replace("\u202f", " ") == "67 %"
     life = customer_lifetimes(ds, AS_OF)
     curves = km_curves(life, "size")
     assert plot_survival(curves, lang="en").get_ylabel() == "share not lost"
