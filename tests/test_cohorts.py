@@ -219,6 +219,12 @@ def test_no_look_ahead():
         pd.testing.assert_frame_equal(retention_matrix(ds, AS_OF, "M", metric),
                                       retention_matrix(ds2, AS_OF, "M", metric))
     assert cohort_summary(ds, AS_OF, segment_by="size") == cohort_summary(ds2, AS_OF, segment_by="size")
+    from analysis.metrics.cohorts import cohort_decay
+
+    d1, d2 = cohort_decay(ds, AS_OF, segment_by="size"), cohort_decay(ds2, AS_OF, segment_by="size")
+    assert d1.key_figures() == d2.key_figures()
+    for frame in ("matrix", "group_at_risk", "cohort_table", "segment_table", "revenue", "activity"):
+        pd.testing.assert_frame_equal(getattr(d1, frame), getattr(d2, frame))
     # non-contractual: a purchase after as_of must not bring P (lost 02-19) back
     nc = non_contractual(pd.DataFrame({"customer_id": ["P", "R"], "order_date": ["2026-05-01", "2026-05-03"],
                                        "amount": [10.0, 10.0]}))

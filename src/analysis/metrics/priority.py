@@ -244,9 +244,9 @@ def recommended_action(frame: pd.DataFrame, thresholds: Thresholds | DatasetConf
     lost = frame["lost"].to_numpy(dtype=bool, na_value=False)
     if contractual:
         code = np.where(lost, 0, code)
-    labels = pd.array(np.asarray(ACTIONS, dtype=object)[code], dtype="string")
-    labels[np.isnan(d) & ~(contractual & lost)] = pd.NA  # unknown inactivity: no recommendation
-    return pd.Series(labels, index=frame.index, name="recommended_action")
+    actions = pd.array(np.asarray(ACTIONS, dtype=object)[code], dtype="string")
+    actions[np.isnan(d) & ~(contractual & lost)] = pd.NA  # unknown inactivity: no recommendation
+    return pd.Series(actions, index=frame.index, name="recommended_action")
 
 
 def priority_matrix(frame: pd.DataFrame, risk_col: str = "n_alerts", value_col: str = "value_tier", *,
