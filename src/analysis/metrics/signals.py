@@ -81,8 +81,8 @@ read. "Observed since" is the later of the customer's signup and the start of th
    observed; a zero previous score gives change NA and alert False. Without a ``feature``
    column, D counts as 0 and ``usage_dui`` is NA.
 
-A table that is absent leaves its indicator NA for everyone; :func:`indicators` records
-the reason once in ``DataFrame.attrs["notes"]``.
+A table that is absent leaves its indicator NA for everyone; :func:`indicators` lists
+those indicators once, as codes, in ``DataFrame.attrs["unavailable"]`` (reporting/ words it).
 
 Many dates at once
 ------------------
@@ -428,7 +428,8 @@ def email_segments(ds: Dataset, dates, params: SignalParams | None = None) -> pd
     -------
     DataFrame with one row per (as_of, customer_id) for customers signed up before as_of:
     ``as_of`` (datetime64), ``customer_id`` (string), ``email_segment`` (ordered
-    categorical of :data:`EMAIL_SEGMENTS`, NA if never emailed or no email table).
+    categorical of :data:`EMAIL_SEGMENTS`, NA if never emailed or no email table);
+    ``attrs["unavailable"]`` is ``["email"]`` without email events.
     """
     p = (params or ds.config.signal_params).resolved(ds)
     grid = _grid(ds, dates)
@@ -438,7 +439,7 @@ def email_segments(ds: Dataset, dates, params: SignalParams | None = None) -> pd
     out = grid.frame[["as_of", "customer_id"]].copy()
     out["email_segment"] = grid.back(seg)
     if em is None:
-        out.attrs["notes"] = ["email_events not provided: no email segments."]
+        out.attrs["unavailable"] = ["email"]  # no email_events: no email segments
     return out
 
 
@@ -757,12 +758,6 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "usage_sessions_30", "days_since_use",
 )
 
-_ABSENT_NOTE = {
-    "email": "email_events not provided: the email indicator is NA for everyone.",
-    "value": "orders with amounts not provided: the value indicator is NA for everyone.",
-    "nps": "nps not provided: the NPS indicator is NA for everyone.",
-    "usage": "usage not provided: the usage indicator is NA for everyone.",
-}
 
 
 
@@ -787,7 +782,8 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
     -------
     DataFrame, one row per (as_of, customer_id) with ``signup_date < as_of``, sorted by
     as_of then customer_id, with the contract columns (module docstring) followed by
-    :data:`EXTRA_COLUMNS`. ``attrs["notes"]`` lists absent tables (said once).
+    :data:`EXTRA_COLUMNS`. ``attrs["unavailable"]`` lists the indicators whose table (or
+    order amounts) the export lacks, by code (``email``, ``value``, ``nps``, ``usage``).
     """
     p = (params or ds.config.signal_params).resolved(ds)
     idx = as_dates(dates)
@@ -814,11 +810,11 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
         "lost": grid.frame["lost"].to_numpy(dtype=bool),
         "tenure_days": grid.frame["tenure_days"].to_numpy(dtype=np.int64),
     }
-    notes = []
+    unavailable = []
     for name, (step, args) in steps.items():  # a loop over the six indicators
         part = step(*args)
         if part.pop("_absent", False):
-            notes.append(_ABSENT_NOTE[name])
+            unavailable.append(name)
         cols.update({k: grid.back(v) for k, v in part.items()})
         del part
         grid.q.cache.clear()  # positions are only reused within an indicator; free the memory
@@ -829,5 +825,5 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
     # built column by column in the final order, without consolidating copies
     out = pd.DataFrame({c: cols.pop(c) for c in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS)},
                        index=pd.RangeIndex(n), copy=False)
-    out.attrs["notes"] = notes
+    out.attrs["unavailable"] = unavailable
     return out
