@@ -26,7 +26,7 @@ import yaml
 from analysis.errors import ConfigError
 
 __all__ = ["LANGUAGES", "t", "reason_label", "texts", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "fmt_kpi",
-           "check_lang"]
+           "is_share_kpi", "check_lang"]
 
 LANGUAGES = ("fr", "en")
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
@@ -132,6 +132,13 @@ _PCT_WORDS = ("rate", "share", "ratio", "ctor", "deliverability", "pct", "retent
 _MONEY_WORDS = ("revenue", "amount", "value", "mrr", "arr", "basket", "money")
 
 
+def is_share_kpi(key: str) -> bool:
+    """Whether a KPI is a share shown in percent (``*_rate``, ``*_share``, ``ctor``,
+    ``deliverability``, ``retention``...), so that its changes are in points."""
+    k = key.lower()
+    return k not in _COUNT_KPIS and any(w in k for w in _PCT_WORDS)
+
+
 def fmt_kpi(key: str, value, lang: str = "en", currency: str = "EUR") -> str:
     """A KPI value formatted from the KPI's name, the one KPI formatter of the reports.
 
@@ -158,7 +165,7 @@ def fmt_kpi(key: str, value, lang: str = "en", currency: str = "EUR") -> str:
     k = key.lower()
     if k in _COUNT_KPIS:
         return fmt_num(value, lang)
-    if any(w in k for w in _PCT_WORDS):
+    if is_share_kpi(k):
         small = k in _SMALL_RATES or 0 < abs(value) < 0.01
         return fmt_pct(value, lang, 2 if small else 1)
     if any(w in k for w in _MONEY_WORDS):

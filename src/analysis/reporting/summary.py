@@ -32,6 +32,7 @@ from analysis.reporting.i18n import (
     fmt_money,
     fmt_num,
     fmt_pct,
+    is_share_kpi,
     t,
     texts,
 )
@@ -144,7 +145,6 @@ KPI_ORDER: tuple[str, ...] = (
     "ctor", "response_rate", "unsubscribe_rate", "complaint_rate", "inactivity_rate_*",
 )
 
-_PCT_WORDS = ("rate", "share", "ratio", "ctor", "deliverability", "pct", "retention")
 
 
 def kpi_label(key: str, lang: str) -> str:
@@ -181,7 +181,7 @@ def _change(key: str, now: Any, prev: Any, lang: str) -> str:
     if a is None or b is None:
         return "–"
     k = key.lower()
-    if any(w in k for w in _PCT_WORDS) or (isinstance(now, dict) and now.get("unit") == "pct"):
+    if is_share_kpi(k) or (isinstance(now, dict) and now.get("unit") == "pct"):
         d = 100 * (a - b)
         s = fmt_num(abs(d), lang, 2 if 0 < abs(d) < 0.1 else 1)
         return f"{_sign(d, s)}{s} {t('report_points', lang)}"
