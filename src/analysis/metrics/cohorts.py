@@ -72,7 +72,7 @@ from scipy.stats import chi2
 
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, NotEnoughDataError
-from analysis.metrics.lifecycle import status_at
+from analysis.metrics.lifecycle import check_as_of, status_at
 
 __all__ = [
     "MONTH_DAYS",
@@ -117,7 +117,7 @@ def _check_period(period: str) -> str:
 
 def end_of_observation(ds: Dataset, as_of) -> pd.Timestamp:
     """The first day *not* observed: ``as_of``, or the day after the export's end if earlier."""
-    cut = pd.Timestamp(as_of).normalize()
+    cut = check_as_of(as_of)
     if ds.observed_until is not None:
         cut = min(cut, pd.Timestamp(ds.observed_until).normalize() + pd.Timedelta(days=1))
     return cut

@@ -177,7 +177,7 @@ def report_month(as_of: str | pd.Timestamp) -> pd.Timestamp:
     A month is complete when it ends on or before ``as_of`` (data is read strictly before
     ``as_of``): ``2026-11-01`` -> ``2026-10-01``; ``2026-10-31`` -> ``2026-09-01``.
     """
-    cut = pd.Timestamp(as_of).normalize()
+    cut = check_as_of(as_of)
     return (cut.to_period("M").to_timestamp() - pd.offsets.MonthBegin(1)).normalize()
 
 

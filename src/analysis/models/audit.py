@@ -72,7 +72,7 @@ from scipy import stats
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, DataError, NotEnoughDataError
 from analysis.metrics import signals as _signals
-from analysis.metrics.lifecycle import as_dates, lost_clients, status_at
+from analysis.metrics.lifecycle import as_dates, check_as_of, lost_clients, status_at
 from analysis.metrics.priority import value_tiers
 
 __all__ = [
@@ -448,7 +448,7 @@ def match_retained(ds: Dataset, lost: pd.DataFrame, as_of, *, lookback_weeks: in
     _check_columns(lost, ["customer_id", "churn_date"], "lost clients")
     if int(ratio) < 1:
         raise ConfigError(f"ratio is {ratio}; expected at least 1 retained client per lost client.")
-    as_of = pd.Timestamp(as_of).normalize()
+    as_of = check_as_of(as_of)
     horizon = int(horizon_days or ds.config.thresholds.churn_horizon_days)
     cases = lost[["customer_id", "churn_date"]].rename(columns={"customer_id": "case_id", "churn_date": "ref_date"})
     cases = cases.assign(ref_date=pd.to_datetime(cases["ref_date"]).dt.normalize(),
@@ -661,7 +661,7 @@ class RetroAudit:
             raise ConfigError(f"anchor is '{self.anchor}'; expected one of {list(ANCHORS)}.")
         if int(self.n_lost) < 1:
             raise ConfigError(f"n_lost is {self.n_lost}; expected at least 1 lost client.")
-        as_of = pd.Timestamp(as_of).normalize()
+        as_of = check_as_of(as_of)
         self.as_of_ = as_of
         past = ds.before(as_of)
         lost = lost_clients(past, as_of, int(self.n_lost), self.horizon_days)
