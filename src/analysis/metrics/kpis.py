@@ -4,6 +4,11 @@ Everything here is computed at an as-of date from data strictly before it (the d
 cut with :meth:`analysis.data.dataset.Dataset.before` first), so events after ``as_of`` never
 change a figure.
 
+Numbers and codes only: a KPI's status against its threshold is a code (:data:`STATUSES`),
+an alert is ``{"kind", "code", "kpi", "value", "threshold"}`` and a decision is a code of
+:data:`DECISIONS`; :mod:`analysis.reporting.tables` and :mod:`analysis.reporting.narrative`
+word them. :func:`base_health` gathers everything notebook 01 shows in one typed result.
+
 Email KPIs (SPEC section 2)
 ---------------------------
 Counts are of distinct (campaign, customer) pairs: a customer who opens a campaign three
