@@ -38,7 +38,7 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
+from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, t, texts
 
 __all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table", "retention_columns",
            "call_list_columns", "priority_count_columns", "model_metrics_columns"]
@@ -136,7 +136,7 @@ def format_cell(value: Any, kind: str, lang: str, currency: str = "EUR", digits:
 
 
 def _translate_codes(values: pd.Series, codes: str | Mapping[str, str], lang: str) -> pd.Series:
-    known = labels()
+    known = texts()
     mapping: dict[Any, str] = {}
     for code in pd.unique(values.dropna()):
         key = codes.get(str(code)) if isinstance(codes, Mapping) else f"{codes}{code}"
@@ -246,7 +246,7 @@ def retention_columns(group_label: str, times: Iterable[float] = (3, 6, 12),
     ``group_kind="month"`` writes monthly cohorts in the language's month style; with
     ``attribute`` (a customer column such as ``plan``), the group is headed by that
     attribute's ``attr_<name>`` label when there is one."""
-    if attribute and f"attr_{attribute}" in labels():
+    if attribute and f"attr_{attribute}" in texts():
         group_label = f"attr_{attribute}"
     cols = [ColumnSpec("group", group_label, kind=group_kind),
             ColumnSpec("n", "table_col_customers", kind="count"),
@@ -295,7 +295,7 @@ def model_metrics_columns(metrics: pd.DataFrame) -> list[ColumnSpec]:
     after ``reset_index()``): the method (translated), then every metric that has a
     ``risk_metric_<name>`` label, each in its own format (AUC with 2 decimals, recall in %...).
     A Brier score is missing for a ranking rule that gives no probability: its dash says so."""
-    known = labels()
+    known = texts()
     cols = [ColumnSpec("method", "risk_method", codes="risk_method_")]
     for name in metrics.columns:
         if f"risk_metric_{name}" in known and name != "method":

@@ -30,7 +30,7 @@ import pandas as pd
 
 from analysis.paths import REPORTS_DIR
 
-__all__ = ["RunOutputs", "to_jsonable", "read_sidecar", "SCRATCH_DIR", "FIGURE_FACTS_MIME"]
+__all__ = ["RunOutputs", "to_jsonable", "SCRATCH_DIR", "FIGURE_FACTS_MIME"]
 
 #: Where a notebook run by hand (no ``output_dir``) writes: never an official month folder.
 SCRATCH_DIR: Path = REPORTS_DIR / "scratch"
@@ -124,7 +124,3 @@ def _announce_facts(facts: dict[str, Any]) -> None:
         return
     display({FIGURE_FACTS_MIME: facts, "text/plain": ""}, raw=True)
 
-
-def read_sidecar(path: str | Path) -> dict[str, Any]:
-    """The figures recorded by a notebook run."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))

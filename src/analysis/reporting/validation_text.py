@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis.data.validation import ValidationReport
-from analysis.reporting.i18n import check_lang, fmt_date, fmt_num, labels, plural, reason_label, t
+from analysis.reporting.i18n import check_lang, fmt_date, fmt_num, plural, reason_label, t, texts
 
 __all__ = ["validation_text"]
 
 
 def _table_name(table: str, lang: str) -> str:
-    entry = labels().get(table)
+    entry = texts().get(table)
     return entry[lang] if isinstance(entry, dict) and lang in entry else table
 
 

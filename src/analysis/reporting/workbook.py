@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.reporting.i18n import CURRENCY_SYMBOLS, check_lang, labels, t
+from analysis.reporting.i18n import CURRENCY_SYMBOLS, check_lang, t, texts
 
 __all__ = ["CALL_LIST_COLUMNS", "call_list_frame", "write_call_list_xlsx", "read_scores"]
 
@@ -47,7 +47,7 @@ def read_scores(run_dir: str | Path) -> pd.DataFrame | None:
 def _label(prefix: str, code, lang: str) -> str | None:
     if code is None or code is pd.NA or (isinstance(code, float) and code != code):
         return None
-    entry = labels().get(f"{prefix}{code}")
+    entry = texts().get(f"{prefix}{code}")
     return entry[lang] if isinstance(entry, dict) and lang in entry else str(code)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis.reporting.i18n import CURRENCY_SYMBOLS, fmt_num, labels, t
+from analysis.reporting.i18n import CURRENCY_SYMBOLS, fmt_num, t, texts
 from analysis.reporting.plots.style import (
     NEUTRAL,
     PALETTE,
@@ -89,21 +89,21 @@ def gains_plot(gains: pd.DataFrame, lang: str = "en", capacity_share: float | No
 
 def feature_label(name: str, lang: str = "en") -> str:
     """A feature's plain-language name: its ``feat_<name>`` label, ``plan: Pro`` (``offre : Pro``)
-        for a segment dummy (the attribute translated by its ``attr_<column>`` label),
+    for a segment dummy (the attribute translated by its ``attr_<column>`` label),
     ``email segment: passive active`` for a category flag (value translated too), else the
     column name."""
-    if f"feat_{name}" in labels():
+    if f"feat_{name}" in texts():
         return t(f"feat_{name}", lang)
     if name.startswith("seg_"):
         column, _, value = name[4:].partition("_")
         key = f"attr_{column}"
-        shown = t(key, lang) if key in labels() else column
+        shown = t(key, lang) if key in texts() else column
         return f"{shown} : {value}" if lang == "fr" else f"{shown}: {value}"
     for prefix, attr, values in (("is_email_segment_", "attr_email_segment", "kpi_seg_"),
                                  ("is_nps_category_", "attr_nps_category", "sig_nps_")):
         if name.startswith(prefix):
             value = name[len(prefix):]
-            shown = t(f"{values}{value}", lang) if f"{values}{value}" in labels() else value.replace("_", " ")
+            shown = t(f"{values}{value}", lang) if f"{values}{value}" in texts() else value.replace("_", " ")
             return f"{t(attr, lang)} : {shown}" if lang == "fr" else f"{t(attr, lang)}: {shown}"
     return name
 
