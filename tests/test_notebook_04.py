@@ -38,11 +38,15 @@ def _common_checks(side: dict, scores: pd.DataFrame, as_of: str, horizon: int, c
     for d in side["train_snapshots"] + side["test_snapshots"]:
         assert pd.Timestamp(d) + pd.Timedelta(days=horizon) <= end  # no label read after as_of
     assert max(side["train_snapshots"]) < min(side["test_snapshots"])
-    assert list(scores.columns) == SCORE_COLUMNS
+    assert list(scores.columns) == [*SCORE_COLUMNS, "reasons"]
+    assert scores["reasons"].notna().all()
     assert side["n_scored"] == len(scores) and scores["customer_id"].is_unique
     assert side["n_priority_1"] == int((scores["priority"] == "P1").sum())
     assert len(side["top_priorities"]) == min(10, len(scores))
-    assert [p["customer_id"] for p in side["top_priorities"]] == scores["customer_id"].head(10).tolist()
+    assert sum(side["n_by_status"].values()) == len(scores)
+    callable_ = scores.loc[~scores["recommended_action"].isin(["separate_list", "removal"])]
+    assert [p["customer_id"] for p in side["top_priorities"]] == callable_["customer_id"].head(10).tolist()
+    assert all(isinstance(p["reasons"], str) and p["reasons"] for p in side["top_priorities"])
     assert side["best_model"] in ("logit", "hgb")
     assert side["auc_model"] == max(side["auc_logit"], side["auc_hgb"])
 

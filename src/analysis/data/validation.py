@@ -162,7 +162,7 @@ class ValidationReport:
                 lines.append(f"    {r.rows_kept:,} line(s) kept form {r.orders:,} order(s) of {r.customers:,} "
                              f"customer(s); {r.cancellations:,} cancellation(s) net against revenue, "
                              "not purchases")
-            if r.refunds:
+            if r.refunds and not r.orders:
                 lines.append(f"    {r.refunds:,} refund(s) (negative amounts) kept as refunds, not purchases")
             lines.extend(f"    note: {n}" for n in r.notes)
         lines.extend(f"note: {n}" for n in self.notes)

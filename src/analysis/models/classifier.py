@@ -75,7 +75,7 @@ __all__ = [
     "captured_positives", "top_lift", "recall_at", "gains_curve", "reliability_curve",
     "evaluate_scores", "informative_columns", "Backtest", "backtest", "ScoreResult", "score", "SCORE_COLUMNS",
     "REASON_RULES", "REASON_COLUMNS", "reason_codes", "customer_value", "list_overlap", "POPULATIONS",
-    "ACTIVE_DAYS", "forward_evaluation", "population_metrics", "resolve_run_parameters",
+    "ACTIVE_DAYS", "forward_evaluation", "forward_summary", "population_metrics", "resolve_run_parameters",
 ]
 
 MODEL_KINDS = ("logit", "hgb")
@@ -341,7 +341,7 @@ def evaluate_scores(frame: pd.DataFrame, score_cols: dict[str, str], capacity: i
             "average_precision": average_precision_score(y, s) if ok else np.nan,
             "lift_top_decile": top_lift(y, s, 0.1),
             "brier": brier_score_loss(y, s) if col in prob_cols and ok else np.nan,
-            "recall_at_capacity": float(np.nanmean(recalls)) if recalls else np.nan,
+            "recall_at_capacity": float(np.nanmean(recalls)) if np.isfinite(recalls).any() else np.nan,
             "n": int(len(d)),
             "base_rate": float(y.mean()) if len(y) else np.nan,
         }
@@ -842,6 +842,15 @@ def forward_evaluation(ds: Dataset, result: ScoreResult) -> pd.DataFrame | None:
         rows["score_bgnbd"] = -rows["bgnbd_expected_purchases"]
         cols["bgnbd"] = "score_bgnbd"
     return population_metrics(rows, cols, result.capacity, prob_cols=("churn_probability",))
+
+
+def forward_summary(metrics: pd.DataFrame | None) -> dict:
+    """The forward check as flat sidecar keys ``forward_auc_<method>_<population>`` (an
+    empty dict when there was no forward check)."""
+    if metrics is None:
+        return {}
+    return {f"forward_auc_{method}_{pop}": (None if pd.isna(v) else float(v))
+            for (pop, method), v in metrics["auc"].items()}
 
 
 # ----------------------------------------------------------------------------- stability

@@ -18,7 +18,7 @@ from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, t
 from analysis.reporting.i18n import labels as all_labels
 
 __all__ = ["reason_text", "scores_table", "backtest_markdown", "metrics_table", "populations_table",
-           "call_list_table", "bgnbd_note", "REASON_FORMATS"]
+           "call_list_table", "bgnbd_note", "sidecar_summary", "REASON_FORMATS"]
 
 #: How each value of a reason code is written: ``int`` (whole number), ``pct`` (share as a
 #: whole percentage, absolute), ``pct1`` (share with one decimal).
@@ -162,3 +162,14 @@ def call_list_table(result: ScoreResult, lang: str = "en", currency: str = "EUR"
         t("risk_col_reasons", lang): reason_text(top, lang).to_numpy(),
     }, index=pd.RangeIndex(1, len(top) + 1))
 
+
+
+def sidecar_summary(result: ScoreResult, lang: str = "en", n_top: int = 10) -> dict:
+    """:meth:`ScoreResult.summary` with each top priority's ``reasons`` in words (what the
+    monthly report's executive summary shows)."""
+    out = result.summary(n_top)
+    top = result.call_list.head(n_top)
+    words = reason_text(top, lang).tolist()
+    for row, text in zip(out["top_priorities"], words, strict=True):
+        row["reasons"] = text
+    return out
