@@ -43,12 +43,15 @@ thresholds:
 """
 
 
-def retail_lines(n_customers: int = 160, seed: int = 7) -> pd.DataFrame:
-    """The export as a DataFrame of strings and numbers, in invoice order."""
+def retail_lines(n_customers: int = 160, seed: int = 7, steady_share: float = 0.25) -> pd.DataFrame:
+    """The export as a DataFrame of strings and numbers, in invoice order.
+
+    ``steady_share`` of the customers buy regularly to the end; the others are bursty.
+    """
     rng = np.random.default_rng(seed)
     ids = 12346 + rng.choice(6000, n_customers, replace=False)
     first = START + pd.to_timedelta(rng.integers(0, 120, n_customers), unit="D")
-    steady = rng.random(n_customers) < 0.25
+    steady = rng.random(n_customers) < steady_share
     # steady buyers: every ~3-6 weeks to the end; others: 1-2 invoices in their first 40 days
     gap = rng.uniform(20, 45, n_customers)
     n_inv = np.where(steady, ((END - first).days / gap).astype(int) + 1, rng.integers(1, 3, n_customers))
@@ -87,10 +90,10 @@ def retail_lines(n_customers: int = 160, seed: int = 7) -> pd.DataFrame:
                   "CustomerID", "Country", "LineTotal"]].reset_index(drop=True)
 
 
-def write_retail(folder: str | Path, n_customers: int = 160, seed: int = 7) -> Path:
+def write_retail(folder: str | Path, n_customers: int = 160, seed: int = 7, steady_share: float = 0.25) -> Path:
     """Write ``online_retail.csv`` and its ``dataset.yml`` into ``folder``; return the folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    retail_lines(n_customers, seed).to_csv(folder / "online_retail.csv", index=False)
+    retail_lines(n_customers, seed, steady_share).to_csv(folder / "online_retail.csv", index=False)
     (folder / "dataset.yml").write_text(DATASET_YML, encoding="utf-8")
     return folder

@@ -186,6 +186,21 @@ class BGNBDBaseline:
             f"{[tr['penalizer'] for tr in self.tries_]}); the purchase history before the snapshot is "
             "too short or too irregular.", reason)
 
+    def p_no_purchase(self, summary: pd.DataFrame, t: float) -> pd.Series:
+        """Probability of no purchase in the next ``t`` units, per row of ``summary``.
+
+        Under BG/NBD a customer drops out only just after a purchase, so no purchase in
+        ``(T, T + t]`` means dead already, or alive with no Poisson event:
+        ``1 - P(alive) + P(alive) * ((alpha + T) / (alpha + T + t)) ** (r + x)``
+        (the purchase rate given the history is Gamma(r + x, alpha + T)). This is the
+        model's own probability of the churn label (no purchase within the horizon).
+        """
+        r, alpha = self.params_["r"], self.params_["alpha"]
+        x, T = summary["frequency"].to_numpy(), summary["T"].to_numpy()
+        alive = self.p_alive(summary).to_numpy()
+        none_if_alive = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+        return pd.Series(1.0 - alive + alive * none_if_alive, index=summary.index, name="p_no_purchase")
+
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """Probability that each customer of ``summary`` is still alive (BG/NBD)."""
         with warnings.catch_warnings():
@@ -218,14 +233,14 @@ def bgnbd_scores(ds: Dataset, dates, horizon_days: int, penalizer_coef: float = 
 
     Returns
     -------
-    DataFrame with ``as_of``, ``customer_id``, ``expected_purchases``, ``p_alive`` and
-    ``score_bgnbd`` (= ``-expected_purchases``: higher means riskier). Empty (same columns)
+    DataFrame with ``as_of``, ``customer_id``, ``expected_purchases``, ``p_alive``,
+    ``p_no_purchase`` (:meth:`BGNBDBaseline.p_no_purchase`) and ``score_bgnbd`` (= ``-expected_purchases``: higher means riskier). Empty (same columns)
     when the dataset has no orders. ``attrs["fits"]`` lists one record per date:
     ``as_of`` (ISO date), ``status`` (``ok``, ``penalized``, ``dropped``), ``reason``,
     ``penalizer`` and ``params``.
     """
-    cols = ["as_of", "customer_id", "expected_purchases", "p_alive", "score_bgnbd"]
-    dtypes = ["datetime64[ns]", "string", "float64", "float64", "float64"]
+    cols = ["as_of", "customer_id", "expected_purchases", "p_alive", "p_no_purchase", "score_bgnbd"]
+    dtypes = ["datetime64[ns]", "string", "float64", "float64", "float64", "float64"]
 
     def empty() -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(cols, dtypes, strict=True)})
@@ -256,7 +271,8 @@ def bgnbd_scores(ds: Dataset, dates, horizon_days: int, penalizer_coef: float = 
         e = model.expected_purchases(summ, t)
         parts.append(pd.DataFrame({"as_of": d, "customer_id": e.index.astype("string"),
                                    "expected_purchases": e.to_numpy(),
-                                   "p_alive": model.p_alive(summ).to_numpy()}))
+                                   "p_alive": model.p_alive(summ).to_numpy(),
+                                   "p_no_purchase": model.p_no_purchase(summ, t).to_numpy()}))
     out = pd.concat(parts, ignore_index=True) if parts else empty()
     out["score_bgnbd"] = -out["expected_purchases"]
     out = out[cols]

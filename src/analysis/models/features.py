@@ -235,8 +235,8 @@ def features(ds: Dataset, dates, params: SignalParams | None = None,
     ``n_interactions_total``; with orders ``n_purchases_total``, ``days_since_first_purchase``,
     ``purchases_per_30d``, ``silence_in_usual_gaps`` (days since last / lifetime mean gap),
     ``recency_over_age`` (days since the last purchase / days since the first),
-    ``purchase_gap_cv`` (regularity), ``bgnbd_expected_purchases`` and ``bgnbd_p_alive``
-    (NaN where the fit was dropped); ``missing_<group>`` (0/1), one-hot segment attributes
+    ``purchase_gap_cv`` (regularity), ``bgnbd_expected_purchases``, ``bgnbd_p_alive`` and
+    ``bgnbd_p_no_purchase`` (the BG/NBD probability of the label; NaN where the fit was dropped); ``missing_<group>`` (0/1), one-hot segment attributes
     ``seg_<column>_<value>`` and numeric segment attributes ``seg_<column>``. One row per
     customer signed up before the date and not explicitly ended before it. Also kept: the
     raw indicator columns used for reasons (categories as strings) under their own names.
@@ -264,9 +264,9 @@ def features(ds: Dataset, dates, params: SignalParams | None = None,
         bg = bgnbd_scores(ds, idx, h, errors="skip", random_state=random_state)
         if bgnbd_fits is not None:
             bgnbd_fits.extend(bg.attrs.get("fits", []))
-        frame = frame.merge(bg[KEYS + ["expected_purchases", "p_alive"]].rename(
-            columns={"expected_purchases": "bgnbd_expected_purchases", "p_alive": "bgnbd_p_alive"}),
-            on=KEYS, how="left")
+        frame = frame.merge(bg[KEYS + ["expected_purchases", "p_alive", "p_no_purchase"]].rename(
+            columns={"expected_purchases": "bgnbd_expected_purchases", "p_alive": "bgnbd_p_alive",
+                     "p_no_purchase": "bgnbd_p_no_purchase"}), on=KEYS, how="left")
     for group, col in MISSING_GROUPS.items():
         if col in frame.columns:
             frame[f"missing_{group}"] = frame[col].isna().astype("float64")
