@@ -174,3 +174,26 @@ def test_cli_scores_the_fixture_without_traceback(folder, tmp_path):
     # an as-of date with no room for a snapshot: one line, exit code 1
     bad = CliRunner().invoke(app, ["score", str(folder), "--as-of", "2011-01-15", "--out", str(out)])
     assert bad.exit_code == 1 and "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
+
+
+def test_lapsed_customers_get_win_back_then_separate_list_then_removal():
+    from analysis.metrics.priority import recommended_action
+
+    frame = pd.DataFrame({"days_since_last": [100, 100, 200, 320, 20],
+                          "status": ["inactive", "lapsed", "lapsed", "lapsed", "active"], "lost": False})
+    # thresholds 30/60/90/180, two failed 60-day cycles: removal from 300 days
+    assert recommended_action(frame).tolist() == ["personal_call", "win_back", "separate_list", "removal", "none"]
+
+
+def test_one_horizon_per_run(ds):
+    from analysis.models.classifier import resolve_run_parameters
+
+    # the fixture's dataset.yml says 90 days; a run with 60 uses 60 for the status too
+    f = features(ds, ["2011-06-01"], horizon_days=60)
+    d = f["days_since_last"]
+    assert f.loc[d >= 60, "status"].eq("lapsed").all() and f.loc[d < 60, "status"].ne("lapsed").all()
+    assert ((d >= 60) & (d < 90)).any()
+    assert resolve_run_parameters(ds) == (90, 100)  # dataset.yml horizon, documented default capacity
+    assert resolve_run_parameters(ds, 60, 25) == (60, 25)
+    with pytest.raises(ConfigError):
+        resolve_run_parameters(ds, -5)

@@ -10,8 +10,7 @@ purchase in the first 90 days, the log runs 18 months):
 
 Rates are Gamma-distributed across customers; after each purchase a customer drops out
 with a probability drawn from a Beta distribution per customer (the BG/NBD story, with
-non-Poisson timing). Deterministic for a seed. Used by tests/test_retail.py and for the
-figures in the issue-11 report.
+non-Poisson timing). Deterministic for a seed. Used by ``benchmarks/forward_auc.py``.
 """
 
 from __future__ import annotations
