@@ -447,7 +447,8 @@ def aggregate_orders(lines: pd.DataFrame, report: TableReport | None = None,
     An order is a cancellation or refund (``is_refund``: it nets against revenue but is not a
     purchase) when its id matches ``cancellation_pattern`` (a regular expression, e.g.
     ``"^C"``) or its amount is negative. Lines without an order id stay one row each (as
-    before). Duplicate lines are judged before this step, on the lines themselves.
+    before). Duplicate lines are judged before this step, on the lines themselves. An export
+    with one line per order is returned as it is (only ``cancellation_pattern`` is applied).
 
     Parameters
     ----------
@@ -464,6 +465,14 @@ def aggregate_orders(lines: pd.DataFrame, report: TableReport | None = None,
     """
     has_id = lines["order_id"].notna()
     if not has_id.any():
+        return lines
+    if not lines.loc[has_id].duplicated(["customer_id", "order_id"]).any():
+        # one line per order already: rows stay as they are, only cancellations are flagged
+        if cancellation_pattern:
+            cancel = lines["order_id"].astype("string").str.contains(cancellation_pattern, regex=True).fillna(False)
+            lines = lines.assign(is_refund=lines["is_refund"] | cancel.to_numpy(dtype=bool))
+            if report is not None:
+                report.refunds = int(lines["is_refund"].sum())
         return lines
     has_amount = "amount" in lines.columns
     keyed = lines.loc[has_id]
