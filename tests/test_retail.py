@@ -197,3 +197,15 @@ def test_one_horizon_per_run(ds):
     assert resolve_run_parameters(ds, 60, 25) == (60, 25)
     with pytest.raises(ConfigError):
         resolve_run_parameters(ds, -5)
+
+
+def test_a_failing_fit_is_one_clear_error():
+    from analysis.errors import NotEnoughDataError
+    from analysis.models.classifier import ChurnClassifier
+
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    # 2 calibration rows cannot be split into the 5 folds scikit-learn asks for: its ValueError
+    # becomes the project's error, whose message fits on one line
+    with pytest.raises(NotEnoughDataError, match="could not be fitted on 4 snapshot row") as err:
+        ChurnClassifier("logit").fit(X, [0, 1, 0, 1], X.iloc[:2], [0, 1])
+    assert "\n" not in str(err.value)

@@ -232,10 +232,16 @@ class ChurnClassifier:
                     "customers): no model can be fitted. Use a longer history or another horizon."
                 )
         self.feature_names_ = list(X.columns)
-        with _single_thread():
-            self.pipeline_ = make_pipeline(self.kind, self.random_state).fit(_finite(X), y)
-            self.calibrated_ = CalibratedClassifierCV(FrozenEstimator(self.pipeline_), method="sigmoid")
-            self.calibrated_.fit(_finite(X_calib[self.feature_names_]), y_calib)
+        try:
+            with _single_thread():
+                self.pipeline_ = make_pipeline(self.kind, self.random_state).fit(_finite(X), y)
+                self.calibrated_ = CalibratedClassifierCV(FrozenEstimator(self.pipeline_), method="sigmoid")
+                self.calibrated_.fit(_finite(X_calib[self.feature_names_]), y_calib)
+        except ValueError as exc:  # scikit-learn's own checks: one line for the user, not a traceback
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise NotEnoughDataError(
+                f"The {self.kind} model could not be fitted on {len(X):,} snapshot row(s) and "
+                f"{X.shape[1]} feature(s): {first}") from exc
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
