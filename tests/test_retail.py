@@ -193,7 +193,7 @@ def test_one_horizon_per_run(ds):
     d = f["days_since_last"]
     assert f.loc[d >= 60, "status"].eq("lapsed").all() and f.loc[d < 60, "status"].ne("lapsed").all()
     assert ((d >= 60) & (d < 90)).any()
-    assert resolve_run_parameters(ds) == (90, 100)  # dataset.yml horizon, documented default capacity
+    assert resolve_run_parameters(ds) == (90, 150)  # dataset.yml horizon, documented default capacity
     assert resolve_run_parameters(ds, 60, 25) == (60, 25)
     with pytest.raises(ConfigError):
         resolve_run_parameters(ds, -5)

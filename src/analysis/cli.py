@@ -128,7 +128,7 @@ def score(
                                        "(default: thresholds.churn_horizon_days of dataset.yml, else 90)."),
     out: Path = typer.Option(..., "--out", help="CSV file written with one row per known customer."),
     capacity: int | None = typer.Option(None, help="Customers the team can contact per month (size of the "
-                                        "call list; default: capacity of dataset.yml, else 100)."),
+                                        "call list; default: capacity of dataset.yml, else 150)."),
     lang: str = typer.Option("", help="Language of the reasons, fr or en (default: the dataset's)."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the models and of the hold-out."),
     evaluate: bool = typer.Option(False, "--evaluate", help="Also measure the scores against what happened "

@@ -94,7 +94,7 @@ def resolve_run_parameters(ds: Dataset, horizon_days: int | None = None,
                            capacity: int | None = None) -> tuple[int, int]:
     """The horizon and capacity of a run: the values given, else ``dataset.yml``
     (``thresholds.churn_horizon_days``, ``capacity``), else the documented defaults of
-    :class:`analysis.data.config.DatasetConfig` (90 days, 100 customers). Used by
+    :class:`analysis.data.config.DatasetConfig` (90 days, 150 customers). Used by
     :func:`score`, ``churn-radar score``, notebook 04 and the report alike (0 or None = not given).
     """
     h = int(horizon_days or ds.config.thresholds.churn_horizon_days)
