@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis.models.classifier import ScoreResult
 from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, t
-from analysis.reporting.i18n import labels as all_labels
+from analysis.reporting.i18n import texts as all_labels
 
 __all__ = ["reason_text", "scores_table", "backtest_markdown", "metrics_table", "populations_table",
            "call_list_table", "bgnbd_note", "sidecar_summary", "REASON_FORMATS"]
