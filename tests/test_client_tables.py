@@ -128,14 +128,14 @@ def test_retention_table_with_intervals_and_one_footnote_per_reason() -> None:
 def test_call_list_and_priority_counts_tables() -> None:
     from analysis.reporting.client_tables import call_list_columns, priority_count_columns
 
-    calls = pd.DataFrame({"customer_id": ["C1"], "churn_probability": [0.754], "risk_tier": ["critical"],
+    calls = pd.DataFrame({"customer_id": ["C1"], "status": ["watch"], "churn_probability": [0.754], "risk_tier": ["critical"],
                           "value": [128156.22], "expected_value_at_risk": [96664.5], "priority": ["P1"],
                           "recommended_action": ["personal_call"], "reasons": [LONG_REASON]})
     row = client_table(calls, call_list_columns(), lang="en").data.iloc[0].tolist()
-    assert row == ["C1", "75%", "Critical risk", "€128,156", "€96,664", "P1: immediate human intervention",
+    assert row == ["C1", "at watch", "75%", "Critical risk", "€128,156", "€96,664", "P1: immediate human intervention",
                    "Personal call by the account owner", LONG_REASON]
     orders = client_table(calls, call_list_columns(money=False), lang="fr").data.iloc[0].tolist()
-    assert orders[3:5] == [f"128{NNBSP}156", f"96{NNBSP}664"]           # an order count, no currency
+    assert orders[4:6] == [f"128{NNBSP}156", f"96{NNBSP}664"]           # an order count, no currency
     counts = pd.DataFrame({"value_tier": ["high"], "low": [438], "medium": [9], "high": [5], "critical": [1879]})
     shown = client_table(counts, priority_count_columns(), lang="fr").data
     assert list(shown.columns) == ["Niveau de valeur", "Risque faible", "Risque moyen", "Risque élevé", "Risque critique"]

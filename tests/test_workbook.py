@@ -79,6 +79,6 @@ def test_index_links_the_call_list_files_and_describes_figures(tmp_path) -> None
                 "notebooks": [{"name": "04_churn_risk", "status": "ok", "duration_s": 1.0,
                                "files": {"html": "04_churn_risk.html", "pdf": "pdf/04_churn_risk.pdf"}}]}
     page = render_index(tmp_path, manifest, {}, lang="fr", index_pdf="pdf/index.pdf").read_text(encoding="utf-8")
-    assert 'href="call_list.xlsx"' in page and "la liste d&#39;appels complète (2 clients actifs" in page
+    assert 'href="call_list.xlsx"' in page and "tous les clients notés (2), dans l&#39;ordre d&#39;appel" in page
     assert 'href="scores.csv"' in page and 'href="pdf/index.pdf"' in page and 'href="pdf/04_churn_risk.pdf"' in page
     assert 'alt="Graphique « Gains ». Axe horizontal : part contactée, de 0 % à 100 %."' in page

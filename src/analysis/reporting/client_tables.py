@@ -41,7 +41,7 @@ from pandas.io.formats.style import Styler
 from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, t, texts
 
 __all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table", "retention_columns",
-           "call_list_columns", "priority_count_columns", "model_metrics_columns"]
+           "call_list_columns", "call_list_rows", "priority_count_columns", "model_metrics_columns"]
 
 #: What a column holds, hence how its cells are written.
 KINDS = ("text", "count", "number", "pct", "money", "date", "month")
@@ -261,11 +261,11 @@ def retention_columns(group_label: str, times: Iterable[float] = (3, 6, 12),
 
 
 def call_list_columns(money: bool = True) -> list[ColumnSpec]:
-    """The column spec of the call list (:attr:`analysis.models.classifier.ScoreResult.call_list`):
-    customer, churn probability, risk tier, value and expected value at risk (amounts when
+    """The column spec of the call list (:func:`call_list_rows`): customer, status, churn probability, risk tier, value and expected value at risk (amounts when
     ``money``, else numbers: the value is then an order count), priority, action, reasons."""
     value = {"kind": "money"} if money else {"kind": "number", "digits": 0}
     return [ColumnSpec("customer_id", "risk_col_customer"),
+            ColumnSpec("status", "risk_col_status", codes="risk_status_"),
             ColumnSpec("churn_probability", "risk_col_probability", kind="pct", digits=0),
             ColumnSpec("risk_tier", "risk_col_risk_tier", codes="sig_risk_"),
             ColumnSpec("value", "risk_col_value", **value),
@@ -302,3 +302,13 @@ def model_metrics_columns(metrics: pd.DataFrame) -> list[ColumnSpec]:
             kind, digits, note = _METRIC_FORMATS.get(str(name), ("number", 3, None))
             cols.append(ColumnSpec(str(name), f"risk_metric_{name}", kind=kind, digits=digits, missing_note=note))
     return cols
+
+
+def call_list_rows(result, lang: str = "fr", n: int = 20) -> pd.DataFrame:
+    """The first ``n`` rows of ``result.call_list`` (a :class:`analysis.models.classifier.ScoreResult`)
+    with their ``reasons`` in words (:func:`analysis.reporting.risk_text.reason_text`), for
+    :func:`client_table` with :func:`call_list_columns`."""
+    from analysis.reporting.risk_text import reason_text
+
+    top = result.call_list.head(n)
+    return top.assign(reasons=reason_text(top, lang).to_numpy())

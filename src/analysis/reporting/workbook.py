@@ -21,6 +21,7 @@ __all__ = ["CALL_LIST_COLUMNS", "call_list_frame", "write_call_list_xlsx", "read
 #: (column of scores.csv, header label key, kind, width in characters); kinds: text, pct, money, code:<prefix>.
 CALL_LIST_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
     ("customer_id", "risk_col_customer", "text", 14),
+    ("status", "risk_col_status", "code:risk_status_", 16),
     ("priority", "risk_col_priority", "code:sig_priority_", 14),
     ("churn_probability", "risk_col_probability", "pct", 14),
     ("risk_tier", "risk_col_risk_tier", "code:sig_risk_", 14),
