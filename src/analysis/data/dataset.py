@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from analysis.data.config import DatasetConfig, read_config
+from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import find_table_file, read_raw
 from analysis.data.schema import ACTIVITY_TABLES, TABLES
 from analysis.data.validation import TableReport, ValidationReport, validate_table
@@ -74,7 +75,7 @@ class Dataset:
     def segment_columns(self, max_levels: int = 30) -> list[str]:
         """Customer attributes usable as segments: not personal, at most ``max_levels`` values."""
         base = {"customer_id", "signup_date", "churn_date"}
-        personal = set(self.config.personal_columns)
+        personal = set(self.personal_columns())
         cols = []
         for col in self.customers.columns:
             if col in base or col in personal:
@@ -82,6 +83,14 @@ class Dataset:
             if self.customers[col].nunique(dropna=True) <= max_levels:
                 cols.append(col)
         return cols
+
+    def personal_columns(self) -> list[str]:
+        """Customer attributes holding personal data: declared in the config, or detected by
+        name or content (:func:`analysis.data.personal.detect_personal_columns`). Never
+        segment attributes; masked in every copy meant for people."""
+        attrs = self.customers.drop(columns=["signup_date", "churn_date"], errors="ignore")
+        found = detect_personal_columns(attrs, self.config.personal_columns, skip=("customer_id",))
+        return [c for c in found if c != "customer_id"]
 
     # ------------------------------------------------------------- derived views
     def interactions(self, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -151,7 +160,7 @@ class Dataset:
 
 
 def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetConfig,
-              path: Path | None) -> Dataset:
+              path: Path | None, external: frozenset[str] = frozenset()) -> Dataset:
     """Validate raw tables, then apply the dataset-level rules (customers, signup, end)."""
     present_activity = [t for t in ACTIVITY_TABLES if t in raw]
     if not present_activity:
@@ -170,11 +179,17 @@ def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetCon
         frame, fname, detected = raw[table]
         tconf = config.table(table)
         opts = config.csv_for(table)
-        df, quarantine, trep = validate_table(
-            table, frame, fname, date_format=opts.date_format, decimal=opts.decimal,
-            renames=tconf.columns, personal_columns=config.personal_columns,
-            observed_until=end, detected=detected, duplicates=tconf.duplicates,
-        )
+        try:
+            df, quarantine, trep = validate_table(
+                table, frame, fname, date_format=opts.date_format, decimal=opts.decimal,
+                renames=tconf.columns, personal_columns=config.personal_columns,
+                observed_until=end, detected=detected, duplicates=tconf.duplicates,
+                timezone=config.timezone,
+            )
+        except DataError as exc:
+            if table in external:
+                raise _withheld(fname, table, exc) from None
+            raise
         clean[table] = df
         report.tables[table] = trep
         report.quarantine[table] = quarantine
@@ -260,6 +275,15 @@ def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetCon
     )
 
 
+def _withheld(fname: str, table: str, exc: DataError) -> DataError:
+    """The error of a file outside the dataset folder, without any of its content."""
+    kind = "required column missing or not mapped" if "column" in str(exc) else "unusable content"
+    return DataError(
+        f"{fname}: cannot be used as table '{table}' ({kind}); the file lies outside the dataset "
+        "folder, so its content is not echoed. Check tables." + table + " in dataset.yml."
+    )
+
+
 def _count(rep: TableReport, reason: str, n: int) -> None:
     rep.quarantined[reason] = rep.quarantined.get(reason, 0) + n
 
@@ -285,13 +309,22 @@ def load(path: str | Path, *, config: DatasetConfig | None = None,
         raise DataError(f"{folder}: not a folder. A dataset is a folder of CSV or Parquet tables.")
     config = config or read_config(folder)
     raw: dict[str, tuple[pd.DataFrame, str, dict]] = {}
+    external: set[str] = set()
     for table in TABLES:
-        file = find_table_file(folder, table, config.table(table))
+        file = find_table_file(folder, table, config.table(table), allow_external=config.allow_external_files)
         if file is None:
             continue
-        rt = read_raw(file, table, config.csv_for(table))
+        outside = not file.resolve().is_relative_to(folder.resolve())
+        try:
+            rt = read_raw(file, table, config.csv_for(table))
+        except DataError as exc:
+            if outside:
+                raise _withheld(str(file), table, exc) from None
+            raise
+        if outside:
+            external.add(table)
         raw[table] = (rt.frame, str(file), rt.detected)
-    ds = _assemble(raw, config, folder)
+    ds = _assemble(raw, config, folder, frozenset(external))
     if quarantine_dir is not None:
         ds.report.write_quarantine(quarantine_dir)
     return ds

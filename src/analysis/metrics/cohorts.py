@@ -72,6 +72,7 @@ from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, NotEnoughDataError
 from analysis.metrics.lifecycle import status_at
 from analysis.reporting.i18n import fmt_num, fmt_pct, t
+from analysis.reporting.safety import escape  # data-borne segment names and values in Markdown
 
 __all__ = [
     "MONTH_DAYS",
@@ -732,8 +733,8 @@ def takeaways(summary: dict, lang: str = "en") -> str:
         p = summary["logrank_p"]
         p_txt = "–" if p is None else (fmt_num(p, lang, 3) if p >= 0.001 else "< " + fmt_num(0.001, lang, 3))
         if summary["fastest_segment"] is None:
-            lines.append(t("coh_take_segment_none", lang, segment=seg, p=p_txt))
+            lines.append(t("coh_take_segment_none", lang, segment=escape(seg), p=p_txt))
         else:
-            lines.append(t("coh_take_segment", lang, segment=seg, fastest=summary["fastest_segment"],
+            lines.append(t("coh_take_segment", lang, segment=escape(seg), fastest=escape(summary["fastest_segment"]),
                            r12=pct(summary["fastest_segment_retention_12m"]), p=p_txt))
     return "\n".join(lines)

@@ -109,6 +109,7 @@ __all__ = [
     "period_alarms",
     "monthly_dashboard",
     "month_alerts",
+    "revenue_zero_alert",
     "decisions",
     "base_summary",
     "monthly_review",
@@ -758,6 +759,10 @@ def month_alerts(dashboard: pd.DataFrame, alarms: pd.DataFrame | None, month: pd
             "message": t("kpi_alert_line", lang, kpi=t(f"kpi_{r.kpi}", lang),
                          value=format_kpi(r.kpi, r.value, lang), reading=r.reading)}
            for r in rows.itertuples()]
+    zero = revenue_zero_alert(dashboard, month)
+    if zero is not None:
+        out.append({**zero, "message": t(f"kpi_alert_{zero['code']}", lang, value=format_kpi("revenue", zero["value"], lang),
+                                         prev=format_kpi("revenue", zero["threshold"], lang))})
     if alarms is not None and not alarms.empty:
         fired = alarms.loc[(alarms["month"] == month) & alarms["fired"]]
         for r in fired.itertuples():
@@ -768,8 +773,24 @@ def month_alerts(dashboard: pd.DataFrame, alarms: pd.DataFrame | None, month: pd
     return out
 
 
+def revenue_zero_alert(dashboard: pd.DataFrame, month: pd.Timestamp) -> dict[str, Any] | None:
+    """The ``revenue_zero`` alert: revenue of exactly 0 in ``month`` after a positive revenue
+    the month before (an incomplete export as often as a collapse). Returns the alert as
+    codes and numbers (``code``, ``kpi``, ``value``, ``threshold`` = the previous month's
+    revenue, ``key``), or None."""
+    month = pd.Timestamp(month)
+    rows = dashboard.loc[dashboard["kpi"].eq("revenue")].set_index("month")["value"]
+    now = rows.get(month)
+    prev = rows.get(month - pd.offsets.MonthBegin(1))
+    if now is None or prev is None or pd.isna(now) or pd.isna(prev) or not (now == 0 and prev > 0):
+        return None
+    return {"code": "revenue_zero", "kpi": "revenue", "value": 0.0, "threshold": float(prev),
+            "key": "kpi_alert_revenue_zero"}
+
+
 #: Alert key -> decision label key, most urgent first (SPEC section 5, monthly review).
 DECISIONS: dict[str, str] = {
+    "kpi_alert_revenue_zero": "kpi_decision_check_revenue",
     "kpi_alarm_bounces_doubled": "kpi_decision_suspend_audit",
     "kpi_alarm_complaints_exploded": "kpi_decision_suspend_audit",
     "kpi_alert_hard_bounce_rate": "kpi_decision_remove_hard_bounces",

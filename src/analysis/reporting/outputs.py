@@ -83,10 +83,17 @@ class RunOutputs:
         return fig
 
     def table(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
-        """Save a result table as CSV next to the figures (users export them); return it."""
+        """Save a result table as CSV next to the figures (users export them); return it.
+
+        The CSV is meant for people: personal columns are masked and formula-like cells
+        neutralised (:func:`analysis.reporting.safety.write_people_csv`); a Parquet copy
+        beside it keeps the exact values.
+        """
+        from analysis.reporting.safety import mask_personal, write_people_csv
+
         folder = self.dir / "tables"
         folder.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(folder / f"{self.notebook}_{name}.csv", index=False)
+        write_people_csv(mask_personal(frame, by_name=False), folder / f"{self.notebook}_{name}.csv")
         return frame
 
 
