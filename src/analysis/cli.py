@@ -105,7 +105,7 @@ def _check_output_file(out: Path, option: str = "--out") -> None:
         raise ConfigError(f"{option} {out}: is a folder; expected a file name such as scores.csv.")
     if out.exists() and not os.access(out, os.W_OK):
         raise ConfigError(f"{option} {out}: the file exists and is read-only.")
-    check_output_dir(out.parent if str(out.parent) else Path("."), option=option)
+    check_output_dir(out.parent if str(out.parent) else Path("."), option=option, shown=out)
 
 
 @app.command()

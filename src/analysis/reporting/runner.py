@@ -50,6 +50,7 @@ import re
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -491,8 +492,9 @@ def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kerne
     return run
 
 
-def check_output_dir(out: str | Path, option: str = "--out") -> Path:
-    """Check, before any computation, that folder ``out`` exists or can be created and written.
+def check_output_dir(out: str | Path, option: str = "--out", shown: str | Path | None = None) -> Path:
+    """Check, before any computation, that folder ``out`` exists or can be created (it is
+    created) and can be written (a temporary file is created and removed).
 
     Raises
     ------
@@ -500,17 +502,29 @@ def check_output_dir(out: str | Path, option: str = "--out") -> Path:
         If ``out`` is a file, lies under a file, or its nearest existing folder is not writable.
     """
     out = Path(out)
+    name = shown if shown is not None else out
     if out.exists() and not out.is_dir():
-        raise ReportError(f"{option} {out}: is a file, not a folder.")
+        raise ReportError(f"{option} {name}: cannot be created, because {out} is a file, not a folder."
+                          if shown is not None else f"{option} {out}: is a file, not a folder.")
     probe = out
     while not probe.exists():
         if probe.parent == probe:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        raise ReportError(f"{option} {out}: cannot be created, because {probe} is a file, not a folder.")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ReportError(f"{option} {out}: cannot be written: {probe} is read-only or not writable by you.")
+        raise ReportError(f"{option} {name}: cannot be created, because {probe} is a file, not a folder.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"{option} {name}: cannot be created ({exc.strerror or type(exc).__name__}).") from None
+    try:  # the only reliable test (root ignores permissions, a read-only mount does not)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ReportError(
+            f"{option} {name}: cannot be written ({exc.strerror or type(exc).__name__}); "
+            "choose a folder you can write to."
+        ) from None
     return out
 
 
