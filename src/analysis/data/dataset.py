@@ -268,6 +268,14 @@ def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetCon
         report.notes.append(f"observed_until not set: the export is taken to end on {hi.date()}, its last event.")
     if "customers" in report.tables:
         report.tables["customers"].customers = len(cust)
+        attrs = cust.drop(columns=["customer_id", "signup_date", "churn_date"], errors="ignore")
+        found = detect_personal_columns(attrs, config.personal_columns)
+        undeclared = [c for c, why in found.items() if why != "declared"]
+        if undeclared:
+            report.tables["customers"].notes.append(
+                f"personal column(s) {', '.join(undeclared)} recognised by name or content (not declared in "
+                "personal_columns): never segments, masked in client copies."
+            )
     return Dataset(
         customers=cust, orders=clean.get("orders"), email_events=clean.get("email_events"),
         nps=clean.get("nps"), usage=clean.get("usage"), config=config, report=report, path=path,

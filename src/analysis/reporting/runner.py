@@ -70,7 +70,7 @@ from analysis.errors import ReportError
 from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import check_lang, t
 from analysis.reporting.outputs import to_jsonable
-from analysis.reporting.safety import Pseudonymiser, pseudonym_key, write_quarantine_copies
+from analysis.reporting.safety import Pseudonymiser, escape, pseudonym_key, write_quarantine_copies
 
 __all__ = [
     "NOTEBOOK_PATTERN", "STANDARD_PARAMETERS", "REMOVE_CELL_TAGS", "REMOVE_OUTPUT_TAGS", "NotebookRun", "ReportRun",
@@ -339,7 +339,7 @@ def _client_notebook(nb: nbformat.NotebookNode, lang: str,
                 continue
         cells.append(cell)
     if failure is not None:
-        msg = t("report_section_failed", lang, error=failure)
+        msg = t("report_section_failed", lang, error=escape(failure))  # an error may quote data
         cells.insert(0, nbformat.v4.new_markdown_cell(f"> **{msg}**"))
     nb.cells = cells
     return nb
@@ -493,8 +493,8 @@ def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kerne
 
 
 def check_output_dir(out: str | Path, option: str = "--out", shown: str | Path | None = None) -> Path:
-    """Check, before any computation, that folder ``out`` exists or can be created (it is
-    created) and can be written (a temporary file is created and removed).
+    """Check, before any computation, that folder ``out`` exists or can be created, and can
+    be written: a temporary file is created and removed in its nearest existing folder.
 
     Raises
     ------
@@ -513,16 +513,13 @@ def check_output_dir(out: str | Path, option: str = "--out", shown: str | Path |
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         raise ReportError(f"{option} {name}: cannot be created, because {probe} is a file, not a folder.")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ReportError(f"{option} {name}: cannot be created ({exc.strerror or type(exc).__name__}).") from None
+    verb = "written" if probe == out else "created"
     try:  # the only reliable test (root ignores permissions, a read-only mount does not)
-        with tempfile.TemporaryFile(dir=out):
+        with tempfile.TemporaryFile(dir=probe):
             pass
     except OSError as exc:
         raise ReportError(
-            f"{option} {name}: cannot be written ({exc.strerror or type(exc).__name__}); "
+            f"{option} {name}: cannot be {verb} ({exc.strerror or type(exc).__name__} in {probe}); "
             "choose a folder you can write to."
         ) from None
     return out
@@ -658,7 +655,6 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     as_of = _check_as_of(as_of)
     data_path = Path(data_dir).resolve()
     extra = dict(parameters or {})
-    out = check_output_dir(out)
     notebooks = discover_notebooks(notebooks_dir, only)
     declared = {p.stem: notebook_parameters(p) for p in notebooks}
     unused = sorted(k for k in extra if not any(k in d for d in declared.values()))
@@ -667,6 +663,7 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
             f"-p {', '.join(unused)}: no notebook selected declares this parameter "
             f"(notebooks: {', '.join(declared)})."
         )
+    out = check_output_dir(out)
     if (out / as_of).exists() and not force:
         prepare_run_dir(out, as_of, force=False)  # raises with the message
     ds = load(data_path)  # fails here, before touching any folder, if the data is unusable
