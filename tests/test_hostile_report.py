@@ -124,7 +124,7 @@ def test_email_and_phone_ids_pseudonymised_in_pages_and_summary(hostile_run):
     summary = json.loads(texts["summary.json"])
     ids = [p["customer_id"] for p in summary["04_churn_risk"]["top_priorities"]]
     mapping = hostile_run["mapping"]
-    personal_ids = [v for v in mapping.values() if "@" in v or v.startswith("+33")]
+    personal_ids = [v for v in mapping.values() if v.endswith("@hostile-mail.example") or v.startswith("+33")]
     expected = {alias.pseudonym(v) for v in personal_ids}
     assert any(i in expected for i in ids) or not any(i.startswith("ID-") for i in ids)
     assert all(not i.startswith("ID-") or i in expected for i in ids)

@@ -190,8 +190,6 @@ def sample(
     _positive(customers, "--customers", "customers")
     _positive(months, "--months", "months")
     end = _date_option(end, "--end")
-    _choice(business, "--business", ("contractual", "non_contractual"))
-    _choice(fmt, "--format", ("csv", "parquet"))
     from analysis.reporting.runner import check_output_dir
 
     check_output_dir(out)
