@@ -409,3 +409,17 @@ def test_revenue_zero_alert_reads_nothing_after_as_of():
 def test_read_config_string_personal_columns_file(tmp_path):
     d = _dataset(tmp_path / "pc", "personal_columns: email\n")
     assert read_config(d).personal_columns == ("email",)
+
+
+def test_figure_text_from_data_cannot_break_a_plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis.reporting.plots.cohorts import plot_survival
+
+    curves = pd.DataFrame({"group": ["$\\frac$ <script>", "$\\frac$ <script>", "b", "b"], "months": [0, 3, 0, 3],
+                           "survival": [1.0, 0.8, 1.0, 0.9], "lower": [1.0, 0.7, 1.0, 0.8],
+                           "upper": [1.0, 0.9, 1.0, 1.0]})
+    ax = plot_survival(curves, lang="en", title=escape("Survival by $\\frac$", "figure"))
+    ax.figure.canvas.draw()  # unescaped, mathtext would raise on "$\frac$"
+    assert [x.get_text() for x in ax.get_legend().get_texts()] == ["\\$\\frac\\$ <script>", "b"]
