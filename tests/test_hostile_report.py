@@ -9,10 +9,10 @@ import csv
 import html
 import json
 import re
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import hostile_base
 import pandas as pd
 import pytest
 
@@ -20,9 +20,6 @@ from analysis import load
 from analysis.cli import main
 from analysis.reporting.i18n import t
 from analysis.reporting.safety import FORMULA_PREFIXES, Pseudonymiser, pseudonym_key
-
-sys.path.insert(0, str(Path(__file__).parent))
-import hostile_base  # noqa: E402
 
 pytestmark = pytest.mark.notebook
 AS_OF = "2026-11-01"
