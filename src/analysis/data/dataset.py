@@ -55,6 +55,8 @@ class Dataset:
     path: Path | None = None
     observed_from: pd.Timestamp | None = None
     observed_until: pd.Timestamp | None = None
+    #: personal columns found once per dataset (a point-in-time copy keeps its parent's)
+    _personal: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ tables
     def has(self, table: str) -> bool:
@@ -88,9 +90,11 @@ class Dataset:
         """Customer attributes holding personal data: declared in the config, or detected by
         name or content (:func:`analysis.data.personal.detect_personal_columns`). Never
         segment attributes; masked in every copy meant for people."""
-        attrs = self.customers.drop(columns=["signup_date", "churn_date"], errors="ignore")
-        found = detect_personal_columns(attrs, self.config.personal_columns, skip=("customer_id",))
-        return [c for c in found if c != "customer_id"]
+        if self._personal is None:
+            attrs = self.customers.drop(columns=["signup_date", "churn_date"], errors="ignore")
+            found = detect_personal_columns(attrs, self.config.personal_columns, skip=("customer_id",))
+            self._personal = [c for c in found if c != "customer_id"]
+        return list(self._personal)
 
     # ------------------------------------------------------------- derived views
     def interactions(self, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -145,11 +149,13 @@ class Dataset:
             frame = getattr(self, t)
             if frame is not None:
                 kept[t] = frame.loc[frame[TABLES[t].time_column] < cut].reset_index(drop=True)
-        return Dataset(
+        past = Dataset(
             customers=c.reset_index(drop=True), config=self.config, report=self.report, path=self.path,
             observed_from=self.observed_from, observed_until=min(self.observed_until, cut - pd.Timedelta(days=1)),
             **kept,
         )
+        past._personal = self.personal_columns()  # the same columns at every date
+        return past
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """An in-process DuckDB connection with every present table registered by name."""

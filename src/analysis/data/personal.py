@@ -10,8 +10,9 @@ applied to every table:
   :data:`PERSONAL_WORDS` (``email``, ``mail``, ``courriel``, ``phone``, ``telephone``,
   ``tel``, ``mobile``, ``portable``, ``name``, ``nom``, ``prenom``, ``address``,
   ``adresse`` ...), or is one of :data:`PERSONAL_NAMES` (``firstname``, ``lastname`` ...);
-* **by content**: at least half of its (up to :data:`CONTENT_SAMPLE`) non-blank values look
-  like e-mail addresses or phone numbers (:func:`looks_like_email`, :func:`looks_like_phone`).
+* **by content**: at least half of its (up to :data:`CONTENT_SAMPLE`) distinct non-blank values look
+  like e-mail addresses or phone numbers (:func:`looks_like_email`, :func:`looks_like_phone`);
+  values are counted once each, so a column of three owners' addresses is personal too.
 
 The declared ``personal_columns`` of ``dataset.yml`` are always personal. The functions
 return column names and codes, never text for a reader.
@@ -43,7 +44,7 @@ PERSONAL_NAMES: frozenset[str] = frozenset({
     "dateofbirth", "datenaissance",
 })
 #: Values inspected per column for the content rule.
-CONTENT_SAMPLE = 1000
+CONTENT_SAMPLE = 500
 
 _EMAIL = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+"
 _PHONE_CHARS = r"\+?[\d\s().-]{8,24}"
@@ -94,13 +95,13 @@ def looks_personal(values: pd.Series) -> pd.Series:
 
 
 def personal_share(values: pd.Series, sample: int = CONTENT_SAMPLE) -> float:
-    """Share of the first ``sample`` non-blank values that look personal (0.0 if none)."""
+    """Share of the first ``sample`` distinct non-blank values that look personal (0.0 if none)."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
         return 0.0
     s = values.dropna()
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype("string")
-    s = s.astype("string")
+    s = s.astype("string").drop_duplicates()
     s = s.loc[s.str.strip().ne("")].head(sample)
     if s.empty:
         return 0.0
