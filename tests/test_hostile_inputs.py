@@ -423,3 +423,13 @@ def test_figure_text_from_data_cannot_break_a_plot():
     ax = plot_survival(curves, lang="en", title=escape("Survival by $\\frac$", "figure"))
     ax.figure.canvas.draw()  # unescaped, mathtext would raise on "$\frac$"
     assert [x.get_text() for x in ax.get_legend().get_texts()] == ["\\$\\frac\\$ <script>", "b"]
+
+
+def test_pseudonym_key_read_only_when_needed(tmp_path, monkeypatch):
+    monkeypatch.delenv("CHURN_RADAR_PSEUDONYM_KEY", raising=False)
+    lazy = Pseudonymiser(lambda: pseudonym_key(tmp_path / "reports"))
+    assert lazy.mapping(["C1", "C2"]) == {}
+    assert not (tmp_path / "reports").exists()  # no personal-looking id: no key file
+    alias = lazy.mapping(["x@y.fr"])["x@y.fr"]
+    assert (tmp_path / "reports" / ".pseudonym-key").exists()
+    assert alias == Pseudonymiser(pseudonym_key(tmp_path / "reports")).pseudonym("x@y.fr")

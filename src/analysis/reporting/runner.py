@@ -695,10 +695,11 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
     started = _utc_now()
     moved = _previous_name(final_dir.parent, as_of) if final_dir.exists() else None
     echo(f"[report] {len(notebooks)} notebook(s) on {data_path} as of {as_of} -> {final_dir}")
-    aliases = Pseudonymiser(pseudonym_key(final_dir.parent)).mapping(ds.customers["customer_id"])
+    pseudonymiser = Pseudonymiser(lambda: pseudonym_key(final_dir.parent))  # key read only if needed
+    aliases = pseudonymiser.mapping(ds.customers["customer_id"])
 
     write_quarantine_copies(ds.report.quarantine, work, declared=ds.config.personal_columns,
-                            pseudonymiser=Pseudonymiser(pseudonym_key(final_dir.parent)))
+                            pseudonymiser=pseudonymiser)
     _write_json(work / "validation.json", ds.report.as_dict())
     (work / "validation.txt").write_text(ds.report.to_text() + "\n", encoding="utf-8")
 

@@ -24,7 +24,7 @@ import html
 import os
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -191,13 +191,20 @@ class Pseudonymiser:
 
     prefix = "ID-"
 
-    def __init__(self, key: bytes):
-        if not key:
+    def __init__(self, key: bytes | Callable[[], bytes]):
+        """``key``: the key, or a function returning it, called only when a first pseudonym is
+        needed (so no key file is created for a base without personal-looking ids)."""
+        if not callable(key) and not key:
             raise ValueError("Pseudonymiser: the key is empty.")
-        self._key = bytes(key)
+        self._source = key
+        self._key: bytes | None = None if callable(key) else bytes(key)
 
     def pseudonym(self, value: Any) -> str:
         """The pseudonym of one value."""
+        if self._key is None:
+            self._key = bytes(self._source())
+            if not self._key:
+                raise ValueError("Pseudonymiser: the key is empty.")
         digest = hmac.new(self._key, str(value).encode("utf-8"), hashlib.sha256).hexdigest()
         return f"{self.prefix}{digest[:10]}"
 
