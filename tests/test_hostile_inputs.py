@@ -433,3 +433,12 @@ def test_pseudonym_key_read_only_when_needed(tmp_path, monkeypatch):
     alias = lazy.mapping(["x@y.fr"])["x@y.fr"]
     assert (tmp_path / "reports" / ".pseudonym-key").exists()
     assert alias == Pseudonymiser(pseudonym_key(tmp_path / "reports")).pseudonym("x@y.fr")
+
+
+def test_output_file_names_built_from_data_stay_in_the_folder(tmp_path):
+    from analysis.reporting.outputs import RunOutputs, safe_name
+
+    out = RunOutputs("01_x", as_of="2026-11-01", output_dir=tmp_path / "run")
+    out.table(pd.DataFrame({"a": [1]}), "by_../../evil<script>")
+    assert [p.name for p in (tmp_path / "run" / "tables").glob("*.csv")] == ["01_x_by_.._.._evil_script.csv"]
+    assert not list(tmp_path.glob("evil*")) and safe_name("sector") == "sector" and safe_name("../") == "unnamed"

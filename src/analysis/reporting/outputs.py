@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import pandas as pd
 
 from analysis.paths import REPORTS_DIR
 
-__all__ = ["RunOutputs", "to_jsonable", "read_sidecar"]
+__all__ = ["RunOutputs", "to_jsonable", "read_sidecar", "safe_name"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -78,7 +79,7 @@ class RunOutputs:
         fig = getattr(fig, "figure", fig)
         folder = self.dir / "figures"
         folder.mkdir(parents=True, exist_ok=True)
-        fig.savefig(folder / f"{self.notebook}_{name}.png", dpi=150, bbox_inches="tight",
+        fig.savefig(folder / f"{self.notebook}_{safe_name(name)}.png", dpi=150, bbox_inches="tight",
                     metadata={"Software": None})
         return fig
 
@@ -93,8 +94,15 @@ class RunOutputs:
 
         folder = self.dir / "tables"
         folder.mkdir(parents=True, exist_ok=True)
-        write_people_csv(mask_personal(frame, by_name=False), folder / f"{self.notebook}_{name}.csv")
+        write_people_csv(mask_personal(frame, by_name=False), folder / f"{self.notebook}_{safe_name(name)}.csv")
         return frame
+
+
+def safe_name(name: str) -> str:
+    """``name`` usable as part of a file name: a name built from data (a segment column such
+    as ``../x`` or ``<b>``) cannot leave the folder; other characters become ``_``."""
+    cleaned = re.sub(r"[^\w.-]+", "_", str(name)).strip("._") or "unnamed"
+    return cleaned[:100]
 
 
 def read_sidecar(path: str | Path) -> dict[str, Any]:
