@@ -682,7 +682,7 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
                                only, kernel, force, month_has_data, echo, notebooks_dir, render_index)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
-            echo(f"[report] interrupted: nothing was written under {final_dir}")
+            echo(f"[report] stopped before completion: nothing was written under {final_dir}")
             raise
     return result
 
@@ -752,10 +752,15 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
                          business_model=ds.config.business_model, notes=notes)
     if aliases:
         index.write_text(Pseudonymiser.replace_in_text(index.read_text(encoding="utf-8"), aliases), encoding="utf-8")
-    # complete: put it in place (the old month, with --force, is kept aside at this moment)
-    if moved is not None:
-        final_dir.rename(moved)
-    work.rename(final_dir)
+    # complete: put it in place (the old month, with --force, is kept aside at this moment);
+    # SIGTERM waits for the two renames, so the month's name is never left empty by it
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        if moved is not None:
+            final_dir.rename(moved)
+        work.rename(final_dir)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     failed = [r.name for r in runs if r.status != "ok"]
     echo(f"[report] finished: {len(runs) - len(failed)} ok, {len(failed)} failed"
          + (f" ({', '.join(failed)})" if failed else "") + f"; open {final_dir / 'index.html'}")
