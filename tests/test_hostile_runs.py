@@ -143,5 +143,7 @@ def test_sigkill_leaves_old_month_then_next_run_completes(setup):
     assert (previous / "index.html").read_text(encoding="utf-8") == "the previous run"
     assert manifest["parameters"]["output_dir"] == str(run.resolve())  # the final folder, not the partial
     assert manifest["month_has_data"] is False
+    executed = (run / "01_fixture_wait.ipynb").read_text(encoding="utf-8")
+    assert str(run.resolve()) in executed and ".partial-" not in executed
     index = html.unescape((run / "index.html").read_text(encoding="utf-8"))
     assert t("report_month_without_data", "fr", end="2026-02-15") in index

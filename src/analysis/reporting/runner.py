@@ -712,6 +712,8 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
         shown_params = {k: v for k, v in {**shown, **extra}.items() if k in declared[path.stem]}
         runs.append(_run_one(path, work, params, lang, kernel, personal, echo, aliases, shown_params))
 
+    for nb_file in work.glob("*.ipynb"):  # the executed notebooks name the final folder, not the partial one
+        nb_file.write_text(nb_file.read_text(encoding="utf-8").replace(str(work), str(final_dir)), encoding="utf-8")
     summary = merge_sidecars(work, [r.name for r in runs if r.status == "ok"])
     _write_json(work / "summary.json", summary)
     manifest = {
