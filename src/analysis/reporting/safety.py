@@ -101,7 +101,8 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         risky = text.str.startswith(FORMULA_PREFIXES).fillna(False) & ~text.str.fullmatch(_NUMBER.pattern).fillna(False)
         if risky.any():
             out[col] = text.mask(risky, "'" + text).astype(object).where(s.notna(), None)
-    out.columns = [_safe_label(c) for c in out.columns]
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = [_safe_label(c) for c in out.columns]
     return out
 
 
