@@ -25,7 +25,7 @@ import pandas as pd
 
 from analysis.paths import REPORTS_DIR
 
-__all__ = ["RunOutputs", "to_jsonable", "read_sidecar", "safe_name"]
+__all__ = ["RunOutputs", "to_jsonable", "safe_name"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -103,8 +103,3 @@ def safe_name(name: str) -> str:
     as ``../x`` or ``<b>``) cannot leave the folder; other characters become ``_``."""
     cleaned = re.sub(r"[^\w.-]+", "_", str(name)).strip("._") or "unnamed"
     return cleaned[:100]
-
-
-def read_sidecar(path: str | Path) -> dict[str, Any]:
-    """The figures recorded by a notebook run."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
