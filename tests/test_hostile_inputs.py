@@ -385,17 +385,21 @@ def test_validate_quarantine_copy_neutralised(tmp_path, capsys):
 
 # ---------------------------------------------------------------------- revenue of zero
 def test_revenue_zero_after_a_normal_month_raises_an_alert():
+    from analysis.reporting.narrative import alert_text
+
     cust = pd.DataFrame({"customer_id": ["C1", "C2"], "signup_date": ["2026-01-01", "2026-01-01"]})
     orders = pd.DataFrame({"customer_id": ["C1", "C2", "C1"], "order_date": ["2026-08-10", "2026-09-05", "2026-09-20"],
                            "amount": [50.0, 120.0, 80.0]})
     ds = from_frames(customers=cust, orders=orders)
-    review = monthly_review(ds, "2026-11-01", lang="en")  # report month October: no order
+    review = monthly_review(ds, "2026-11-01")  # report month October: no order
     assert review.kpis_month["revenue"] == 0 and review.kpis_prev_month["revenue"] == 200.0
-    zero = [a for a in review.alerts if a.get("code") == "revenue_zero"]
-    assert len(zero) == 1 and zero[0]["value"] == 0.0 and zero[0]["threshold"] == 200.0
-    assert "€200" in zero[0]["message"] or "200" in zero[0]["message"]
+    zero = [a for a in review.alerts if a["code"] == "revenue_zero"]
+    assert zero == [{"kind": "alarm", "code": "revenue_zero", "kpi": "revenue", "value": 0.0, "threshold": 200.0}]
+    assert review.decisions[0] == "check_revenue"
+    text = alert_text(zero[0], "en", "EUR")
+    assert "€0" in text and "€200" in text
     # September (200 after 50 in August) is normal: no alert
-    assert not [a for a in monthly_review(ds, "2026-10-01", lang="en").alerts if a.get("code") == "revenue_zero"]
+    assert not [a for a in monthly_review(ds, "2026-10-01").alerts if a["code"] == "revenue_zero"]
 
 
 def test_revenue_zero_alert_reads_nothing_after_as_of():
@@ -403,7 +407,7 @@ def test_revenue_zero_alert_reads_nothing_after_as_of():
     base = pd.DataFrame({"customer_id": ["C1", "C1"], "order_date": ["2026-09-05", "2026-11-20"], "amount": [10.0, 99.0]})
     full = monthly_review(from_frames(customers=cust, orders=base), "2026-11-01").alerts
     cut = monthly_review(from_frames(customers=cust, orders=base.iloc[:1]), "2026-11-01").alerts
-    assert [a["code"] for a in full if "code" in a] == [a["code"] for a in cut if "code" in a] == ["revenue_zero"]
+    assert [a["code"] for a in full] == [a["code"] for a in cut] == ["revenue_zero"]
 
 
 def test_read_config_string_personal_columns_file(tmp_path):
