@@ -82,3 +82,10 @@ def test_index_links_the_call_list_files_and_describes_figures(tmp_path) -> None
     assert 'href="call_list.xlsx"' in page and "tous les clients notés (2), dans l&#39;ordre d&#39;appel" in page
     assert 'href="scores.csv"' in page and 'href="pdf/index.pdf"' in page and 'href="pdf/04_churn_risk.pdf"' in page
     assert 'alt="Graphique « Gains ». Axe horizontal : part contactée, de 0 % à 100 %."' in page
+
+
+def test_text_starting_with_equals_is_never_a_formula(tmp_path) -> None:
+    hostile = SCORES.assign(customer_id=['=HYPERLINK("http://x","clic")', "C7"])
+    path = write_call_list_xlsx(hostile, tmp_path / "call_list.xlsx", lang="fr")
+    cell = load_workbook(path)["Liste d'appels"]["A2"]
+    assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://x","clic")'

@@ -380,11 +380,13 @@ def _count_rows(csv: Path) -> int | None:
 
 def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[str, Any], *,
                  lang: str = "fr", currency: str = "EUR", business_model: str = "contractual",
-                 index_pdf: str | None = None) -> Path:
+                 index_pdf: str | None = None, notes: list[str] | None = None) -> Path:
     """Write ``<run_dir>/index.html``: executive summary, then one entry per notebook (HTML,
     PDF, executed notebook, PNG figures with their alt text, CSV tables, status), then the
     run's files (call list as ``scores.csv`` and ``call_list.xlsx``, tables, validation).
-    ``index_pdf``: where the PDF of the index itself will be (linked), if printed. Returns its path."""
+    ``index_pdf``: where the PDF of the index itself will be (linked), if printed.
+    ``notes``: sentences shown under the title (a month without data, pseudonymised ids).
+    Returns its path."""
     import json
 
     from jinja2 import Environment, select_autoescape
@@ -425,7 +427,7 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
         customers=fmt_num(ds.get("customers"), lang),
         quarantined=fmt_num(ds.get("rows_quarantined"), lang),
         sections=sections, failed=[s for s in sections if not s["ok"]], quarantine=quarantine,
-        content_hash=(ds.get("content_sha256") or "")[:12],
+        content_hash=(ds.get("content_sha256") or "")[:12], notes=list(notes or []),
         alts=alts, index_pdf=index_pdf,
         scores_csv="scores.csv" if (run_dir / "scores.csv").exists() else None,
         call_list_xlsx="call_list.xlsx" if (run_dir / "call_list.xlsx").exists() else None,

@@ -125,5 +125,7 @@ def write_call_list_xlsx(frame: pd.DataFrame, path: str | Path, lang: str = "fr"
             for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
                 if fmt:
                     cell.number_format = fmt
+                if cell.data_type == "f":  # text from the data that starts with "=": text, never a formula
+                    cell.data_type = "s"
                 cell.alignment = Alignment(wrap_text=wrap or kind.startswith("code:"), vertical="top")
     return path
