@@ -30,6 +30,20 @@ Every key is optional; without the file, sensible defaults and detection apply.
       inactive_days: 90
       removal_days: 180
       churn_horizon_days: 90
+      # early-warning thresholds (optional; SPEC defaults otherwise), e.g. from
+      # `churn-radar audit DATA_DIR --as-of DATE --tune --out thresholds.yml`:
+      freq_drop: 0.40                # frequency alert: interactions down 40 % or more ...
+      freq_months: 2                 # ... over the last 1 or 2 months
+      recency_alert_days: 30         # days without a significant interaction
+      basket_drop: 0.25              # value: basket down more than 25 %
+      interval_drift: 1.0            # value: purchase interval +100 % (twice as long)
+      share_drop: 0.50               # value: share of the base's revenue halved
+      nps_drop: 2                    # NPS down 2 points or more
+      usage_drop: 0.30               # usage score down 30 % or more
+      disabled: [email]              # indicators switched off (their alert is never raised)
+      segments:                      # per-segment overrides: customers column -> value -> thresholds
+        plan:
+          enterprise: {basket_drop: 0.15}
     interaction_weights: {purchase: 5, support: 4, product_use: 3, reply: 2, click: 2, open: 1}
     significant_interactions: [purchase, support, product_use, reply, click, open]
 
@@ -47,7 +61,8 @@ import yaml
 from analysis.data.schema import INTERACTION_KINDS, TABLES
 from analysis.errors import ConfigError
 
-__all__ = ["CsvOptions", "DatasetConfig", "TableConfig", "Thresholds", "read_config"]
+__all__ = ["CsvOptions", "DatasetConfig", "SIGNAL_THRESHOLDS", "SWITCHABLE_INDICATORS", "TableConfig", "Thresholds",
+           "parse_thresholds", "read_config"]
 
 CONFIG_FILE = "dataset.yml"
 BUSINESS_MODELS = ("contractual", "non_contractual")
@@ -88,15 +103,43 @@ class TableConfig:
     duplicates: str = "quarantine"
 
 
+#: Early-warning thresholds a ``thresholds:`` block may set (None: the SPEC default of
+#: :class:`analysis.metrics.signals.SignalParams`), with their type and allowed range.
+SIGNAL_THRESHOLDS: dict[str, tuple[type, float, float]] = {
+    "freq_drop": (float, 0.0, 1.0),
+    "freq_months": (int, 1, 2),
+    "recency_alert_days": (int, 1, 3650),
+    "basket_drop": (float, 0.0, 1.0),
+    "interval_drift": (float, 0.0, 100.0),
+    "share_drop": (float, 0.0, 1.0),
+    "nps_drop": (int, 1, 10),
+    "usage_drop": (float, 0.0, 1.0),
+}
+#: Indicators that ``disabled:`` may switch off.
+SWITCHABLE_INDICATORS: tuple[str, ...] = ("frequency", "recency", "email", "value", "nps", "usage")
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """Inactivity thresholds in days (SPEC section 3) and the churn horizon."""
+    """Inactivity thresholds in days (SPEC section 3), the churn horizon and, optionally,
+    the early-warning thresholds (:data:`SIGNAL_THRESHOLDS`), indicators switched off and
+    per-segment overrides (``segments: {column: {value: {threshold: x, disabled: [...]}}}``)."""
 
     watch_days: int = 30
     wake_up_days: int = 60
     inactive_days: int = 90
     removal_days: int = 180
     churn_horizon_days: int = 90
+    freq_drop: float | None = None
+    freq_months: int | None = None
+    recency_alert_days: int | None = None
+    basket_drop: float | None = None
+    interval_drift: float | None = None
+    share_drop: float | None = None
+    nps_drop: int | None = None
+    usage_drop: float | None = None
+    disabled: tuple[str, ...] = ()
+    segments: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, hash=False, compare=True)
 
     def levels(self) -> tuple[int, int, int, int]:
         """The graduated inactivity levels, increasing."""
@@ -212,13 +255,7 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
             duplicates=dup,
         )
     kwargs["tables"] = tables
-    th = _as_dict(raw.get("thresholds"), "thresholds")
-    th_known = {f.name for f in fields(Thresholds)}
-    if set(th) - th_known:
-        raise ConfigError(
-            f"dataset.yml: unknown threshold(s) {sorted(set(th) - th_known)}; expected {sorted(th_known)}."
-        )
-    kwargs["thresholds"] = Thresholds(**{k: int(v) for k, v in th.items()})
+    kwargs["thresholds"] = parse_thresholds(_as_dict(raw.get("thresholds"), "thresholds"))
     w = _as_dict(raw.get("interaction_weights"), "interaction_weights")
     if set(w) - set(INTERACTION_KINDS):
         raise ConfigError(
@@ -235,6 +272,55 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
             )
         kwargs["significant_interactions"] = tuple(sig)
     return DatasetConfig(**kwargs)
+
+
+def _signal_value(key: str, value: Any, where: str) -> float | int:
+    kind, lo, hi = SIGNAL_THRESHOLDS[key]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not lo <= number <= hi or (kind is int and not number.is_integer()):
+        raise ConfigError(f"dataset.yml: {where}.{key} is {value!r}; expected "
+                          f"{'a whole number' if kind is int else 'a number'} from {lo:g} to {hi:g}.")
+    return kind(number)
+
+
+def _disabled(value: Any, where: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else list(value or [])
+    bad = [str(i) for i in items if str(i) not in SWITCHABLE_INDICATORS]
+    if bad:
+        raise ConfigError(f"dataset.yml: {where}.disabled has {bad}; expected some of {list(SWITCHABLE_INDICATORS)}.")
+    return tuple(dict.fromkeys(str(i) for i in items))
+
+
+def parse_thresholds(th: dict[str, Any]) -> Thresholds:
+    """The ``thresholds:`` block: day thresholds, signal thresholds, ``disabled`` and ``segments``."""
+    day_keys = ("watch_days", "wake_up_days", "inactive_days", "removal_days", "churn_horizon_days")
+    th_known = {f.name for f in fields(Thresholds)}
+    if set(th) - th_known:
+        raise ConfigError(
+            f"dataset.yml: unknown threshold(s) {sorted(set(th) - th_known)}; expected {sorted(th_known)}."
+        )
+    out: dict[str, Any] = {k: int(v) for k, v in th.items() if k in day_keys}
+    out.update({k: _signal_value(k, v, "thresholds") for k, v in th.items() if k in SIGNAL_THRESHOLDS})
+    if "disabled" in th:
+        out["disabled"] = _disabled(th["disabled"], "thresholds")
+    segments: dict[str, dict[str, dict[str, Any]]] = {}
+    for column, values in _as_dict(th.get("segments"), "thresholds.segments").items():
+        for value, over in _as_dict(values, f"thresholds.segments.{column}").items():
+            where = f"thresholds.segments.{column}.{value}"
+            over = _as_dict(over, where)
+            extra = set(over) - set(SIGNAL_THRESHOLDS) - {"disabled"}
+            if extra:
+                raise ConfigError(f"dataset.yml: unknown key(s) {sorted(extra)} under {where}; "
+                                  f"expected some of {sorted(SIGNAL_THRESHOLDS)} or disabled.")
+            parsed: dict[str, Any] = {k: _signal_value(k, v, where) for k, v in over.items() if k != "disabled"}
+            if "disabled" in over:
+                parsed["disabled"] = _disabled(over["disabled"], where)
+            segments.setdefault(str(column), {})[str(value)] = parsed
+    out["segments"] = segments
+    return Thresholds(**out)
 
 
 def read_config(folder: str | Path) -> DatasetConfig:

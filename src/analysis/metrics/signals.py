@@ -125,6 +125,10 @@ __all__ = [
     "indicators",
     "segment_transitions",
     "transition_matrix",
+    "THRESHOLD_RULES",
+    "SIGNAL_THRESHOLD_FIELDS",
+    "alert_severities",
+    "apply_thresholds",
 ]
 
 INDICATORS: dict[str, str] = {
@@ -165,6 +169,7 @@ class SignalParams:
     month_days: int = 30
     freq_baseline_months: int = 6
     freq_drop: float = 0.40
+    freq_months: int = 2  # the drop must hold over the last 1 or 2 months (added for tuning, #15)
     # 2. recency
     recency_levels: tuple[int, ...] | None = None  # default: thresholds.levels() -> 30/60/90/180
     recency_alert_days: int | None = None  # default: thresholds.watch_days
@@ -192,13 +197,22 @@ class SignalParams:
     usage_sessions_target: float = 20.0
     usage_drop: float = 0.30
 
+    @classmethod
+    def for_dataset(cls, ds: Dataset) -> SignalParams:
+        """The defaults overridden by the signal thresholds of the dataset's ``thresholds:``
+        block (:data:`SIGNAL_THRESHOLD_FIELDS`, e.g. ``basket_drop: 0.30``), if any."""
+        th = ds.config.thresholds
+        given = {k: getattr(th, k, None) for k in SIGNAL_THRESHOLD_FIELDS}
+        return replace(cls(), **{k: v for k, v in given.items() if v is not None})
+
     def resolved(self, ds: Dataset) -> SignalParams:
         """A copy with every ``None`` replaced by the dataset's configured threshold."""
         th = ds.config.thresholds
         out = replace(
             self,
             recency_levels=tuple(self.recency_levels or th.levels()),
-            recency_alert_days=int(self.recency_alert_days or th.watch_days),
+            recency_alert_days=int(self.recency_alert_days or getattr(th, "recency_alert_days", None)
+                                   or th.watch_days),
             segment_active_days=int(self.segment_active_days or th.wake_up_days),
             segment_inactive_days=int(self.segment_inactive_days or th.inactive_days),
         )
@@ -209,7 +223,31 @@ class SignalParams:
             )
         if out.email_recent_sends >= out.email_last_sends or out.email_recent_sends < 1:
             raise ConfigError("email_recent_sends must be at least 1 and below email_last_sends.")
+        if out.freq_months not in (1, 2):
+            raise ConfigError(f"freq_months is {out.freq_months}; expected 1 or 2 (months of frequency drop).")
         return out
+
+
+#: The signal thresholds a ``dataset.yml`` ``thresholds:`` block may set (fields of
+#: :class:`SignalParams`, same meaning and units).
+SIGNAL_THRESHOLD_FIELDS: tuple[str, ...] = (
+    "freq_drop", "freq_months", "recency_alert_days", "basket_drop", "interval_drift", "share_drop",
+    "nps_drop", "usage_drop",
+)
+
+#: Alert component -> (indicator, the SignalParams field that is its threshold, strict).
+#: An alert component fires where its severity (:func:`alert_severities`) is >= the
+#: threshold (> when strict); see :func:`apply_thresholds`.
+THRESHOLD_RULES: dict[str, tuple[str, str, bool]] = {
+    "frequency_m1": ("frequency", "freq_drop", False),
+    "frequency_m2": ("frequency", "freq_drop", False),
+    "recency": ("recency", "recency_alert_days", False),
+    "basket": ("value", "basket_drop", True),
+    "interval": ("value", "interval_drift", False),
+    "share": ("value", "share_drop", False),
+    "nps": ("nps", "nps_drop", False),
+    "usage": ("usage", "usage_drop", False),
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -583,7 +621,7 @@ def _frequency(grid: _Grid, inter: _Events, p: SignalParams) -> dict:
     ch1 = _ratio(inter.count(q, m), baseline) - 1
     ch2 = _ratio(inter.count(q, 2 * m, m), baseline) - 1
     known = grid.observed_days >= (2 + p.freq_baseline_months) * m
-    fired = (baseline > 0) & (ch1 <= -p.freq_drop) & (ch2 <= -p.freq_drop)
+    fired = (baseline > 0) & (ch1 <= -p.freq_drop) & ((ch2 <= -p.freq_drop) | (p.freq_months == 1))
     out["freq_baseline"] = np.where(known, baseline, np.nan)
     out["freq_change_m1"] = np.where(known, ch1, np.nan)
     out["freq_change_m2"] = np.where(known, ch2, np.nan)
@@ -848,7 +886,7 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
     as_of then customer_id, with the contract columns (module docstring) followed by
     :data:`EXTRA_COLUMNS`. ``attrs["notes"]`` lists absent tables (said once).
     """
-    p = (params or SignalParams()).resolved(ds)
+    p = (params or SignalParams.for_dataset(ds)).resolved(ds)
     idx = as_dates(dates)
     grid = _grid(ds, idx)
     n = len(grid)
@@ -889,4 +927,129 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
     out = pd.DataFrame({c: cols.pop(c) for c in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS)},
                        index=pd.RangeIndex(n), copy=False)
     out.attrs["notes"] = notes
+    if params is None:
+        out = _configured_overrides(ds, out, p)
     return out
+
+
+# --------------------------------------------------------------------------- thresholds from raw values
+def alert_severities(table: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The raw value behind each thresholded alert, so that any threshold can be replayed
+    without recomputing the indicators.
+
+    Parameters
+    ----------
+    table : output of :func:`indicators` (any thresholds).
+
+    Returns
+    -------
+    component -> ``(severity, known)`` (float and bool arrays aligned on ``table``), for the
+    components of :data:`THRESHOLD_RULES`. The component fires where ``known`` and
+    ``severity >= threshold`` (``>`` when strict); NaN severity never fires. ``known`` does not
+    depend on the thresholds (it is where the alert is not NA). Severities:
+    ``frequency_m1`` = -freq_change_m1, ``frequency_m2`` = -max(freq_change_m1, freq_change_m2)
+    (both NaN when the baseline is 0); ``recency`` = days_since_last; ``basket`` = -basket_change;
+    ``interval`` = interval_drift; ``share`` = 1 - revenue_share_q / revenue_share_prev_q;
+    ``nps`` = -nps_change (+inf for a promoter turned detractor, which always fires);
+    ``usage`` = -usage_change (NaN when the previous score is 0).
+    """
+    def num(col: str) -> np.ndarray:
+        return pd.to_numeric(table[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+    def known(col: str) -> np.ndarray:
+        return table[col].notna().to_numpy(dtype=bool)
+
+    base = num("freq_baseline")
+    ch1, ch2 = num("freq_change_m1"), num("freq_change_m2")
+    pos = base > 0
+    share = _ratio(num("revenue_share_q"), num("revenue_share_prev_q")) - 1
+    last, prev = num("nps_last"), num("nps_prev")
+    p2d = (prev >= 9) & (last <= 6)
+    usage_prev = num("usage_score_prev")
+    return {
+        "frequency_m1": (np.where(pos, -ch1, np.nan), known("alert_frequency")),
+        "frequency_m2": (np.where(pos, -np.fmax(ch1, ch2), np.nan), known("alert_frequency")),
+        "recency": (num("days_since_last"), known("alert_recency")),
+        "basket": (-num("basket_change"), known("alert_basket")),
+        "interval": (num("interval_drift"), known("alert_interval")),
+        "share": (-share, known("alert_share")),
+        "nps": (np.where(p2d, np.inf, -num("nps_change")), known("alert_nps")),
+        "usage": (np.where(usage_prev > 0, -num("usage_change"), np.nan), known("alert_usage")),
+    }
+
+
+def _fires(severity: np.ndarray, threshold: float, strict: bool) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return severity > threshold if strict else severity >= threshold
+
+
+def apply_thresholds(table: pd.DataFrame, params: SignalParams, rows=None,
+                     disabled: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The alert columns of ``table`` recomputed from its raw values with ``params``.
+
+    Parameters
+    ----------
+    table : output of :func:`indicators`.
+    params : resolved thresholds (:meth:`SignalParams.resolved`).
+    rows : boolean mask of the rows to recompute (default: all).
+    disabled : indicators (keys of :data:`INDICATORS`) switched off: their alert becomes NA.
+
+    Returns
+    -------
+    A copy of ``table`` whose thresholded alerts (frequency, recency, basket, interval,
+    share, value, nps, usage), ``n_alerts`` and ``any_alert`` follow ``params`` on ``rows``;
+    email (a pattern, no threshold) is kept unless disabled.
+    """
+    out = table.copy()
+    mask = np.ones(len(out), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    sev = alert_severities(out)
+    freq = "frequency_m1" if params.freq_months == 1 else "frequency_m2"
+    new = {}
+    for comp, col in ((freq, "alert_frequency"), ("recency", "alert_recency"), ("basket", "alert_basket"),
+                      ("interval", "alert_interval"), ("share", "alert_share"), ("nps", "alert_nps"),
+                      ("usage", "alert_usage")):
+        s, k = sev[comp]
+        _, field, strict = THRESHOLD_RULES[comp]
+        new[col] = _nullable(_fires(s, float(getattr(params, field)), strict) & k, k)
+    new["alert_value"] = _combine(new["alert_basket"], new["alert_interval"], new["alert_share"])
+    for col, values in new.items():
+        cur = out[col].array.copy()
+        cur[mask] = values[mask]
+        out[col] = cur
+    for name in disabled:
+        col = INDICATORS[name]
+        cur = out[col].array.copy()
+        cur[mask] = pd.NA
+        out[col] = cur
+    fired = np.column_stack([out[c].to_numpy(dtype=bool, na_value=False) for c in INDICATORS.values()])
+    out["n_alerts"] = fired.sum(axis=1).astype("int64")
+    out["any_alert"] = pd.array(out["n_alerts"] > 0, dtype="boolean")
+    return out
+
+
+def _configured_overrides(ds: Dataset, table: pd.DataFrame, p: SignalParams) -> pd.DataFrame:
+    """Apply the ``thresholds:`` block's switched-off indicators and per-segment thresholds."""
+    th = ds.config.thresholds
+    disabled = tuple(getattr(th, "disabled", ()) or ())
+    segments = getattr(th, "segments", None) or {}
+    if not disabled and not segments:
+        return table
+    notes = list(table.attrs.get("notes", []))
+    if disabled:
+        table = apply_thresholds(table, p, disabled=disabled)
+        notes.append(f"switched off in dataset.yml: {', '.join(disabled)}.")
+    if segments:
+        cust = ds.customers.assign(customer_id=ds.customers["customer_id"].astype("string"))
+        for column, values in segments.items():  # a loop over the configured segments, not customers
+            if column not in cust.columns:
+                raise ConfigError(f"dataset.yml: thresholds.segments names column '{column}', "
+                                  f"which the customers table lacks; expected one of {list(cust.columns)}.")
+            seg = table["customer_id"].astype("string").map(
+                cust.set_index("customer_id")[column].astype("string")).to_numpy()
+            for value, over in values.items():
+                over = dict(over)
+                off = tuple(over.pop("disabled", ()) or ()) + disabled
+                sp = replace(p, **over)
+                table = apply_thresholds(table, sp, rows=(seg == str(value)), disabled=off)
+    table.attrs["notes"] = notes
+    return table
