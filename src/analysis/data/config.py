@@ -52,6 +52,7 @@ Defaults follow ``SPEC.md`` section 3: 30 / 60 / 90 / 180 days and a 90-day chur
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ SIGNAL_THRESHOLDS: dict[str, tuple[type, float, float]] = {
     "freq_months": (int, 1, 2),
     "recency_alert_days": (int, 1, 3650),
     "basket_drop": (float, 0.0, 1.0),
-    "interval_drift": (float, 0.0, 100.0),
+    "interval_drift": (float, 0.0, math.inf),  # .inf: the interval part never fires
     "share_drop": (float, 0.0, 1.0),
     "nps_drop": (int, 1, 10),
     "usage_drop": (float, 0.0, 1.0),

@@ -1,0 +1,224 @@
+"""Threshold tuning of the retro-audit (issue #15) on tiny hand-made bases.
+
+The separable base, worked out by hand: 50 "main" customers signed up on 2023-01-02 buy
+every Monday for 100 (and 12 larger customers signed up in 2025, another tenure band,
+hold the top value tier, so that lost and retained clients are all "standard" and can be
+matched). The 20 lost clients L00..L19 cancel on 2026-02-16 + 4 i days (all within 90
+days, so no lost client is ever a control of another); 24 weeks before its cancellation
+each one's basket falls to 55 (-45 %). The 30 retained clients' baskets all fall to 72
+(-28 %) on 2025-10-06. The basket alert compares the mean basket of the last 90 days with
+the 180 days before: it reaches -45 % for a lost client about 13 weeks after its drop
+(lead about 11 weeks), and a retained client's change is below -25 % from 2025-12-22 to
+2026-01-25 only (inside every control window, at least 4 weeks before the pseudo-churn
+dates 2026-02-16 .. 2026-05-02). So the default 25 % fires for everyone (precision 1 / (1 + 3)
+= 0.25 with three controls per lost client) and any basket threshold from 28 % to 45 %
+separates the groups perfectly: 30 % is the first such candidate of the grid.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import analysis
+from analysis.data.config import parse_config
+from analysis.errors import ConfigError
+from analysis.metrics import signals
+from analysis.models.audit import RetroAudit
+from analysis.models import tuning
+
+AS_OF = "2026-09-01"
+SIGNUP = "2023-01-02"
+FIRST_ORDER = pd.Timestamp("2024-06-03")
+LAST_DAY = pd.Timestamp("2026-08-31")
+RETAINED_DROP = pd.Timestamp("2025-10-06")
+
+
+def _weekly(cid: str, start: pd.Timestamp, stop: pd.Timestamp, amount) -> pd.DataFrame:
+    days = pd.date_range(start, stop - pd.Timedelta(days=1), freq="7D")
+    amt = amount(days) if callable(amount) else np.full(len(days), float(amount))
+    return pd.DataFrame({"customer_id": cid, "order_date": days, "amount": amt})
+
+
+def _separable(churn_days_after: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    lost = [f"L{i:02d}" for i in range(20)]
+    kept = [f"R{i:02d}" for i in range(30)]
+    whales = [f"W{i:02d}" for i in range(12)]
+    churn = {c: pd.Timestamp("2026-02-16") + pd.Timedelta(days=4 * i + churn_days_after) for i, c in enumerate(lost)}
+    customers = pd.DataFrame({
+        "customer_id": lost + kept + whales,
+        "signup_date": [SIGNUP] * 50 + ["2025-03-03"] * 12,
+        "churn_date": [churn[c].date().isoformat() for c in lost] + [None] * 42,
+        "plan": ["pro"] * 62,
+    })
+    parts = []
+    for c in lost:
+        drop = churn[c] - pd.Timedelta(weeks=24)
+        parts.append(_weekly(c, FIRST_ORDER, churn[c], lambda d, drop=drop: np.where(d < drop, 100.0, 55.0)))
+    for c in kept:
+        parts.append(_weekly(c, FIRST_ORDER, LAST_DAY, lambda d: np.where(d < RETAINED_DROP, 100.0, 72.0)))
+    for c in whales:
+        parts.append(_weekly(c, pd.Timestamp("2025-03-03"), LAST_DAY, 5000.0))
+    return customers, pd.concat(parts, ignore_index=True)
+
+
+def _noise(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same shape, but every main customer's basket falls by a random share (0-60 %) at
+    a random date, whether it is lost or not, and amounts are noisy."""
+    customers, _ = _separable()
+    rng = np.random.default_rng(seed)
+    ids = customers["customer_id"].tolist()
+    churn = pd.to_datetime(customers.set_index("customer_id")["churn_date"])
+    parts = []
+    for c in ids:
+        if c.startswith("W"):
+            parts.append(_weekly(c, pd.Timestamp("2025-03-03"), LAST_DAY, 5000.0))
+            continue
+        stop = churn[c] if pd.notna(churn[c]) else LAST_DAY
+        drop = pd.Timestamp("2025-06-01") + pd.Timedelta(days=int(rng.integers(0, 365)))
+        size = rng.uniform(0.0, 0.6)
+        noise = rng.lognormal(0.0, 0.3, size=200)
+        parts.append(_weekly(c, FIRST_ORDER, stop, lambda d, drop=drop, size=size, noise=noise:
+                             np.where(d < drop, 100.0, 100.0 * (1 - size)) * noise[:len(d)]))
+    return customers, pd.concat(parts, ignore_index=True)
+
+
+def _fit(customers, orders, as_of=AS_OF, **kw):
+    ds = analysis.from_frames(customers=customers, orders=orders)
+    audit = RetroAudit(n_lost=100, ratio=3, random_state=0).fit(ds, as_of)
+    return ds, audit, tuning.ThresholdTuner(n_boot=500, **kw).fit(audit, ds)
+
+
+@pytest.fixture(scope="module")
+def separable():
+    return _fit(*_separable())
+
+
+def _rec(tuner, indicator, scope=tuning.BASE):
+    r = tuner.recommendations_
+    return r.loc[r["scope"].eq(scope) & r["indicator"].eq(indicator)].iloc[0]
+
+
+def test_default_candidate_reproduces_the_audit(separable):
+    ds, audit, tuner = separable
+    g = tuner.grid_
+    default = g.loc[g["period"].eq("all") & g["scope"].eq("base") & g["is_default"]].set_index("indicator")
+    per = audit.per_indicator_.set_index("indicator")
+    for ind in ("frequency", "recency", "value"):
+        for col in ("recall", "false_alarm_rate", "precision", "median_lead_weeks"):
+            a, b = default.loc[ind, col], per.loc[ind, col]
+            assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b), (ind, col)
+    # every lost and every retained window fired with the default 25 %: precision 1 / (1 + 3)
+    assert default.loc["value", "recall"] == 1.0 and default.loc["value", "false_alarm_rate"] == 1.0
+    assert default.loc["value", "precision"] == pytest.approx(0.25)
+
+
+def test_tuner_finds_the_separating_threshold(separable):
+    ds, audit, tuner = separable
+    rec = _rec(tuner, "value")
+    assert rec["status"] == "adopted"
+    params = tuner.params_of(int(rec["adopted"]))
+    assert params["basket_drop"] == 0.30
+    # evaluation period (the 10 later departures and their 30 controls), worked out above
+    assert rec["n_lost_tune"] == 10 and rec["n_lost_eval"] == 10
+    assert rec["eval_precision_default"] == pytest.approx(0.25)
+    assert rec["eval_precision_tuned"] == 1.0 and rec["eval_recall_tuned"] == 1.0
+    assert rec["eval_false_alarm_rate_tuned"] == 0.0
+    # every resample holds 1 lost + 3 retained per case: the gain is 0.75 in all of them
+    assert (rec["gain"], rec["gain_low"], rec["gain_high"]) == pytest.approx((0.75, 0.75, 0.75))
+    block = tuner.thresholds_block({"churn_horizon_days": 90})
+    assert block["basket_drop"] == 0.30 and block["churn_horizon_days"] == 90
+    assert "value" in tuner.watch()
+
+
+def test_block_is_accepted_by_the_config_and_applied_by_the_signals(separable):
+    ds, audit, tuner = separable
+    block = tuner.thresholds_block({"churn_horizon_days": 90}, switch_off=True)
+    text = yaml.safe_dump({"thresholds": block}, sort_keys=False)
+    cfg = parse_config(yaml.safe_load(text))
+    assert cfg.thresholds.basket_drop == 0.30 and cfg.thresholds.churn_horizon_days == 90
+    tuned_ds = analysis.from_frames(customers=ds.customers, orders=ds.orders, config=cfg)
+    dates = pd.DatetimeIndex(["2026-01-12", "2026-05-04"])
+    with_config = signals.indicators(tuned_ds, dates)
+    explicit = signals.indicators(ds, dates, params=signals.SignalParams(basket_drop=0.30))
+    pd.testing.assert_series_equal(with_config["alert_basket"], explicit["alert_basket"])
+    # retained clients' -28 % no longer fires; it did with the default 25 %
+    r = with_config.loc[with_config["customer_id"].str.startswith("R") & with_config["as_of"].eq("2026-01-12")]
+    assert not r["alert_basket"].any()
+    default = signals.indicators(ds, dates)
+    assert default.loc[r.index, "alert_basket"].all()
+
+
+def test_apply_thresholds_equals_recomputing_the_indicators(separable):
+    ds, _, _ = separable
+    dates = pd.date_range("2025-11-03", "2026-06-01", freq="28D")
+    p = signals.SignalParams(freq_drop=0.2, freq_months=1, basket_drop=0.4, interval_drift=0.5, share_drop=0.3,
+                             recency_alert_days=5)
+    direct = signals.indicators(ds, dates, params=p)
+    replayed = signals.apply_thresholds(signals.indicators(ds, dates), p.resolved(ds))
+    for col in (*signals.INDICATORS.values(), "alert_basket", "alert_interval", "alert_share", "n_alerts"):
+        pd.testing.assert_series_equal(replayed[col], direct[col], check_names=False)
+
+
+def test_pure_noise_keeps_the_defaults():
+    ds, audit, tuner = _fit(*_noise())
+    r = tuner.recommendations_
+    assert not r["status"].eq("adopted").any()
+    assert (r["adopted"].dropna() == r.loc[r["adopted"].notna(), "default"]).all()
+    defaults = tuner.params_of(int(_rec(tuner, "value")["default"]))
+    block = tuner.thresholds_block()
+    assert all(block[k] == v for k, v in defaults.items())
+
+
+def test_no_look_ahead():
+    customers, orders = _separable()
+    as_of = pd.Timestamp("2026-06-01")
+    _, _, full = _fit(customers, orders, as_of=as_of)
+    cut = customers.assign(churn_date=customers["churn_date"].where(pd.to_datetime(customers["churn_date"]) < as_of))
+    _, _, past = _fit(cut, orders.loc[orders["order_date"] < as_of], as_of=as_of)
+    pd.testing.assert_frame_equal(full.recommendations_, past.recommendations_)
+    pd.testing.assert_frame_equal(full.grid_, past.grid_)
+
+
+def test_segments_need_the_documented_minimum(separable):
+    ds, audit, tuner = separable
+    # one segment value "pro" holding every client: 10 lost per period < 30, no segment scope
+    assert set(tuner.recommendations_["scope"]) == {tuning.BASE}
+    _, _, small = _fit(*_separable(), min_segment_lost=10)
+    assert set(small.recommendations_["scope"]) == {tuning.BASE, "plan=pro"}
+    seg = _rec(small, "value", "plan=pro")
+    assert small.params_of(int(seg["adopted"]))["basket_drop"] == 0.30
+    # same threshold as the base: nothing written per segment
+    assert "segments" not in small.thresholds_block()
+
+
+def test_katz_interval_matches_scipy():
+    from scipy.stats.contingency import relative_risk
+
+    lo, hi = tuning.katz_lift_ci([10, 7], [50, 40], [30, 12], [150, 120])
+    for i, cells in enumerate([(10, 50, 30, 150), (7, 40, 12, 120)]):
+        ci = relative_risk(*cells).confidence_interval(0.95)
+        assert (lo[i], hi[i]) == pytest.approx((ci.low, ci.high))
+
+
+def test_config_rejects_bad_thresholds():
+    with pytest.raises(ConfigError, match="basket_drop"):
+        parse_config({"thresholds": {"basket_drop": 1.5}})
+    with pytest.raises(ConfigError, match="disabled"):
+        parse_config({"thresholds": {"disabled": ["weather"]}})
+    with pytest.raises(ConfigError, match="segments.plan.pro"):
+        parse_config({"thresholds": {"segments": {"plan": {"pro": {"colour": 1}}}}})
+    cfg = parse_config({"thresholds": {"interval_drift": float("inf"), "disabled": ["email"],
+                                       "segments": {"plan": {"pro": {"nps_drop": 3}}}}})
+    assert cfg.thresholds.interval_drift == math.inf and cfg.thresholds.disabled == ("email",)
+    assert cfg.thresholds.segments == {"plan": {"pro": {"nps_drop": 3}}}
+
+
+def test_objective_must_be_known(separable):
+    ds, audit, _ = separable
+    with pytest.raises(ConfigError, match="objective"):
+        tuning.ThresholdTuner(objective="accuracy").fit(audit, ds)
