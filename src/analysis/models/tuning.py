@@ -52,11 +52,13 @@ Recommendation (:meth:`ThresholdTuner.fit`)
 3. On the evaluation windows the chosen candidate and the default are compared on the
    objective with a paired cluster bootstrap (``n_boot`` resamples of the evaluation's lost
    clients, each with its matched retained clients; percentile interval at ``confidence``).
-   The tuned threshold is *adopted* only when the interval of the gain lies above 0;
+   The tuned threshold is *adopted* only when the interval of the gain lies above 0 and
+   the tuned threshold's own lift interval lies above 1 on the evaluation windows;
    otherwise the default is kept (a non-significant gain is not a finding).
 4. An indicator is *uninformative* when no candidate's lift interval lies above 1 on the
-   tuning windows and the default's does not on the evaluation windows either; it can be
-   switched off (``disabled:`` in ``dataset.yml``).
+   tuning windows (Bonferroni: at level ``1 - (1 - confidence) / candidates``, since one of
+   many intervals excludes 1 by chance) and the default's does not on the evaluation
+   windows either; it can be switched off (``disabled:`` in ``dataset.yml``).
 5. Segments: for each segment column of the customers table (non-personal, at most 30
    values) and each value with at least ``min_segment_lost`` lost clients in the tuning
    period *and* in the evaluation period, steps 2-3 are repeated on that segment's windows (a
@@ -357,6 +359,12 @@ def _choose(m: pd.DataFrame, cand: pd.DataFrame, objective: str, min_median_lead
     return int(ranked["_order"].iloc[0])
 
 
+def _lift_bounds(m: pd.DataFrame, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Katz lift interval at another level for the rows of :func:`grid_metrics`."""
+    lo, hi = katz_lift_ci(m["lost_hits"], m["n_lost"], m["retained_hits"], m["n_retained"], confidence)
+    return lo, hi
+
+
 def _bootstrap_gain(lead_t: np.ndarray, lead_d: np.ndarray, is_lost: np.ndarray, cases: np.ndarray,
                     objective: str, min_lead_weeks: int, n_boot: int, confidence: float,
                     rng: np.random.Generator) -> tuple[float, float, float]:
@@ -537,7 +545,10 @@ class ThresholdTuner:
             return {**rec, "status": "not_available", "informative": None, "tuned": None, "adopted": None}
         chosen = _choose(tune, cand.reset_index(drop=True), self.objective, self.min_median_lead_weeks,
                          self.recall_floor, self.far_budget)
-        informative = bool(tune["lift_low"].gt(1).any() or ev["lift_low"].iloc[d_pos] > 1)
+        # Bonferroni over the indicator's candidates: one of many lift intervals above 1 by chance is not a signal
+        strict = 1 - (1 - self.confidence) / len(cand)
+        tune_lift_low, _ = _lift_bounds(tune, strict)
+        informative = bool((tune_lift_low > 1).any() or ev["lift_low"].iloc[d_pos] > 1)
         rec["informative"] = informative
         for name, pos in (("default", d_pos), ("tuned", chosen if chosen is not None else d_pos)):
             e = ev.iloc[pos]
@@ -557,7 +568,8 @@ class ThresholdTuner:
         gain, lo, hi = _bootstrap_gain(self.lead_[sel, tuned], self.lead_[sel, default], is_lost[sel],
                                        windows["case_id"].astype("string").to_numpy()[sel], self.objective,
                                        self.min_lead_weeks_, int(self.n_boot), float(self.confidence), rng)
-        adopted = bool(np.isfinite(lo) and lo > 0)
+        tuned_lift_low = float(ev.iloc[chosen]["lift_low"])
+        adopted = bool(np.isfinite(lo) and lo > 0 and tuned_lift_low > 1)
         return {**rec, "status": "adopted" if adopted else "default_kept", "adopted": tuned if adopted else default,
                 "gain": gain, "gain_low": lo, "gain_high": hi}
 
