@@ -57,8 +57,9 @@ Recommendation (:meth:`ThresholdTuner.fit`)
    otherwise the default is kept (a non-significant gain is not a finding).
 4. An indicator is *uninformative* when no candidate's lift interval lies above 1 on the
    tuning windows (Bonferroni: at level ``1 - (1 - confidence) / candidates``, since one of
-   many intervals excludes 1 by chance) and the default's does not on the evaluation
-   windows either; it can be switched off (``disabled:`` in ``dataset.yml``).
+   many intervals excludes 1 by chance) and neither the default's nor the chosen
+   candidate's does on the evaluation windows; it can be switched off (``disabled:`` in
+   ``dataset.yml``).
 5. Segments: for each segment column of the customers table (non-personal, at most 30
    values) and each value with at least ``min_segment_lost`` lost clients in the tuning
    period *and* in the evaluation period, steps 2-3 are repeated on that segment's windows (a
@@ -548,7 +549,8 @@ class ThresholdTuner:
         # Bonferroni over the indicator's candidates: one of many lift intervals above 1 by chance is not a signal
         strict = 1 - (1 - self.confidence) / len(cand)
         tune_lift_low, _ = _lift_bounds(tune, strict)
-        informative = bool((tune_lift_low > 1).any() or ev["lift_low"].iloc[d_pos] > 1)
+        informative = bool((tune_lift_low > 1).any() or ev["lift_low"].iloc[d_pos] > 1
+                           or (chosen is not None and ev["lift_low"].iloc[chosen] > 1))
         rec["informative"] = informative
         for name, pos in (("default", d_pos), ("tuned", chosen if chosen is not None else d_pos)):
             e = ev.iloc[pos]
