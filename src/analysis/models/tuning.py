@@ -46,7 +46,7 @@ Recommendation (:meth:`ThresholdTuner.fit`)
 2. On the tuning windows, among candidates whose median lead is at least
    ``min_median_lead_weeks`` and (``objective="precision"``, default) whose recall is at least
    ``recall_floor``, the one with the highest precision is chosen (ties: higher recall, then
-   the default, then the grid order). With ``objective="recall"`` the constraint is a
+   the fewest thresholds changed from the default, then the grid order). With ``objective="recall"`` the constraint is a
    false-alarm rate at most ``far_budget`` instead of the recall floor, and recall is maximised
    (ties: lower false-alarm rate). Without an eligible candidate the default is kept.
 3. On the evaluation windows the chosen candidate and the default are compared on the
@@ -353,9 +353,12 @@ def _choose(m: pd.DataFrame, cand: pd.DataFrame, objective: str, min_median_lead
         keys = ["recall", "_neg_far"]
     if not ok.any():
         return None
-    ranked = m.assign(_neg_far=-m["false_alarm_rate"], _default=cand["is_default"].to_numpy(),
-                      _order=np.arange(len(m))).loc[ok]
-    ranked = ranked.sort_values([*keys, "_default", "_order"], ascending=[False, False, False, True],
+    cols = [c for c in cand.columns if c in {p for ps in PARAM_COLUMNS.values() for p in ps}
+            and cand[c].notna().any()]
+    default_row = cand.loc[cand["is_default"], cols].iloc[0]
+    changed = cand[cols].ne(default_row).sum(axis=1).to_numpy()
+    ranked = m.assign(_neg_far=-m["false_alarm_rate"], _changed=changed, _order=np.arange(len(m))).loc[ok]
+    ranked = ranked.sort_values([*keys, "_changed", "_order"], ascending=[False, False, True, True],
                                 kind="stable")
     return int(ranked["_order"].iloc[0])
 
@@ -433,6 +436,8 @@ class ThresholdTuner:
     defaults_ : the thresholds in force (resolved :class:`SignalParams`).
     candidates_ : the grid (:func:`default_grid`).
     periods_ : ``"tune"`` / ``"evaluate"`` per audit window (:func:`time_split`).
+    split_date_ : the last reference date of the tuning period.
+    n_lost_, n_retained_ : lost and retained windows of the audit.
     lead_ : ``(windows, candidates)`` lead times (:func:`lead_weeks_matrix`).
     grid_ : the metrics of every candidate (:func:`grid_metrics`) per ``scope`` (``"base"`` or
         ``column=value``) and ``period`` (``all``, ``tune``, ``evaluate``), with the candidate's
@@ -481,6 +486,10 @@ class ThresholdTuner:
         windows = audit.windows_.reset_index(drop=True)
         self.windows_ = windows
         self.periods_ = time_split(windows, self.tune_share)
+        lost_w = windows["group"].eq(LOST).to_numpy()
+        self.split_date_ = pd.Timestamp(windows.loc[lost_w & self.periods_.eq("tune").to_numpy(), "ref_date"].max())
+        self.n_lost_ = int(lost_w.sum())
+        self.n_retained_ = int((~lost_w).sum())
         self.lead_ = lead_weeks_matrix(audit.indicator_rows_, windows, self.candidates_, int(audit.lookback_weeks))
         is_lost = windows["group"].eq(LOST).to_numpy()
         available = {ind: bool(audit.per_indicator_.set_index("indicator")["available"].get(ind, False))
