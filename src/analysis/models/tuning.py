@@ -649,7 +649,8 @@ class ThresholdTuner:
 
     def watch(self, scope: str = BASE) -> list[str]:
         """Indicators worth watching on this base: informative and, with the adopted
-        threshold, a lift interval above 1 on the evaluation period; ranked like
+        threshold on the evaluation period, a lift interval above 1, a median lead of at least
+        ``min_median_lead_weeks`` and a recall of at least ``recall_floor``; ranked like
         :meth:`RetroAudit.watch_first` by recall minus false-alarm rate (Youden's J) there."""
         r = self.recommendations_.loc[self.recommendations_["scope"].eq(scope)
                                       & self.recommendations_["informative"].eq(True)]
@@ -657,8 +658,10 @@ class ThresholdTuner:
         for row in r.itertuples(index=False):
             which = "tuned" if row.status == "adopted" else "default"
             low = getattr(row, f"eval_lift_low_{which}")
-            j = getattr(row, f"eval_recall_{which}") - getattr(row, f"eval_false_alarm_rate_{which}")
-            if low > 1:
+            recall = getattr(row, f"eval_recall_{which}")
+            j = recall - getattr(row, f"eval_false_alarm_rate_{which}")
+            lead = getattr(row, f"eval_median_lead_weeks_{which}")
+            if low > 1 and lead >= self.min_median_lead_weeks and recall >= self.recall_floor:
                 rows.append((str(row.indicator), j))
         return [i for i, _ in sorted(rows, key=lambda x: (-x[1], x[0]))]
 
