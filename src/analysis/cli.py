@@ -183,7 +183,6 @@ def audit(
 
     import pandas as pd
 
-    from analysis.data.config import Thresholds
     from analysis.data.dataset import load
     from analysis.errors import ConfigError
     from analysis.models.audit import RetroAudit
@@ -210,11 +209,8 @@ def audit(
                            far_budget=far_budget, min_segment_lost=min_segment_lost,
                            random_state=random_state).fit(fitted, ds)
     tune_s = time.perf_counter() - started
-    day_keys = ("watch_days", "wake_up_days", "inactive_days", "removal_days", "churn_horizon_days")
-    th = ds.config.thresholds
-    current = {k: getattr(th, k) for k in day_keys if getattr(th, k) != getattr(Thresholds(), k)}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(thresholds_yaml(tuner, current, lang=lang, switch_off=switch_off), encoding="utf-8")
+    out.write_text(thresholds_yaml(tuner, lang=lang, switch_off=switch_off), encoding="utf-8")
     grid_path = out.with_name(out.stem + "_grid.csv")
     tuner.grid_.to_csv(grid_path, index=False)
     r = tuner.recommendations_

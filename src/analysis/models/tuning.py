@@ -79,6 +79,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.data.config import Thresholds
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, NotEnoughDataError
 from analysis.metrics.signals import THRESHOLD_RULES, SignalParams, alert_severities
@@ -116,7 +117,10 @@ MIN_SEGMENT_LOST = 30
 #: Scope of the whole base in the outputs (segments are ``column=value``).
 BASE = "base"
 #: Outcome codes of a recommendation.
-STATUSES: tuple[str, ...] = ("adopted", "default_kept", "default_best", "no_eligible", "not_available")
+STATUSES: tuple[str, ...] = ("adopted", "default_kept", "default_best", "no_eligible", "too_few_departures",
+                             "not_available")
+#: The day thresholds of the ``thresholds:`` block (copied into the suggested block when configured).
+DAY_THRESHOLDS: tuple[str, ...] = ("watch_days", "wake_up_days", "inactive_days", "removal_days", "churn_horizon_days")
 #: "Off" values of the value components (never fire; see the module docstring).
 BASKET_OFF = 1.0
 INTERVAL_OFF = math.inf
@@ -436,6 +440,9 @@ class ThresholdTuner:
     defaults_ : the thresholds in force (resolved :class:`SignalParams`).
     candidates_ : the grid (:func:`default_grid`).
     periods_ : ``"tune"`` / ``"evaluate"`` per audit window (:func:`time_split`).
+    day_thresholds_ : the day thresholds the dataset's config sets (not the defaults).
+    split_ok_ : False when the departures share too few dates to be split in time; every
+        indicator then keeps its default (status ``too_few_departures``).
     split_date_ : the last reference date of the tuning period.
     n_lost_, n_retained_ : lost and retained windows of the audit.
     lead_ : ``(windows, candidates)`` lead times (:func:`lead_weeks_matrix`).
@@ -479,13 +486,20 @@ class ThresholdTuner:
         if not hasattr(audit, "indicator_rows_"):
             raise ConfigError("ThresholdTuner.fit needs a fitted RetroAudit (call audit.fit(ds, as_of) first).")
         self.as_of_ = audit.as_of_
+        th, plain = ds.config.thresholds, Thresholds()
+        self.day_thresholds_ = {k: getattr(th, k) for k in DAY_THRESHOLDS if getattr(th, k) != getattr(plain, k)}
         self.min_lead_weeks_ = int(audit.min_lead_weeks)
         self.defaults_ = (audit.params or SignalParams.for_dataset(ds)).resolved(ds)
         grid = self.grid if self.grid is not None else default_grid(self.defaults_)
         self.candidates_ = grid.reset_index(drop=True)
         windows = audit.windows_.reset_index(drop=True)
         self.windows_ = windows
-        self.periods_ = time_split(windows, self.tune_share)
+        try:
+            self.periods_ = time_split(windows, self.tune_share)
+            self.split_ok_ = True
+        except NotEnoughDataError:  # every departure on one date: nothing to validate on
+            self.periods_ = pd.Series("tune", index=windows.index, dtype="string")
+            self.split_ok_ = False
         lost_w = windows["group"].eq(LOST).to_numpy()
         self.split_date_ = pd.Timestamp(windows.loc[lost_w & self.periods_.eq("tune").to_numpy(), "ref_date"].max())
         self.n_lost_ = int(lost_w.sum())
@@ -567,6 +581,9 @@ class ThresholdTuner:
                         "median_lead_weeks"):
                 rec[f"eval_{col}_{name}"] = float(e[col])
             rec[f"tune_{self.objective}_{name}"] = float(tune.iloc[pos][self.objective])
+        if not self.split_ok_:
+            return {**rec, "status": "too_few_departures", "tuned": None, "adopted": default,
+                    "gain": np.nan, "gain_low": np.nan, "gain_high": np.nan}
         if chosen is None:
             return {**rec, "status": "no_eligible", "tuned": None, "adopted": default,
                     "gain": np.nan, "gain_low": np.nan, "gain_high": np.nan}
@@ -607,8 +624,9 @@ class ThresholdTuner:
 
         Parameters
         ----------
-        current : the day thresholds in force (``watch_days`` ... ``churn_horizon_days``),
-            copied first so that the block replaces the old one whole.
+        current : the day thresholds to copy first (``watch_days`` ... ``churn_horizon_days``),
+            so that the block replaces the old one whole; default those the dataset's config
+            sets (:attr:`day_thresholds_`).
         switch_off : also list the uninformative indicators under ``disabled``.
 
         Returns
@@ -617,7 +635,7 @@ class ThresholdTuner:
         indicator on the base, ``disabled`` when asked, and ``segments`` (column -> value ->
         thresholds) where a segment's adopted threshold differs from the base's.
         """
-        block: dict = dict(current or {})
+        block: dict = dict(self.day_thresholds_ if current is None else current)
         r = self.recommendations_
         base = r.loc[r["scope"].eq(BASE) & r["adopted"].notna()].set_index("indicator")
         for ind in TUNED_INDICATORS:

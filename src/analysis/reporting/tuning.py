@@ -4,7 +4,9 @@ block with its comments, in French or English (labels in ``locales/tuning.yml``)
 
 from __future__ import annotations
 
+import html
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,8 +15,16 @@ import yaml
 from analysis.models.tuning import BASE, ThresholdTuner
 from analysis.reporting.i18n import fmt_date, fmt_num, fmt_pct, t
 
-__all__ = ["criterion_text", "intro_text", "recommendation_sentences", "recommendation_table", "threshold_text",
-           "thresholds_yaml", "watch_text"]
+__all__ = ["criterion_text", "intro_text", "recommendation_sentences", "recommendation_table", "segments_text",
+           "threshold_text", "thresholds_yaml", "watch_text", "yaml_markdown"]
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~>-])")
+
+
+def _md_safe(text: str) -> str:
+    """A value from the data (a segment name) safe inside markdown: HTML escaped, markdown
+    characters backslash-escaped."""
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", str(text)), quote=True)
 
 
 def _label(indicator: str, lang: str) -> str:
@@ -54,6 +64,8 @@ def criterion_text(tuner: ThresholdTuner, lang: str = "en") -> str:
 def intro_text(tuner: ThresholdTuner, lang: str = "en") -> str:
     """How the thresholds were chosen and checked (numbers of candidates and departures)."""
     r = tuner.recommendations_.loc[tuner.recommendations_["scope"].eq(BASE)].iloc[0]
+    if not tuner.split_ok_:
+        return t("tun_intro_no_split", lang, n_lost=tuner.n_lost_)
     return t("tun_intro", lang, n_candidates=len(tuner.candidates_), n_tune=int(r["n_lost_tune"]),
              n_eval=int(r["n_lost_eval"]), split=fmt_date(tuner.split_date_, lang), criterion=criterion_text(tuner, lang),
              level=fmt_pct(tuner.confidence, lang, 0))
@@ -88,7 +100,7 @@ def recommendation_table(tuner: ThresholdTuner, lang: str = "en", scope: str = B
             "lift": ("∞" if np.isinf(lift) else fmt_num(lift, lang, 2))
             + f" [{fmt_num(d[f'eval_lift_low_{which}'], lang, 2)} ; {fmt_num(d[f'eval_lift_high_{which}'], lang, 1)}]",
             "gain": "–" if pd.isna(d["gain_low"]) else
-            f"{fmt_num(d['gain'], lang, 2)} [{fmt_num(d['gain_low'], lang, 2)} ; {fmt_num(d['gain_high'], lang, 2)}]",
+            f"{fmt_num(d['gain'], lang, 3)} [{fmt_num(d['gain_low'], lang, 3)} ; {fmt_num(d['gain_high'], lang, 3)}]",
             "decision": decision,
         })
     out = pd.DataFrame(rows, columns=["indicator", "default", "tuned", "precision", "recall", "lead", "lift", "gain",
@@ -115,7 +127,8 @@ def recommendation_sentences(tuner: ThresholdTuner, lang: str = "en", scope: str
             "lead": num(d["eval_median_lead_weeks_tuned"], 1), "lead_default": num(d["eval_median_lead_weeks_default"], 1),
             "lift": "∞" if np.isinf(d["eval_lift_tuned"]) else num(d["eval_lift_tuned"]),
             "lift_low": num(d["eval_lift_low_tuned"]), "lift_high": num(d["eval_lift_high_tuned"], 1),
-            "gain": num(d.get("gain")), "gain_low": num(d.get("gain_low")), "gain_high": num(d.get("gain_high")),
+            "gain": num(d.get("gain"), 3), "gain_low": num(d.get("gain_low"), 3),
+            "gain_high": num(d.get("gain_high"), 3),
         }
         out.append(t(f"tun_sentence_{rec.status}", lang, **kw))
         if rec.informative is False:
@@ -131,6 +144,21 @@ def watch_text(tuner: ThresholdTuner, lang: str = "en") -> str:
     return t("tun_watch", lang, indicators=", ".join(_label(i, lang) for i in watch))
 
 
+def segments_text(tuner: ThresholdTuner, lang: str = "en") -> str:
+    """Which segments were tuned on their own (names from the data, escaped), or that none was."""
+    segs = sorted(set(tuner.recommendations_["scope"]) - {BASE})
+    if not segs:
+        return t("tun_segments_none", lang, min_lost=tuner.min_segment_lost)
+    return t("tun_segments_some", lang, min_lost=tuner.min_segment_lost, segments=", ".join(_md_safe(s) for s in segs))
+
+
+def yaml_markdown(tuner: ThresholdTuner, lang: str = "en", switch_off: bool = False) -> str:
+    """:func:`thresholds_yaml` as an indented markdown code block: every line is indented,
+    so nothing in it (a segment name) is read as markup; it is shown verbatim."""
+    text = thresholds_yaml(tuner, lang=lang, switch_off=switch_off)
+    return "\n".join("    " + line for line in text.splitlines())
+
+
 def thresholds_yaml(tuner: ThresholdTuner, current: dict | None = None, lang: str = "en",
                     switch_off: bool = False) -> str:
     """The suggested ``thresholds:`` block as YAML text, with comment lines saying where it
@@ -141,7 +169,7 @@ def thresholds_yaml(tuner: ThresholdTuner, current: dict | None = None, lang: st
     lines = [
         "# " + t("tun_yaml_intro", lang, as_of=fmt_date(tuner.as_of_, lang), n_lost=tuner.n_lost_,
                  n_retained=tuner.n_retained_),
-        "# " + criterion_text(tuner, lang) + ".",
+        "# " + t("tun_yaml_criterion", lang, criterion=criterion_text(tuner, lang)),
         "# " + t("tun_yaml_paste", lang),
     ]
     for sentence in recommendation_sentences(tuner, lang):
