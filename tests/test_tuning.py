@@ -28,8 +28,8 @@ import analysis
 from analysis.data.config import parse_config
 from analysis.errors import ConfigError
 from analysis.metrics import signals
-from analysis.models.audit import RetroAudit
 from analysis.models import tuning
+from analysis.models.audit import RetroAudit
 
 AS_OF = "2026-09-01"
 SIGNUP = "2023-01-02"
@@ -164,10 +164,11 @@ def test_apply_thresholds_equals_recomputing_the_indicators(separable):
         pd.testing.assert_series_equal(replayed[col], direct[col], check_names=False)
 
 
-@pytest.mark.parametrize("seed", [2, 3, 4])
+@pytest.mark.parametrize("seed", [3, 4])
 def test_pure_noise_keeps_the_defaults(seed):
     # seeds where the tuning period prefers another value threshold than the default (seed 3
-    # even with a bootstrap gain above 0): the evaluation period must keep the default
+    # even with a bootstrap gain above 0, but no lift above 1 on the later period): the
+    # evaluation period must keep the default
     ds, audit, tuner = _fit(*_noise(seed))
     r = tuner.recommendations_
     value = _rec(tuner, "value")
@@ -193,7 +194,7 @@ def test_segments_need_the_documented_minimum(separable):
     ds, audit, tuner = separable
     # one segment value "pro" holding every client: 10 lost per period < 30, no segment scope
     assert set(tuner.recommendations_["scope"]) == {tuning.BASE}
-    _, _, small = _fit(*_separable(), min_segment_lost=10)
+    small = tuning.ThresholdTuner(n_boot=500, min_segment_lost=10).fit(audit, ds)
     assert set(small.recommendations_["scope"]) == {tuning.BASE, "plan=pro"}
     seg = _rec(small, "value", "plan=pro")
     assert small.params_of(int(seg["adopted"]))["basket_drop"] == 0.30
@@ -227,3 +228,51 @@ def test_objective_must_be_known(separable):
     ds, audit, _ = separable
     with pytest.raises(ConfigError, match="objective"):
         tuning.ThresholdTuner(objective="accuracy").fit(audit, ds)
+
+
+def test_cli_audit_tune_writes_block_and_grid(tmp_path, capsys):
+    from analysis.cli import main
+
+    customers, orders = _separable()
+    folder = tmp_path / "base"
+    folder.mkdir()
+    customers.to_csv(folder / "customers.csv", index=False)
+    orders.assign(order_date=orders["order_date"].dt.strftime("%Y-%m-%d")).to_csv(folder / "orders.csv", index=False)
+    out = tmp_path / "suggested" / "thresholds.yml"
+    assert main(["audit", str(folder), "--as-of", AS_OF, "--tune", "--out", str(out), "--lang", "fr"]) == 0
+    cfg = parse_config(yaml.safe_load(out.read_text(encoding="utf-8")))
+    assert cfg.thresholds.basket_drop == 0.30
+    assert "Seuils suggérés" in out.read_text(encoding="utf-8")
+    grid = pd.read_csv(tmp_path / "suggested" / "thresholds_grid.csv")
+    n_candidates = len(tuning.default_grid())
+    assert len(grid) == 3 * n_candidates  # base scope x periods all, tune, evaluate
+    assert grid["is_tuned"].sum() == 3 * 1  # the value candidate, in each period
+    printed = capsys.readouterr().out
+    assert "adopted" in printed and "written" in printed
+    assert main(["audit", str(folder), "--as-of", AS_OF, "--tune"]) == 1
+    assert "needs --out" in capsys.readouterr().err
+
+
+def test_executive_summary_names_the_indicators_to_watch():
+    from analysis.reporting.summary import executive_summary
+
+    es = executive_summary({"02_retro_audit": {"tuning_watch": ["usage", "value"], "tuning_uninformative": ["email"]}},
+                           "en")
+    assert any("product usage, value erosion" in s for s in es["audit"])
+    assert any("email attention" in s and "switched off" in s for s in es["audit"])
+    assert executive_summary({"02_retro_audit": {}}, "en")["audit"] == []
+
+
+def test_configured_segments_and_switched_off_indicators_reach_the_signals(separable):
+    ds, _, _ = separable
+    customers = ds.customers.assign(plan=np.where(ds.customers["customer_id"].str.startswith("R0"), "basic", "pro"))
+    cfg = parse_config({"thresholds": {"disabled": ["recency"],
+                                       "segments": {"plan": {"basic": {"basket_drop": 0.30}}}}})
+    tuned = analysis.from_frames(customers=customers, orders=ds.orders, config=cfg)
+    dates = pd.DatetimeIndex(["2026-01-12"])
+    got = signals.indicators(tuned, dates).set_index("customer_id")
+    # R00..R09 (plan basic) no longer fire at -28 %; R10..R29 (pro) still do with the default 25 %
+    assert not got.loc[[f"R{i:02d}" for i in range(10)], "alert_basket"].any()
+    assert got.loc[[f"R{i:02d}" for i in range(10, 30)], "alert_basket"].all()
+    assert got["alert_recency"].isna().all()
+    assert any("recency" in n for n in got.attrs["notes"])

@@ -83,7 +83,7 @@ from analysis.data.config import Thresholds
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, NotEnoughDataError
 from analysis.metrics.signals import THRESHOLD_RULES, SignalParams, alert_severities
-from analysis.models.audit import LOST, RETAINED, RetroAudit
+from analysis.models.audit import LOST, RetroAudit
 
 __all__ = [
     "BASE",

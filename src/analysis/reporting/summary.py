@@ -145,7 +145,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         ``02_retro_audit``: n_lost, share_signal_min_lead, share_signal_min_lead_ci,
         min_lead_weeks, false_alarm_any, verdict, silent_churners, preventable_revenue,
         signals_discriminate and watch_first (the audit decision is skipped when the
-        signals do not discriminate);
+        signals do not discriminate), tuning_watch and tuning_uninformative;
         ``03_cohort_decay``: retention_3m, retention_6m, retention_12m, trend, trend_delta,
         fastest_segment, median_lifetime_months (``trend_delta`` in percentage points,
         as :func:`analysis.metrics.cohorts.retention_trend` gives it);
@@ -228,6 +228,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
     if audit.get("preventable_revenue") is not None:
         out["audit"].append(t("report_audit_preventable", lang,
                               amount=fmt_money(audit["preventable_revenue"], lang, currency)))
+    out["audit"] += _tuning_sentences(audit, lang)
 
     # -- decay trend
     ret = [(m, decay.get(f"retention_{m}m")) for m in (3, 6, 12)]
@@ -286,6 +287,19 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         decisions.append(t("report_decision_watch", lang, indicators=", ".join(watch), share=share, weeks=weeks)
                          if watch else t("report_decision_signals", lang, share=share, weeks=weeks))
     out["decisions"] = decisions[:MAX_DECISIONS]
+    return out
+
+
+def _tuning_sentences(audit: dict[str, Any], lang: str) -> list[str]:
+    """The indicators worth watching on this base and the uninformative ones, from the
+    threshold tuning of notebook 02 (``tuning_watch``, ``tuning_uninformative``; issue #15)."""
+    out = []
+    names = {k: [_label_or(f"aud_ind_{i}", lang, str(i)) for i in (audit.get(k) or [])]
+             for k in ("tuning_watch", "tuning_uninformative")}
+    if names["tuning_watch"]:
+        out.append(t("report_audit_tuning_watch", lang, indicators=", ".join(names["tuning_watch"])))
+    if names["tuning_uninformative"]:
+        out.append(t("report_audit_tuning_off", lang, indicators=", ".join(names["tuning_uninformative"])))
     return out
 
 
