@@ -276,3 +276,29 @@ def test_configured_segments_and_switched_off_indicators_reach_the_signals(separ
     assert got.loc[[f"R{i:02d}" for i in range(10, 30)], "alert_basket"].all()
     assert got["alert_recency"].isna().all()
     assert any("recency" in n for n in got.attrs["notes"])
+
+
+def test_apply_thresholds_nps_and_usage():
+    # NPS answers: A 9 -> 6 (promoter to detractor, -3), B 8 -> 5 (-3), C 7 -> 6 (-1), D 9 -> 8 (-1);
+    # usage: A..D use two features daily until 2026-02-01, then A and B stop, C uses one feature
+    customers = pd.DataFrame({"customer_id": list("ABCD"), "signup_date": "2025-06-02"})
+    nps = pd.DataFrame({"customer_id": list("ABCDABCD"),
+                        "response_date": ["2025-09-01"] * 4 + ["2026-01-05"] * 4,
+                        "score": [9, 8, 7, 9, 6, 5, 6, 8]})
+    days = pd.date_range("2025-06-02", "2026-02-28", freq="D")
+    rows = [(c, d, f) for c in "ABCD" for d in days for f in ("x", "y")
+            if d < pd.Timestamp("2026-02-01") or (c == "C" and f == "x") or c == "D"]
+    usage = pd.DataFrame(rows, columns=["customer_id", "event_date", "feature"])
+    ds = analysis.from_frames(customers=customers, nps=nps, usage=usage)
+    dates = pd.DatetimeIndex(["2026-01-20", "2026-02-20", "2026-03-01"])
+    base = signals.indicators(ds, dates)
+    for p in (signals.SignalParams(nps_drop=1, usage_drop=0.15), signals.SignalParams(nps_drop=4, usage_drop=0.5),
+              signals.SignalParams(nps_drop=3, usage_drop=0.3)):
+        direct = signals.indicators(ds, dates, params=p)
+        replayed = signals.apply_thresholds(base, p.resolved(ds))
+        for col in ("alert_nps", "alert_usage", "n_alerts"):
+            pd.testing.assert_series_equal(replayed[col], direct[col], check_names=False)
+    # hand check at 2026-01-20: NPS drop >= 4 fires only for A (promoter turned detractor)
+    strict = signals.apply_thresholds(base, signals.SignalParams(nps_drop=4).resolved(ds))
+    jan = strict.loc[strict["as_of"].eq("2026-01-20")].set_index("customer_id")["alert_nps"]
+    assert jan.tolist() == [True, False, False, False]

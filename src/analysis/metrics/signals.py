@@ -37,7 +37,7 @@ read. "Observed since" is the later of the customer's signup and the start of th
    ``[as_of - 240, as_of - 60)``. ``freq_change_m1`` compares the last month
    ``[as_of - 30, as_of)`` with it, ``freq_change_m2`` the month before
    ``[as_of - 60, as_of - 30)`` (``count / baseline - 1``). Alert: both months 40 % or more
-   below the baseline. Needs 240 days observed (else NA); a zero baseline gives changes NA
+   below the baseline (``freq_months=1``: the last month alone). Needs 240 days observed (else NA); a zero baseline gives changes NA
    and alert False (nothing to fall from).
 2. **recency** — ``days_since_last`` is the days since the last significant interaction
    of any kind (since signup if none), exactly as :func:`analysis.metrics.lifecycle.status_at`.
@@ -80,6 +80,10 @@ read. "Observed since" is the later of the customer's signup and the start of th
    ``usage_change`` = score / previous - 1; alert: a fall of 30 % or more. Needs 60 days
    observed; a zero previous score gives change NA and alert False. Without a ``feature``
    column, D counts as 0 and ``usage_dui`` is NA.
+
+Thresholds from ``dataset.yml`` (:data:`SIGNAL_THRESHOLD_FIELDS`, ``disabled``, per-segment
+``segments``) apply when no ``params`` are passed; :func:`alert_severities` and
+:func:`apply_thresholds` replay any threshold from the raw values without recomputing.
 
 A table that is absent leaves its indicator NA for everyone; :func:`indicators` records
 the reason once in ``DataFrame.attrs["notes"]``.
