@@ -73,7 +73,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -140,7 +140,7 @@ def default_grid(defaults: SignalParams | None = None) -> pd.DataFrame:
     DataFrame, one row per candidate: ``candidate`` (int id), ``indicator``, ``is_default``
     and the threshold columns of :data:`PARAM_COLUMNS` (NaN where not used by the indicator).
     """
-    p = defaults or replace_recency(SignalParams(), 30)
+    p = defaults or _with_recency(SignalParams(), 30)
     rows: list[dict] = []
 
     def add(indicator: str, values: dict) -> None:
@@ -173,10 +173,8 @@ def default_grid(defaults: SignalParams | None = None) -> pd.DataFrame:
     return grid
 
 
-def replace_recency(p: SignalParams, days: int) -> SignalParams:
+def _with_recency(p: SignalParams, days: int) -> SignalParams:
     """``p`` with ``recency_alert_days`` set (the SPEC default is the watch threshold)."""
-    from dataclasses import replace
-
     return replace(p, recency_alert_days=int(days))
 
 
@@ -483,6 +481,12 @@ class ThresholdTuner:
         """
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective is '{self.objective}'; expected one of {list(OBJECTIVES)}.")
+        for name, value in (("recall_floor", self.recall_floor), ("far_budget", self.far_budget),
+                            ("confidence", self.confidence)):
+            if not 0 <= float(value) <= 1:
+                raise ConfigError(f"{name} is {value}; expected a share between 0 and 1.")
+        if int(self.n_boot) < 100:
+            raise ConfigError(f"n_boot is {self.n_boot}; expected at least 100 bootstrap resamples.")
         if not hasattr(audit, "indicator_rows_"):
             raise ConfigError("ThresholdTuner.fit needs a fitted RetroAudit (call audit.fit(ds, as_of) first).")
         self.as_of_ = audit.as_of_
@@ -547,9 +551,9 @@ class ThresholdTuner:
             if col not in cust.columns:
                 raise ConfigError(f"segment column '{col}' is not in the customers table; "
                                   f"expected one of {list(cust.columns)}.")
-            seg = case.map(cust[col].astype("string")).to_numpy()
-            for value in sorted(pd.unique(seg[is_lost & pd.notna(seg)])):
-                mask = seg == value
+            seg = case.map(cust[col].astype("string"))
+            for value in sorted(seg.loc[is_lost].dropna().unique()):
+                mask = seg.eq(value).fillna(False).to_numpy(dtype=bool)
                 n_t = int((mask & is_lost & (periods == "tune")).sum())
                 n_e = int((mask & is_lost & (periods == "evaluate")).sum())
                 if n_t >= self.min_segment_lost and n_e >= self.min_segment_lost:
@@ -645,7 +649,7 @@ class ThresholdTuner:
             block["disabled"] = self.uninformative()
         segs: dict = {}
         for row in r.loc[r["scope"].ne(BASE) & r["status"].eq("adopted")].itertuples(index=False):
-            if ind_adopted(base, row.indicator) == row.adopted:
+            if _adopted_of(base, row.indicator) == row.adopted:
                 continue
             col, value = str(row.scope).split("=", 1)
             segs.setdefault(col, {}).setdefault(value, {}).update(self.params_of(int(row.adopted)))
@@ -701,6 +705,6 @@ class ThresholdTuner:
                 "tuning_segments": sorted(set(self.recommendations_["scope"]) - {BASE})}
 
 
-def ind_adopted(base: pd.DataFrame, indicator: str):
+def _adopted_of(base: pd.DataFrame, indicator: str) -> float | None:
     """The base's adopted candidate of ``indicator`` (None if absent)."""
     return base.loc[indicator, "adopted"] if indicator in base.index else None
