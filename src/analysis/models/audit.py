@@ -698,9 +698,9 @@ class RetroAudit:
         self.replayed_ = replay_signals(indicator_table, grid)
         # hook for the threshold tuner (models/tuning.py): the raw indicator rows of the replay grid
         rows = grid[["window_id", "weeks_before", "as_of", "customer_id"]].astype({"customer_id": "string"})
-        tab = indicator_table if indicator_table["customer_id"].dtype == "string" else indicator_table.astype(
-            {"customer_id": "string"})
-        self.indicator_rows_ = rows.merge(tab, on=["as_of", "customer_id"], how="left", validate="many_to_one")
+        tab = indicator_table.loc[indicator_table["customer_id"].isin(windows["customer_id"])]  # small first
+        self.indicator_rows_ = rows.merge(tab.astype({"customer_id": "string"}), on=["as_of", "customer_id"],
+                                          how="left", validate="many_to_one")
         horizons = tuple(int(h) for h in self.horizons)
         self.signals_ = window_signals(self.replayed_, horizons, int(self.min_lead_weeks))
         self.per_indicator_ = indicator_summary(self.signals_, int(self.min_lead_weeks))
