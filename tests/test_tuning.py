@@ -302,3 +302,14 @@ def test_apply_thresholds_nps_and_usage():
     strict = signals.apply_thresholds(base, signals.SignalParams(nps_drop=4).resolved(ds))
     jan = strict.loc[strict["as_of"].eq("2026-01-20")].set_index("customer_id")["alert_nps"]
     assert jan.tolist() == [True, False, False, False]
+
+
+def test_recall_at_a_false_alarm_budget(separable):
+    ds, audit, _ = separable
+    tuner = tuning.ThresholdTuner(objective="recall", far_budget=0.10, n_boot=500).fit(audit, ds)
+    rec = _rec(tuner, "value")
+    # the default fires for every retained window (false-alarm rate 1 > 10 %): the tuned one
+    # must win on false alarms; basket 30 % keeps recall 1 with no false alarm
+    assert rec["gain_measure"] == "far_reduction" and rec["status"] == "adopted"
+    assert tuner.params_of(int(rec["adopted"]))["basket_drop"] == 0.30
+    assert (rec["gain"], rec["gain_low"]) == pytest.approx((1.0, 1.0))

@@ -50,7 +50,9 @@ Recommendation (:meth:`ThresholdTuner.fit`)
    false-alarm rate at most ``far_budget`` instead of the recall floor, and recall is maximised
    (ties: lower false-alarm rate). Without an eligible candidate the default is kept.
 3. On the evaluation windows the chosen candidate and the default are compared on the
-   objective with a paired cluster bootstrap (``n_boot`` resamples of the evaluation's lost
+   objective (with ``objective="recall"`` and a default whose false-alarm rate exceeds the
+   budget on the tuning windows: on the reduction of the false-alarm rate, since the
+   default is then not admissible) with a paired cluster bootstrap (``n_boot`` resamples of the evaluation's lost
    clients, each with its matched retained clients; percentile interval at ``confidence``).
    The tuned threshold is *adopted* only when the interval of the gain lies above 0 and
    the tuned threshold's own lift interval lies above 1 on the evaluation windows;
@@ -372,12 +374,14 @@ def _lift_bounds(m: pd.DataFrame, confidence: float) -> tuple[np.ndarray, np.nda
 
 
 def _bootstrap_gain(lead_t: np.ndarray, lead_d: np.ndarray, is_lost: np.ndarray, cases: np.ndarray,
-                    objective: str, min_lead_weeks: int, n_boot: int, confidence: float,
+                    measure: str, min_lead_weeks: int, n_boot: int, confidence: float,
                     rng: np.random.Generator) -> tuple[float, float, float]:
-    """Paired cluster bootstrap of objective(tuned) - objective(default): (gain, low, high).
+    """Paired cluster bootstrap of the gain of tuned over default: (gain, low, high).
 
-    Clusters are the lost clients with their matched retained windows, resampled with
-    replacement (multinomial weights, one matrix product per count)."""
+    ``measure``: ``"precision"`` or ``"recall"`` (tuned minus default), or
+    ``"far_reduction"`` (default's false-alarm rate minus tuned's). Clusters are the lost
+    clients with their matched retained windows, resampled with replacement (multinomial
+    weights, one matrix product per count)."""
     codes, uniq = pd.factorize(pd.Series(cases))
     n_c = len(uniq)
     with np.errstate(invalid="ignore"):
@@ -388,16 +392,19 @@ def _bootstrap_gain(lead_t: np.ndarray, lead_d: np.ndarray, is_lost: np.ndarray,
 
     lt, rt = per_case(ht & is_lost), per_case(ht & ~is_lost)
     ld, rd = per_case(hd & is_lost), per_case(hd & ~is_lost)
-    nl = per_case(is_lost)
+    nl, nr = per_case(is_lost), per_case(~is_lost)
     w = np.vstack([np.ones(n_c), rng.multinomial(n_c, np.full(n_c, 1.0 / n_c), size=int(n_boot))])
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        if objective == "precision":
+        if measure == "precision":
             val_t = (w @ lt) / (w @ (lt + rt))
             val_d = (w @ ld) / (w @ (ld + rd))
-        else:
+        elif measure == "recall":
             val_t = (w @ lt) / (w @ nl)
             val_d = (w @ ld) / (w @ nl)
+        else:
+            val_t = -(w @ rt) / (w @ nr)
+            val_d = -(w @ rd) / (w @ nr)
     gains = val_t - val_d
     point, boot = float(gains[0]), gains[1:]
     finite = boot[np.isfinite(boot)]
@@ -452,7 +459,8 @@ class ThresholdTuner:
         ``adopted`` (the candidate to use), default and tuned ``precision``, ``recall``,
         ``false_alarm_rate``, ``lift`` (+ interval), ``median_lead_weeks`` on the evaluation
         period (``eval_*_default`` / ``eval_*_tuned``), ``gain``, ``gain_low``, ``gain_high``
-        (objective, tuned minus default, bootstrap interval), ``n_lost_tune``, ``n_lost_eval``.
+        (tuned minus default on ``gain_measure``: precision, recall or far_reduction; bootstrap
+        interval), ``n_lost_tune``, ``n_lost_eval``.
     """
 
     def __init__(self, grid: pd.DataFrame | None = None, objective: str = "precision",
@@ -597,8 +605,12 @@ class ThresholdTuner:
             return {**rec, "status": "default_best", "adopted": default, "gain": 0.0, "gain_low": np.nan,
                     "gain_high": np.nan}
         sel = scope.mask & (self.periods_.to_numpy() == "evaluate")
+        measure = self.objective
+        if self.objective == "recall" and not tune.iloc[d_pos]["false_alarm_rate"] <= self.far_budget:
+            measure = "far_reduction"  # the default breaks the budget: what the tuned one must win is fewer alarms
+        rec["gain_measure"] = measure
         gain, lo, hi = _bootstrap_gain(self.lead_[sel, tuned], self.lead_[sel, default], is_lost[sel],
-                                       windows["case_id"].astype("string").to_numpy()[sel], self.objective,
+                                       windows["case_id"].astype("string").to_numpy()[sel], measure,
                                        self.min_lead_weeks_, int(self.n_boot), float(self.confidence), rng)
         tuned_lift_low = float(ev.iloc[chosen]["lift_low"])
         adopted = bool(np.isfinite(lo) and lo > 0 and tuned_lift_low > 1)

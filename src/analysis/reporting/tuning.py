@@ -127,6 +127,7 @@ def recommendation_sentences(tuner: ThresholdTuner, lang: str = "en", scope: str
             "lead": num(d["eval_median_lead_weeks_tuned"], 1), "lead_default": num(d["eval_median_lead_weeks_default"], 1),
             "lift": "∞" if np.isinf(d["eval_lift_tuned"]) else num(d["eval_lift_tuned"]),
             "lift_low": num(d["eval_lift_low_tuned"]), "lift_high": num(d["eval_lift_high_tuned"], 1),
+            "measure": t(f"tun_measure_{d.get('gain_measure') or tuner.objective}", lang),
             "gain": num(d.get("gain"), 3), "gain_low": num(d.get("gain_low"), 3),
             "gain_high": num(d.get("gain_high"), 3),
         }
