@@ -313,3 +313,14 @@ def test_recall_at_a_false_alarm_budget(separable):
     assert rec["gain_measure"] == "far_reduction" and rec["status"] == "adopted"
     assert tuner.params_of(int(rec["adopted"]))["basket_drop"] == 0.30
     assert (rec["gain"], rec["gain_low"]) == pytest.approx((1.0, 1.0))
+
+
+def test_wilson_interval_matches_scipy():
+    from scipy.stats import binomtest
+
+    ks, ns = [0, 1, 7, 30, 50], [50, 3, 40, 30, 120]
+    lo, hi = tuning.wilson_ci(ks, ns)
+    for i, (k, n) in enumerate(zip(ks, ns, strict=True)):
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert (lo[i], hi[i]) == pytest.approx((ci.low, ci.high), abs=1e-12)
+    assert np.isnan(tuning.wilson_ci([0], [0])[0][0])

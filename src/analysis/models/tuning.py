@@ -241,15 +241,23 @@ def _fires(m: np.ndarray, thr: np.ndarray, strict: bool) -> np.ndarray:
 
 # --------------------------------------------------------------------------- intervals
 def wilson_ci(k, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson intervals of ``k / n`` (arrays; NaN where ``n`` is 0), via :func:`scipy.stats.binomtest`."""
-    k = np.asarray(k, dtype=np.int64).ravel()
-    n = np.asarray(n, dtype=np.int64).ravel()
-    lo, hi = np.full(len(k), np.nan), np.full(len(k), np.nan)
-    for i, (ki, ni) in enumerate(zip(k, n, strict=True)):  # a loop over candidates
-        if ni > 0:
-            ci = stats.binomtest(int(ki), int(ni)).proportion_ci(confidence_level=confidence, method="wilson")
-            lo[i], hi[i] = ci.low, ci.high
-    return lo, hi
+    """Wilson score intervals of ``k / n``, vectorised over candidates (NaN where ``n`` is 0).
+
+    The closed form of :func:`scipy.stats.binomtest` ``(...).proportion_ci(method="wilson")``
+    (equal to it, tested), written with NumPy because scipy computes one interval per call
+    and a full p-value each time: thousands of candidates x scopes would cost seconds.
+    """
+    k = np.asarray(k, dtype="float64").ravel()
+    n = np.asarray(n, dtype="float64").ravel()
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denom = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        lo, hi = np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    empty = ~(n > 0)
+    return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
 
 
 def katz_lift_ci(k_lost, n_lost, k_ret, n_ret, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -456,8 +464,8 @@ class ThresholdTuner:
         thresholds, ``is_default`` and ``is_tuned`` (chosen on the tuning period).
     recommendations_ : one row per (scope, indicator): ``scope``, ``indicator``, ``status``
         (:data:`STATUSES`), ``informative``, ``default`` and ``tuned`` (candidate ids),
-        ``adopted`` (the candidate to use), default and tuned ``precision``, ``recall``,
-        ``false_alarm_rate``, ``lift`` (+ interval), ``median_lead_weeks`` on the evaluation
+        ``adopted`` (the candidate to use), default and tuned ``precision`` and ``recall``
+        (+ Wilson interval), ``false_alarm_rate``, ``lift`` (+ Katz interval), ``median_lead_weeks`` on the evaluation
         period (``eval_*_default`` / ``eval_*_tuned``), ``gain``, ``gain_low``, ``gain_high``
         (tuned minus default on ``gain_measure``: precision, recall or far_reduction; bootstrap
         interval), ``n_lost_tune``, ``n_lost_eval``.
@@ -589,8 +597,8 @@ class ThresholdTuner:
         rec["informative"] = informative
         for name, pos in (("default", d_pos), ("tuned", chosen if chosen is not None else d_pos)):
             e = ev.iloc[pos]
-            for col in ("precision", "recall", "false_alarm_rate", "lift", "lift_low", "lift_high",
-                        "median_lead_weeks"):
+            for col in ("precision", "precision_low", "precision_high", "recall", "recall_low", "recall_high",
+                        "false_alarm_rate", "lift", "lift_low", "lift_high", "median_lead_weeks"):
                 rec[f"eval_{col}_{name}"] = float(e[col])
             rec[f"tune_{self.objective}_{name}"] = float(tune.iloc[pos][self.objective])
         if not self.split_ok_:

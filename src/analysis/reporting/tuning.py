@@ -93,7 +93,8 @@ def recommendation_table(tuner: ThresholdTuner, lang: str = "en", scope: str = B
             "indicator": _label(rec.indicator, lang),
             "default": threshold_text(rec.indicator, tuner.params_of(int(d["default"])), lang),
             "tuned": threshold_text(rec.indicator, tuner.params_of(int(tuned)), lang),
-            "precision": _arrow(d["eval_precision_default"], d["eval_precision_tuned"], lambda v: fmt_pct(v, lang, 0)),
+            "precision": _arrow(d["eval_precision_default"], d["eval_precision_tuned"], lambda v: fmt_pct(v, lang, 0))
+            + f" [{fmt_pct(d['eval_precision_low_tuned'], lang, 0)} ; {fmt_pct(d['eval_precision_high_tuned'], lang, 0)}]",
             "recall": _arrow(d["eval_recall_default"], d["eval_recall_tuned"], lambda v: fmt_pct(v, lang, 0)),
             "lead": _arrow(d["eval_median_lead_weeks_default"], d["eval_median_lead_weeks_tuned"],
                            lambda v: fmt_num(v, lang, 1)),
