@@ -324,3 +324,22 @@ def test_wilson_interval_matches_scipy():
         ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
         assert (lo[i], hi[i]) == pytest.approx((ci.low, ci.high), abs=1e-12)
     assert np.isnan(tuning.wilson_ci([0], [0])[0][0])
+
+
+def test_recommendation_words(separable):
+    from analysis.reporting import tuning as words
+
+    ds, audit, tuner = separable
+    sentences = words.recommendation_sentences(tuner, "en")
+    value = next(s for s in sentences if s.startswith("**value erosion**: use"))
+    assert "basket down more than 30%" in value and "precision goes from 25% to 100%" in value
+    assert "gain in precision: 0.750, interval 0.750 to 0.750" in value
+    fr = words.recommendation_table(tuner, "fr")
+    assert len(fr) == 3 and "adopter le seuil ajusté" in fr.iloc[2].tolist()
+    assert fr.iloc[2]["précision (défaut → ajusté [intervalle])"].startswith("25 % → 100 %")
+    text = words.thresholds_yaml(tuner, lang="en")
+    assert yaml.safe_load(text)["thresholds"]["basket_drop"] == 0.30
+    assert "# disabled: [frequency, recency]" in text  # never fired: uninformative, left commented
+    assert all(line.startswith("    ") for line in words.yaml_markdown(tuner, "en").splitlines())
+    assert words.segments_text(tuner, "en").startswith("No segment has 30 lost clients")
+    assert words._md_safe("<b>x*</b>") == "&lt;b&gt;x\\*&lt;/b&gt;"

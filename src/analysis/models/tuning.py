@@ -583,7 +583,7 @@ class ThresholdTuner:
         default = int(cand.loc[cand["is_default"], "candidate"].iloc[0])
         d_pos = int(np.flatnonzero(cand["is_default"].to_numpy())[0])
         tune, ev = per["tune"].iloc[idx].reset_index(drop=True), per["evaluate"].iloc[idx].reset_index(drop=True)
-        rec: dict = {"scope": scope.name, "indicator": ind, "default": default,
+        rec: dict = {"scope": scope.name, "indicator": ind, "default": default, "gain_measure": self.objective,
                      "n_lost_tune": int(tune["n_lost"].iloc[0]), "n_lost_eval": int(ev["n_lost"].iloc[0])}
         if not available:
             return {**rec, "status": "not_available", "informative": None, "tuned": None, "adopted": None}

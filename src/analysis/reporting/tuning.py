@@ -18,7 +18,7 @@ from analysis.reporting.i18n import fmt_date, fmt_num, fmt_pct, t
 __all__ = ["criterion_text", "intro_text", "recommendation_sentences", "recommendation_table", "segments_text",
            "threshold_text", "thresholds_yaml", "watch_text", "yaml_markdown"]
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~>-])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~-])")
 
 
 def _md_safe(text: str) -> str:
@@ -128,7 +128,7 @@ def recommendation_sentences(tuner: ThresholdTuner, lang: str = "en", scope: str
             "lead": num(d["eval_median_lead_weeks_tuned"], 1), "lead_default": num(d["eval_median_lead_weeks_default"], 1),
             "lift": "∞" if np.isinf(d["eval_lift_tuned"]) else num(d["eval_lift_tuned"]),
             "lift_low": num(d["eval_lift_low_tuned"]), "lift_high": num(d["eval_lift_high_tuned"], 1),
-            "measure": t(f"tun_measure_{d.get('gain_measure') or tuner.objective}", lang),
+            "measure": t(f"tun_measure_{d['gain_measure']}", lang),
             "gain": num(d.get("gain"), 3), "gain_low": num(d.get("gain_low"), 3),
             "gain_high": num(d.get("gain_high"), 3),
         }
