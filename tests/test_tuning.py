@@ -343,3 +343,30 @@ def test_recommendation_words(separable):
     assert all(line.startswith("    ") for line in words.yaml_markdown(tuner, "en").splitlines())
     assert words.segments_text(tuner, "en").startswith("No segment has 30 lost clients")
     assert words._md_safe("<b>x*</b>") == "&lt;b&gt;x\\*&lt;/b&gt;"
+
+
+def test_segment_with_its_own_threshold_is_written_per_segment():
+    # Clients with an even number are on plan "basic", signed up on 2024-09-02 (another tenure
+    # band, so they are matched among themselves), and their retained clients' baskets fall by
+    # 36 % instead of 28 %: on the whole base only 40 % separates lost (-45 %) from retained,
+    # while plan "pro" alone is separated by 30 % already (the first such grid candidate).
+    customers, orders = _separable()
+    num = customers["customer_id"].str[1:].astype(int)
+    basic = num.mod(2).eq(0) & ~customers["customer_id"].str.startswith("W")
+    customers = customers.assign(plan=np.where(basic, "basic", "pro"),
+                                 signup_date=np.where(basic, "2024-09-02", customers["signup_date"]))
+    basic_ids = set(customers.loc[basic, "customer_id"])
+    orders = orders.loc[~(orders["customer_id"].isin(basic_ids) & (orders["order_date"] < pd.Timestamp("2024-09-02")))]
+    low = (orders["customer_id"].isin(basic_ids) & orders["customer_id"].str.startswith("R")
+           & (orders["order_date"] >= RETAINED_DROP))
+    orders = orders.assign(amount=orders["amount"].where(~low, 64.0))
+    ds, audit, tuner = _fit(customers, orders, min_segment_lost=5, segments=("plan",))
+    base = tuner.params_of(int(_rec(tuner, "value")["adopted"]))
+    pro = _rec(tuner, "value", "plan=pro")
+    assert base["basket_drop"] == 0.40
+    assert pro["status"] == "adopted" and tuner.params_of(int(pro["adopted"]))["basket_drop"] == 0.30
+    block = tuner.thresholds_block()
+    assert block["basket_drop"] == 0.40
+    assert block["segments"] == {"plan": {"pro": tuner.params_of(int(pro["adopted"]))}}
+    cfg = parse_config(yaml.safe_load(yaml.safe_dump({"thresholds": block})))
+    assert cfg.thresholds.segments["plan"]["pro"]["basket_drop"] == 0.30
