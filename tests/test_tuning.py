@@ -44,11 +44,11 @@ def _weekly(cid: str, start: pd.Timestamp, stop: pd.Timestamp, amount) -> pd.Dat
     return pd.DataFrame({"customer_id": cid, "order_date": days, "amount": amt})
 
 
-def _separable(churn_days_after: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _separable(churn_days_after: int = 0, spacing: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
     lost = [f"L{i:02d}" for i in range(20)]
     kept = [f"R{i:02d}" for i in range(30)]
     whales = [f"W{i:02d}" for i in range(12)]
-    churn = {c: pd.Timestamp("2026-02-16") + pd.Timedelta(days=4 * i + churn_days_after) for i, c in enumerate(lost)}
+    churn = {c: pd.Timestamp("2026-02-16") + pd.Timedelta(days=spacing * i + churn_days_after) for i, c in enumerate(lost)}
     customers = pd.DataFrame({
         "customer_id": lost + kept + whales,
         "signup_date": [SIGNUP] * 50 + ["2025-03-03"] * 12,
@@ -370,3 +370,15 @@ def test_segment_with_its_own_threshold_is_written_per_segment():
     assert block["segments"] == {"plan": {"pro": tuner.params_of(int(pro["adopted"]))}}
     cfg = parse_config(yaml.safe_load(yaml.safe_dump({"thresholds": block})))
     assert cfg.thresholds.segments["plan"]["pro"]["basket_drop"] == 0.30
+
+
+def test_departures_on_one_date_keep_the_defaults():
+    ds, audit, tuner = _fit(*_separable(spacing=0))
+    assert not tuner.split_ok_
+    r = tuner.recommendations_.set_index("indicator")
+    assert r.loc["value", "status"] == "too_few_departures"
+    assert r.loc["value", "adopted"] == r.loc["value", "default"]
+    from analysis.reporting import tuning as words
+
+    assert "too few dates" in words.intro_text(tuner, "en")
+    assert tuner.thresholds_block()["basket_drop"] == 0.25
