@@ -58,10 +58,11 @@ Recommendation (:meth:`ThresholdTuner.fit`)
    the tuned threshold's own lift interval lies above 1 on the evaluation windows;
    otherwise the default is kept (a non-significant gain is not a finding).
 4. An indicator is *uninformative* when no candidate's lift interval lies above 1 on the
-   tuning windows (Bonferroni: at level ``1 - (1 - confidence) / candidates``, since one of
-   many intervals excludes 1 by chance) and neither the default's nor the chosen
-   candidate's does on the evaluation windows; it can be switched off (``disabled:`` in
-   ``dataset.yml``).
+   tuning windows and neither the default's nor the chosen candidate's does on the
+   evaluation windows; it can be switched off (``disabled:`` in ``dataset.yml``). These
+   intervals are Bonferroni-corrected (one of many intervals excludes 1 by chance): half of
+   ``1 - confidence`` is shared among the candidates of the tuning windows, half among the
+   two thresholds checked on the evaluation windows.
 5. Segments: for each segment column of the customers table (non-personal, at most 30
    values) and each value with at least ``min_segment_lost`` lost clients in the tuning
    period *and* in the evaluation period, steps 2-3 are repeated on that segment's windows (a
@@ -589,11 +590,13 @@ class ThresholdTuner:
             return {**rec, "status": "not_available", "informative": None, "tuned": None, "adopted": None}
         chosen = _choose(tune, cand.reset_index(drop=True), self.objective, self.min_median_lead_weeks,
                          self.recall_floor, self.far_budget)
-        # Bonferroni over the indicator's candidates: one of many lift intervals above 1 by chance is not a signal
-        strict = 1 - (1 - self.confidence) / len(cand)
-        tune_lift_low, _ = _lift_bounds(tune, strict)
-        informative = bool((tune_lift_low > 1).any() or ev["lift_low"].iloc[d_pos] > 1
-                           or (chosen is not None and ev["lift_low"].iloc[chosen] > 1))
+        # Bonferroni: half the error rate over the indicator's candidates on the tuning windows, half
+        # over the two thresholds (default, chosen) checked on the evaluation windows
+        alpha = 1 - self.confidence
+        tune_lift_low, _ = _lift_bounds(tune, 1 - alpha / (2 * len(cand)))
+        ev_lift_low, _ = _lift_bounds(ev, 1 - alpha / 4)
+        informative = bool((tune_lift_low > 1).any() or ev_lift_low[d_pos] > 1
+                           or (chosen is not None and ev_lift_low[chosen] > 1))
         rec["informative"] = informative
         for name, pos in (("default", d_pos), ("tuned", chosen if chosen is not None else d_pos)):
             e = ev.iloc[pos]
