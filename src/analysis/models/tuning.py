@@ -713,7 +713,8 @@ class ThresholdTuner:
     def key_figures(self) -> dict:
         """Figures for the notebook sidecar: per indicator (base) the status, adopted
         thresholds and default/tuned evaluation precision, recall, lift and median lead;
-        the indicators worth watching and the uninformative ones."""
+        the indicators worth watching and the uninformative ones. In the JSON an infinite
+        value is null (a lift with no false alarm; ``interval_drift`` switched off)."""
         per = {}
         for row in self.recommendations_.loc[self.recommendations_["scope"].eq(BASE)].itertuples(index=False):
             d = row._asdict()
