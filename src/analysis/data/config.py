@@ -24,46 +24,49 @@ Every key is optional; without the file, sensible defaults and detection apply.
           order_date: date_commande
           amount: montant_ttc
         csv: {sep: ";", decimal: ","}
-    thresholds:
-      watch_days: 30
+    thresholds:                      # every threshold of the reports, by name (defaults shown)
+      watch_days: 30                 # inactivity levels (Thresholds)
       wake_up_days: 60
       inactive_days: 90
       removal_days: 180
       churn_horizon_days: 90
-      # early-warning thresholds (optional; SPEC defaults otherwise), e.g. from
-      # `churn-radar audit DATA_DIR --as-of DATE --tune --out thresholds.yml`:
-      freq_drop: 0.40                # frequency alert: interactions down 40 % or more ...
-      freq_months: 2                 # ... over the last 1 or 2 months
-      recency_alert_days: 30         # days without a significant interaction
-      basket_drop: 0.25              # value: basket down more than 25 %
-      interval_drift: 1.0            # value: purchase interval +100 % (twice as long)
-      share_drop: 0.50               # value: share of the base's revenue halved
-      nps_drop: 2                    # NPS down 2 points or more
-      usage_drop: 0.30               # usage score down 30 % or more
+      open_rate_min: 0.10            # email KPI alerts (KpiThresholds)
+      deliverability_min: 0.95
+      freq_drop: 0.40                # the six indicators (SignalParams)
+      freq_months: 2                 # frequency drop over the last 1 or 2 months
+      interval_drift: .inf           # .inf: the purchase-interval part of value erosion never fires
       disabled: [email]              # indicators switched off (their alert is never raised)
-      segments:                      # per-segment overrides: customers column -> value -> thresholds
+      segments:                      # per-segment overrides: customers column -> value -> SignalParams fields
         plan:
           enterprise: {basket_drop: 0.15}
     interaction_weights: {purchase: 5, support: 4, product_use: 3, reply: 2, click: 2, open: 1}
     significant_interactions: [purchase, support, product_use, reply, click, open]
 
 Defaults follow ``SPEC.md`` section 3: 30 / 60 / 90 / 180 days and a 90-day churn horizon.
+``thresholds:`` is the one place every threshold is read from, whatever the entry point
+(CLI, report, notebook run by hand): the inactivity levels (:class:`Thresholds`), the email
+KPI alerts (:class:`KpiThresholds`) and the six indicators (:class:`SignalParams`); each
+class documents its defaults, and a name no class knows is an error. ``disabled`` and
+``segments`` (written by ``churn-radar audit --tune``) switch indicators off and set
+per-segment indicator thresholds; :func:`analysis.metrics.signals.indicators` applies them.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from analysis.data.schema import INTERACTION_KINDS, TABLES
 from analysis.errors import ConfigError
 
-__all__ = ["CsvOptions", "DatasetConfig", "SIGNAL_THRESHOLDS", "SWITCHABLE_INDICATORS", "TableConfig", "Thresholds",
-           "parse_thresholds", "read_config"]
+if TYPE_CHECKING:
+    from analysis.data.dataset import Dataset
+
+__all__ = ["CsvOptions", "DatasetConfig", "KpiThresholds", "SignalParams", "TableConfig", "THRESHOLD_CLASSES",
+           "Thresholds", "read_config", "SWITCHABLE_INDICATORS", "TUNED_RANGES"]
 
 CONFIG_FILE = "dataset.yml"
 BUSINESS_MODELS = ("contractual", "non_contractual")
@@ -104,47 +107,138 @@ class TableConfig:
     duplicates: str = "quarantine"
 
 
-#: Early-warning thresholds a ``thresholds:`` block may set (None: the SPEC default of
-#: :class:`analysis.metrics.signals.SignalParams`), with their type and allowed range.
-SIGNAL_THRESHOLDS: dict[str, tuple[type, float, float]] = {
-    "freq_drop": (float, 0.0, 1.0),
-    "freq_months": (int, 1, 2),
-    "recency_alert_days": (int, 1, 3650),
-    "basket_drop": (float, 0.0, 1.0),
-    "interval_drift": (float, 0.0, math.inf),  # .inf: the interval part never fires
-    "share_drop": (float, 0.0, 1.0),
-    "nps_drop": (int, 1, 10),
-    "usage_drop": (float, 0.0, 1.0),
-}
-#: Indicators that ``disabled:`` may switch off.
-SWITCHABLE_INDICATORS: tuple[str, ...] = ("frequency", "recency", "email", "value", "nps", "usage")
-
-
 @dataclass(frozen=True)
 class Thresholds:
-    """Inactivity thresholds in days (SPEC section 3), the churn horizon and, optionally,
-    the early-warning thresholds (:data:`SIGNAL_THRESHOLDS`), indicators switched off and
-    per-segment overrides (``segments: {column: {value: {threshold: x, disabled: [...]}}}``)."""
+    """Inactivity thresholds in days (SPEC section 3) and the churn horizon; ``disabled``
+    indicators and per-segment indicator thresholds
+    (``segments: {column: {value: {SignalParams field: x, disabled: [...]}}}``)."""
 
     watch_days: int = 30
     wake_up_days: int = 60
     inactive_days: int = 90
     removal_days: int = 180
     churn_horizon_days: int = 90
-    freq_drop: float | None = None
-    freq_months: int | None = None
-    recency_alert_days: int | None = None
-    basket_drop: float | None = None
-    interval_drift: float | None = None
-    share_drop: float | None = None
-    nps_drop: int | None = None
-    usage_drop: float | None = None
     disabled: tuple[str, ...] = ()
-    segments: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, hash=False, compare=True)
+    segments: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, hash=False)
 
     def levels(self) -> tuple[int, int, int, int]:
         """The graduated inactivity levels, increasing."""
         return (self.watch_days, self.wake_up_days, self.inactive_days, self.removal_days)
+
+
+@dataclass(frozen=True)
+class KpiThresholds:
+    """Alert thresholds of the email KPIs (SPEC section 2); every value is the documented
+    default, and ``dataset.yml`` ``thresholds:`` may set any of them by name.
+
+    Attributes
+    ----------
+    deliverability_min : alert when deliverability is below (0.95) [002].
+    hard_bounce_max : alert when the hard-bounce rate is at or above (0.02) [002].
+    open_rate_min : alert when the open rate is below (0.10) [000].
+    click_rate_min : alert when the click rate is at or below (0: nil clicks) [000].
+    unsubscribe_max : alert when the unsubscribe rate is above (0.01) [000].
+    complaint_max : alert when the complaint rate is at or above (0.001) [000].
+    growth : month-over-month factor of the "bounces doubled / complaints exploded" alarm (2).
+    machine_open_seconds : delay after delivery under which an open without click is a
+        machine open, when the correction is on (10).
+    """
+
+    deliverability_min: float = 0.95
+    hard_bounce_max: float = 0.02
+    open_rate_min: float = 0.10
+    click_rate_min: float = 0.0
+    unsubscribe_max: float = 0.01
+    complaint_max: float = 0.001
+    growth: float = 2.0
+    machine_open_seconds: float = 10.0
+
+    def rules(self) -> dict[str, tuple[str, float]]:
+        """kpi -> (comparison that raises the alert, threshold); comparisons: lt, le, gt, ge."""
+        return {
+            "deliverability": ("lt", self.deliverability_min),
+            "hard_bounce_rate": ("ge", self.hard_bounce_max),
+            "open_rate": ("lt", self.open_rate_min),
+            "click_rate": ("le", self.click_rate_min),
+            "unsubscribe_rate": ("gt", self.unsubscribe_max),
+            "complaint_rate": ("ge", self.complaint_max),
+        }
+
+
+@dataclass(frozen=True)
+class SignalParams:
+    """Every threshold of the six indicators and the email segments (SPEC sections 3-4).
+
+    ``None`` means "take it from the inactivity thresholds" (:class:`Thresholds`).
+    Windows are in days; a month is 30 days. Read from ``dataset.yml`` ``thresholds:``
+    (any field by name); every value here is the documented default.
+    """
+
+    # 1. frequency
+    freq_windows: tuple[int, int, int] = (30, 60, 90)
+    month_days: int = 30
+    freq_baseline_months: int = 6
+    freq_drop: float = 0.40
+    freq_months: int = 2  # the drop must hold over the last 1 or 2 months (issue #15)
+    # 2. recency
+    recency_levels: tuple[int, ...] | None = None  # default: thresholds.levels() -> 30/60/90/180
+    recency_alert_days: int | None = None  # default: thresholds.watch_days
+    strong_weight: float = 3.0
+    # 3. email
+    email_last_sends: int = 10
+    email_recent_sends: int = 3
+    email_min_prior_sends: int = 5
+    email_always_opened: float = 0.80
+    segment_active_days: int | None = None  # default: thresholds.wake_up_days (60)
+    segment_inactive_days: int | None = None  # default: thresholds.inactive_days (90)
+    # 4. value
+    revenue_days: int = 365
+    basket_recent_days: int = 90
+    basket_prev_days: int = 180
+    basket_drop: float = 0.25
+    interval_drift: float = 1.0
+    interval_prev_gaps: int = 5
+    share_quarter_days: int = 90
+    share_drop: float = 0.50
+    # 5. nps
+    nps_drop: int = 2
+    # 6. usage
+    usage_window_days: int = 30
+    usage_sessions_target: float = 20.0
+    usage_drop: float = 0.30
+
+    def resolved(self, ds: Dataset) -> SignalParams:
+        """A copy with every ``None`` replaced by the dataset's configured threshold."""
+        th = ds.config.thresholds
+        out = replace(
+            self,
+            recency_levels=tuple(self.recency_levels or th.levels()),
+            recency_alert_days=int(self.recency_alert_days or th.watch_days),
+            segment_active_days=int(self.segment_active_days or th.wake_up_days),
+            segment_inactive_days=int(self.segment_inactive_days or th.inactive_days),
+        )
+        if not out.segment_active_days < out.segment_inactive_days:
+            raise ConfigError(
+                f"segment_active_days ({out.segment_active_days}) must be below "
+                f"segment_inactive_days ({out.segment_inactive_days})."
+            )
+        if out.email_recent_sends >= out.email_last_sends or out.email_recent_sends < 1:
+            raise ConfigError("email_recent_sends must be at least 1 and below email_last_sends.")
+        if out.freq_months not in (1, 2):
+            raise ConfigError(f"freq_months is {out.freq_months}; expected 1 or 2 (months of frequency drop).")
+        return out
+
+
+#: Indicators that ``thresholds: disabled:`` may switch off.
+SWITCHABLE_INDICATORS: tuple[str, ...] = ("frequency", "recency", "email", "value", "nps", "usage")
+#: Allowed range of the indicator thresholds the retro-audit tunes (checked when read).
+TUNED_RANGES: dict[str, tuple[float, float]] = {
+    "freq_drop": (0.0, 1.0), "freq_months": (1, 2), "recency_alert_days": (1, 3650), "basket_drop": (0.0, 1.0),
+    "interval_drift": (0.0, float("inf")), "share_drop": (0.0, 1.0), "nps_drop": (1, 10), "usage_drop": (0.0, 1.0),
+}
+
+#: Every name ``dataset.yml`` ``thresholds:`` accepts -> the settings class it belongs to.
+THRESHOLD_CLASSES: tuple[type, ...] = (Thresholds, KpiThresholds, SignalParams)
 
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -170,6 +264,8 @@ class DatasetConfig:
     csv: CsvOptions = field(default_factory=CsvOptions)
     tables: dict[str, TableConfig] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    kpi_thresholds: KpiThresholds = field(default_factory=KpiThresholds)
+    signal_params: SignalParams = field(default_factory=SignalParams)
     interaction_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     significant_interactions: tuple[str, ...] = INTERACTION_KINDS
     source: str | None = None  # path of the dataset.yml read, if any
@@ -188,10 +284,6 @@ class DatasetConfig:
     @property
     def contractual(self) -> bool:
         return self.business_model == "contractual"
-
-    def with_overrides(self, **kwargs: Any) -> DatasetConfig:
-        """A copy with some fields replaced (used by CLI and notebook parameters)."""
-        return replace(self, **{k: v for k, v in kwargs.items() if v is not None})
 
 
 def _as_dict(value: Any, where: str) -> dict[str, Any]:
@@ -256,7 +348,17 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
             duplicates=dup,
         )
     kwargs["tables"] = tables
-    kwargs["thresholds"] = parse_thresholds(_as_dict(raw.get("thresholds"), "thresholds"))
+    th = dict(_as_dict(raw.get("thresholds"), "thresholds"))
+    extras = {k: th.pop(k) for k in ("disabled", "segments") if k in th}  # issue #15, parsed below
+    th_known = {f.name for cls in THRESHOLD_CLASSES for f in fields(cls)}
+    if set(th) - th_known:
+        raise ConfigError(
+            f"dataset.yml: unknown threshold(s) {sorted(set(th) - th_known)}; expected {sorted(th_known)}."
+        )
+    for key, cls in (("thresholds", Thresholds), ("kpi_thresholds", KpiThresholds), ("signal_params", SignalParams)):
+        kwargs[key] = cls(**{f.name: _typed_setting(f.type, th[f.name], f.name) for f in fields(cls) if f.name in th})
+    _check_tuned_ranges(th, "thresholds")
+    kwargs["thresholds"] = replace(kwargs["thresholds"], **_overrides(extras))
     w = _as_dict(raw.get("interaction_weights"), "interaction_weights")
     if set(w) - set(INTERACTION_KINDS):
         raise ConfigError(
@@ -275,16 +377,25 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
     return DatasetConfig(**kwargs)
 
 
-def _signal_value(key: str, value: Any, where: str) -> float | int:
-    kind, lo, hi = SIGNAL_THRESHOLDS[key]
+def _typed_setting(annotation: str, value: Any, name: str) -> Any:
+    """A threshold from ``dataset.yml`` as the type its field declares (int, float or a tuple of ints)."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not lo <= number <= hi or (kind is int and not number.is_integer()):
-        raise ConfigError(f"dataset.yml: {where}.{key} is {value!r}; expected "
-                          f"{'a whole number' if kind is int else 'a number'} from {lo:g} to {hi:g}.")
-    return kind(number)
+        if "tuple" in str(annotation):
+            items = value if isinstance(value, (list, tuple)) else [value]
+            return tuple(int(v) for v in items)
+        if str(annotation).startswith("float"):
+            return float(value)
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"dataset.yml: thresholds.{name} is '{value}'; expected a number.") from exc
+
+
+def _check_tuned_ranges(values: dict[str, Any], where: str) -> None:
+    for key, value in values.items():
+        if key in TUNED_RANGES:
+            lo, hi = TUNED_RANGES[key]
+            if not lo <= float(value) <= hi:
+                raise ConfigError(f"dataset.yml: {where}.{key} is {value!r}; expected a number from {lo:g} to {hi:g}.")
 
 
 def _disabled(value: Any, where: str) -> tuple[str, ...]:
@@ -295,33 +406,29 @@ def _disabled(value: Any, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(i) for i in items))
 
 
-def parse_thresholds(th: dict[str, Any]) -> Thresholds:
-    """The ``thresholds:`` block: day thresholds, signal thresholds, ``disabled`` and ``segments``."""
-    day_keys = ("watch_days", "wake_up_days", "inactive_days", "removal_days", "churn_horizon_days")
-    th_known = {f.name for f in fields(Thresholds)}
-    if set(th) - th_known:
-        raise ConfigError(
-            f"dataset.yml: unknown threshold(s) {sorted(set(th) - th_known)}; expected {sorted(th_known)}."
-        )
-    out: dict[str, Any] = {k: int(v) for k, v in th.items() if k in day_keys}
-    out.update({k: _signal_value(k, v, "thresholds") for k, v in th.items() if k in SIGNAL_THRESHOLDS})
-    if "disabled" in th:
-        out["disabled"] = _disabled(th["disabled"], "thresholds")
+def _overrides(extras: dict[str, Any]) -> dict[str, Any]:
+    """``disabled`` and ``segments`` of the ``thresholds:`` block, checked (issue #15)."""
+    out: dict[str, Any] = {}
+    if "disabled" in extras:
+        out["disabled"] = _disabled(extras["disabled"], "thresholds")
+    known = {f.name: f.type for f in fields(SignalParams)}
     segments: dict[str, dict[str, dict[str, Any]]] = {}
-    for column, values in _as_dict(th.get("segments"), "thresholds.segments").items():
+    for column, values in _as_dict(extras.get("segments"), "thresholds.segments").items():
         for value, over in _as_dict(values, f"thresholds.segments.{column}").items():
             where = f"thresholds.segments.{column}.{value}"
             over = _as_dict(over, where)
-            extra = set(over) - set(SIGNAL_THRESHOLDS) - {"disabled"}
+            extra = set(over) - set(known) - {"disabled"}
             if extra:
                 raise ConfigError(f"dataset.yml: unknown key(s) {sorted(extra)} under {where}; "
-                                  f"expected some of {sorted(SIGNAL_THRESHOLDS)} or disabled.")
-            parsed: dict[str, Any] = {k: _signal_value(k, v, where) for k, v in over.items() if k != "disabled"}
+                                  f"expected indicator thresholds ({sorted(TUNED_RANGES)} ...) or disabled.")
+            parsed: dict[str, Any] = {k: _typed_setting(known[k], v, k) for k, v in over.items() if k != "disabled"}
+            _check_tuned_ranges(parsed, where)
             if "disabled" in over:
                 parsed["disabled"] = _disabled(over["disabled"], where)
             segments.setdefault(str(column), {})[str(value)] = parsed
-    out["segments"] = segments
-    return Thresholds(**out)
+    if segments:
+        out["segments"] = segments
+    return out
 
 
 def read_config(folder: str | Path) -> DatasetConfig:

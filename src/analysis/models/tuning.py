@@ -26,7 +26,7 @@ value      ``basket_drop`` 15 / 20 / 25 / 30 / 40 % or off x ``interval_drift`` 
 nps        ``nps_drop`` 1 / 2 / 3 / 4 points (a promoter turned detractor always fires).
 usage      ``usage_drop`` 15 / 20 / 30 / 40 / 50 %.
 The email indicator (a sudden stop of opens) is a pattern without a threshold: not tuned.
-The configured thresholds (``SignalParams.for_dataset``) are always a candidate, the *default*.
+The configured thresholds (``ds.config.signal_params``) are always a candidate, the *default*.
 
 Measures (per candidate and set of windows; as in :mod:`analysis.models.audit`)
 -------------------------------------------------------------------------------
@@ -510,7 +510,7 @@ class ThresholdTuner:
         th, plain = ds.config.thresholds, Thresholds()
         self.day_thresholds_ = {k: getattr(th, k) for k in DAY_THRESHOLDS if getattr(th, k) != getattr(plain, k)}
         self.min_lead_weeks_ = int(audit.min_lead_weeks)
-        self.defaults_ = (audit.params or SignalParams.for_dataset(ds)).resolved(ds)
+        self.defaults_ = (audit.params or ds.config.signal_params).resolved(ds)
         grid = self.grid if self.grid is not None else default_grid(self.defaults_)
         self.candidates_ = grid.reset_index(drop=True)
         windows = audit.windows_.reset_index(drop=True)
