@@ -218,9 +218,9 @@ def test_config_rejects_bad_thresholds():
         parse_config({"thresholds": {"disabled": ["weather"]}})
     with pytest.raises(ConfigError, match="segments.plan.pro"):
         parse_config({"thresholds": {"segments": {"plan": {"pro": {"colour": 1}}}}})
-    cfg = parse_config({"thresholds": {"interval_drift": float("inf"), "disabled": ["email"],
+    cfg = parse_config({"thresholds": {"interval_drift": 1000, "disabled": ["email"],
                                        "segments": {"plan": {"pro": {"nps_drop": 3}}}}})
-    assert cfg.signal_params.interval_drift == math.inf and cfg.thresholds.disabled == ("email",)
+    assert cfg.signal_params.interval_drift == 1000.0 and cfg.thresholds.disabled == ("email",)
     assert cfg.thresholds.segments == {"plan": {"pro": {"nps_drop": 3}}}
 
 

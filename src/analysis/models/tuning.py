@@ -22,7 +22,8 @@ recency    ``recency_alert_days`` 21 / 30 / 45 / 60 / 90 / 120 days without a si
 value      ``basket_drop`` 15 / 20 / 25 / 30 / 40 % or off x ``interval_drift`` +50 / +75 / +100 /
            +150 / +200 % (1.5x to 3x the previous interval) or off, the revenue-share part
            kept at its configured threshold. "Off" is written ``basket_drop: 1.0`` (a mean
-           basket cannot fall by more than 100 %) and ``interval_drift: .inf``.
+           basket cannot fall by more than 100 %) and ``interval_drift: 1000`` (an interval
+           1,001 times the previous one: never in practice; the config refuses infinity).
 nps        ``nps_drop`` 1 / 2 / 3 / 4 points (a promoter turned detractor always fires).
 usage      ``usage_drop`` 15 / 20 / 30 / 40 / 50 %.
 The email indicator (a sudden stop of opens) is a pattern without a threshold: not tuned.
@@ -90,6 +91,8 @@ from analysis.models.audit import LOST, RetroAudit
 
 __all__ = [
     "BASE",
+    "BASKET_OFF",
+    "INTERVAL_OFF",
     "MIN_SEGMENT_LOST",
     "OBJECTIVES",
     "PARAM_COLUMNS",
@@ -126,7 +129,7 @@ STATUSES: tuple[str, ...] = ("adopted", "default_kept", "default_best", "no_elig
 DAY_THRESHOLDS: tuple[str, ...] = ("watch_days", "wake_up_days", "inactive_days", "removal_days", "churn_horizon_days")
 #: "Off" values of the value components (never fire; see the module docstring).
 BASKET_OFF = 1.0
-INTERVAL_OFF = math.inf
+INTERVAL_OFF = 1000.0  # a purchase interval 1,001 times the previous one: never in practice
 
 
 # --------------------------------------------------------------------------- grid

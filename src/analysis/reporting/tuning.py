@@ -5,14 +5,13 @@ block with its comments, in French or English (labels in ``locales/tuning.yml``)
 from __future__ import annotations
 
 import html
-import math
 import re
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.models.tuning import BASE, ThresholdTuner
+from analysis.models.tuning import BASE, INTERVAL_OFF, ThresholdTuner
 from analysis.reporting.i18n import fmt_date, fmt_num, fmt_pct, t
 
 __all__ = ["criterion_text", "intro_text", "recommendation_sentences", "recommendation_table", "segments_text",
@@ -45,7 +44,7 @@ def threshold_text(indicator: str, params: dict, lang: str = "en") -> str:
     parts = []
     if params.get("basket_drop", 1.0) < 1.0:
         parts.append(t("tun_thr_basket", lang, drop=fmt_pct(params["basket_drop"], lang, 0)))
-    if math.isfinite(params.get("interval_drift", math.inf)):
+    if params.get("interval_drift", INTERVAL_OFF) < INTERVAL_OFF:
         parts.append(t("tun_thr_interval", lang, ratio=fmt_num(1 + params["interval_drift"], lang, 2)))
     if "share_drop" in params:
         parts.append(t("tun_thr_share", lang, drop=fmt_pct(params["share_drop"], lang, 0)))
@@ -165,7 +164,7 @@ def thresholds_yaml(tuner: ThresholdTuner, current: dict | None = None, lang: st
                     switch_off: bool = False) -> str:
     """The suggested ``thresholds:`` block as YAML text, with comment lines saying where it
     comes from and, unless ``switch_off``, the uninformative indicators as a commented
-    ``disabled:`` line. ``.inf`` means a value component that never fires."""
+    ``disabled:`` line. ``basket_drop: 1.0`` / ``interval_drift: 1000`` switch a value component off."""
     block = tuner.thresholds_block(current, switch_off=switch_off)
     body = yaml.safe_dump({"thresholds": block}, sort_keys=False, allow_unicode=True, default_flow_style=False)
     lines = [
