@@ -7,11 +7,23 @@ STAMP  := $(VENV)/.installed
 AS_OF  ?= 2026-11-01
 DATA   ?= data/sample
 LANG_REPORT ?= fr
+SCORES ?= reports/scores-$(AS_OF).csv
+# PDF=1: also print index.html and each client page to reports/<as-of>/pdf/ (needs chromium)
+PDF    ?=
+# CHECK=1: open every page in headless Chromium (images load, no console error, language) and
+# keep screenshots in reports/<as-of>/screenshots/
+CHECK  ?=
+# jupyter refuses to start as root without --allow-root (containers, CI machines)
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help venv report test lab sample bench clean-reports lint
+.PHONY: help venv report test lab sample bench clean-reports lint score validate
 
 help:
 	@echo "make report   run the monthly report on $(DATA) as of $(AS_OF) into reports/$(AS_OF)/"
+	@echo "               (PDF=1 adds the PDFs, CHECK=1 a browser check with screenshots;"
+	@echo "                LANG_REPORT=en, AS_OF=..., DATA=... change the run)"
+	@echo "make validate check the export in DATA=$(DATA): usable rows, quarantine, detected formats"
+	@echo "make score    score the active customers of DATA=$(DATA) as of $(AS_OF) into $(SCORES)"
 	@echo "make test     run the test suite (unit tests and notebooks on the sample)"
 	@echo "make lab      open JupyterLab on notebooks/ with the 'churn-radar' kernel"
 	@echo "make sample   regenerate data/sample (3,000 contractual customers, seed 42)"
@@ -27,13 +39,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/churn-radar report $(DATA) --as-of $(AS_OF) --out reports --lang $(LANG_REPORT) --force
+	$(BIN)/churn-radar report $(DATA) --as-of $(AS_OF) --out reports --lang $(LANG_REPORT) --force $(if $(PDF),--pdf,) $(if $(CHECK),--check,)
+
+validate: $(STAMP)
+	$(BIN)/churn-radar validate $(DATA)
+
+score: $(STAMP)
+	mkdir -p $(dir $(SCORES))
+	$(BIN)/churn-radar score $(DATA) --as-of $(AS_OF) --out $(SCORES)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT)
 
 sample: $(STAMP)
 	$(BIN)/churn-radar sample --customers 3000 --seed 42 --business contractual --months 24 --end 2026-10-31 --out data/sample

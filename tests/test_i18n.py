@@ -30,8 +30,10 @@ def test_placeholders_and_unknown_language() -> None:
 
 def test_feature_labels_are_plain_words() -> None:
     assert feature_label("nps_last", "fr") == "dernière note NPS"
-    assert feature_label("seg_plan_Pro", "en") == "plan = Pro"
-    assert feature_label("is_email_segment_passive_active", "en") == "email segment = passive active"
+    assert feature_label("seg_plan_Pro", "en") == "plan: Pro"
+    assert feature_label("seg_region_Auvergne-Rhône-Alpes", "fr") == "région : Auvergne-Rhône-Alpes"
+    assert feature_label("is_email_segment_passive_active", "en") == "email segment: passive active"
+    assert feature_label("is_email_segment_passive_active", "fr") == "segment e-mail : actif passif"
     assert feature_label("something_new", "en") == "something_new"
 
 

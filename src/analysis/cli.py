@@ -154,9 +154,14 @@ def report(
     allow_empty_month: bool = typer.Option(False, "--allow-empty-month",
                                            help="Run even if the report month starts after the end of the data "
                                                 "(the report then says the month has no data)."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print index.html and each client page to pdf/*.pdf "
+                             "(headless Chromium: apt-get install chromium)."),
+    check: bool = typer.Option(False, "--check", help="Open every page in headless Chromium: images load, "
+                               "no console error, language; screenshots into screenshots/."),
 ) -> None:
     """Run the report notebooks headless into OUT/<as-of>/: executed notebooks, HTML without
-    code, index.html with the executive summary, summary.json, manifest.json, validation."""
+    code, index.html with the executive summary, summary.json, manifest.json, validation,
+    call_list.xlsx beside scores.csv, and with --pdf the pages as PDF."""
     from analysis.paths import NOTEBOOKS_DIR
     from analysis.reporting.runner import check_output_dir, parse_parameters, run_report
 
@@ -165,7 +170,7 @@ def report(
     check_output_dir(out)
     result = run_report(data_dir, as_of, out, lang=lang, only=only, parameters=parse_parameters(param),
                         force=force, notebooks_dir=notebooks or NOTEBOOKS_DIR, kernel_name=kernel,
-                        allow_empty_month=allow_empty_month)
+                        allow_empty_month=allow_empty_month, pdf=pdf, browser_check=check)
     if not result.ok:
         raise typer.Exit(code=1)
 

@@ -578,3 +578,31 @@ def read_config(folder: str | Path) -> DatasetConfig:
     if "name" not in raw:
         cfg = replace(cfg, name=Path(folder).resolve().name)
     return cfg
+
+
+def declares_business_model(folder: str | Path) -> bool:
+    """True if ``<folder>/dataset.yml`` sets ``business_model``."""
+    path = Path(folder) / CONFIG_FILE
+    if not path.exists():
+        return False
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        return False
+    return isinstance(raw, dict) and raw.get("business_model") is not None
+
+
+def warn_undeclared_business_model(folder: str | Path, has_churn_dates: bool) -> None:
+    """Warn when a folder whose ``dataset.yml`` does not set ``business_model`` (or that has
+    none) is read as contractual although no customer has a ``churn_date``: then nobody can
+    ever be counted as lost. A purchase log needs ``business_model: non_contractual``."""
+    import warnings
+
+    if has_churn_dates or declares_business_model(folder):
+        return
+    warnings.warn(
+        f"{Path(folder) / CONFIG_FILE}: no business_model is set, so the data is read as contractual "
+        "(a client is lost when its contract's churn_date has passed), but no customer has a churn_date: "
+        "nobody can be counted as lost. For orders without contracts, set 'business_model: non_contractual' "
+        "(lost = no significant interaction for the churn horizon).",
+        UserWarning, stacklevel=3)

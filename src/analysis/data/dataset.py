@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data.cache import CachedValidation, dataset_hash, read_entry, write_entry
-from analysis.data.config import DatasetConfig, read_config
+from analysis.data.config import DatasetConfig, read_config, warn_undeclared_business_model
 from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import find_table_file, read_raw
 from analysis.data.schema import ACTIVITY_TABLES, TABLES
@@ -329,6 +329,7 @@ def load(path: str | Path, *, config: DatasetConfig | None = None,
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder. A dataset is a folder of CSV or Parquet tables.")
+    config_given = config is not None
     if config is not None or not cache:
         ds = _validate_folder(folder, config or read_config(folder))
     else:
@@ -346,6 +347,8 @@ def load(path: str | Path, *, config: DatasetConfig | None = None,
                                                allow_external=config.allow_external_files))
             ds = Dataset(**cached.tables, config=config, report=cached.report, path=folder,
                          observed_from=cached.observed_from, observed_until=cached.observed_until)
+    if config_given is False and ds.config.business_model == "contractual":
+        warn_undeclared_business_model(folder, bool(ds.customers["churn_date"].notna().any()))
     if quarantine_dir is not None:
         ds.report.write_quarantine(quarantine_dir)
     return ds

@@ -26,7 +26,7 @@ import yaml
 from analysis.errors import ConfigError
 
 __all__ = ["LANGUAGES", "t", "reason_label", "texts", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "fmt_kpi",
-           "is_share_kpi", "check_lang"]
+           "is_share_kpi", "check_lang", "plural"]
 
 LANGUAGES = ("fr", "en")
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
@@ -117,6 +117,22 @@ def fmt_money(x, lang: str = "en", currency: str = "EUR", digits: int = 0) -> st
     return f"{sign}{sym}{num}"
 
 
+def plural(key: str, n: float, lang: str = "en", **kwargs) -> str:
+    """The label ``key`` in the plural form ``n`` calls for in ``lang``, with ``{n}`` filled.
+
+    The locale files hold ``<key>_one`` and ``<key>_other``; the form is chosen by the
+    language's CLDR plural rule (through Babel): French ``0`` and ``1`` are singular
+    (``0 alerte``, ``1 alerte``, ``2 alertes``), English only ``1`` is (``0 alerts``).
+
+    >>> plural("table_n_alerts", 1, "fr"), plural("table_n_alerts", 2, "fr")
+    ('1 alerte', '2 alertes')
+    """
+    from babel import Locale
+
+    check_lang(lang)
+    form = "one" if Locale.parse(lang).plural_form(abs(n)) == "one" else "other"
+    digits = 0 if float(n).is_integer() else 1
+    return t(f"{key}_{form}", lang, n=fmt_num(n, lang, digits), **kwargs)
 #: KPIs that are counts of customers (shown as whole numbers).
 _COUNT_KPIS = ("customers", "active_customers", "new_customers", "lost_customers", "sent", "delivered",
                "openers", "clickers", "repliers", "hard_bounces", "soft_bounces", "unsubscribes", "complaints",

@@ -6,8 +6,14 @@ In a notebook::
     out.record(customers=int(n), quarantined_rows=int(q))      # -> <dir>/01_base_health.json
     out.figure(fig, "new_customers")                            # -> <dir>/figures/01_base_health_new_customers.png
 
-``output_dir`` empty means ``reports/<as_of>/`` under the project root (what papermill
-runs of ``churn-radar report`` pass explicitly). JSON is written with sorted keys and
+``output_dir`` empty (a notebook run by hand, in JupyterLab or with papermill) means a
+scratch folder, ``reports/scratch/<notebook>/<as_of>/`` under the project root: a hand run
+never writes into an official month folder. ``churn-radar report`` passes the month folder
+``reports/<as_of>/`` explicitly.
+
+Every saved figure also leaves ``figures/<notebook>_<name>.json``: what it shows
+(:func:`analysis.reporting.plots.describe.figure_facts`), from which the client HTML and the
+index write its alt text in the report's language. JSON is written with sorted keys and
 floats rounded to 6 significant digits, so the same run gives the same file.
 """
 
@@ -25,7 +31,12 @@ import pandas as pd
 
 from analysis.paths import REPORTS_DIR
 
-__all__ = ["RunOutputs", "to_jsonable", "safe_name"]
+__all__ = ["RunOutputs", "to_jsonable", "safe_name", "SCRATCH_DIR", "FIGURE_FACTS_MIME"]
+
+#: Where a notebook run by hand (no ``output_dir``) writes: never an official month folder.
+SCRATCH_DIR: Path = REPORTS_DIR / "scratch"
+#: MIME type of the (invisible) output by which a saved figure tells the HTML export what it shows.
+FIGURE_FACTS_MIME = "application/vnd.churn-radar.figure-facts+json"
 
 
 def to_jsonable(value: Any) -> Any:
@@ -62,10 +73,14 @@ class RunOutputs:
 
     def __init__(self, notebook: str, as_of: str, output_dir: str | Path = ""):
         self.notebook = notebook
-        self.dir = Path(output_dir) if str(output_dir) else REPORTS_DIR / str(as_of)
+        self.dir = Path(output_dir) if str(output_dir) else SCRATCH_DIR / notebook / str(as_of)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.sidecar = self.dir / f"{notebook}.json"
         self.figures: dict[str, Any] = {}
+        # a report notebook's tables are read by clients: never cut a cell's text with "..."
+        # (pandas cuts at 50 characters by default); tables built with
+        # analysis.reporting.client_tables.client_table wrap their text anyway
+        pd.set_option("display.max_colwidth", None)
 
     def record(self, **figures: Any) -> dict[str, Any]:
         """Add key figures to the sidecar (rewritten at each call, sorted keys)."""
@@ -81,6 +96,12 @@ class RunOutputs:
         folder.mkdir(parents=True, exist_ok=True)
         fig.savefig(folder / f"{self.notebook}_{safe_name(name)}.png", dpi=150, bbox_inches="tight",
                     metadata={"Software": None})
+        from analysis.reporting.plots.describe import figure_facts
+
+        facts = to_jsonable(figure_facts(fig))
+        (folder / f"{self.notebook}_{name}.json").write_text(
+            json.dumps(facts, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        _announce_facts(facts)
         return fig
 
     def table(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -103,3 +124,18 @@ def safe_name(name: str) -> str:
     as ``../x`` or ``<b>``) cannot leave the folder; other characters become ``_``."""
     cleaned = re.sub(r"[^\w.-]+", "_", str(name)).strip("._") or "unnamed"
     return cleaned[:100]
+
+
+def _announce_facts(facts: dict[str, Any]) -> None:
+    """Inside a Jupyter kernel, an output (empty to the eye) carrying the figure's facts, so
+    the HTML export can give the inline image its alt text; nothing outside a kernel."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return
+    display({FIGURE_FACTS_MIME: facts, "text/plain": ""}, raw=True)
+

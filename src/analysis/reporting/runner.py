@@ -68,15 +68,15 @@ from analysis.errors import ReportError
 from analysis.metrics.lifecycle import check_as_of
 from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import check_lang, t
-from analysis.reporting.outputs import to_jsonable
+from analysis.reporting.outputs import FIGURE_FACTS_MIME, to_jsonable
 from analysis.reporting.safety import Pseudonymiser, escape, pseudonym_key, write_quarantine_copies
 
 __all__ = [
     "NOTEBOOK_PATTERN", "STANDARD_PARAMETERS", "REMOVE_CELL_TAGS", "REMOVE_OUTPUT_TAGS", "NotebookRun", "ReportRun",
     "discover_notebooks", "parse_parameters", "dataset_hash", "prepare_run_dir",
-    "notebook_parameters", "default_kernel", "export_html", "personal_values",
+    "notebook_parameters", "default_kernel", "export_html", "image_alt_texts", "personal_values",
     "find_personal_values", "merge_sidecars", "run_report", "month_lock", "check_output_dir",
-    "check_data_covers",
+    "check_data_covers", "check_report_pages",
 ]
 
 #: Report notebooks: two digits, an underscore, a name (``01_base_health.ipynb``).
@@ -305,21 +305,76 @@ def _client_notebook(nb: nbformat.NotebookNode, lang: str,
     return nb
 
 
+_IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+
+
+def image_alt_texts(nb: nbformat.NotebookNode, lang: str) -> list[str]:
+    """The alt text of every image output of ``nb``, in order, and the figure-facts outputs
+    (:data:`analysis.reporting.outputs.FIGURE_FACTS_MIME`) removed from it (in place).
+
+    A cell's images take the descriptions of the figures the same cell saved
+    (:meth:`analysis.reporting.outputs.RunOutputs.figure`), in order; an image with no
+    recorded facts gets a generic sentence in ``lang`` (never nbconvert's English default).
+    """
+    from analysis.reporting.plots.describe import describe_figure
+
+    alts: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        facts = [o["data"][FIGURE_FACTS_MIME] for o in cell.get("outputs", [])
+                 if FIGURE_FACTS_MIME in o.get("data", {})]
+        cell.outputs = [o for o in cell.get("outputs", []) if FIGURE_FACTS_MIME not in o.get("data", {})]
+        for o in cell.outputs:
+            if any(m in o.get("data", {}) for m in _IMAGE_MIMES):
+                alts.append(describe_figure(facts.pop(0), lang) if facts else t("fig_alt_generic", lang))
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs]
+    return alts
+
+
+def _set_alts_and_lang(page: str, alts: list[str], lang: str) -> str:
+    """The exported page with each output image's alt text and ``<html lang>`` set, and no
+    script fetched from the internet (nbconvert's require.js and MathJax from a CDN: the
+    report has no formula nor widget, and a client page must open offline without errors)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, features="html.parser")
+    for script in soup.find_all("script"):
+        if (re.match(r"(https?:)?//", script.get("src", "")) or script.get("type") == "text/x-mathjax-config"
+                or (script.get("type") == "module" and "mermaid" in (script.string or ""))):
+            script.decompose()
+    images = soup.select("div.jp-RenderedImage img")
+    for img, alt in zip(images, alts, strict=False):
+        img["alt"] = alt
+    for img in soup.select("img"):
+        if img.get("alt", "").startswith("No description has been provided"):
+            img["alt"] = t("fig_alt_generic", lang)
+    if soup.html is not None:
+        soup.html["lang"] = lang
+    return str(soup)
+
+
 def export_html(nb_path: str | Path, html_path: str | Path, lang: str = "en",
                 failure: str | None = None) -> str:
     """Write the client HTML of an executed notebook (no code); return its title.
 
-    ``failure`` (the error of a failed run) is told at the top in plain words.
+    ``failure`` (the error of a failed run) is told at the top in plain words. The page
+    declares ``<html lang="{lang}">`` and every figure has an alt text in ``lang``
+    (:func:`image_alt_texts`).
     """
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(nb_path), as_version=4)
     client = _client_notebook(nb, lang, failure)
+    alts = image_alt_texts(client, lang)
     title = _title(client, Path(nb_path).stem)
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(client, resources={"metadata": {"name": title}})
-    body = re.sub(r"<html(?![^>]*\blang=)", f'<html lang="{lang}"', body, count=1)
+    body = _set_alts_and_lang(body, alts, lang)
+    from analysis.reporting.pdf import PRINT_CSS
+
+    body = body.replace("</head>", f"<style>{PRINT_CSS}</style>\n</head>", 1)
     Path(html_path).write_text(body, encoding="utf-8")
     return title
 
@@ -393,6 +448,44 @@ class ReportRun:
         return [n for n in self.notebooks if n.status != "ok"]
 
 
+def _report_kernel_manager():
+    """The kernel manager class of report runs: :class:`jupyter_client.AsyncKernelManager`
+    with two settings that remove the kernel's noise on stderr at their cause.
+
+    - ``transport = "ipc"``: the kernel talks over Unix sockets in a private temporary
+      folder instead of TCP ports on localhost, so ipykernel has no reason to warn "Kernel is
+      running over TCP without encryption" (it warns for unencrypted TCP only).
+    - no interrupt at shutdown: jupyter_client 8 sends SIGINT before every shutdown, even
+      to an idle kernel whose notebook has finished, and ipykernel prints "KeyboardInterrupt
+      caught in kernel". The shutdown request alone stops an idle kernel; a kernel still
+      busy is killed after ``shutdown_wait_time`` as before, and interrupts asked while the
+      kernel runs (nbclient's timeout) are still sent.
+    """
+    import shutil
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ReportKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self._ipc_dir = tempfile.mkdtemp(prefix="churn-radar-kernel-")
+            self.transport = "ipc"
+            self.ip = str(Path(self._ipc_dir) / "kernel")
+
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    return ReportKernelManager
+
+
 def _echo_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -409,7 +502,8 @@ def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kerne
     start = time.perf_counter()
     try:
         papermill.execute_notebook(str(path), str(out_nb), parameters=params, kernel_name=kernel,
-                                   progress_bar=False, cwd=str(path.parent))
+                                   progress_bar=False, cwd=str(path.parent),
+                                   kernel_manager_class=_report_kernel_manager())
         run.status = "ok"
     except papermill.PapermillExecutionError as exc:
         run.status = "failed"
@@ -569,12 +663,66 @@ def _remove_stale_partials(out: Path, as_of: str) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+def _write_call_list_workbook(run_dir: Path, lang: str, currency: str,
+                              echo: Callable[[str], None]) -> dict[str, str]:
+    """``call_list.xlsx`` from the run's scores, if a notebook wrote them; ``{"xlsx": name}``."""
+    from analysis.reporting.workbook import read_scores, write_call_list_xlsx
+
+    scores = read_scores(run_dir)
+    if scores is None:
+        return {}
+    write_call_list_xlsx(scores, run_dir / "call_list.xlsx", lang=lang, currency=currency)
+    echo(f"[report] call list: {len(scores):,} rows -> call_list.xlsx")
+    return {"xlsx": "call_list.xlsx"}
+
+
+def _print_pdf(run_dir: Path, html_name: str) -> str:
+    """Print ``<run_dir>/<html_name>`` to ``<run_dir>/pdf/<stem>.pdf``; its path relative to the run."""
+    from analysis.reporting.pdf import render_pdf
+
+    target = Path("pdf") / f"{Path(html_name).stem}.pdf"
+    render_pdf(run_dir / html_name, run_dir / target)
+    return target.as_posix()
+
+
+def check_report_pages(run_dir: str | Path, lang: str,
+                       echo: Callable[[str], None] | None = None) -> list[str]:
+    """Open ``index.html`` and every client page of a report folder in headless Chromium.
+
+    Writes ``screenshots/<page>.png`` and ``browser_check.json`` (per page: language, images,
+    broken images, console errors) and returns the problems found, one line each (empty when
+    every image loads, no page logs a console error and every page declares ``lang``).
+    """
+    from analysis.reporting.browser import check_page
+
+    run_dir = Path(run_dir)
+    echo = echo or (lambda _line: None)
+    problems: list[str] = []
+    results: dict[str, Any] = {}
+    for page in sorted(run_dir.glob("*.html"), key=lambda p: (p.name != "index.html", p.name)):
+        seen = check_page(page, screenshot=run_dir / "screenshots" / f"{page.stem}.png")
+        results[page.name] = {"lang": seen.lang, "images": len(seen.images), "broken_images": seen.broken_images,
+                              "console_errors": seen.console_errors,
+                              "screenshot": f"screenshots/{page.stem}.png"}
+        if seen.lang != lang:
+            problems.append(f"{page.name}: <html lang> is {seen.lang!r}, expected {lang!r}")
+        if seen.broken_images:
+            problems.append(f"{page.name}: {len(seen.broken_images)} image(s) do not load")
+        problems.extend(f"{page.name}: console error: {e}" for e in seen.console_errors)
+    _write_json(run_dir / "browser_check.json", results)
+    echo(f"[report] browser check: {len(results)} page(s), "
+         + (f"{len(problems)} problem(s): {problems[0]}" if problems else "every image loads, no console error")
+         + "; screenshots in screenshots/")
+    return problems
+
+
 def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *, lang: str = "fr",
                only: str | Iterable[str] | None = None, parameters: dict[str, Any] | None = None,
                force: bool = False, notebooks_dir: str | Path = NOTEBOOKS_DIR,
                kernel_name: str | None = None,
                echo: Callable[[str], None] | None = _echo_stderr,
-               allow_empty_month: bool = False) -> ReportRun:
+               allow_empty_month: bool = False, pdf: bool = False,
+               browser_check: bool = False) -> ReportRun:
     """Run the report notebooks on a dataset and write the dated report folder.
 
     Parameters
@@ -593,6 +741,14 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     echo : called with one progress line per notebook (stderr by default; None: silent).
     allow_empty_month : run even if the report month starts after the end of the data
         (:func:`check_data_covers`); the index then says the month has no data.
+    pdf : also print ``index.html`` and every client page to ``pdf/*.pdf`` with headless
+        Chromium (:mod:`analysis.reporting.pdf`); a page that cannot be printed fails the run.
+    browser_check : open every page in headless Chromium (:func:`check_report_pages`): an
+        image that does not load, a console error or a wrong ``<html lang>`` fails the run;
+        screenshots go to ``screenshots/``.
+
+    Whenever a notebook wrote ``scores.csv`` (or ``scores.parquet``), the call list is also
+    written as ``call_list.xlsx`` in the report's language (:mod:`analysis.reporting.workbook`).
 
     Returns
     -------
@@ -619,9 +775,12 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     declared = {p.stem: notebook_parameters(p) for p in notebooks}
     unused = sorted(k for k in extra if not any(k in d for d in declared.values()))
     if unused:
+        accepted = "; ".join(
+            f"{stem}: {', '.join(sorted(k for k in d if k not in STANDARD_PARAMETERS)) or '(none)'}"
+            for stem, d in declared.items())
         raise ReportError(
-            f"-p {', '.join(unused)}: no notebook selected declares this parameter "
-            f"(notebooks: {', '.join(declared)})."
+            f"-p {', '.join(unused)}: no notebook selected declares this parameter. "
+            f"Parameters accepted with -p: {accepted}."
         )
     out = check_output_dir(out)
     if (out / as_of).exists() and not force:
@@ -641,7 +800,8 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
         work.mkdir()
         try:
             result = _run_into(work, final_dir, ds, data_path, as_of, lang, notebooks, declared, extra,
-                               only, kernel, force, month_has_data, echo, notebooks_dir, render_index)
+                               only, kernel, force, month_has_data, echo, notebooks_dir, render_index,
+                               pdf=pdf, browser_check=browser_check)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             echo(f"[report] stopped before completion: nothing was written under {final_dir}")
@@ -652,7 +812,7 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
 def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: str, lang: str,
               notebooks: list[Path], declared: dict[str, dict[str, str]], extra: dict[str, Any],
               only, kernel: str, force: bool, month_has_data: bool, echo: Callable[[str], None],
-              notebooks_dir, render_index) -> ReportRun:
+              notebooks_dir, render_index, *, pdf: bool = False, browser_check: bool = False) -> ReportRun:
     """The run itself, written into ``work`` and moved to ``final_dir`` once complete."""
     started = _utc_now()
     moved = _previous_name(final_dir.parent, as_of) if final_dir.exists() else None
@@ -663,7 +823,9 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
     write_quarantine_copies(ds.report.quarantine, work, declared=ds.config.personal_columns,
                             pseudonymiser=pseudonymiser)
     _write_json(work / "validation.json", ds.report.as_dict())
-    (work / "validation.txt").write_text(ds.report.to_text() + "\n", encoding="utf-8")
+    from analysis.reporting.validation_text import validation_text
+
+    (work / "validation.txt").write_text(validation_text(ds.report, lang) + "\n", encoding="utf-8")
 
     common = {"data_dir": str(data_path), "as_of": as_of, "lang": lang, "output_dir": str(work)}
     shown = {**common, "output_dir": str(final_dir)}
@@ -676,6 +838,17 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
 
     for nb_file in work.glob("*.ipynb"):  # the executed notebooks name the final folder, not the partial one
         nb_file.write_text(nb_file.read_text(encoding="utf-8").replace(str(work), str(final_dir)), encoding="utf-8")
+    extra_files = _write_call_list_workbook(work, lang, ds.config.currency, echo)
+    if pdf:
+        for r in runs:
+            if "html" in r.files:
+                try:
+                    r.files["pdf"] = _print_pdf(work, r.files["html"])
+                except ReportError as exc:
+                    r.status = "failed"
+                    r.error = (r.error + "; " if r.error else "") + str(exc)
+                    echo(f"[report] {r.name}: PDF FAILED: {exc}")
+
     summary = merge_sidecars(work, [r.name for r in runs if r.status == "ok"])
     _write_json(work / "summary.json", summary)
     manifest = {
@@ -703,6 +876,7 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
         "started_at": started,
         "finished_at": None,
         "notebooks": [r.as_dict() for r in runs],
+        "files": extra_files,
     }
     manifest["finished_at"] = _utc_now()
     _write_json(work / "manifest.json", manifest)
@@ -713,9 +887,24 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
     if aliases:
         notes.append(t("report_pseudonymised", lang, n=len(aliases)))
     index = render_index(work, manifest, summary, lang=lang, currency=ds.config.currency,
-                         business_model=ds.config.business_model, notes=notes)
+                         business_model=ds.config.business_model, notes=notes,
+                         index_pdf="pdf/index.pdf" if pdf else None)
     if aliases:
         index.write_text(Pseudonymiser.replace_in_text(index.read_text(encoding="utf-8"), aliases), encoding="utf-8")
+    if pdf:
+        try:
+            _print_pdf(work, "index.html")
+        except ReportError as exc:
+            manifest["status"] = "failed"
+            _write_json(work / "manifest.json", manifest)
+            runs.append(NotebookRun(name="index", status="failed", error=str(exc)))
+            echo(f"[report] index: PDF FAILED: {exc}")
+    if browser_check:
+        problems = check_report_pages(work, lang, echo)
+        if problems:
+            manifest["status"] = "failed"
+            _write_json(work / "manifest.json", manifest)
+            runs.append(NotebookRun(name="browser-check", status="failed", error="; ".join(problems)))
     # complete: put it in place (the old month, with --force, is kept aside at this moment);
     # SIGTERM waits for the two renames, so the month's name is never left empty by it
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})

@@ -393,14 +393,29 @@ def _fmt_month(month: Any, lang: str) -> str:
     return f"{names[int(m.group(2)) - 1]} {m.group(1)}"
 
 
+def _count_rows(csv: Path) -> int | None:
+    """Rows of a CSV file (header excepted), formatted later by the template; None if absent."""
+    if not csv.exists():
+        return None
+    import pandas as pd
+
+    return len(pd.read_csv(csv, usecols=[0]))
+
+
 def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[str, Any], *,
                  lang: str = "fr", currency: str = "EUR", business_model: str = "contractual",
-                 notes: list[str] | None = None) -> Path:
+                 index_pdf: str | None = None, notes: list[str] | None = None) -> Path:
     """Write ``<run_dir>/index.html``: executive summary, then one entry per notebook (HTML,
-    executed notebook, PNG figures, CSV tables, status), then the run's files. Returns its path.
+    PDF, executed notebook, PNG figures with their alt text, CSV tables, status), then the
+    run's files (call list as ``scores.csv`` and ``call_list.xlsx``, tables, validation).
+    ``index_pdf``: where the PDF of the index itself will be (linked), if printed.
+    ``notes``: sentences shown under the title (a month without data, pseudonymised ids).
+    Returns its path."""
+    import json
 
-    ``notes``: sentences shown under the title (a month without data, pseudonymised ids)."""
     from jinja2 import Environment, select_autoescape
+
+    from analysis.reporting.plots.describe import describe_figure
 
     run_dir = Path(run_dir)
     template_text = (resources.files("analysis.reporting") / "templates" / "index.html.j2").read_text(encoding="utf-8")
@@ -419,6 +434,14 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
             "figures": [f for f in figures if f.startswith(nb["name"] + "_")],
             "tables": [f for f in tables if f.startswith(nb["name"] + "_")],
         })
+    alts = {}
+    for f in figures:
+        facts = run_dir / "figures" / f"{Path(f).stem}.json"
+        alts[f] = (describe_figure(json.loads(facts.read_text(encoding="utf-8")), lang) if facts.exists()
+                   else t("fig_alt_generic", lang))
+    for s in sections:
+        nb = next(n for n in manifest.get("notebooks", []) if n["name"] == s["name"])
+        s["pdf"] = nb.get("files", {}).get("pdf")
     quarantine = sorted(p.name for p in (run_dir / "quarantine").glob("*.csv"))
     ds = manifest.get("dataset", {})
     page = template.render(
@@ -429,6 +452,10 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
         quarantined=fmt_num(ds.get("rows_quarantined"), lang),
         sections=sections, failed=[s for s in sections if not s["ok"]], quarantine=quarantine,
         content_hash=(ds.get("content_sha256") or "")[:12], notes=list(notes or []),
+        alts=alts, index_pdf=index_pdf,
+        scores_csv="scores.csv" if (run_dir / "scores.csv").exists() else None,
+        call_list_xlsx="call_list.xlsx" if (run_dir / "call_list.xlsx").exists() else None,
+        n_scores=fmt_num(_count_rows(run_dir / "scores.csv"), lang), n_tables=len(tables),
     )
     path = run_dir / "index.html"
     path.write_text(page, encoding="utf-8")

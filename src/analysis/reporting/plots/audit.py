@@ -140,13 +140,18 @@ def plot_recall_false_alarm(per_indicator: pd.DataFrame, ax: Axes | None = None,
     ax = axes_or_new(ax, figsize=(6.5, 5.5))
     colors = indicator_colors()
     ax.plot([0, 1], [0, 1], color=NEUTRAL, linestyle="--", linewidth=1, label=t("aud_diagonal", lang))
-    p = per_indicator.dropna(subset=["recall", "false_alarm_rate"])
+    p = per_indicator.dropna(subset=["recall", "false_alarm_rate"]).sort_values("recall", ascending=False)
+    placed: list[tuple[float, float]] = []   # points whose label sits above them
     for r in p.itertuples(index=False):
         name = str(r.indicator)
         ax.scatter([r.false_alarm_rate], [r.recall], s=70 if name == ANY else 50, color=colors.get(name, NEUTRAL),
                    marker="*" if name == ANY else "o", zorder=3, label=indicator_label(name, lang))
-        ax.annotate(indicator_label(name, lang), (r.false_alarm_rate, r.recall), xytext=(5, 4),
+        # a label that would overlap the one of a point just above goes under its own point
+        crowded = any(abs(r.recall - y) < 0.05 and abs(r.false_alarm_rate - x) < 0.3 for x, y in placed)
+        ax.annotate(indicator_label(name, lang), (r.false_alarm_rate, r.recall), xytext=(5, -13 if crowded else 4),
                     textcoords="offset points", fontsize=9)
+        if not crowded:
+            placed.append((r.false_alarm_rate, r.recall))
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
     ax.xaxis.set_major_formatter(lambda v, _: fmt_pct(v, lang, 0))

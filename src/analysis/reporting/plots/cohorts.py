@@ -7,6 +7,7 @@ everything through :func:`analysis.reporting.i18n.t`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,9 +31,19 @@ from analysis.reporting.safety import escape
 __all__ = ["plot_retention_heatmap", "plot_survival", "plot_curves_by_age", "plot_retention_at"]
 
 
-def _cohort_label(c: pd.Timestamp, period: str) -> str:
-    c = pd.Timestamp(c)
-    return f"{c.year}-T{c.quarter}" if period == "Q" else c.strftime("%Y-%m")
+def _cohort_label(c: pd.Timestamp, period: str, lang: str = "en") -> str:
+    """A cohort in the language's date style: ``11/2024`` or ``T3 2024`` (fr), ``2024-11`` or
+    ``2024-Q3`` (en)."""
+    c = pd.Timestamp(str(c)) if not isinstance(c, pd.Period) else c.to_timestamp()
+    if period == "Q":
+        return f"T{c.quarter} {c.year}" if lang == "fr" else f"{c.year}-Q{c.quarter}"
+    return c.strftime("%m/%Y" if lang == "fr" else "%Y-%m")
+
+
+def _group_label(g, lang: str) -> str:
+    """A group of a retention table: a monthly cohort (``2024-11``) in the language's style, else as is."""
+    text = str(g)
+    return _cohort_label(text, "M", lang) if re.fullmatch(r"\d{4}-\d{2}", text) else text
 
 
 @styled
@@ -72,7 +83,7 @@ def plot_retention_heatmap(matrix: pd.DataFrame, ax: Axes | None = None, lang: s
                 annot=cells.to_numpy() if annotate else False, fmt="", cbar=False, ax=ax,
                 annot_kws={"fontsize": 7 if n_rows * n_cols <= 200 else 5.5},
                 xticklabels=[str(a) for a in wide.columns],
-                yticklabels=[_cohort_label(c, period) for c in wide.index])
+                yticklabels=[_cohort_label(c, period, lang) for c in wide.index])
     ax.tick_params(axis="both", labelsize=8)
     ax.tick_params(axis="y", rotation=0)
     ax.grid(False)
@@ -177,7 +188,7 @@ def plot_retention_at(table: pd.DataFrame, ax: Axes | None = None, lang: str = "
                     color=color, markersize=4, capsize=2, linewidth=1,
                     label=t("coh_retention_at_label", lang, months=f"{tt:g}"))
     ax.set_xticks(x)
-    ax.set_xticklabels([str(g) for g in table["group"]], rotation=60, ha="right",
+    ax.set_xticklabels([_group_label(g, lang) for g in table["group"]], rotation=60, ha="right",
                        rotation_mode="anchor", fontsize=8)
     lows = table[[f"lower_{tt:g}m" for tt in times]].to_numpy(dtype="float64")
     low = float(np.nanmin(lows)) if np.isfinite(lows).any() else 0.0

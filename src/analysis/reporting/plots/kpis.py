@@ -16,7 +16,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from analysis.reporting.i18n import fmt_num, fmt_pct, t
+from analysis.reporting.i18n import fmt_date, fmt_num, fmt_pct, t
 from analysis.reporting.plots.style import (
     NEUTRAL,
     PALETTE,
@@ -24,6 +24,7 @@ from analysis.reporting.plots.style import (
     RISK_COLORS,
     SEQUENTIAL_CMAP,
     axes_or_new,
+    locale_axis,
     styled,
 )
 
@@ -34,6 +35,8 @@ __all__ = [
     "plot_inactivity_levels",
     "plot_segment_shares",
     "plot_transitions",
+    "levels_flat",
+    "levels_flat_sentence",
 ]
 
 ALERT_COLOR = RISK_COLORS["critical"]
@@ -42,8 +45,9 @@ SEGMENT_COLORS = {"engaged_active": "#009E73", "passive_active": "#56B4E9",
                   "recent_inactive": "#E69F00", "chronic_inactive": "#D55E00", "no_email": NEUTRAL}
 
 
-def _month_labels(months: pd.Series | pd.DatetimeIndex) -> list[str]:
-    return [pd.Timestamp(m).strftime("%Y-%m") for m in months]
+def _month_labels(months: pd.Series | pd.DatetimeIndex, lang: str = "en") -> list[str]:
+    """Months in the language's date style: ``10/2026`` (fr, as ``31/10/2026``), ``2026-10`` (en)."""
+    return [pd.Timestamp(m).strftime("%m/%Y" if lang == "fr" else "%Y-%m") for m in months]
 
 
 def _thin_ticks(ax: Axes, labels: list[str], every: int | None = None) -> None:
@@ -53,8 +57,9 @@ def _thin_ticks(ax: Axes, labels: list[str], every: int | None = None) -> None:
     ax.set_xticklabels(labels[::step], rotation=45, ha="right")
 
 
-def _pct_axis(ax: Axes, lang: str, digits: int = 0) -> None:
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_pct(v, lang, digits)))
+def _pct_axis(ax: Axes, lang: str, digits: int | None = None) -> None:
+    """Even percentage ticks in the report's language (decimals from the tick step)."""
+    locale_axis(ax, lang, "pct")
 
 
 @styled
@@ -66,7 +71,7 @@ def plot_new_customers(monthly: pd.DataFrame, ax: Axes | None = None, lang: str 
     monthly : :func:`analysis.metrics.kpis.customer_kpis` (``month``, ``new_customers``).
     """
     ax = axes_or_new(ax)
-    labels = _month_labels(monthly["month"])
+    labels = _month_labels(monthly["month"], lang)
     ax.bar(range(len(labels)), monthly["new_customers"].to_numpy(), color=PALETTE[0])
     _thin_ticks(ax, labels)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -87,7 +92,7 @@ def plot_customers(monthly: pd.DataFrame, ax: Axes | None = None, lang: str = "e
         ``new_customers``, ``lost_customers``).
     """
     ax = axes_or_new(ax)
-    labels = _month_labels(monthly["month"])
+    labels = _month_labels(monthly["month"], lang)
     x = np.arange(len(labels))
     ax.bar(x - 0.2, monthly["new_customers"].to_numpy(), width=0.4, color=PALETTE[2],
            label=t("kpi_new_customers", lang))
@@ -142,23 +147,41 @@ def plot_kpi_trends(dashboard: pd.DataFrame,
     axes = np.asarray(axes, dtype=object).ravel()
     for ax, kpi in zip(axes, kpis, strict=False):
         d = dashboard.loc[dashboard["kpi"] == kpi].sort_values("month")
-        labels = _month_labels(d["month"])
+        labels = _month_labels(d["month"], lang)
         x = np.arange(len(labels))
         v = d["value"].to_numpy(dtype="float64")
         ax.plot(x, v, color=PALETTE[0], marker="o", markersize=3)
         alert = d["alert"].to_numpy(dtype=bool)
         ax.scatter(x[alert], v[alert], color=ALERT_COLOR, zorder=3, s=28)
         thr = d["threshold"].dropna()
-        if not thr.empty:
+        # a threshold of 0 ("no click at all") is the axis floor: a line there says nothing
+        if not thr.empty and float(thr.iloc[0]) != 0:
             ax.axhline(float(thr.iloc[0]), color=ALERT_COLOR, linestyle="--", linewidth=1)
-        small = np.nanmax(np.append(v, thr.to_numpy(dtype="float64"))) < 0.05 if len(v) else False
-        _pct_axis(ax, lang, 2 if small else 0)
+        _pct_axis(ax, lang)
         ax.set_title(t(f"kpi_{kpi}", lang), fontsize=10.5)
         _thin_ticks(ax, labels, every=max(1, int(np.ceil(len(labels) / 6))))
         ax.tick_params(axis="x", labelsize=8)
     if len(axes):
         axes[0].figure.tight_layout()
     return axes[: len(kpis)]
+
+
+def levels_flat(monthly: pd.DataFrame, tol: float = 0.02) -> bool:
+    """True if the inactivity-levels figure would show one flat band: every month, the
+    most recent level (``level_0_share``) holds at least ``1 - tol`` of the active customers,
+    so the other levels are thinner than ``tol`` of the bar's height (invisible)."""
+    if "level_0_share" not in monthly.columns or monthly.empty:
+        return False
+    first = monthly["level_0_share"].dropna()
+    return bool(len(first)) and float(first.min()) >= 1 - tol
+
+
+def levels_flat_sentence(monthly: pd.DataFrame, lang: str = "en") -> str:
+    """The sentence that replaces a flat inactivity-levels figure, with its numbers."""
+    first = monthly["level_0_share"].dropna()
+    low = np.floor(float(first.min()) * 1000) / 1000   # "at least": rounded down
+    return t("kpi_levels_flat", lang, months=fmt_num(len(first), lang), share=fmt_pct(low, lang),
+             rest=fmt_pct(1 - low, lang))
 
 
 @styled
@@ -171,7 +194,7 @@ def plot_inactivity_levels(monthly: pd.DataFrame, ax: Axes | None = None, lang: 
     """
     ax = axes_or_new(ax)
     cols = [c for c in monthly.columns if c.startswith("level_") and c.endswith("_share")]
-    labels = _month_labels(monthly["month"])
+    labels = _month_labels(monthly["month"], lang)
     x = np.arange(len(labels))
     bottom = np.zeros(len(labels))
     for i, col in enumerate(cols):
@@ -201,7 +224,7 @@ def plot_segment_shares(shares: pd.DataFrame, ax: Axes | None = None, lang: str 
     wide = shares.pivot_table(index="as_of", columns="email_segment", values="share",
                               aggfunc="sum", observed=True, sort=True)
     order = [s for s in SEGMENT_COLORS if s in wide.columns]
-    labels = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in wide.index]
+    labels = [fmt_date(d, lang) for d in wide.index]
     x = np.arange(len(labels))
     bottom = np.zeros(len(labels))
     for seg in order:

@@ -6,12 +6,20 @@ takes ``ax=None`` and returns the Axes.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis.reporting.i18n import t, texts
-from analysis.reporting.plots.style import NEUTRAL, PALETTE, RISK_COLORS, axes_or_new, styled
+from analysis.reporting.i18n import CURRENCY_SYMBOLS, fmt_num, t, texts
+from analysis.reporting.plots.style import (
+    NEUTRAL,
+    PALETTE,
+    PRIORITY_COLORS,
+    PRIORITY_MARKERS,
+    RISK_COLORS,
+    axes_or_new,
+    locale_axis,
+    styled,
+)
 
 __all__ = ["reliability_plot", "gains_plot", "importance_plot", "priority_plot"]
 
@@ -39,6 +47,8 @@ def reliability_plot(reliability: pd.DataFrame, lang: str = "en", ax: Axes | Non
                 label=_method_label(str(method), lang))
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
+    locale_axis(ax, lang, "pct", axis="x")
+    locale_axis(ax, lang, "pct", axis="y")
     ax.set_xlabel(t("risk_predicted", lang))
     ax.set_ylabel(t("risk_observed", lang))
     ax.set_title(t("risk_reliability_title", lang))
@@ -68,8 +78,8 @@ def gains_plot(gains: pd.DataFrame, lang: str = "en", capacity_share: float | No
                     xytext=(4, 0), textcoords="offset points", color=RISK_COLORS["critical"], fontsize=9)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
-    ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    locale_axis(ax, lang, "pct", axis="x")
+    locale_axis(ax, lang, "pct", axis="y")
     ax.set_xlabel(t("risk_share_contacted", lang))
     ax.set_ylabel(t("risk_share_captured", lang))
     ax.set_title(t("risk_gains_title", lang))
@@ -78,16 +88,23 @@ def gains_plot(gains: pd.DataFrame, lang: str = "en", capacity_share: float | No
 
 
 def feature_label(name: str, lang: str = "en") -> str:
-    """A feature's plain-language name: its ``feat_<name>`` label, ``plan = Pro`` for a
-    segment dummy, ``email segment = …`` for a category flag, else the column name."""
+    """A feature's plain-language name: its ``feat_<name>`` label, ``plan: Pro`` (``offre : Pro``)
+    for a segment dummy (the attribute translated by its ``attr_<column>`` label),
+    ``email segment: passive active`` for a category flag (value translated too), else the
+    column name."""
     if f"feat_{name}" in texts():
         return t(f"feat_{name}", lang)
     if name.startswith("seg_"):
         column, _, value = name[4:].partition("_")
-        return f"{column} = {value}"
-    for prefix in ("is_email_segment_", "is_nps_category_"):
+        key = f"attr_{column}"
+        shown = t(key, lang) if key in texts() else column
+        return f"{shown} : {value}" if lang == "fr" else f"{shown}: {value}"
+    for prefix, attr, values in (("is_email_segment_", "attr_email_segment", "kpi_seg_"),
+                                 ("is_nps_category_", "attr_nps_category", "sig_nps_")):
         if name.startswith(prefix):
-            return f"{prefix[3:-1].replace('_', ' ')} = {name[len(prefix):].replace('_', ' ')}"
+            value = name[len(prefix):]
+            shown = t(f"{values}{value}", lang) if f"{values}{value}" in texts() else value.replace("_", " ")
+            return f"{t(attr, lang)} : {shown}" if lang == "fr" else f"{t(attr, lang)}: {shown}"
     return name
 
 
@@ -104,6 +121,7 @@ def importance_plot(importance: pd.DataFrame, lang: str = "en", top: int = 12, a
     ax = axes_or_new(ax, figsize=(8.0, 0.35 * len(d) + 1.5))
     ax.barh([feature_label(f, lang) for f in d["feature"]], d["importance_mean"], xerr=d["importance_std"], color=PALETTE[0],
             error_kw={"ecolor": NEUTRAL, "linewidth": 1})
+    locale_axis(ax, lang, "number", axis="x")
     ax.set_xlabel(t("risk_importance_axis", lang))
     ax.set_title(t("risk_importance_title", lang))
     ax.grid(axis="y", visible=False)
@@ -111,28 +129,41 @@ def importance_plot(importance: pd.DataFrame, lang: str = "en", top: int = 12, a
 
 
 @styled
-def priority_plot(matrix: pd.DataFrame, lang: str = "en", ax: Axes | None = None) -> Axes:
-    """Each active customer as a point: value (log scale) against churn probability, by priority.
+def priority_plot(matrix: pd.DataFrame, lang: str = "en", ax: Axes | None = None, currency: str = "EUR") -> Axes:
+    """Each active customer as a point: value (log scale, in ``currency``) against churn
+    probability, by priority (P1 vermillion triangles, P2 blue squares, P3 grey dots).
+
+    Customers of value 0 have no place on a log scale: they are not drawn (no fake floor),
+    and their number is written under the axis.
 
     Parameters
     ----------
     matrix : columns ``value``, ``churn_probability``, ``priority`` (P1 / P2 / P3)
         (:attr:`analysis.models.classifier.ScoreResult.matrix`).
+    currency : ISO code of the values (the axis unit).
     """
     ax = axes_or_new(ax)
-    colors = {"P1": RISK_COLORS["critical"], "P2": RISK_COLORS["high"], "P3": RISK_COLORS["low"]}
-    positive = matrix["value"].gt(0)
-    floor = float(matrix.loc[positive, "value"].min()) / 2 if positive.any() else 0.5
+    value = matrix["value"].to_numpy(dtype="float64")
+    positive = value > 0
     for p in ("P3", "P2", "P1"):
-        g = matrix.loc[matrix["priority"].astype("string").eq(p)]
-        ax.scatter(np.maximum(g["value"].to_numpy(dtype="float64"), floor), g["churn_probability"], s=10,
-                   alpha=0.6, color=colors[p], label=t("risk_priority_label", lang, n=p[1:]), linewidths=0)
-    if positive.any() and matrix["value"].max() / floor > 20:
+        keep = matrix["priority"].astype("string").eq(p).to_numpy() & positive
+        ax.scatter(value[keep], matrix["churn_probability"].to_numpy(dtype="float64")[keep],
+                   s=9 if p == "P3" else 22, alpha=0.5 if p == "P3" else 0.9, color=PRIORITY_COLORS[p],
+                   marker=PRIORITY_MARKERS[p], label=t("risk_priority_label", lang, n=p[1:]), linewidths=0,
+                   zorder={"P3": 1, "P2": 2, "P1": 3}[p])
+    if positive.any() and value[positive].max() / value[positive].min() > 20:
         ax.set_xscale("log")
     ax.set_ylim(0, 1)
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.set_xlabel(t("risk_value_axis", lang))
+    locale_axis(ax, lang, "pct", axis="y")
+    locale_axis(ax, lang, "number", axis="x")  # the unit is in the axis label
+    symbol = CURRENCY_SYMBOLS.get(currency, currency)
+    ax.set_xlabel(f"{t('risk_value_axis', lang)} ({symbol})")
     ax.set_ylabel(t("risk_probability_axis", lang))
     ax.set_title(t("risk_matrix_title", lang))
-    ax.legend(loc="upper left")
+    n_zero = int((~positive).sum())
+    if n_zero:
+        ax.text(0.99, 0.98, t("risk_matrix_zero_value", lang, n=fmt_num(n_zero, lang)), transform=ax.transAxes,
+                ha="right", va="top", fontsize=8.5, color="#555555")
+    handles, names = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], names[::-1], loc="upper left")  # priority 1 first
     return ax
