@@ -175,7 +175,7 @@ def campaign_customers(ds: Dataset, as_of) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _window_outcomes(ds: Dataset, cc: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
+def window_outcomes(ds: Dataset, cc: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
     """Outcomes of each (campaign, customer) in its window and in the window before (DuckDB range joins)."""
     import duckdb
 
@@ -320,7 +320,7 @@ def analyse_campaigns(ds: Dataset, as_of) -> CampaignResult:
         notes.append(f"conflict:{n_conflict}")
     cc = cc.loc[~cc["conflict"]].reset_index(drop=True)
     closed = cc.groupby("campaign_id")["window_end"].transform("max") <= cut
-    outcomes = _window_outcomes(ds, cc, cut)
+    outcomes = window_outcomes(ds, cc, cut)
     cust = pd.concat([cc, outcomes], axis=1)
     cust["closed"] = closed.to_numpy()
     rows = _effects(ds, cust)
