@@ -333,9 +333,9 @@ class _Params:
             "objectives": [{
                 "objective": "Réactiver les acheteurs inactifs",
                 "key_results": [
-                    {"metric": "repurchase_rate", "population": "lapsed_buyers", "target": 0.5,
+                    {"metric": "repurchase_rate", "population": "lapsed_buyers", "target": 0.75,
                      "period": f"{(self.end - pd.DateOffset(months=3)).year}-Q{(self.end - pd.DateOffset(months=3)).quarter}"},
-                    {"metric": "revenue", "population": "lapsed_buyers", "target": 10000,
+                    {"metric": "revenue", "population": "lapsed_buyers", "target": 600000,
                      "period": f"{(self.end - pd.DateOffset(months=3)).year}-Q{(self.end - pd.DateOffset(months=3)).quarter}"},
                 ],
             }],

@@ -16,6 +16,11 @@ writes into ``<out>/<as-of>/``:
 ``quarantine/<table>.csv``  the rows set aside by validation
 ==========================  ===============================================================
 
+Beside the dated folders, ``<out>/decisions.csv`` logs every month's decisions with the
+KPIs then (:mod:`analysis.reporting.decisions`; appended, never rewritten). A notebook of
+:data:`NOTEBOOK_NEEDS` (``05_reactivation``) runs only when the export has its table
+(``interventions``); otherwise it is listed under ``skipped`` in the manifest.
+
 An existing ``<out>/<as-of>/`` is an error unless ``force=True``; it is then renamed to
 ``<out>/<as-of>.previous-<n>/`` (``n`` = 1, 2, ...: the highest is the most recent), never
 deleted. A failing notebook does not stop the others: it is kept with its error cell, marked
@@ -451,6 +456,26 @@ def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kerne
     return run
 
 
+#: Notebooks that run only when the export has a table (stem without its number -> table).
+NOTEBOOK_NEEDS: dict[str, str] = {"reactivation": "interventions"}
+
+
+def _has_tables(path: Path, ds: Dataset) -> bool:
+    """False for a notebook of :data:`NOTEBOOK_NEEDS` whose table the export lacks."""
+    need = NOTEBOOK_NEEDS.get(path.stem[3:])
+    return need is None or ds.has(need)
+
+
+def _log_decisions(out: Path, as_of: str, summary: dict[str, Any], lang: str, currency: str) -> None:
+    """Append the month's decisions and KPIs to ``<out>/decisions.csv`` (never rewritten)."""
+    from analysis.reporting.decisions import DECISION_LOG, append_decisions
+    from analysis.reporting.summary import executive_summary
+
+    decisions = executive_summary(summary, lang, currency)["decisions"]
+    kpis = (summary.get("01_base_health") or {}).get("kpis_month")
+    append_decisions(out / DECISION_LOG, as_of, decisions, kpis, lang)
+
+
 def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *, lang: str = "fr",
                only: str | Iterable[str] | None = None, parameters: dict[str, Any] | None = None,
                force: bool = False, notebooks_dir: str | Path = NOTEBOOKS_DIR,
@@ -502,11 +527,15 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     if (Path(out) / as_of).exists() and not force:
         prepare_run_dir(out, as_of, force=False)  # raises with the message
     ds = load(data_path)  # fails here, before touching any folder, if the data is unusable
+    skipped = [p.stem for p in notebooks if not _has_tables(p, ds)]
+    notebooks = [p for p in notebooks if p.stem not in skipped]
     kernel = kernel_name or default_kernel()
     started = _utc_now()
     run_dir, moved = prepare_run_dir(out, as_of, force=force)
     run_dir = run_dir.resolve()
     echo(f"[report] {len(notebooks)} notebook(s) on {data_path} as of {as_of} -> {run_dir}")
+    for stem in skipped:
+        echo(f"[report] {stem} skipped: the export has no {NOTEBOOK_NEEDS[stem[3:]]} table")
 
     ds.report.write_quarantine(run_dir, mask_columns=ds.config.personal_columns)
     _write_json(run_dir / "validation.json", ds.report.as_dict())
@@ -543,11 +572,13 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
         "started_at": started,
         "finished_at": None,
         "notebooks": [r.as_dict() for r in runs],
+        "skipped": skipped,
     }
     manifest["finished_at"] = _utc_now()
     _write_json(run_dir / "manifest.json", manifest)
     render_index(run_dir, manifest, summary, lang=lang, currency=ds.config.currency,
                  business_model=ds.config.business_model)
+    _log_decisions(Path(out), as_of, summary, lang, ds.config.currency)
     failed = [r.name for r in runs if r.status != "ok"]
     echo(f"[report] finished: {len(runs) - len(failed)} ok, {len(failed)} failed"
          + (f" ({', '.join(failed)})" if failed else "") + f"; open {run_dir / 'index.html'}")

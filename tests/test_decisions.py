@@ -1,0 +1,40 @@
+"""The decision log: appended, never rewritten; next month sees each KPI then and now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.data.dataset import from_frames
+from analysis.reporting.decisions import append_decisions, follow_up, read_decisions
+from analysis.reporting.runner import _has_tables
+
+
+def test_log_is_appended_never_rewritten(tmp_path):
+    log = tmp_path / "decisions.csv"
+    assert append_decisions(log, "2026-10-01", ["Call the 42 P1 clients.", "Pause sends."],
+                            {"active_customers": 1000, "open_rate": 0.25}, "en") == 2
+    first = log.read_bytes()
+    # a forced re-run of the same month adds nothing; the next month appends after the old bytes
+    assert append_decisions(log, "2026-10-01", ["Call the 42 P1 clients."], {"active_customers": 1000}, "en") == 0
+    assert append_decisions(log, "2026-11-01", ["Call the 30 P1 clients."], {"active_customers": 950,
+                                                                            "open_rate": 0.27}, "en") == 1
+    assert log.read_bytes().startswith(first)
+    d = read_decisions(log)
+    assert d["as_of"].tolist() == ["2026-10-01", "2026-10-01", "2026-11-01"] and d["rank"].tolist() == [1, 2, 1]
+    f = follow_up(log, "2026-11-01", {"active_customers": 950, "open_rate": 0.27}).set_index(["rank", "kpi"])
+    assert f.loc[(1, "active_customers"), ["then", "now", "change"]].tolist() == [1000, 950, -50]
+    assert f.loc[(2, "open_rate"), "change"] == 0.27 - 0.25
+    assert set(f["decided_on"]) == {"2026-10-01"}
+    assert follow_up(tmp_path / "none.csv", "2026-11-01", {}).empty
+
+
+def test_reactivation_notebook_needs_interventions():
+    orders = pd.DataFrame({"customer_id": ["A"], "order_date": ["2026-01-05"]})
+    without = from_frames(orders=orders)
+    with_iv = from_frames(orders=orders, interventions=pd.DataFrame({
+        "customer_id": ["A"], "action_date": ["2026-01-10"], "action": ["call"], "group": ["treatment"]}))
+    nb = Path("notebooks/05_reactivation.ipynb")
+    assert not _has_tables(nb, without) and _has_tables(nb, with_iv)
+    assert _has_tables(Path("notebooks/01_base_health.ipynb"), without)
