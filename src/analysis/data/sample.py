@@ -107,21 +107,24 @@ cause. *Campaigns*: on the 10th of every third month from the fourth month of th
 (:func:`_reactivation_days`, only those whose :data:`CAMPAIGN_WINDOW_DAYS` = 30-day outcome
 window closes before the last month starts, so the report month is untouched; 7 on the
 committed sample, ``RA-YYYYMM``), the target is every alive, still subscribed customer
-signed up 60+ days earlier with no order in the last :data:`CAMPAIGN_LAPSE_DAYS` = 45
-days. A seeded random :data:`CAMPAIGN_CONTROL_SHARE` = 40 % are ``control`` (not
-contacted, no cost), except every fourth campaign (``k % 4 == 3``), sent to all with no
-control group (its effect cannot be attributed). In the second half of the campaigns the
-treated are split at random between variant ``A`` (``email_sequence``, 0.50 EUR per
-contact) and ``B`` (``incentive``, a 30 EUR voucher; its caused order is 15 % cheaper);
-before that every treated customer gets ``A``. *True effect*: a treated customer alive on
-the day places one extra order with probability :data:`CAMPAIGN_EFFECT` (A 0.20, B 0.35)
-on a day drawn uniformly 1-29 days after the action, of the customer's usual basket; no
-effect on emails, unsubscribes or anything else. Because some customers would have bought
-anyway, the true effect on the *measured* outcomes is ``mean(y1 - y0)`` over the
-campaign's customers, computed exactly from the potential outcomes kept in
-``SampleBase.campaigns`` (:func:`campaign_truth`); on the committed sample it is 0.03-0.16
-(A) and 0.11-0.23 (B) on the purchase rate, 0-0.01 on reactivation (90 % of the target
-still log in or open emails anyway) and 72-483 EUR of revenue per customer.
+signed up 60+ days earlier with no order in the last :data:`CAMPAIGN_LAPSE_DAYS` = 30
+days (140-200 customers a campaign on the committed sample). A seeded random
+:data:`CAMPAIGN_CONTROL_SHARE` = 40 % are ``control`` (not contacted, no cost), except every
+fourth campaign (``k % 4 == 3``), sent to all with no control group (its effect cannot be
+attributed). In the second half of the campaigns the treated are split at random between
+variant ``A`` (``email_sequence``, 0.50 EUR per contact) and ``B`` (``incentive``, a 30 EUR
+voucher; its caused order is 15 % cheaper); before that every treated customer gets ``A``.
+*True effect*: a treated customer alive on the day places one extra order with probability
+:data:`CAMPAIGN_EFFECT` (A 0.20, B 0.35) times a multiplier by company size
+(:data:`EFFECT_BY_SEGMENT`: TPE 1.6, PME 0.6, ETI and GE 0: automated re-activation moves
+small accounts, large ones need a person), on a day drawn uniformly 1-29 days after the
+action, of the customer's usual basket; no effect on emails, unsubscribes or anything
+else. Because some customers would have bought anyway, the true effect on the *measured*
+outcomes is ``mean(y1 - y0)`` over the campaign's customers, computed exactly from the
+potential outcomes kept in ``SampleBase.campaigns`` (:func:`campaign_truth`); on the
+committed sample it is 0.05-0.08 (A) and 0.12-0.15 (B) on the purchase rate, 0-0.02 on
+reactivation (95 % of the target still log in or open emails anyway) and 54-103 EUR of
+revenue per customer (B2B baskets make revenue very noisy: 250 to 9,000 EUR).
 ``dataset.yml`` declares the campaigns (fixed cost 300 EUR, margin rate 0.7, 30-day
 window) and one objective with two key results. *Calls*: a customer whose latent health
 first falls below :data:`ALERT_HEALTH` inside the window is called with probability
@@ -201,13 +204,17 @@ AR_SD = 0.18
 
 #: Re-activation campaigns (see "Re-activation campaigns" in the module docstring).
 CAMPAIGN_WINDOW_DAYS = 30
-CAMPAIGN_LAPSE_DAYS = 45
+CAMPAIGN_LAPSE_DAYS = 30
 CAMPAIGN_CONTROL_SHARE = 0.40
 #: True effect of each variant: extra purchase probability caused by the action.
 CAMPAIGN_EFFECT: dict[str, float] = {"A": 0.20, "B": 0.35}
 CAMPAIGN_ACTION: dict[str, str] = {"A": "email_sequence", "B": "incentive"}
 #: Cost per contacted customer (EUR) by variant; the incentive is a voucher.
 CAMPAIGN_COST: dict[str, float] = {"A": 0.5, "B": 30.0}
+#: Heterogeneity of the effect: multiplier of :data:`CAMPAIGN_EFFECT` by company size
+#: (contractual) or tier (e-shop): automated re-activation moves small accounts, not large ones.
+EFFECT_BY_SEGMENT: dict[str, float] = {"TPE": 1.6, "PME": 0.6, "ETI": 0.0, "GE": 0.0,
+                                       "Standard": 1.3, "Silver": 0.5, "Gold": 0.0}
 #: Discount on the caused order of the incentive variant.
 INCENTIVE_DISCOUNT = 0.15
 CAMPAIGN_FIXED_COST = 300.0
@@ -702,6 +709,8 @@ def _campaigns(p: _Params, rng: np.random.Generator, arr: dict, hl: dict, cid: p
     unsub_day = np.full(n, np.iinfo(np.int64).max // 4, dtype=np.int64)
     np.minimum.at(unsub_day, pd.Index(cid).get_indexer(gone["customer_id"]),
                   ((gone["event_time"] - p.grid_start) // pd.Timedelta(days=1)).to_numpy())
+    seg = tables["customers"]["size" if p.contractual else "tier"].astype(object)
+    respond_all = seg.map(EFFECT_BY_SEGMENT).fillna(1.0).to_numpy(dtype=float)
     days = _reactivation_days(p)
     rows, extra_parts, truth_parts = [], [], []
     extra_ci, extra_day, extra_amt = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
@@ -742,8 +751,10 @@ def _campaigns(p: _Params, rng: np.random.Generator, arr: dict, hl: dict, cid: p
                  "action_date": p.grid_start + pd.Timedelta(days=d),
                  "group": group, "variant": variant,
                  "y0_purchase": n0 > 0, "y0_revenue": r0, "y0_reactivated": (n0 + i0) > 0}
+        # heterogeneous effect: automated re-activation moves small accounts, not large ones
+        respond = respond_all[target]
         for v, tau in CAMPAIGN_EFFECT.items():
-            buys = (u < tau) & alive
+            buys = (u < np.minimum(1.0, tau * respond)) & alive
             amt = np.where(buys, base_amt * (1 - INCENTIVE_DISCOUNT if v == "B" else 1.0), 0.0)
             truth[f"y1_{v}_purchase"] = truth["y0_purchase"] | buys
             truth[f"y1_{v}_revenue"] = r0 + np.round(amt, 2)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError
-from analysis.metrics.campaigns import window_outcomes, campaign_customers
+from analysis.metrics.campaigns import campaign_customers, window_outcomes
 from analysis.metrics.lifecycle import status_at
 from analysis.metrics.priority import recommended_action
 
