@@ -38,3 +38,20 @@ def test_reactivation_notebook_needs_interventions():
     nb = Path("notebooks/05_reactivation.ipynb")
     assert not _has_tables(nb, without) and _has_tables(nb, with_iv)
     assert _has_tables(Path("notebooks/01_base_health.ipynb"), without)
+
+
+def test_executive_summary_gains_campaign_okr_and_reaction():
+    from analysis.reporting.summary import executive_summary
+
+    side = {"campaigns": {"n_campaigns": 2, "headline": {
+                "campaign_id": "<b>K2</b>", "variant": "B", "n_treatment": 70, "n_control": 94,
+                "purchase_lift": 0.184, "purchase_lift_ci": [0.035, 0.328], "significant": True}},
+            "okr": [{"status_code": "achieved"}, {"status_code": "behind"}, {"status_code": "on_track"}],
+            "reaction": {"median_days": 22.0, "share_over_7": 0.97}}
+    lines = executive_summary({"05_reactivation": side}, "en")["reactivation"]
+    assert lines == [
+        "Latest measured campaign <b>K2</b> · B: purchase rate +18.4 points against its control group [+3.5; +32.8], a real effect.",
+        "Key results: 2 achieved or on track out of 3.",
+        "Reaction to alerts: median 22 days; 97.0% waited more than 7 days.",
+    ]
+    assert executive_summary({}, "fr")["reactivation"] == []

@@ -189,7 +189,10 @@ def okr_markdown(progress: pd.DataFrame, lang: str, currency: str = "EUR") -> st
 
 
 def summary_sentences(sidecar: dict[str, Any] | None, lang: str) -> list[str]:
-    """Sentences for the executive summary from notebook 05's key figures (empty if absent)."""
+    """Sentences for the executive summary from notebook 05's key figures (empty if absent).
+
+    Not HTML-escaped: the index template escapes every value it renders.
+    """
     if not sidecar:
         return []
     out = []
@@ -197,7 +200,7 @@ def summary_sentences(sidecar: dict[str, Any] | None, lang: str) -> list[str]:
     if head:
         lo, hi = head["purchase_lift_ci"]
         verdict = t("rea_verdict_significant" if head["significant"] else "rea_verdict_not_significant", lang)
-        out.append(t("rea_summary_campaign", lang, campaign=_e(head["campaign_id"]), variant=_e(head["variant"]),
+        out.append(t("rea_summary_campaign", lang, campaign=head["campaign_id"], variant=head["variant"],
                      lift=_pts(head["purchase_lift"], lang), low=_pts(lo, lang), high=_pts(hi, lang), verdict=verdict))
     okr = sidecar.get("okr") or []
     if okr:

@@ -161,7 +161,8 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
     dict with ``headline`` (list of sentences), ``kpis`` (rows: label, month, previous,
     change), ``month``, ``previous_month``, ``alerts`` (texts), ``audit`` (sentences),
     ``decay`` (sentences), ``risk`` (sentences), ``priorities`` (rows of formatted cells),
-    ``priority_columns`` (headers), ``decisions`` (at most :data:`MAX_DECISIONS` texts) and
+    ``priority_columns`` (headers), ``decisions`` (at most :data:`MAX_DECISIONS` texts),
+    ``reactivation`` (sentences from ``05_reactivation``: campaign, OKRs, reaction delay) and
     ``has_base`` (True if the base-health figures are there, so "no alert" means no alert).
     Empty lists where the figures are absent.
     """
@@ -286,7 +287,15 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         decisions.append(t("report_decision_watch", lang, indicators=", ".join(watch), share=share, weeks=weeks)
                          if watch else t("report_decision_signals", lang, share=share, weeks=weeks))
     out["decisions"] = decisions[:MAX_DECISIONS]
+    out["reactivation"] = reactivation_lines(summary, lang)
     return out
+
+
+def reactivation_lines(summary: dict[str, Any], lang: str) -> list[str]:
+    """Campaign result, OKR status and reaction delay from ``05_reactivation`` (issue #12; empty if absent)."""
+    from analysis.reporting.reactivation import summary_sentences
+
+    return summary_sentences(summary.get("05_reactivation"), lang)
 
 
 def _previous_month(month: str) -> str:
