@@ -288,3 +288,20 @@ def test_cli_campaigns_writes_one_row_per_campaign_variant_outcome(tmp_path):
     assert res.exit_code == 0, res.output
     assert "MDE" in res.output and "20 %" in res.output
     assert pd.read_csv(plan_out)["group"].value_counts()["control"] == 2       # round(0.25 x 8)
+
+
+def test_randomised_email_test_with_a_no_email_control_fits_the_contract():
+    """examples/email_test: the layout of a real A/B/n email test (two emails, one no-email control)."""
+    ds = analysis.load(Path(__file__).resolve().parents[1] / "examples" / "email_test")
+    assert ds.report.rows_quarantined == 0 and ds.config.campaign("HILLSTROM").outcome_window_days == 14
+    e = analyse_campaigns(ds, "2008-03-17").effects.set_index(["variant", "outcome"])
+    assert set(e.index.get_level_values(0)) == {"mens", "womens"}            # one control shared by both
+    assert (e["n_control"] == 4).all() and (e["n_treatment"] == 4).all()
+    # purchases: control 1/4 (C1), mens 2/4 (M1, M2), womens 1/4 (W1)
+    assert (e.loc[("mens", "purchase"), "abs_lift"], e.loc[("womens", "purchase"), "abs_lift"]) == (0.25, 0.0)
+    # visits count as product use: reactivated control 2/4 (C1 bought, C2 visited), mens 3/4
+    assert e.loc[("mens", "reactivated"), ["treatment_value", "control_value"]].tolist() == [0.75, 0.5]
+    # spend per customer: mens (50 + 70) / 4 = 30, control 30 / 4 = 7.5
+    assert e.loc[("mens", "revenue"), ["treatment_value", "control_value", "abs_lift"]].tolist() == [30.0, 7.5, 22.5]
+    assert (e["status"] == "too_small").all() and not e["significant"].any()
+    assert (e.loc[(slice(None), "revenue"), "roi_status"] == "no_cost").all()   # the export has no cost
