@@ -1,6 +1,6 @@
 """The ``churn-radar`` command line (also ``python -m analysis``), built on Typer.
 
-Commands: ``validate``, ``sample``, ``score``, ``report``. Every user error
+Commands: ``validate``, ``sample``, ``score``, ``report``, ``campaigns``, ``plan-campaign``. Every user error
 (:class:`~analysis.errors.ChurnRadarError`) prints a plain message and exits with code 1.
 """
 
