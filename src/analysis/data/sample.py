@@ -122,7 +122,7 @@ action, of the customer's usual basket; no effect on emails, unsubscribes or any
 else. Because some customers would have bought anyway, the true effect on the *measured*
 outcomes is ``mean(y1 - y0)`` over the campaign's customers, computed exactly from the
 potential outcomes kept in ``SampleBase.campaigns`` (:func:`campaign_truth`); on the
-committed sample it is 0.05-0.08 (A) and 0.12-0.15 (B) on the purchase rate, 0-0.02 on
+committed sample it is 0.05-0.08 (A) and 0.11-0.15 (B) on the purchase rate, 0-0.02 on
 reactivation (95 % of the target still log in or open emails anyway) and 54-103 EUR of
 revenue per customer (B2B baskets make revenue very noisy: 250 to 9,000 EUR).
 ``dataset.yml`` declares the campaigns (fixed cost 300 EUR, margin rate 0.7, 30-day
