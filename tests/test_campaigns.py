@@ -265,6 +265,8 @@ def test_uplift_on_the_sample_is_evaluated_on_held_out_customers(sample):
     assert ev.n_test == pytest.approx(0.3 * (ev.n_train + ev.n_test), rel=0.1)   # 30 % of the customers
     assert set(ev.curves["ranking"]) == {"uplift_model", "churn_risk", "random"}
     assert ev.qini["random"] == 0.0 and np.isfinite(ev.qini["uplift_model"])
+    lo, hi = ev.qini_ci["uplift_model"]
+    assert lo <= ev.qini["uplift_model"] <= hi and ev.beats_random == (lo > 0)
 
 
 def test_cli_campaigns_writes_one_row_per_campaign_variant_outcome(tmp_path):

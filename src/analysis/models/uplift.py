@@ -18,7 +18,9 @@ Qini curve ``Q(k) = Y_t(k) - Y_c(k) x N_t(k) / N_c(k)`` (incremental responders 
 top ``k``; Radcliffe 2007) is compared with random targeting (the straight line to
 ``Q(N)``) and with targeting by churn risk (the recency rule: longest silence first, the
 baseline of the churn classifier). The Qini coefficient is the area between a curve and
-the random line, divided by the number of customers (so 0 = no better than random).
+the random line, divided by the number of customers (so 0 = no better than random), with
+a seeded percentile bootstrap interval over the held-out customers: a ranking *beats
+random* only when that interval lies above 0.
 ``expected incremental value`` = uplift x the customer's value is offered as a priority.
 
 Too small (status ``too_small``, no model): fewer than :data:`MIN_ROWS` campaign customers,
@@ -28,7 +30,7 @@ fewer than :data:`MIN_GROUP` treated or control customers, or fewer than
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -46,7 +48,7 @@ from analysis.metrics.campaigns import (
 )
 
 __all__ = ["MIN_GROUP", "MIN_POSITIVES", "MIN_ROWS", "TwoModelUplift", "UpliftEvaluation",
-           "evaluate_uplift", "qini_curve", "qini_coefficient", "uplift_training_rows"]
+           "evaluate_uplift", "qini_curve", "qini_coefficient", "qini_interval", "uplift_training_rows"]
 
 MIN_ROWS = 200
 MIN_GROUP = 50
@@ -142,6 +144,36 @@ def segment_dummies(ds: Dataset, customer_id: pd.Series, max_levels: int = MAX_L
     return pd.get_dummies(frame, prefix=[f"seg:{c}" for c in cols], prefix_sep="=", dtype=float)
 
 
+def _qini_coefficients(y: np.ndarray, t: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Qini coefficient of each row of (B, n) matrices, from the curve at every k (vectorised)."""
+    order = np.argsort(-s, axis=1, kind="stable")
+    y, t = np.take_along_axis(y, order, 1), np.take_along_axis(t, order, 1)
+    cy_t, cn_t = np.cumsum(y * t, axis=1), np.cumsum(t, axis=1)
+    cy_c, cn_c = np.cumsum(y * ~t, axis=1), np.cumsum(~t, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(cn_c > 0, cy_t - cy_c * cn_t / cn_c, 0.0)
+    n = y.shape[1]
+    q = np.concatenate([np.zeros((len(q), 1)), q], axis=1)
+    share = np.arange(n + 1) / n
+    gap = q - share[None, :] * q[:, -1:]
+    return ((gap[:, 1:] + gap[:, :-1]) / 2).sum(axis=1) / n
+
+
+def qini_interval(y, treatment, score, n_boot: int = 500, level: float = 0.95,
+                  random_state: int = 0) -> tuple[float, float, float]:
+    """Qini coefficient (curve at every k) and its seeded percentile bootstrap interval.
+
+    Resampling the held-out customers says whether a ranking is distinguishable from random
+    targeting (an interval containing 0 is not).
+    """
+    y, t, s = np.asarray(y, float), np.asarray(treatment, bool), np.asarray(score, float)
+    est = float(_qini_coefficients(y[None, :], t[None, :], s[None, :])[0])
+    idx = np.random.default_rng(random_state).integers(0, len(y), (n_boot, len(y)))
+    boot = _qini_coefficients(y[idx], t[idx], s[idx])
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return est, float(lo), float(hi)
+
+
 @dataclass
 class UpliftEvaluation:
     """Held-out evaluation of the uplift model."""
@@ -151,13 +183,22 @@ class UpliftEvaluation:
     n_train: int
     n_test: int
     curves: pd.DataFrame  # share, n, qini, ranking (uplift_model / churn_risk / random)
-    qini: dict[str, float]  # ranking -> Qini coefficient
+    qini: dict[str, float]  # ranking -> Qini coefficient (curve at every k)
     model: TwoModelUplift | None
     test: pd.DataFrame  # held-out rows with predicted uplift
+    qini_ci: dict[str, tuple[float, float]] = field(default_factory=dict)  # ranking -> bootstrap 95 % interval
+
+    @property
+    def beats_random(self) -> bool:
+        """True when the model's Qini interval on held-out customers lies above 0."""
+        return self.status == "ok" and self.qini_ci.get("uplift_model", (0.0, 0.0))[0] > 0
 
     def key_figures(self) -> dict:
         return {"status": self.status, "reason": self.reason, "n_train": self.n_train, "n_test": self.n_test,
-                "qini_model": self.qini.get("uplift_model"), "qini_churn_risk": self.qini.get("churn_risk")}
+                "qini_model": self.qini.get("uplift_model"), "qini_churn_risk": self.qini.get("churn_risk"),
+                "qini_model_ci": list(self.qini_ci.get("uplift_model", ())) or None,
+                "qini_churn_risk_ci": list(self.qini_ci.get("churn_risk", ())) or None,
+                "beats_random": self.beats_random}
 
 
 def _too_small(rows: pd.DataFrame) -> str | None:
@@ -192,12 +233,13 @@ def evaluate_uplift(ds: Dataset, as_of, outcome: str = "purchase", test_share: f
     cols = [*BALANCE_COVARIATES, *(c for c in rows.columns if str(c).startswith("seg:"))]
     model = TwoModelUplift(estimator).fit(train[cols].fillna(0.0), train["y"], train["treated"])
     test = test.assign(uplift=model.predict(test[cols].fillna(0.0)))
-    curves, qini = [], {}
+    curves, qini, ci = [], {}, {}
     for name, score in (("uplift_model", test["uplift"]), ("churn_risk", test["recency"])):
-        c = qini_curve(test["y"], test["treated"], score).assign(ranking=name)
-        qini[name] = qini_coefficient(c)
-        curves.append(c)
+        curves.append(qini_curve(test["y"], test["treated"], score).assign(ranking=name))
+        est, lo, hi = qini_interval(test["y"], test["treated"], score, random_state=random_state)
+        qini[name], ci[name] = est, (lo, hi)
     random = curves[0][["share", "n"]].assign(qini=curves[0]["share"] * curves[0]["qini"].iloc[-1], ranking="random")
     curves.append(random)
     qini["random"] = 0.0
-    return UpliftEvaluation("ok", None, len(train), len(test), pd.concat(curves, ignore_index=True), qini, model, test)
+    return UpliftEvaluation("ok", None, len(train), len(test), pd.concat(curves, ignore_index=True), qini, model,
+                            test, ci)

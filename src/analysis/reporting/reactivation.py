@@ -121,13 +121,17 @@ def balance_markdown(balance: pd.DataFrame, lang: str) -> str:
 
 
 def uplift_markdown(evaluation, lang: str) -> str:
-    """The uplift model's held-out Qini against churn-risk targeting and random, or why it was not fitted."""
+    """The uplift model's held-out Qini (with intervals) against churn-risk targeting and random,
+    or why it was not fitted. The model is recommended only when its interval lies above 0 and
+    it beats churn-risk targeting."""
     if evaluation.status != "ok":
         return t("rea_uplift_small", lang, reason=_e(evaluation.reason))
-    q_model, q_risk = evaluation.qini["uplift_model"], evaluation.qini["churn_risk"]
-    better = q_model > 0 and q_model > q_risk
+    q, ci = evaluation.qini, evaluation.qini_ci
+    better = evaluation.beats_random and q["uplift_model"] > q["churn_risk"]
     return t("rea_uplift_ok", lang, n_train=fmt_num(evaluation.n_train, lang), n_test=fmt_num(evaluation.n_test, lang),
-             q_model=fmt_num(q_model, lang, 2), q_risk=fmt_num(q_risk, lang, 2),
+             q_model=fmt_num(q["uplift_model"], lang, 2), q_model_lo=fmt_num(ci["uplift_model"][0], lang, 2),
+             q_model_hi=fmt_num(ci["uplift_model"][1], lang, 2), q_risk=fmt_num(q["churn_risk"], lang, 2),
+             q_risk_lo=fmt_num(ci["churn_risk"][0], lang, 2), q_risk_hi=fmt_num(ci["churn_risk"][1], lang, 2),
              verdict=t("rea_uplift_better" if better else "rea_uplift_not_better", lang))
 
 
