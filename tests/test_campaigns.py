@@ -24,7 +24,7 @@ from analysis.metrics.campaigns import (
     wilson,
 )
 from analysis.metrics.targeting import mde_two_proportions, plan_campaign
-from analysis.models.uplift import evaluate_uplift
+from analysis.models.uplift import evaluate_uplift, expected_incremental_value
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -267,6 +267,15 @@ def test_uplift_on_the_sample_is_evaluated_on_held_out_customers(sample):
     assert ev.qini["random"] == 0.0 and np.isfinite(ev.qini["uplift_model"])
     lo, hi = ev.qini_ci["uplift_model"]
     assert lo <= ev.qini["uplift_model"] <= hi and ev.beats_random == (lo > 0)
+    # priority option: expected incremental value = uplift x 12-month net revenue
+    target = plan_campaign(ds, "2026-11-01", target="lapsed_buyers").assignments["customer_id"]
+    eiv = expected_incremental_value(ds, "2026-11-01", ev, target)
+    assert sorted(eiv["customer_id"]) == sorted(target)
+    assert eiv["expected_incremental_value"].to_numpy() == pytest.approx((eiv["uplift"] * eiv["value"]).to_numpy())
+    assert eiv["expected_incremental_value"].is_monotonic_decreasing
+    o = ds.orders.loc[(ds.orders["order_date"] < "2026-11-01") & (ds.orders["order_date"] >= "2025-11-01")]
+    first = eiv.iloc[0]
+    assert first["value"] == pytest.approx(o.loc[o["customer_id"] == first["customer_id"], "amount"].sum())
 
 
 def test_cli_campaigns_writes_one_row_per_campaign_variant_outcome(tmp_path):

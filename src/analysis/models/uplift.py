@@ -48,7 +48,7 @@ from analysis.metrics.campaigns import (
 )
 
 __all__ = ["MIN_GROUP", "MIN_POSITIVES", "MIN_ROWS", "TwoModelUplift", "UpliftEvaluation",
-           "evaluate_uplift", "qini_curve", "qini_coefficient", "qini_interval", "uplift_training_rows"]
+           "evaluate_uplift", "expected_incremental_value", "qini_curve", "qini_coefficient", "qini_interval", "uplift_training_rows"]
 
 MIN_ROWS = 200
 MIN_GROUP = 50
@@ -187,6 +187,7 @@ class UpliftEvaluation:
     model: TwoModelUplift | None
     test: pd.DataFrame  # held-out rows with predicted uplift
     qini_ci: dict[str, tuple[float, float]] = field(default_factory=dict)  # ranking -> bootstrap 95 % interval
+    features: list[str] = field(default_factory=list)  # columns the model was fitted on
 
     @property
     def beats_random(self) -> bool:
@@ -242,4 +243,30 @@ def evaluate_uplift(ds: Dataset, as_of, outcome: str = "purchase", test_share: f
     curves.append(random)
     qini["random"] = 0.0
     return UpliftEvaluation("ok", None, len(train), len(test), pd.concat(curves, ignore_index=True), qini, model,
-                            test, ci)
+                            test, ci, cols)
+
+
+def expected_incremental_value(ds: Dataset, as_of, evaluation: UpliftEvaluation,
+                               customers: pd.Series | None = None) -> pd.DataFrame:
+    """Priority option: predicted uplift x value for customers at ``as_of`` (highest first).
+
+    ``value`` is the net revenue of the 365 days before ``as_of`` (as the value tiers).
+    Returns ``customer_id``, ``uplift``, ``value``, ``expected_incremental_value``; empty
+    when the evaluation has no model (too small).
+    """
+    from analysis.metrics.priority import value_tiers
+
+    cols = ["customer_id", "uplift", "value", "expected_incremental_value"]
+    if evaluation.model is None:
+        return pd.DataFrame(columns=cols)
+    cut = pd.Timestamp(as_of).normalize()
+    values = value_tiers(ds, cut).set_index("customer_id")["value"]
+    ids = (customers if customers is not None else values.index.to_series()).astype("string").reset_index(drop=True)
+    rows = pd.DataFrame({"customer_id": ids, "action_date": cut})
+    X = pd.concat([covariates_at(ds, rows), segment_dummies(ds, ids)], axis=1)
+    X = X.reindex(columns=evaluation.features, fill_value=0.0).fillna(0.0)
+    up = evaluation.model.predict(X)
+    val = ids.map(values).fillna(0.0).to_numpy(dtype=float)
+    out = pd.DataFrame({"customer_id": ids, "uplift": up, "value": val, "expected_incremental_value": up * val})
+    return out.sort_values(["expected_incremental_value", "customer_id"], ascending=[False, True],
+                           kind="stable").reset_index(drop=True)
