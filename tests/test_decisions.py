@@ -55,3 +55,19 @@ def test_executive_summary_gains_campaign_okr_and_reaction():
         "Reaction to alerts: median 22 days; 97.0% waited more than 7 days.",
     ]
     assert executive_summary({}, "fr")["reactivation"] == []
+
+
+def test_follow_up_view_for_the_index(tmp_path):
+    from analysis.reporting.decisions import follow_up_view
+
+    log = tmp_path / "decisions.csv"
+    append_decisions(log, "2026-10-01", ["Pause sends."], {"open_rate": 0.25, "active_customers": 1000}, "en")
+    view = follow_up_view(log, "2026-11-01", {"open_rate": {"value": 0.27, "unit": "pct"}, "active_customers": 950},
+                          "en")
+    assert view["decided_on"] == "2026-10-01" and view["decisions"] == ["Pause sends."]
+    from analysis.reporting.summary import kpi_label
+
+    rows = {r[0]: r[1:] for r in view["rows"]}
+    assert rows[kpi_label("open_rate", "en")] == ["25.0%", "27.0%", "+2.0 pts"]        # points for a rate
+    assert rows[kpi_label("active_customers", "en")] == ["1,000", "950", "-5.0%"]      # relative for a count
+    assert follow_up_view(log, "2026-10-01", {}, "en") is None           # nothing logged before

@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis.reporting.outputs import to_jsonable
 
-__all__ = ["DECISION_LOG", "LOG_COLUMNS", "append_decisions", "follow_up", "read_decisions"]
+__all__ = ["DECISION_LOG", "LOG_COLUMNS", "append_decisions", "follow_up", "follow_up_view", "read_decisions"]
 
 DECISION_LOG = "decisions.csv"
 LOG_COLUMNS: tuple[str, ...] = ("as_of", "lang", "rank", "decision", "kpis")
@@ -78,8 +78,36 @@ def follow_up(path: str | Path, as_of: str, kpis_now: dict[str, Any] | None) -> 
     for rec in last.itertuples(index=False):  # a loop over at most three decisions
         then = json.loads(rec.kpis or "{}")
         for key in sorted(set(then) | set(now)):
-            a, b = then.get(key), now.get(key)
-            num = isinstance(a, (int, float)) and isinstance(b, (int, float))
+            a, b = _number(then.get(key)), _number(now.get(key))
             rows.append({"decided_on": rec.as_of, "rank": int(rec.rank), "decision": rec.decision, "kpi": key,
-                         "then": a, "now": b, "change": (b - a) if num else float("nan")})
+                         "then": then.get(key), "now": now.get(key),
+                         "change": (b - a) if a is not None and b is not None else float("nan")})
     return pd.DataFrame(rows, columns=cols)
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, dict):  # {"value": x, "unit": ...}
+        v = v.get("value")
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def follow_up_view(path: str | Path, as_of: str, kpis_now: dict[str, Any] | None, lang: str,
+                   currency: str = "EUR") -> dict[str, Any] | None:
+    """Last month's decisions and each KPI then / now / change, formatted for the index page.
+
+    Returns None when the log holds no earlier month; else ``decided_on`` (formatted date),
+    ``decisions`` (texts as logged) and ``rows`` ([label, then, now, change] per KPI, in the
+    summary's KPI order).
+    """
+    from analysis.reporting.i18n import fmt_date
+    from analysis.reporting.summary import _change, fmt_kpi, kpi_label, kpi_sort_key
+
+    f = follow_up(path, as_of, kpis_now)
+    if f.empty:
+        return None
+    decisions = f.drop_duplicates("rank").sort_values("rank")["decision"].tolist()
+    kpis = f.drop_duplicates("kpi")
+    rows = [[kpi_label(r.kpi, lang), fmt_kpi(r.kpi, r.then, lang, currency), fmt_kpi(r.kpi, r.now, lang, currency),
+             _change(r.kpi, r.now, r.then, lang)]
+            for r in sorted(kpis.itertuples(index=False), key=lambda r: kpi_sort_key(r.kpi))]
+    return {"decided_on": fmt_date(f["decided_on"].iloc[0], lang), "decisions": decisions, "rows": rows}

@@ -476,6 +476,14 @@ def _log_decisions(out: Path, as_of: str, summary: dict[str, Any], lang: str, cu
     append_decisions(out / DECISION_LOG, as_of, decisions, kpis, lang)
 
 
+def _follow_up(out: Path, as_of: str, summary: dict[str, Any], lang: str, currency: str) -> dict[str, Any] | None:
+    """Last month's logged decisions with each KPI then and now, for the index page."""
+    from analysis.reporting.decisions import DECISION_LOG, follow_up_view
+
+    kpis = (summary.get("01_base_health") or {}).get("kpis_month")
+    return follow_up_view(out / DECISION_LOG, as_of, kpis, lang, currency)
+
+
 def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *, lang: str = "fr",
                only: str | Iterable[str] | None = None, parameters: dict[str, Any] | None = None,
                force: bool = False, notebooks_dir: str | Path = NOTEBOOKS_DIR,
@@ -577,7 +585,8 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     manifest["finished_at"] = _utc_now()
     _write_json(run_dir / "manifest.json", manifest)
     render_index(run_dir, manifest, summary, lang=lang, currency=ds.config.currency,
-                 business_model=ds.config.business_model)
+                 business_model=ds.config.business_model,
+                 follow=_follow_up(Path(out), as_of, summary, lang, ds.config.currency))
     _log_decisions(Path(out), as_of, summary, lang, ds.config.currency)
     failed = [r.name for r in runs if r.status != "ok"]
     echo(f"[report] finished: {len(runs) - len(failed)} ok, {len(failed)} failed"

@@ -319,7 +319,8 @@ def _fmt_month(month: Any, lang: str) -> str:
 
 
 def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[str, Any], *,
-                 lang: str = "fr", currency: str = "EUR", business_model: str = "contractual") -> Path:
+                 lang: str = "fr", currency: str = "EUR", business_model: str = "contractual",
+                 follow: dict[str, Any] | None = None) -> Path:
     """Write ``<run_dir>/index.html``: executive summary, then one entry per notebook (HTML,
     executed notebook, PNG figures, CSV tables, status), then the run's files. Returns its path."""
     from jinja2 import Environment, select_autoescape
@@ -351,6 +352,7 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
         quarantined=fmt_num(ds.get("rows_quarantined"), lang),
         sections=sections, failed=[s for s in sections if not s["ok"]], quarantine=quarantine,
         content_hash=(ds.get("content_sha256") or "")[:12],
+        follow=follow,  # last month's decisions and what changed (reporting.decisions.follow_up_view)
     )
     path = run_dir / "index.html"
     path.write_text(page, encoding="utf-8")
