@@ -317,3 +317,20 @@ def test_randomised_email_test_with_a_no_email_control_fits_the_contract():
     assert e.loc[("mens", "revenue"), ["treatment_value", "control_value", "abs_lift"]].tolist() == [30.0, 7.5, 22.5]
     assert (e["status"] == "too_small").all() and not e["significant"].any()
     assert (e.loc[(slice(None), "revenue"), "roi_status"] == "no_cost").all()   # the export has no cost
+
+
+def test_without_orders_the_reactivation_rate_is_the_headline():
+    from analysis.reporting.reactivation import campaign_markdown
+
+    ids = [f"T{i}" for i in range(12)] + [f"C{i}" for i in range(12)]
+    usage = pd.DataFrame({"customer_id": ["T0", "T1", "T2", "T3", "T4", "T5", "C0", "C1"], "event_date": "2026-03-05"})
+    iv = pd.DataFrame({"customer_id": ids, "action_date": "2026-03-02", "action": "sms", "campaign_id": "K9",
+                       "group": ["treatment"] * 12 + ["control"] * 12})
+    ds = from_frames(customers=pd.DataFrame({"customer_id": ids, "signup_date": "2026-01-01"}), usage=usage,
+                     interventions=iv)
+    res = analyse_campaigns(ds, "2026-05-01")
+    assert set(res.effects["outcome"]) == {"reactivated"}
+    head = res.key_figures()["headline"]
+    assert head["outcome"] == "reactivated" and head["purchase_lift"] == pytest.approx(6 / 12 - 2 / 12)
+    assert head["incremental_revenue"] is None and head["roi"] is None
+    assert "reactivation 50.0% against 16.7%" in campaign_markdown(res.effects, "en")

@@ -169,8 +169,8 @@ def campaign_customers(ds: Dataset, as_of) -> pd.DataFrame:
     treated = out["group"].eq("treatment")
     out["variant"] = out["variant"].astype("string").where(~treated | out["variant"].notna(), ALL_VARIANTS)
     out.loc[~treated, "variant"] = pd.NA
-    days = out["campaign_id"].map(lambda c: ds.config.campaign(c).outcome_window_days)
-    out["window_days"] = days.astype("int64")
+    days = {c: ds.config.campaign(c).outcome_window_days for c in out["campaign_id"].unique()}  # per campaign
+    out["window_days"] = out["campaign_id"].map(days).astype("int64")
     out["window_end"] = out["action_date"].dt.normalize() + pd.to_timedelta(out["window_days"], unit="D")
     return out.reset_index(drop=True)
 
@@ -247,24 +247,28 @@ class CampaignResult:
     notes: list[str] = field(default_factory=list)
 
     def key_figures(self) -> dict:
-        """The headline: the latest campaign with a control group and a closed window."""
+        """The headline: the latest campaign with a control group and a closed window, on the
+        purchase rate (the reactivation rate when the export has no orders). The ``purchase_lift``
+        keys hold the lift of that ``outcome``."""
         e = self.effects
-        ok = e.loc[e["status"].isin(["ok", "too_small"]) & e["outcome"].eq("purchase")]
+        outcome = "purchase" if e["outcome"].eq("purchase").any() else "reactivated"
+        ok = e.loc[e["status"].isin(["ok", "too_small"]) & e["outcome"].eq(outcome)]
         if ok.empty:
             return {"n_campaigns": int(e["campaign_id"].nunique()), "headline": None}
         last = ok.sort_values(["action_date", "campaign_id", "variant"]).iloc[-1]
         rev = e.loc[(e["campaign_id"] == last["campaign_id"]) & (e["variant"] == last["variant"])
-                    & e["outcome"].eq("revenue")].iloc[0]
+                    & e["outcome"].eq("revenue")]
+        rev = rev.iloc[0] if len(rev) else pd.Series(np.nan, index=e.columns)
         return {
             "n_campaigns": int(e["campaign_id"].nunique()),
             "n_attributable": int(e.loc[e["status"].isin(["ok", "too_small"]), "campaign_id"].nunique()),
             "headline": {
-                "campaign_id": str(last["campaign_id"]), "variant": str(last["variant"]),
+                "campaign_id": str(last["campaign_id"]), "variant": str(last["variant"]), "outcome": outcome,
                 "n_treatment": int(last["n_treatment"]), "n_control": int(last["n_control"]),
                 "purchase_lift": float(last["abs_lift"]),
                 "purchase_lift_ci": [float(last["abs_lift_low"]), float(last["abs_lift_high"])],
                 "significant": bool(last["significant"]),
-                "incremental_revenue": float(rev["incremental"]),
+                "incremental_revenue": None if pd.isna(rev["incremental"]) else float(rev["incremental"]),
                 "incremental_revenue_ci": [float(rev["incremental_low"]), float(rev["incremental_high"])],
                 "roi": None if pd.isna(rev["roi"]) else float(rev["roi"]),
                 "roi_ci": [None if pd.isna(rev["roi_low"]) else float(rev["roi_low"]),

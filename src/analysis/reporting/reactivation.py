@@ -59,7 +59,8 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
     if effects.empty:
         return t("rea_no_campaigns", lang, date=fmt_date(as_of, lang))
     lines = []
-    purchase = effects.loc[effects["outcome"].eq("purchase")].sort_values(["action_date", "campaign_id", "variant"])
+    outcome = "purchase" if effects["outcome"].eq("purchase").any() else "reactivated"
+    purchase = effects.loc[effects["outcome"].eq(outcome)].sort_values(["action_date", "campaign_id", "variant"])
     rev = effects.loc[effects["outcome"].eq("revenue")].set_index(["campaign_id", "variant"])
     for r in purchase.itertuples(index=False):  # a loop over the campaigns (a handful a year)
         common = {"campaign": _e(r.campaign_id), "variant": _e(r.variant), "action": _e(r.action),
@@ -68,11 +69,12 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
             lines.append(t("rea_campaign_open", lang, **common))
             continue
         if r.status == "no_control":
-            lines.append(t("rea_campaign_no_control", lang, n_t=fmt_num(r.n_treatment, lang),
+            lines.append(t("rea_campaign_no_control", lang, outcome=t(f"rea_outcome_{outcome}", lang),
+                           n_t=fmt_num(r.n_treatment, lang),
                            before=fmt_pct(r.before_value, lang), after=fmt_pct(r.treatment_value, lang), **common))
             continue
         verdict = t("rea_verdict_significant" if r.significant else "rea_verdict_not_significant", lang)
-        text = t("rea_campaign_ok", lang, n_t=fmt_num(r.n_treatment, lang), n_c=fmt_num(r.n_control, lang),
+        text = t("rea_campaign_ok", lang, outcome=t(f"rea_outcome_{outcome}", lang), n_t=fmt_num(r.n_treatment, lang), n_c=fmt_num(r.n_control, lang),
                  rate_t=fmt_pct(r.treatment_value, lang), rate_c=fmt_pct(r.control_value, lang),
                  lift=_pts(r.abs_lift, lang), low=_pts(r.abs_lift_low, lang), high=_pts(r.abs_lift_high, lang),
                  verdict=verdict, **common)
@@ -204,7 +206,8 @@ def summary_sentences(sidecar: dict[str, Any] | None, lang: str) -> list[str]:
     if head:
         lo, hi = head["purchase_lift_ci"]
         verdict = t("rea_verdict_significant" if head["significant"] else "rea_verdict_not_significant", lang)
-        out.append(t("rea_summary_campaign", lang, campaign=head["campaign_id"], variant=head["variant"],
+        out.append(t("rea_summary_campaign", lang, outcome=t(f"rea_outcome_{head.get('outcome', 'purchase')}", lang),
+                     campaign=head["campaign_id"], variant=head["variant"],
                      lift=_pts(head["purchase_lift"], lang), low=_pts(lo, lang), high=_pts(hi, lang), verdict=verdict))
     okr = sidecar.get("okr") or []
     if okr:
