@@ -334,3 +334,20 @@ def test_without_orders_the_reactivation_rate_is_the_headline():
     assert head["outcome"] == "reactivated" and head["purchase_lift"] == pytest.approx(6 / 12 - 2 / 12)
     assert head["incremental_revenue"] is None and head["roi"] is None
     assert "reactivation 50.0% against 16.7%" in campaign_markdown(res.effects, "en")
+
+
+def test_opening_the_campaigns_own_email_is_not_a_reactivation():
+    ids = [f"T{i}" for i in range(10)] + [f"C{i}" for i in range(10)]
+    iv = pd.DataFrame({"customer_id": ids, "action_date": "2026-03-02", "action": "email_sequence",
+                       "campaign_id": "K1", "group": ["treatment"] * 10 + ["control"] * 10})
+    # every treated customer opens the campaign's email; T0 also opens a newsletter, C0 clicks one
+    email = pd.DataFrame({
+        "customer_id": [f"T{i}" for i in range(10)] + ["T0", "C0"],
+        "campaign_id": ["K1"] * 10 + ["NEWS-03", "NEWS-03"],
+        "event_time": ["2026-03-03 10:00"] * 10 + ["2026-03-10 09:00", "2026-03-10 09:00"],
+        "event": ["open"] * 11 + ["click"],
+    })
+    ds = from_frames(customers=pd.DataFrame({"customer_id": ids, "signup_date": "2026-01-01"}), email_events=email,
+                     interventions=iv)
+    e = analyse_campaigns(ds, "2026-05-01").effects.set_index("outcome")
+    assert e.loc["reactivated", ["treatment_value", "control_value", "abs_lift"]].tolist() == [0.1, 0.1, 0.0]

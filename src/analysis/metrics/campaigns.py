@@ -9,7 +9,10 @@ outcomes are read in the window ``[action_date, action_date + outcome_window_day
 
 Outcomes (one row each per campaign and variant)
 -------------------------------------------------
-``reactivated``   any significant interaction in the window (the config's kinds)
+``reactivated``   any significant interaction in the window (the config's kinds), except
+                  opens, clicks and replies on the campaign's own emails (same
+                  ``campaign_id``): the control group gets none, so they would count
+                  for the treated group by construction
 ``purchase``      at least one order that is not a refund
 ``revenue``       net revenue of the window per customer (purchases plus refunds)
 ``unsubscribe``   at least one ``unsubscribe`` email event (deliverability cost)
@@ -180,8 +183,18 @@ def window_outcomes(ds: Dataset, cc: pd.DataFrame, cut: pd.Timestamp) -> pd.Data
     import duckdb
 
     frames = {}
-    inter = ds.interactions()
-    frames["ev_reactivated"] = inter.loc[inter["time"] < cut, ["customer_id", "time"]].assign(amount=0.0)
+    kinds = tuple(ds.config.significant_interactions)
+    email_kinds = [k for k in ("reply", "click", "open") if k in kinds]
+    inter = ds.interactions(tuple(k for k in kinds if k not in email_kinds))
+    parts = [inter.loc[inter["time"] < cut, ["customer_id", "time"]].assign(
+        campaign_id=pd.Series(pd.NA, index=inter.index[inter["time"] < cut], dtype="string"))]
+    if email_kinds and ds.has("email_events"):
+        # an open, click or reply counts, except on the campaign's own messages: the control
+        # group receives none, so they would favour the treated group by construction
+        em = ds.email_events
+        em = em.loc[em["event"].isin(email_kinds) & (em["event_time"] < cut), ["customer_id", "event_time", "campaign_id"]]
+        parts.append(em.rename(columns={"event_time": "time"}))
+    frames["ev_reactivated"] = pd.concat(parts, ignore_index=True).assign(amount=0.0)
     if ds.has("orders"):
         o = ds.orders.loc[ds.orders["order_date"] < cut]
         amount = o["amount"] if "amount" in o.columns else pd.Series(0.0, index=o.index)
@@ -201,16 +214,18 @@ def window_outcomes(ds: Dataset, cc: pd.DataFrame, cut: pd.Timestamp) -> pd.Data
     keys["row"] = np.arange(len(keys))
     out = pd.DataFrame({"row": keys["row"]})
     con = duckdb.connect()
-    con.register("k", keys[["row", "customer_id", "start", "end", "before"]])
+    con.register("k", keys[["row", "customer_id", "campaign_id", "start", "end", "before"]])
     for name, frame in frames.items():
         con.register(name, frame)
+        own = ("AND (e.campaign_id IS NULL OR e.campaign_id <> k.campaign_id)" if "campaign_id" in frame.columns
+               else "")
         res = con.execute(f"""
             SELECT k.row,
                    count(*) FILTER (WHERE e.time >= k.start AND e.time < k.end) AS n_after,
                    coalesce(sum(e.amount) FILTER (WHERE e.time >= k.start AND e.time < k.end), 0) AS a_after,
                    count(*) FILTER (WHERE e.time >= k.before AND e.time < k.start) AS n_before,
                    coalesce(sum(e.amount) FILTER (WHERE e.time >= k.before AND e.time < k.start), 0) AS a_before
-            FROM k JOIN {name} e ON e.customer_id = k.customer_id AND e.time >= k.before AND e.time < k.end
+            FROM k JOIN {name} e ON e.customer_id = k.customer_id AND e.time >= k.before AND e.time < k.end {own}
             GROUP BY k.row""").df()
         res = out[["row"]].merge(res, on="row", how="left").fillna(0)
         outcome = name[3:]
