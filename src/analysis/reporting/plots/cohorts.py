@@ -17,14 +17,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from analysis.metrics.cohorts import pooled_curve, to_wide
 from analysis.reporting.i18n import fmt_pct, t
-from analysis.reporting.plots.style import (
-    NEUTRAL,
-    PALETTE,
-    SEQUENTIAL_CMAP,
-    axes_or_new,
-    color_cycle,
-    styled,
-)
+from analysis.reporting.plots.style import NEUTRAL, PALETTE, SEQUENTIAL_CMAP, axes_or_new, color_cycle, styled
 
 __all__ = ["plot_retention_heatmap", "plot_survival", "plot_curves_by_age", "plot_retention_at"]
 

@@ -16,15 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis.reporting.i18n import fmt_num, fmt_pct, t
-from analysis.reporting.plots.style import (
-    NEUTRAL,
-    PALETTE,
-    RC,
-    RISK_COLORS,
-    SEQUENTIAL_CMAP,
-    axes_or_new,
-    styled,
-)
+from analysis.reporting.plots.style import NEUTRAL, PALETTE, RC, RISK_COLORS, SEQUENTIAL_CMAP, axes_or_new, styled
 
 __all__ = [
     "plot_new_customers",
