@@ -351,3 +351,13 @@ def test_opening_the_campaigns_own_email_is_not_a_reactivation():
                      interventions=iv)
     e = analyse_campaigns(ds, "2026-05-01").effects.set_index("outcome")
     assert e.loc["reactivated", ["treatment_value", "control_value", "abs_lift"]].tolist() == [0.1, 0.1, 0.0]
+
+
+def test_plan_reads_nothing_on_or_after_as_of():
+    base = _fixture()
+    later = _fixture(extra_orders=[("C2", "2026-05-01", 10.0), ("C3", "2026-05-20", 10.0)],
+                     extra_interventions=[("C4", "2026-05-02", "sms", "K3", "treatment", "A", 1.0)])
+    a = plan_campaign(base, "2026-05-01", target="all", holdout=0.25, seed=2)
+    b = plan_campaign(later, "2026-05-01", target="all", holdout=0.25, seed=2)
+    pd.testing.assert_frame_equal(a.assignments, b.assignments)
+    assert (a.baseline, a.baseline_purchase, a.mde_purchase) == (b.baseline, b.baseline_purchase, b.mde_purchase)
