@@ -155,6 +155,9 @@ def test_silent_preventable_verdict(fitted):
     assert kf["share_signal_4w"] == pytest.approx(1 / 3) and kf["share_signal_12w"] == 0.0
     assert kf["per_indicator"]["value"]["median_lead_weeks"] == 8.0
     assert kf["verdict"] in audit.VERDICTS
+    from analysis.reporting.summary import missing_keys
+
+    assert missing_keys("02_retro_audit", kf) == []  # every figure the executive summary reads
 
 
 def test_swimlane_and_order(fitted):
@@ -406,12 +409,12 @@ def test_replay_reads_only_before_each_replay_date(real):
 def test_audit_labels_complete():
     import re as _re
 
-    from analysis.reporting.i18n import labels
+    from analysis.reporting.i18n import texts
 
-    keys = [k for k in labels() if k.startswith("aud_")]
+    keys = [k for k in texts() if k.startswith("aud_")]
     assert len(keys) > 50
     for k in keys:
-        en, fr = labels()[k]["en"], labels()[k]["fr"]
+        en, fr = texts()[k]["en"], texts()[k]["fr"]
         assert en and fr, k
         assert set(_re.findall(r"{(\w+)}", en)) == set(_re.findall(r"{(\w+)}", fr)), k
     for name in [*INDICATORS, "any"]:

@@ -41,7 +41,7 @@ from analysis.metrics.cohorts import (
     segment_decay,
     to_wide,
 )
-from analysis.reporting.i18n import labels
+from analysis.reporting.i18n import texts
 
 AS_OF = "2026-05-01"
 NAN = np.nan
@@ -219,6 +219,12 @@ def test_no_look_ahead():
         pd.testing.assert_frame_equal(retention_matrix(ds, AS_OF, "M", metric),
                                       retention_matrix(ds2, AS_OF, "M", metric))
     assert cohort_summary(ds, AS_OF, segment_by="size") == cohort_summary(ds2, AS_OF, segment_by="size")
+    from analysis.metrics.cohorts import cohort_decay
+
+    d1, d2 = cohort_decay(ds, AS_OF, segment_by="size"), cohort_decay(ds2, AS_OF, segment_by="size")
+    assert d1.key_figures() == d2.key_figures()
+    for frame in ("matrix", "group_at_risk", "cohort_table", "segment_table", "revenue", "activity"):
+        pd.testing.assert_frame_equal(getattr(d1, frame), getattr(d2, frame))
     # non-contractual: a purchase after as_of must not bring P (lost 02-19) back
     nc = non_contractual(pd.DataFrame({"customer_id": ["P", "R"], "order_date": ["2026-05-01", "2026-05-03"],
                                        "amount": [10.0, 10.0]}))
@@ -330,6 +336,26 @@ def test_cohort_summary_keys_and_values():
     assert cohort_summary(non_contractual(), AS_OF)["trend_metric"] == "activity"
 
 
+def test_cohort_decay_is_one_call_with_the_summary_figures():
+    from analysis.metrics.cohorts import cohort_decay
+    from analysis.reporting.narrative import cohort_takeaways
+    from analysis.reporting.summary import missing_keys
+
+    ds = contractual()
+    run = cohort_decay(ds, AS_OF, "M", segment_by="size", metric="revenue")
+    assert run.segment == "size" and run.heat_metric == "revenue"
+    kf = run.key_figures()
+    assert {k: v for k, v in kf.items() if k in run.summary} == cohort_summary(ds, AS_OF, "M", segment_by="size")
+    assert kf["heatmap_metric"] == "revenue" and kf["as_of"] == pd.Timestamp(AS_OF).date().isoformat()
+    assert missing_keys("03_cohort_decay", kf) == []
+    pd.testing.assert_frame_equal(run.matrix, retention_matrix(ds, AS_OF, "M", "revenue"))
+    assert run.group_at_risk["months"].max() <= run.lifetimes["duration_months"].max()
+    assert run.segment_table is not None and set(run.segment_at_risk["group"]) == set(run.lifetimes["size"].dropna())
+    assert cohort_decay(ds, AS_OF, segment_by="none").segment_table is None
+    # the takeaways are words from these figures: 3-month retention printed per 100 customers
+    assert f"{100 * kf['retention_3m']:.0f}" in cohort_takeaways(kf, "en")
+
+
 def test_cohort_groups_bins_consecutive_cohorts():
     c = pd.Series(pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-01-01"]))
     assert cohort_groups(c, 2).tolist() == ["2026-01 – 2026-02", "2026-01 – 2026-02",
@@ -346,7 +372,7 @@ def test_cohort_labels_have_both_languages():
 
     own = yaml.safe_load((resources.files("analysis.reporting") / "locales" / "cohorts.yml").read_text("utf-8"))
     for key in own:
-        assert set(labels()[key]) == {"en", "fr"}, key
+        assert set(texts()[key]) == {"en", "fr"}, key
 
 
 def test_plots_return_axes_and_hide_immature_cells():
@@ -363,8 +389,13 @@ def test_plots_return_axes_and_hide_immature_cells():
     ds = contractual()
     m = retention_matrix(ds, AS_OF, "M", "customers")
     ax = plot_retention_heatmap(m, lang="fr")
-    shown = ax.images[0].get_array()
+    from matplotlib.collections import QuadMesh
+
+    shown = next(c for c in ax.collections if isinstance(c, QuadMesh)).get_array()  # seaborn's heatmap
     np.testing.assert_array_equal(np.ma.getmaskarray(shown), ~to_wide(m, "observable").to_numpy(dtype=bool))
+    # one printed percentage per observable cell (January cohort: 2 of 3 still there at the end of month 0)
+    assert len(ax.texts) == int(to_wide(m, "observable").to_numpy(dtype=bool).sum())
+    assert ax.texts[0].get_text().replace("\u202f", " ") == "67 %"
     life = customer_lifetimes(ds, AS_OF)
     curves = km_curves(life, "size")
     assert plot_survival(curves, lang="en").get_ylabel() == "share not lost"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
+from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, t, texts
 from analysis.reporting.plots.risk import feature_label
 
 
 def test_every_label_has_french_and_english() -> None:
-    missing = [k for k, v in labels().items() if not (isinstance(v, dict) and v.get("fr") and v.get("en"))]
+    missing = [k for k, v in texts().items() if not (isinstance(v, dict) and v.get("fr") and v.get("en"))]
     assert missing == []
 
 

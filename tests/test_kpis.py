@@ -24,7 +24,8 @@ import pytest
 import analysis
 from analysis.errors import ConfigError, DataError
 from analysis.metrics import kpis
-from analysis.reporting.i18n import t
+from analysis.reporting import narrative, tables
+from analysis.reporting.i18n import fmt_kpi, t
 
 
 def _frames():
@@ -216,10 +217,10 @@ def test_no_email_table_gives_nan_rates_and_no_email_kpis_in_dashboard():
     table = kpis.email_kpis(no_email, "2026-05-01")
     assert (table["sent"] == 0).all() and table["open_rate"].isna().all()
     assert kpis.email_kpis(no_email, "2026-05-01", by="campaign").empty
-    review = kpis.monthly_review(no_email, "2026-04-01", lang="fr")
+    review = kpis.monthly_review(no_email, "2026-04-01")
     assert set(review.dashboard["family"]) == {"customer"}
     assert review.alerts == []
-    assert review.decisions == [t("kpi_decision_keep_course", "fr")]
+    assert review.decisions == ["keep_course"]
 
 
 # ------------------------------------------------------------------------------ customer KPIs
@@ -262,29 +263,31 @@ def test_base_summary(ds):
 
 # ------------------------------------------------------------------------------ alerts and alarms
 def test_readings_and_alerts(ds):
-    long = kpis.with_readings(kpis.email_kpis(ds, "2026-05-01"), ["month"], lang="en")
+    long = tables.with_readings(kpis.with_thresholds(kpis.email_kpis(ds, "2026-05-01"), ["month"]), "en")
     march = long.loc[long["month"] == pd.Timestamp("2026-03-01")].set_index("kpi")
     alerts = set(march.index[march["alert"]])
     # deliverability 71 % < 95 %; hard bounces 14 % >= 2 %; unsubscribes 14 % > 1 %; complaints 20 % >= 0.1 %
     assert alerts == {"deliverability", "hard_bounce_rate", "unsubscribe_rate", "complaint_rate"}
     assert march.loc["deliverability", "threshold"] == 0.95
+    assert march.loc["deliverability", "status"] == "alert" and march.loc["open_rate", "status"] == "ok"
     assert march.loc["deliverability", "reading"] == t("kpi_alert_deliverability", "en", threshold="95.0%")
+    assert march.loc["ctor", "status"] == "no_threshold" and march.loc["ctor", "reading"] == ""
     jan = long.loc[long["month"] == pd.Timestamp("2026-01-01")].set_index("kpi")
     assert set(jan.index[jan["alert"]]) == {"click_rate"}  # nil clicks
     feb = long.loc[long["month"] == pd.Timestamp("2026-02-01")]
     assert not feb["alert"].any()  # NaN never alerts
-    assert (feb["reading"] == t("kpi_no_value", "en")).all()
+    assert (feb["status"] == "no_value").all() and (feb["reading"] == t("kpi_no_value", "en")).all()
 
 
 def test_thresholds_are_parameters(ds):
     lax = kpis.KpiThresholds(deliverability_min=0.5, hard_bounce_max=0.5, unsubscribe_max=0.5, complaint_max=0.5)
-    long = kpis.with_readings(kpis.email_kpis(ds, "2026-05-01"), ["month"], thresholds=lax)
+    long = kpis.with_thresholds(kpis.email_kpis(ds, "2026-05-01"), ["month"], thresholds=lax)
     assert not long.loc[long["month"] == pd.Timestamp("2026-03-01"), "alert"].any()
 
 
 def test_open_rate_alert_edge():
     frame = pd.DataFrame({"month": pd.to_datetime(["2026-01-01", "2026-02-01"]), "open_rate": [0.10, 0.0999]})
-    long = kpis.with_readings(frame, ["month"])
+    long = kpis.with_thresholds(frame, ["month"])
     assert long["alert"].tolist() == [False, True]
 
 
@@ -324,26 +327,28 @@ def test_alarm_through_the_monthly_review():
         rows += [(i, camp, f"{day} 12:01:00", "click") for i in ids[50:60]]
     email = pd.DataFrame(rows, columns=["customer_id", "campaign_id", "event_time", "event"])
     ds = analysis.from_frames(customers=cust, email_events=email)
-    review = kpis.monthly_review(ds, "2026-03-01", lang="en")
+    review = kpis.monthly_review(ds, "2026-03-01")
     assert review.month == "2026-02"
     _close(review.kpis_month["hard_bounce_rate"], 0.03)
     _close(review.kpis_prev_month["hard_bounce_rate"], 0.01)
-    keys = [a["key"] for a in review.alerts]
-    assert keys == ["kpi_alert_hard_bounce_rate", "kpi_alarm_bounces_doubled"]
-    assert review.decisions == [t("kpi_decision_suspend_audit", "en"), t("kpi_decision_remove_hard_bounces", "en")]
+    keys = [(a["kind"], a["code"]) for a in review.alerts]
+    assert keys == [("threshold", "hard_bounce_rate"), ("alarm", "bounces_doubled")]
+    assert review.decisions == ["suspend_audit", "remove_hard_bounces"]
+    assert narrative.alert_texts(review.alerts, "en")[1] == t("kpi_alarm_bounces_doubled", "en", prev="1.00%",
+                                                              value="3.00%")
+    assert narrative.decision_texts(review.decisions, "en")[0] == t("kpi_decision_suspend_audit", "en")
     # one month earlier: January alone, no previous month -> no alarm; 1 % hard bounces < 2 %
     jan = kpis.monthly_review(ds, "2026-02-01")
     assert jan.month == "2026-01" and jan.alerts == []
 
 
 def test_decisions_are_at_most_three_in_order(ds):
-    review = kpis.monthly_review(ds, "2026-04-01", lang="fr")
+    review = kpis.monthly_review(ds, "2026-04-01")
     assert review.month == "2026-03"
     assert {a["kpi"] for a in review.alerts} == {"deliverability", "hard_bounce_rate", "unsubscribe_rate",
                                                  "complaint_rate"}
-    assert review.decisions == [t("kpi_decision_remove_hard_bounces", "fr"), t("kpi_decision_complaints", "fr"),
-                                t("kpi_decision_deliverability", "fr")]
-    assert kpis.decisions([], "en") == [t("kpi_decision_keep_course", "en")]
+    assert review.decisions == ["remove_hard_bounces", "complaints", "deliverability"]
+    assert kpis.decisions([]) == ["keep_course"]
     assert review.kpis_month["new_customers"] == 1 and review.kpis_month["churn_rate"] == pytest.approx(0.25)
     assert review.kpis_prev_month["revenue"] == 0.0
     assert math.isnan(review.dashboard.set_index(["month", "kpi"]).loc[
@@ -409,10 +414,11 @@ def test_segment_shares_and_transitions(ds):
 
 
 def test_format_kpi():
-    assert kpis.format_kpi("open_rate", 0.125, "fr") == "12,5 %"
-    assert kpis.format_kpi("complaint_rate", 0.001, "en") == "0.10%"
-    assert kpis.format_kpi("new_customers", 1234, "fr") == "1 234"
-    assert kpis.format_kpi("revenue", float("nan"), "en") == "–"
+    assert fmt_kpi("open_rate", 0.125, "fr") == "12,5 %"
+    assert fmt_kpi("complaint_rate", 0.001, "en") == "0.10%"
+    assert fmt_kpi("unsubscribe_rate", 0.012, "en") == "1.20%"  # small rates: two decimals
+    assert fmt_kpi("new_customers", 1234, "fr") == "1 234"
+    assert fmt_kpi("revenue", float("nan"), "en") == "–"
 
 
 def test_plots_return_axes(ds):
@@ -422,7 +428,7 @@ def test_plots_return_axes(ds):
     from analysis.reporting.plots import kpis as pk
 
     m = kpis.customer_kpis(ds, "2026-04-01")
-    dash = kpis.monthly_dashboard(ds, "2026-04-01", lang="fr")
+    dash = kpis.monthly_dashboard(ds, "2026-04-01")
     axes = [pk.plot_new_customers(m, lang="fr"), pk.plot_customers(m), pk.plot_inactivity_levels(m),
             pk.plot_segment_shares(kpis.email_segment_shares(ds, "2026-04-01")),
             pk.plot_transitions(signals.transition_matrix(kpis.month_transitions(ds, "2026-04-01")),
@@ -447,3 +453,53 @@ def test_inactivity_levels_agree_with_the_recency_indicator(ds):
         for level in (0, 30, 60, 90, 180):
             expected = shares.get((pd.Timestamp(end), level), 0.0)
             assert m.loc[month, f"level_{level}_share"] == pytest.approx(expected), (end, level)
+
+
+# ------------------------------------------------------------------------------ the typed result of notebook 01
+def test_base_health_gathers_the_review_once(ds):
+    health = kpis.base_health(ds, "2026-04-01")
+    review = kpis.monthly_review(ds, "2026-04-01")
+    assert health.month == "2026-03" and health.email_available
+    assert health.review.decisions == review.decisions == ["remove_hard_bounces", "complaints", "deliverability"]
+    pd.testing.assert_frame_equal(health.review.dashboard, review.dashboard)
+    pd.testing.assert_frame_equal(health.monthly, kpis.customer_kpis(ds, "2026-04-01"))
+    kf = health.key_figures()
+    assert kf["customers"] == 5 and kf["active_customers"] == 4 and kf["decisions"] == review.decisions
+    assert {a["code"] for a in kf["alerts"]} == {"deliverability", "hard_bounce_rate", "unsubscribe_rate",
+                                                 "complaint_rate"}
+    assert health.segment_attribute == "sector"
+    # March, by sector: the segment table holds numbers (sent, rates), one row per segment sent to
+    by_sector = health.by_attribute.set_index("segment")
+    # March pairs: campaign A to c1, c2 (retail), c3, c4 (industry); B to c1, c2, c3; c4 bounced, c3 soft-bounced B
+    assert by_sector["sent"].to_dict() == {"industry": 3, "retail": 4}
+    assert by_sector["deliverability"].tolist() == pytest.approx([1 / 3, 1.0])
+    assert list(health.by_engagement.columns[:2]) == ["segment", "sent"]
+    assert health.transition_matrix() is not None
+
+
+def test_base_health_no_look_ahead(ds):
+    c, o, e = _frames()
+    later = analysis.from_frames(
+        customers=c, orders=o,
+        email_events=pd.concat([e, pd.DataFrame([("c1", "Z", "2026-04-02 10:00:00", "sent")],
+                                                 columns=e.columns)], ignore_index=True))
+    a, b = kpis.base_health(ds, "2026-04-01"), kpis.base_health(later, "2026-04-01")
+    kfa, kfb = a.key_figures(), b.key_figures()
+    for k in ("tables", "observed_until"):  # what the export holds, not a figure at as_of
+        kfa.pop(k), kfb.pop(k)
+    assert kfa == kfb
+    for frame in ("by_attribute", "by_engagement", "segment_shares", "transitions"):
+        pd.testing.assert_frame_equal(getattr(a, frame), getattr(b, frame))
+
+
+def test_reader_tables_from_the_numbers(ds):
+    health = kpis.base_health(ds, "2026-04-01")
+    table = tables.dashboard_table(health.review.dashboard, health.month, "fr")
+    row = table.set_index(t("kpi_kpi", "fr")).loc[t("kpi_deliverability", "fr")]
+    assert row[t("kpi_alert", "fr")] == "●" and row[t("kpi_threshold", "fr")] == "95,0 %"
+    assert tables.dashboard_table(health.review.dashboard, None, "fr") is None
+    eng = tables.segment_table(health.by_engagement, "email_segment", "en")
+    # engagement at 03-01: c4 passive, c3 recently inactive, c1 and c2 not emailed yet (segment order)
+    assert eng[t("kpi_segment", "en")].tolist() == [t("kpi_seg_passive_active", "en"),
+                                                    t("kpi_seg_recent_inactive", "en"), t("kpi_seg_no_email", "en")]
+    assert narrative.alert_text(health.review.alerts[0], "en").startswith(t("kpi_deliverability", "en"))

@@ -80,3 +80,22 @@ def test_lost_clients_most_recent_first() -> None:
     lost = lost_clients(ds, "2026-06-01")
     assert list(lost["customer_id"]) == ["b", "a"]
     assert list(lost_clients(ds, "2026-06-01", n=1)["customer_id"]) == ["b"]
+
+
+def test_check_as_of_one_contract_for_every_entry_point():
+    import pandas as pd
+    import pytest
+
+    from analysis.errors import ConfigError, ReportError
+    from analysis.metrics.lifecycle import check_as_of
+
+    assert check_as_of("2026-11-01 13:45") == pd.Timestamp("2026-11-01")  # time of day dropped
+    with pytest.raises(ConfigError, match="as_of is 'soon'; expected a date YYYY-MM-DD"):
+        check_as_of("soon")
+    with pytest.raises(ConfigError, match="as_of is 'None'"):
+        check_as_of(None)
+    # strict (command line, report parameters): the text form only, no time of day
+    assert check_as_of("2026-11-01", strict=True) == pd.Timestamp("2026-11-01")
+    for bad in ("2026-11-01 13:45", "01/11/2026", "2026-13-01"):
+        with pytest.raises(ReportError, match=f"--as-of is '{bad}'"):
+            check_as_of(bad, strict=True, name="--as-of", error=ReportError)

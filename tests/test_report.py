@@ -214,10 +214,11 @@ def _summary() -> dict:
             "customers": 3000, "active_customers": 2400, "month": "2026-10",
             "kpis_month": {"open_rate": 0.125, "revenue": 12500.0, "active_customers": 2400},
             "kpis_prev_month": {"open_rate": 0.15, "revenue": 10000.0, "active_customers": 2500},
-            "alerts": [{"kpi": "open_rate", "value": 0.09, "threshold": 0.10, "message": ""},
-                       {"kpi": "hard_bounce_rate", "value": 0.04, "threshold": 0.02,
-                        "message": "Les rebonds durs ont doublé."}],
-            "decisions": ["Suspendre les envois et auditer la base."], "quarantined_rows": 12,
+            "alerts": [{"kind": "threshold", "code": "open_rate", "kpi": "open_rate", "value": 0.09,
+                        "threshold": 0.10},
+                       {"kind": "alarm", "code": "bounces_doubled", "kpi": "hard_bounce_rate", "value": 0.04,
+                        "threshold": 0.02}],
+            "decisions": ["suspend_audit"], "quarantined_rows": 12,
         },
         "02_retro_audit": {"n_lost": 100, "share_signal_min_lead": 0.8, "share_signal_min_lead_ci": [0.71, 0.87],
                            "min_lead_weeks": 4, "false_alarm_any": 0.25, "verdict": "confirmed",
@@ -245,7 +246,8 @@ def test_executive_summary_french_figures():
         {"label": kpi_label("open_rate", "fr"), "month": "12,5 %", "previous": "15,0 %", "change": "-2,5 pts"},
     ]
     assert kpi_label("open_rate", "fr") != "open rate"  # a French label exists
-    assert es["alerts"] == [f"{kpi_label('open_rate', 'fr')} : 9,0 % (seuil 10,0 %).", "Les rebonds durs ont doublé.",
+    assert es["alerts"] == [f"{kpi_label('open_rate', 'fr')} 9,0 % ({t('kpi_alert_open_rate', 'fr', threshold='10,0 %')}).",
+                            "Les rebonds durs ont doublé (2,00 % à 4,00 %) : suspendre les envois et auditer la base.",
                             "12 ligne(s) de l'export ont été mises de côté par la validation "
                             "(voir le rapport de validation)."]
     assert es["audit"][0] == ("80 % des 100 clients perdus audités ont émis un signal au moins 4 semaines "
@@ -259,7 +261,7 @@ def test_executive_summary_french_figures():
     assert es["priorities"][0] == ["C9", "91 %", "5 000 €", "1 000 €", "appel", "recency; nps"]
     assert es["priorities"][1][4] == t("sig_action_personal_call", "fr")  # action code shown as its label
     assert len(es["decisions"]) == MAX_DECISIONS
-    assert es["decisions"][0] == "Suspendre les envois et auditer la base."
+    assert es["decisions"][0] == t("kpi_decision_suspend_audit", "fr")  # a decision code, worded here
     assert es["decisions"][1] == ("Faire contacter ce mois-ci les 42 clients de priorité 1 par le service client, "
                                   "en commençant par les 2 du tableau des priorités ci-dessous (1 250 € de valeur à risque attendue).")
     assert es["decisions"][2].startswith("Passer en revue les alertes précoces chaque semaine : 80 %")
@@ -276,9 +278,10 @@ def test_executive_summary_french_figures():
 
 def test_executive_summary_english_and_caps_decisions():
     s = _summary()
-    s["01_base_health"]["decisions"] = ["a", "b", "c", "d"]
+    s["01_base_health"]["decisions"] = ["suspend_audit", "remove_hard_bounces", "complaints", "deliverability"]
     es = executive_summary(s, "en", "EUR")
-    assert es["decisions"] == ["a", "b", "c"]
+    assert es["decisions"] == [t(f"kpi_decision_{c}", "en") for c in ("suspend_audit", "remove_hard_bounces",
+                                                                        "complaints")]
     assert es["kpis"][2] == {"label": kpi_label("open_rate", "en"), "month": "12.5%", "previous": "15.0%",
                              "change": "-2.5 pts"}
     assert es["kpis"][1]["month"] == "€12,500"
@@ -495,3 +498,37 @@ def test_fmt_kpi_by_name():
     assert fmt_kpi("nps", 31.25, "fr") == "31,2"
     assert fmt_kpi("open_rate", None, "fr") == "–"
     assert fmt_kpi("x", {"value": 0.5, "unit": "pct"}, "fr") == "50,0 %"
+
+
+def test_summary_reads_only_declared_key_figures():
+    from analysis.reporting.summary import SCHEMAS, _Figures, missing_keys
+
+    assert list(SCHEMAS) == ["01_base_health", "02_retro_audit", "03_cohort_decay", "04_churn_risk"]
+    full = _summary()
+    assert missing_keys("03_cohort_decay", full["03_cohort_decay"]) == ["retention_12m"]
+    fig = _Figures("03_cohort_decay", full["03_cohort_decay"])
+    assert fig.get("retention_12m") is None and fig["trend"] == "worsening"
+    with pytest.raises(KeyError, match="not in the declared key figures"):
+        fig.get("n_customers")  # recorded by the notebook, but no schema promises it to the summary
+    assert not _Figures("04_churn_risk", None)  # a notebook that did not run
+
+
+def test_producers_write_every_key_the_summary_reads():
+    """A producer that drops a figure the executive summary reads fails here (01; 02 and 03
+    are checked on their own fixtures in test_audit.py and test_cohorts.py)."""
+    import pandas as pd
+
+    from analysis import from_frames
+    from analysis.metrics import kpis
+    from analysis.reporting.summary import missing_keys
+
+    ds = from_frames(
+        customers=pd.DataFrame({"customer_id": ["a", "b"], "signup_date": ["2026-01-05", "2026-01-20"],
+                                "churn_date": [None, "2026-03-10"]}),
+        orders=pd.DataFrame({"customer_id": ["a", "b"], "order_date": ["2026-02-01", "2026-02-03"],
+                             "amount": [10.0, 20.0]}))
+    kf = kpis.base_health(ds, "2026-04-01").key_figures()
+    assert missing_keys("01_base_health", kf) == []
+    assert kf["customers"] == 2 and kf["active_customers"] == 1 and kf["month"] == "2026-03"
+    kf.pop("alerts")
+    assert missing_keys("01_base_health", kf) == ["alerts"]

@@ -378,8 +378,7 @@ def test_missing_tables_are_na_for_everyone_and_said_once():
     for col in ("alert_email", "alert_value", "alert_nps", "alert_usage"):
         assert ind[col].isna().all()
     assert ind["email_segment"].isna().all() and ind["revenue_12m"].isna().all()
-    notes = ind.attrs["notes"]
-    assert len(notes) == 4 and any("email_events" in n for n in notes) and any("amounts" in n for n in notes)
+    assert ind.attrs["unavailable"] == ["email", "value", "nps", "usage"]  # codes, said once
     assert list(ind["n_alerts"]) == [0, 1]  # only b's 50 days of recency
 
 
@@ -531,3 +530,10 @@ def test_matches_naive_reference_at_several_dates():
     for col in ("open_rate_10", "basket_3m", "usage_dui", "interval_recent_days", "days_since_strong"):
         assert ind[col].notna().sum() >= 20, col
     assert ind["nps_prev"].notna().sum() >= 10 and ind["email_segment"].nunique() == 4
+
+
+
+def test_email_segments_say_when_email_is_unavailable():
+    ds = analysis.from_frames(customers=pd.DataFrame({"customer_id": ["a"], "signup_date": ["2026-01-01"]}),
+                              orders=pd.DataFrame({"customer_id": ["a"], "order_date": ["2026-02-01"]}))
+    assert email_segments(ds, "2026-04-01").attrs["unavailable"] == ["email"]

@@ -24,12 +24,15 @@ Every key is optional; without the file, sensible defaults and detection apply.
           order_date: date_commande
           amount: montant_ttc
         csv: {sep: ";", decimal: ","}
-    thresholds:
-      watch_days: 30
+    thresholds:                      # every threshold of the reports, by name (defaults shown)
+      watch_days: 30                 # inactivity levels (Thresholds)
       wake_up_days: 60
       inactive_days: 90
       removal_days: 180
       churn_horizon_days: 90
+      open_rate_min: 0.10            # email KPI alerts (KpiThresholds)
+      deliverability_min: 0.95
+      freq_drop: 0.40                # the six indicators (SignalParams)
     interaction_weights: {purchase: 5, support: 4, product_use: 3, reply: 2, click: 2, open: 1}
     significant_interactions: [purchase, support, product_use, reply, click, open]
 
@@ -56,30 +59,28 @@ Re-activation campaigns and objectives (both optional; see :class:`CampaignConfi
             period: 2026-Q3          # YYYY, YYYY-QN, YYYY-MM, or {start: date, end: date}
 
 Defaults follow ``SPEC.md`` section 3: 30 / 60 / 90 / 180 days and a 90-day churn horizon.
+``thresholds:`` is the one place every threshold is read from, whatever the entry point
+(CLI, report, notebook run by hand): the inactivity levels (:class:`Thresholds`), the email
+KPI alerts (:class:`KpiThresholds`) and the six indicators (:class:`SignalParams`); each
+class documents its defaults, and a name no class knows is an error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from analysis.data.schema import INTERACTION_KINDS, TABLES
 from analysis.errors import ConfigError
 
-__all__ = [
-    "CampaignConfig",
-    "CsvOptions",
-    "DatasetConfig",
-    "KeyResult",
-    "OKR_METRICS",
-    "Objective",
-    "TableConfig",
-    "Thresholds",
-    "read_config",
-]
+if TYPE_CHECKING:
+    from analysis.data.dataset import Dataset
+
+__all__ = ["CampaignConfig", "CsvOptions", "DatasetConfig", "KeyResult", "KpiThresholds", "OKR_METRICS",
+           "Objective", "SignalParams", "TableConfig", "THRESHOLD_CLASSES", "Thresholds", "read_config"]
 
 CONFIG_FILE = "dataset.yml"
 BUSINESS_MODELS = ("contractual", "non_contractual")
@@ -133,6 +134,110 @@ class Thresholds:
     def levels(self) -> tuple[int, int, int, int]:
         """The graduated inactivity levels, increasing."""
         return (self.watch_days, self.wake_up_days, self.inactive_days, self.removal_days)
+
+
+@dataclass(frozen=True)
+class KpiThresholds:
+    """Alert thresholds of the email KPIs (SPEC section 2); every value is the documented
+    default, and ``dataset.yml`` ``thresholds:`` may set any of them by name.
+
+    Attributes
+    ----------
+    deliverability_min : alert when deliverability is below (0.95) [002].
+    hard_bounce_max : alert when the hard-bounce rate is at or above (0.02) [002].
+    open_rate_min : alert when the open rate is below (0.10) [000].
+    click_rate_min : alert when the click rate is at or below (0: nil clicks) [000].
+    unsubscribe_max : alert when the unsubscribe rate is above (0.01) [000].
+    complaint_max : alert when the complaint rate is at or above (0.001) [000].
+    growth : month-over-month factor of the "bounces doubled / complaints exploded" alarm (2).
+    machine_open_seconds : delay after delivery under which an open without click is a
+        machine open, when the correction is on (10).
+    """
+
+    deliverability_min: float = 0.95
+    hard_bounce_max: float = 0.02
+    open_rate_min: float = 0.10
+    click_rate_min: float = 0.0
+    unsubscribe_max: float = 0.01
+    complaint_max: float = 0.001
+    growth: float = 2.0
+    machine_open_seconds: float = 10.0
+
+    def rules(self) -> dict[str, tuple[str, float]]:
+        """kpi -> (comparison that raises the alert, threshold); comparisons: lt, le, gt, ge."""
+        return {
+            "deliverability": ("lt", self.deliverability_min),
+            "hard_bounce_rate": ("ge", self.hard_bounce_max),
+            "open_rate": ("lt", self.open_rate_min),
+            "click_rate": ("le", self.click_rate_min),
+            "unsubscribe_rate": ("gt", self.unsubscribe_max),
+            "complaint_rate": ("ge", self.complaint_max),
+        }
+
+
+@dataclass(frozen=True)
+class SignalParams:
+    """Every threshold of the six indicators and the email segments (SPEC sections 3-4).
+
+    ``None`` means "take it from the inactivity thresholds" (:class:`Thresholds`).
+    Windows are in days; a month is 30 days. Read from ``dataset.yml`` ``thresholds:``
+    (any field by name); every value here is the documented default.
+    """
+
+    # 1. frequency
+    freq_windows: tuple[int, int, int] = (30, 60, 90)
+    month_days: int = 30
+    freq_baseline_months: int = 6
+    freq_drop: float = 0.40
+    # 2. recency
+    recency_levels: tuple[int, ...] | None = None  # default: thresholds.levels() -> 30/60/90/180
+    recency_alert_days: int | None = None  # default: thresholds.watch_days
+    strong_weight: float = 3.0
+    # 3. email
+    email_last_sends: int = 10
+    email_recent_sends: int = 3
+    email_min_prior_sends: int = 5
+    email_always_opened: float = 0.80
+    segment_active_days: int | None = None  # default: thresholds.wake_up_days (60)
+    segment_inactive_days: int | None = None  # default: thresholds.inactive_days (90)
+    # 4. value
+    revenue_days: int = 365
+    basket_recent_days: int = 90
+    basket_prev_days: int = 180
+    basket_drop: float = 0.25
+    interval_drift: float = 1.0
+    interval_prev_gaps: int = 5
+    share_quarter_days: int = 90
+    share_drop: float = 0.50
+    # 5. nps
+    nps_drop: int = 2
+    # 6. usage
+    usage_window_days: int = 30
+    usage_sessions_target: float = 20.0
+    usage_drop: float = 0.30
+
+    def resolved(self, ds: Dataset) -> SignalParams:
+        """A copy with every ``None`` replaced by the dataset's configured threshold."""
+        th = ds.config.thresholds
+        out = replace(
+            self,
+            recency_levels=tuple(self.recency_levels or th.levels()),
+            recency_alert_days=int(self.recency_alert_days or th.watch_days),
+            segment_active_days=int(self.segment_active_days or th.wake_up_days),
+            segment_inactive_days=int(self.segment_inactive_days or th.inactive_days),
+        )
+        if not out.segment_active_days < out.segment_inactive_days:
+            raise ConfigError(
+                f"segment_active_days ({out.segment_active_days}) must be below "
+                f"segment_inactive_days ({out.segment_inactive_days})."
+            )
+        if out.email_recent_sends >= out.email_last_sends or out.email_recent_sends < 1:
+            raise ConfigError("email_recent_sends must be at least 1 and below email_last_sends.")
+        return out
+
+
+#: Every name ``dataset.yml`` ``thresholds:`` accepts -> the settings class it belongs to.
+THRESHOLD_CLASSES: tuple[type, ...] = (Thresholds, KpiThresholds, SignalParams)
 
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -195,6 +300,8 @@ class DatasetConfig:
     csv: CsvOptions = field(default_factory=CsvOptions)
     tables: dict[str, TableConfig] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    kpi_thresholds: KpiThresholds = field(default_factory=KpiThresholds)
+    signal_params: SignalParams = field(default_factory=SignalParams)
     interaction_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     significant_interactions: tuple[str, ...] = INTERACTION_KINDS
     campaigns: dict[str, CampaignConfig] = field(default_factory=dict)
@@ -290,12 +397,13 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
         )
     kwargs["tables"] = tables
     th = _as_dict(raw.get("thresholds"), "thresholds")
-    th_known = {f.name for f in fields(Thresholds)}
+    th_known = {f.name for cls in THRESHOLD_CLASSES for f in fields(cls)}
     if set(th) - th_known:
         raise ConfigError(
             f"dataset.yml: unknown threshold(s) {sorted(set(th) - th_known)}; expected {sorted(th_known)}."
         )
-    kwargs["thresholds"] = Thresholds(**{k: int(v) for k, v in th.items()})
+    for key, cls in (("thresholds", Thresholds), ("kpi_thresholds", KpiThresholds), ("signal_params", SignalParams)):
+        kwargs[key] = cls(**{f.name: _typed_setting(f.type, th[f.name], f.name) for f in fields(cls) if f.name in th})
     w = _as_dict(raw.get("interaction_weights"), "interaction_weights")
     if set(w) - set(INTERACTION_KINDS):
         raise ConfigError(
@@ -423,6 +531,19 @@ def _parse_objectives(raw: Any) -> tuple[Objective, ...]:
                                     period=label, start=start, end=end))
         out.append(Objective(objective=str(obj["objective"]), key_results=tuple(parsed)))
     return tuple(out)
+
+
+def _typed_setting(annotation: str, value: Any, name: str) -> Any:
+    """A threshold from ``dataset.yml`` as the type its field declares (int, float or a tuple of ints)."""
+    try:
+        if "tuple" in str(annotation):
+            items = value if isinstance(value, (list, tuple)) else [value]
+            return tuple(int(v) for v in items)
+        if str(annotation).startswith("float"):
+            return float(value)
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"dataset.yml: thresholds.{name} is '{value}'; expected a number.") from exc
 
 
 def read_config(folder: str | Path) -> DatasetConfig:

@@ -61,6 +61,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,8 +72,7 @@ from scipy.stats import chi2
 
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, NotEnoughDataError
-from analysis.metrics.lifecycle import status_at
-from analysis.reporting.i18n import fmt_num, fmt_pct, t
+from analysis.metrics.lifecycle import check_as_of, status_at
 
 __all__ = [
     "MONTH_DAYS",
@@ -91,7 +92,8 @@ __all__ = [
     "pooled_curve",
     "cohort_summary",
     "resolve_segment",
-    "takeaways",
+    "CohortDecay",
+    "cohort_decay",
 ]
 
 #: Days in an average month (durations are expressed in these months).
@@ -115,7 +117,7 @@ def _check_period(period: str) -> str:
 
 def end_of_observation(ds: Dataset, as_of) -> pd.Timestamp:
     """The first day *not* observed: ``as_of``, or the day after the export's end if earlier."""
-    cut = pd.Timestamp(as_of).normalize()
+    cut = check_as_of(as_of)
     if ds.observed_until is not None:
         cut = min(cut, pd.Timestamp(ds.observed_until).normalize() + pd.Timedelta(days=1))
     return cut
@@ -621,7 +623,8 @@ def pooled_curve(matrix: pd.DataFrame) -> pd.DataFrame:
 
 def cohort_summary(ds: Dataset, as_of, period: str = "M", segment_by: str | None = None,
                    horizon_days: int | None = None, alpha: float = 0.05,
-                   trend_age: int = 3, trend_n: int = 6, min_delta: float = 2.0) -> dict:
+                   trend_age: int = 3, trend_n: int = 6, min_delta: float = 2.0,
+                   lifetimes: pd.DataFrame | None = None) -> dict:
     """The key figures of a cohort decay run (the keys of the notebook's JSON sidecar).
 
     Parameters
@@ -633,6 +636,7 @@ def cohort_summary(ds: Dataset, as_of, period: str = "M", segment_by: str | None
         customer retention matrix for contractual bases and on the activity matrix for
         non-contractual ones (there nobody can be lost before the horizon, so customer
         retention at a young age is 100 % by construction).
+    lifetimes : :func:`customer_lifetimes` for the same arguments, when already computed.
 
     Returns
     -------
@@ -644,7 +648,7 @@ def cohort_summary(ds: Dataset, as_of, period: str = "M", segment_by: str | None
     (see :func:`retention_trend`), ``trend_metric``, ``trend_age``, ``segment_by``, ``fastest_segment``,
     ``fastest_segment_retention_12m``, ``logrank_p``.
     """
-    life = customer_lifetimes(ds, as_of, period, horizon_days)
+    life = lifetimes if lifetimes is not None else customer_lifetimes(ds, as_of, period, horizon_days)
     curves = km_curves(life, None, alpha)
     base = km_at(curves, life, None, (3, 6, 12)).iloc[0]
     trend_metric = "customers" if ds.config.contractual else "activity"
@@ -705,35 +709,103 @@ def resolve_segment(ds: Dataset, segment_by: str | None) -> str | None:
     return segment_by
 
 
-def takeaways(summary: dict, lang: str = "en") -> str:
-    """Plain-language takeaways (Markdown bullet list) from :func:`cohort_summary`'s figures."""
-    def pct(x):
-        return fmt_pct(x, lang, 0)
+#: Ages (months) of the at-risk tables under the survival curves.
+AT_RISK_MONTHS: tuple[int, ...] = (0, 3, 6, 12, 18, 24)
 
-    def per100(x):
-        return "–" if x is None else fmt_num(100 * x, lang, 0)
 
-    lines = [t("coh_take_retention", lang, r3=per100(summary["retention_3m"]),
-               r6=per100(summary["retention_6m"]), r12=per100(summary["retention_12m"]))]
-    med = summary["median_lifetime_months"]
-    lines.append(t("coh_take_median_none", lang) if med is None
-                 else t("coh_take_median", lang, months=fmt_num(med, lang, 1)))
-    trend = summary["trend"]
-    if trend is None:
-        lines.append(t("coh_take_trend_none", lang))
-    else:
-        delta = summary["trend_delta"]
-        lines.append(t(f"coh_take_trend_{trend}", lang, n=summary["trend_n_per_side"],
-                       recent=pct(summary["trend_recent"]), older=pct(summary["trend_older"]),
-                       age=summary["trend_age"], metric=t(f"coh_metric_{summary['trend_metric']}", lang),
-                       delta=("+" if delta > 0 else "") + fmt_num(delta, lang, 1)))
-    seg = summary.get("segment_by")
-    if seg:
-        p = summary["logrank_p"]
-        p_txt = "–" if p is None else (fmt_num(p, lang, 3) if p >= 0.001 else "< " + fmt_num(0.001, lang, 3))
-        if summary["fastest_segment"] is None:
-            lines.append(t("coh_take_segment_none", lang, segment=seg, p=p_txt))
-        else:
-            lines.append(t("coh_take_segment", lang, segment=seg, fastest=summary["fastest_segment"],
-                           r12=pct(summary["fastest_segment_retention_12m"]), p=p_txt))
-    return "\n".join(lines)
+@dataclass
+class CohortDecay:
+    """Everything notebook 03 shows, computed once: :func:`cohort_decay` builds it.
+
+    Attributes
+    ----------
+    as_of, period : the analysis date (ISO) and the cohort period (``M`` / ``Q``).
+    segment : the segment attribute compared (:func:`resolve_segment`), or None.
+    lifetimes : :func:`customer_lifetimes`.
+    summary : :func:`cohort_summary` (the key figures).
+    heat_metric : the metric of the heatmap (``revenue`` falls back to ``customers``
+        without amounts).
+    matrix : :func:`retention_matrix` of ``heat_metric``.
+    group_lifetimes : the customers followed from their acquisition, with ``cohort_group``
+        (:func:`cohort_groups`, at most four groups).
+    group_curves, group_at_risk : KM curves and at-risk table per cohort group.
+    cohort_table : :func:`km_at` per cohort at 3, 6 and 12 months.
+    at_risk_months : ages of the at-risk tables (those the data reaches).
+    segment_table, segment_curves, segment_at_risk : :func:`segment_decay`'s table, KM curves
+        and at-risk table per segment (None without segment).
+    revenue : revenue retention matrix (None without amounts).
+    activity : activity retention matrix.
+    contractual, churn_horizon_days, dataset, business_model : from the dataset config.
+    """
+
+    as_of: str
+    period: str
+    segment: str | None
+    lifetimes: pd.DataFrame
+    summary: dict[str, Any]
+    heat_metric: str
+    matrix: pd.DataFrame
+    group_lifetimes: pd.DataFrame
+    group_curves: pd.DataFrame
+    group_at_risk: pd.DataFrame
+    cohort_table: pd.DataFrame
+    at_risk_months: list[int]
+    activity: pd.DataFrame
+    revenue: pd.DataFrame | None = None
+    segment_table: pd.DataFrame | None = None
+    segment_curves: pd.DataFrame | None = None
+    segment_at_risk: pd.DataFrame | None = None
+    dataset: str = ""
+    business_model: str = "contractual"
+    churn_horizon_days: int = 90
+
+    @property
+    def n_left_truncated(self) -> int:
+        """Customers signed up before the export's first event (left out of the matrices)."""
+        return int(self.lifetimes["left_truncated"].sum())
+
+    def key_figures(self) -> dict[str, Any]:
+        """The figures of the notebook's JSON sidecar (schema:
+        :class:`analysis.reporting.summary.CohortDecayFigures`)."""
+        return {**self.summary, "as_of": self.as_of, "dataset": self.dataset,
+                "business_model": self.business_model, "churn_horizon_days": self.churn_horizon_days,
+                "heatmap_metric": self.heat_metric}
+
+
+def cohort_decay(ds: Dataset, as_of, period: str = "M", segment_by: str | None = "auto",
+                 metric: str = "customers", horizon_days: int | None = None) -> CohortDecay:
+    """The cohort-decay analysis at ``as_of``: lifetimes, matrices, survival per cohort group
+    and per segment, revenue and activity decay, and the key figures.
+
+    Parameters
+    ----------
+    ds, as_of, period, horizon_days : as in :func:`customer_lifetimes`.
+    segment_by : ``"auto"``, ``"none"`` or a segment attribute (:func:`resolve_segment`).
+    metric : heatmap metric, ``customers`` or ``revenue`` (``customers`` without amounts).
+    """
+    segment = resolve_segment(ds, segment_by)
+    life = customer_lifetimes(ds, as_of, period, horizon_days)
+    summary = cohort_summary(ds, as_of, period, segment_by=segment, horizon_days=horizon_days, lifetimes=life)
+    heat = metric if metric != "revenue" or ds.has_amounts else "customers"
+    matrix = retention_matrix(ds, as_of, period, heat, horizon_days=horizon_days, lifetimes=life)
+    acquired = life.loc[~life["left_truncated"]]
+    groups = acquired.assign(cohort_group=cohort_groups(acquired["cohort"], max_groups=4))
+    months = [m for m in AT_RISK_MONTHS if m <= life["duration_months"].max()]
+    out = CohortDecay(
+        as_of=pd.Timestamp(as_of).date().isoformat(), period=period, segment=segment, lifetimes=life,
+        summary=summary, heat_metric=heat, matrix=matrix, group_lifetimes=groups,
+        group_curves=km_curves(groups, "cohort_group"),
+        group_at_risk=at_risk_table(groups, "cohort_group", months),
+        cohort_table=km_at(km_curves(acquired, "cohort"), acquired, "cohort", (3, 6, 12)),
+        at_risk_months=months,
+        activity=retention_matrix(ds, as_of, period, "activity", horizon_days=horizon_days, lifetimes=life),
+        revenue=(retention_matrix(ds, as_of, period, "revenue", horizon_days=horizon_days, lifetimes=life)
+                 if ds.has_amounts else None),
+        dataset=ds.config.name, business_model=ds.config.business_model,
+        churn_horizon_days=int(horizon_days or ds.config.thresholds.churn_horizon_days),
+    )
+    if segment is not None:
+        out.segment_table, _ = segment_decay(life, segment, 12)
+        out.segment_curves = km_curves(life, segment)
+        out.segment_at_risk = at_risk_table(life, segment, months)
+    return out

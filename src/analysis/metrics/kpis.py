@@ -4,6 +4,11 @@ Everything here is computed at an as-of date from data strictly before it (the d
 cut with :meth:`analysis.data.dataset.Dataset.before` first), so events after ``as_of`` never
 change a figure.
 
+Numbers and codes only: a KPI's status against its threshold is a code (:data:`STATUSES`),
+an alert is ``{"kind", "code", "kpi", "value", "threshold"}`` and a decision is a code of
+:data:`DECISIONS`; :mod:`analysis.reporting.tables` and :mod:`analysis.reporting.narrative`
+word them. :func:`base_health` gathers everything notebook 01 shows in one typed result.
+
 Email KPIs (SPEC section 2)
 ---------------------------
 Counts are of distinct (campaign, customer) pairs: a customer who opens a campaign three
@@ -82,18 +87,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.data.config import KpiThresholds
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, DataError
-from analysis.metrics.lifecycle import status_at
-from analysis.reporting.i18n import (
-    check_lang,
-    fmt_date,
-    fmt_money,
-    fmt_num,
-    fmt_pct,
-    reason_label,
-    t,
-)
+from analysis.metrics.lifecycle import check_as_of, status_at
 
 __all__ = [
     "EMAIL_KPIS",
@@ -105,20 +102,22 @@ __all__ = [
     "email_pairs",
     "email_kpis",
     "customer_kpis",
-    "with_readings",
+    "with_thresholds",
+    "STATUSES",
     "period_alarms",
     "monthly_dashboard",
     "month_alerts",
+    "DECISIONS",
     "decisions",
     "base_summary",
+    "BaseHealth",
+    "base_health",
     "monthly_review",
-    "format_kpi",
     "email_segment_shares",
     "month_transitions",
-    "dashboard_table",
-    "segment_table",
-    "base_tables",
-    "quarantine_table",
+    "SEGMENT_KPIS",
+    "UNSEGMENTED",
+    "segment_kpis",
 ]
 
 #: Rate KPIs computed from the email events, in dashboard order (inactivity rates are added
@@ -171,45 +170,9 @@ _RATIOS: dict[str, tuple[str, str]] = {
     "complaint_rate": ("complaints", "delivered"),
 }
 
-NO_SEGMENT = "(none)"
-
-
-@dataclass(frozen=True)
-class KpiThresholds:
-    """Alert thresholds of the email KPIs (SPEC section 2); every value is a default.
-
-    Attributes
-    ----------
-    deliverability_min : alert when deliverability is below (0.95) [002].
-    hard_bounce_max : alert when the hard-bounce rate is at or above (0.02) [002].
-    open_rate_min : alert when the open rate is below (0.10) [000].
-    click_rate_min : alert when the click rate is at or below (0: nil clicks) [000].
-    unsubscribe_max : alert when the unsubscribe rate is above (0.01) [000].
-    complaint_max : alert when the complaint rate is at or above (0.001) [000].
-    growth : month-over-month factor of the "bounces doubled / complaints exploded" alarm (2).
-    machine_open_seconds : delay after delivery under which an open without click is a
-        machine open, when the correction is on (10).
-    """
-
-    deliverability_min: float = 0.95
-    hard_bounce_max: float = 0.02
-    open_rate_min: float = 0.10
-    click_rate_min: float = 0.0
-    unsubscribe_max: float = 0.01
-    complaint_max: float = 0.001
-    growth: float = 2.0
-    machine_open_seconds: float = 10.0
-
-    def rules(self) -> dict[str, tuple[str, float]]:
-        """kpi -> (comparison that raises the alert, threshold); comparisons: lt, le, gt, ge."""
-        return {
-            "deliverability": ("lt", self.deliverability_min),
-            "hard_bounce_rate": ("ge", self.hard_bounce_max),
-            "open_rate": ("lt", self.open_rate_min),
-            "click_rate": ("le", self.click_rate_min),
-            "unsubscribe_rate": ("gt", self.unsubscribe_max),
-            "complaint_rate": ("ge", self.complaint_max),
-        }
+#: Segment code of customers whose segment attribute is blank (the email engagement
+#: segments use :data:`analysis.metrics.signals.NO_SEGMENT`, "not emailed yet", instead).
+UNSEGMENTED = "(none)"
 
 
 # ----------------------------------------------------------------------------- periods
@@ -219,7 +182,7 @@ def report_month(as_of: str | pd.Timestamp) -> pd.Timestamp:
     A month is complete when it ends on or before ``as_of`` (data is read strictly before
     ``as_of``): ``2026-11-01`` -> ``2026-10-01``; ``2026-10-31`` -> ``2026-09-01``.
     """
-    cut = pd.Timestamp(as_of).normalize()
+    cut = check_as_of(as_of)
     return (cut.to_period("M").to_timestamp() - pd.offsets.MonthBegin(1)).normalize()
 
 
@@ -239,16 +202,6 @@ def complete_months(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DatetimeIndex:
     if first > last:
         return pd.DatetimeIndex([], name="month")
     return pd.date_range(first, last, freq="MS", name="month")
-
-
-def _check_as_of(as_of: Any) -> pd.Timestamp:
-    try:
-        cut = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"as_of is '{as_of}'; expected a date such as 2026-10-31.") from exc
-    if pd.isna(cut):
-        raise ConfigError("as_of is empty; expected a date such as 2026-10-31.")
-    return cut.normalize()
 
 
 # ----------------------------------------------------------------------------- email pairs
@@ -277,7 +230,7 @@ def email_pairs(ds: Dataset, as_of: str | pd.Timestamp, open_correction: bool = 
     DataError
         If ``open_correction`` is on and the events carry no time of day.
     """
-    th = thresholds or KpiThresholds()
+    th = thresholds or ds.config.kpi_thresholds
     ev = _events_before(ds, as_of)
     cols = ["campaign_id", "customer_id", "campaign_time", "month", *_COUNTS, "machine_open"]
     if ev.empty:
@@ -319,7 +272,7 @@ def _empty_pairs(cols: list[str]) -> pd.DataFrame:
 
 
 def _events_before(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
-    cut = _check_as_of(as_of)
+    cut = check_as_of(as_of)
     if not ds.has("email_events"):
         return pd.DataFrame({"customer_id": pd.Series(dtype="string"),
                              "campaign_id": pd.Series(dtype="string"),
@@ -416,7 +369,7 @@ def _attach_segment(frame: pd.DataFrame, seg: pd.DataFrame | None, when: str) ->
         out = frame.merge(s, on=[when, "customer_id"], how="left")
     else:
         out = frame.merge(seg[["customer_id", "segment"]], on="customer_id", how="left")
-    out["segment"] = out["segment"].astype("string").fillna(seg.attrs.get("fill", NO_SEGMENT))
+    out["segment"] = out["segment"].astype("string").fillna(seg.attrs.get("fill", UNSEGMENTED))
     return out
 
 
@@ -449,7 +402,7 @@ def email_kpis(ds: Dataset, as_of: str | pd.Timestamp, by: str = "month",
     """
     if by not in ("month", "campaign"):
         raise ConfigError(f"by is '{by}'; expected 'month' or 'campaign'.")
-    cut = _check_as_of(as_of)
+    cut = check_as_of(as_of)
     levels = ds.config.thresholds.levels()
     pairs = email_pairs(ds, cut, open_correction, thresholds)
     if by == "month":
@@ -500,7 +453,7 @@ def _inactivity(ds: Dataset, cut: pd.Timestamp, pairs: pd.DataFrame, keys: list[
     per = sent.groupby([*keys, "customer_id"], observed=True)["ref"].min().reset_index()
     ev = _events_before(ds, cut)
     if open_correction and not ev.empty:
-        ev = _drop_machine_opens(ev, (thresholds or KpiThresholds()).machine_open_seconds)
+        ev = _drop_machine_opens(ev, (thresholds or ds.config.kpi_thresholds).machine_open_seconds)
     eng = ev.loc[ev["event"].isin(["open", "click"]), ["customer_id", "event_time"]]
     eng = eng.rename(columns={"event_time": "last_engagement"}).sort_values("last_engagement", kind="stable")
     first = (ev.loc[ev["event"] == "sent"].groupby("customer_id", observed=True)["event_time"].min()
@@ -538,7 +491,7 @@ def customer_kpis(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
     ``revenue`` (NaN without amounts), and ``level_<L>_share`` for L in 0 and the
     dataset's inactivity levels (shares of the active customers at the month's end, summing to 1).
     """
-    cut = _check_as_of(as_of)
+    cut = check_as_of(as_of)
     cut_ds = ds.before(cut)
     months = complete_months(ds, cut)
     levels = (0, *ds.config.thresholds.levels())
@@ -596,25 +549,29 @@ def _level(days: pd.Series, levels: tuple[int, ...]) -> pd.Series:
     return pd.cut(days, bins=bins, right=False, labels=list(levels)).astype("int64")
 
 
-# ----------------------------------------------------------------------------- readings
-def with_readings(frame: pd.DataFrame, keys: list[str], lang: str = "en",
-                  thresholds: KpiThresholds | None = None) -> pd.DataFrame:
-    """A wide KPI table in long form, each value with its threshold, alert and reading.
+# ----------------------------------------------------------------------------- thresholds
+#: Status code of a KPI value against its threshold (reporting/ turns it into a reading).
+STATUSES: tuple[str, ...] = ("alert", "ok", "no_value", "no_threshold")
+
+
+def with_thresholds(frame: pd.DataFrame, keys: list[str],
+                    thresholds: KpiThresholds | None = None) -> pd.DataFrame:
+    """A wide KPI table in long form, each value with its threshold, alert and status code.
 
     Parameters
     ----------
     frame : wide table such as :func:`email_kpis` or :func:`customer_kpis` returns.
     keys : its key columns (e.g. ``["month"]`` or ``["month", "segment"]``).
-    lang : language of ``reading``.
+    thresholds : alert thresholds (default :class:`KpiThresholds`).
 
     Returns
     -------
     DataFrame: the ``keys``, ``kpi``, ``value``, ``rule`` (lt / le / gt / ge, empty if the
     KPI has no threshold), ``threshold`` (NaN if none), ``alert`` (bool; False when the
-    value is NaN or the KPI has no threshold) and ``reading`` (text in ``lang``) for every
-    KPI column of ``frame`` (counts excluded).
+    value is NaN or the KPI has no threshold) and ``status`` (one of :data:`STATUSES`:
+    ``no_value`` when the value is NaN, else ``no_threshold``, ``alert`` or ``ok``) for
+    every KPI column of ``frame`` (counts excluded).
     """
-    check_lang(lang)
     th = thresholds or KpiThresholds()
     rules = th.rules()
     kpis = [c for c in frame.columns if _is_kpi(c)]
@@ -626,38 +583,15 @@ def with_readings(frame: pd.DataFrame, keys: list[str], lang: str = "en",
     alert = ((rule == "lt") & (v < thr)) | ((rule == "le") & (v <= thr)) \
         | ((rule == "gt") & (v > thr)) | ((rule == "ge") & (v >= thr))
     long["alert"] = alert.fillna(False).astype(bool)
-    long["reading"] = _readings(long, lang)
+    status = np.select([v.isna().to_numpy(), thr.isna().to_numpy(), long["alert"].to_numpy()],
+                       ["no_value", "no_threshold", "alert"], "ok")
+    long["status"] = pd.array(status, dtype="string")
     return long
 
 
 def _is_kpi(col: str) -> bool:
     return col in EMAIL_KPIS or col in CUSTOMER_KPIS or col.startswith("inactivity_rate_") \
         or (col.startswith("level_") and col.endswith("_share"))
-
-
-def _readings(long: pd.DataFrame, lang: str) -> pd.Series:
-    """Text reading per row: the alert message, the 'within threshold' text, or none."""
-    texts = pd.Series("", index=long.index, dtype="string")
-    for kpi in long["kpi"].unique():
-        rows = long["kpi"] == kpi
-        thr = long.loc[rows, "threshold"].iloc[0]
-        if pd.isna(thr):
-            continue
-        shown = format_kpi(kpi, thr, lang)
-        texts.loc[rows & long["alert"]] = t(f"kpi_alert_{kpi}", lang, threshold=shown)
-        texts.loc[rows & ~long["alert"] & long["value"].notna()] = t(f"kpi_ok_{kpi}", lang, threshold=shown)
-    texts.loc[long["value"].isna()] = t("kpi_no_value", lang)
-    return texts
-
-
-def format_kpi(kpi: str, value: Any, lang: str = "en", currency: str = "EUR") -> str:
-    """A KPI value formatted for a reader: rates as percentages, counts as numbers, revenue as money."""
-    if kpi == "revenue":
-        return fmt_money(value, lang, currency)
-    if kpi in ("customers", "active_customers", "new_customers", "lost_customers") or kpi in _COUNTS:
-        return fmt_num(value, lang)
-    digits = 2 if kpi in ("complaint_rate", "hard_bounce_rate", "unsubscribe_rate", "soft_bounce_rate") else 1
-    return fmt_pct(value, lang, digits)
 
 
 def period_alarms(monthly: pd.DataFrame, thresholds: KpiThresholds | None = None) -> pd.DataFrame:
@@ -694,32 +628,37 @@ def period_alarms(monthly: pd.DataFrame, thresholds: KpiThresholds | None = None
 
 
 # ----------------------------------------------------------------------------- dashboard
-def monthly_dashboard(ds: Dataset, as_of: str | pd.Timestamp, lang: str = "en",
+def monthly_dashboard(ds: Dataset, as_of: str | pd.Timestamp,
                       open_correction: bool = False, thresholds: KpiThresholds | None = None,
-                      months: int | None = None) -> pd.DataFrame:
+                      months: int | None = None, *, customer: pd.DataFrame | None = None,
+                      email: pd.DataFrame | None = None) -> pd.DataFrame:
     """The fixed monthly dashboard: every email and customer KPI, month over month.
 
     Parameters
     ----------
     ds : dataset (email KPIs are absent when it has no ``email_events``).
     as_of : only data strictly before this date is read; complete months only.
-    lang : language of ``reading``.
     open_correction : machine-open correction of the email KPIs (off by default).
+    thresholds : alert thresholds (default: the dataset's, ``ds.config.kpi_thresholds``).
     months : keep the last ``months`` months (all when None).
+    customer, email : :func:`customer_kpis` and :func:`email_kpis` by month for the same
+        arguments, when already computed.
 
     Returns
     -------
     Long DataFrame: ``month`` (first day), ``family`` (``email`` / ``customer``), ``kpi``,
     ``value``, ``prev_value`` (previous month), ``change`` (value - prev_value),
-    ``rule``, ``threshold``, ``alert``, ``reading`` (see :func:`with_readings`).
+    ``rule``, ``threshold``, ``alert``, ``status`` (see :func:`with_thresholds`).
     """
-    cut = _check_as_of(as_of)
+    cut = check_as_of(as_of)
+    thresholds = thresholds or ds.config.kpi_thresholds
     parts = []
-    cust = customer_kpis(ds, cut)
-    parts.append(with_readings(cust, ["month"], lang, thresholds).assign(family="customer"))
+    cust = customer if customer is not None else customer_kpis(ds, cut)
+    parts.append(with_thresholds(cust, ["month"], thresholds).assign(family="customer"))
     if ds.has("email_events"):
-        em = email_kpis(ds, cut, "month", open_correction=open_correction, thresholds=thresholds)
-        parts.append(with_readings(em, ["month"], lang, thresholds).assign(family="email"))
+        em = email if email is not None else email_kpis(ds, cut, "month", open_correction=open_correction,
+                                                        thresholds=thresholds)
+        parts.append(with_thresholds(em, ["month"], thresholds).assign(family="email"))
     long = pd.concat(parts, ignore_index=True)
     long["family"] = long["family"].astype("string")
     order = {k: i for i, k in enumerate(long["kpi"].drop_duplicates())}
@@ -732,67 +671,62 @@ def monthly_dashboard(ds: Dataset, as_of: str | pd.Timestamp, lang: str = "en",
     if months is not None:
         keep = long["month"].drop_duplicates().sort_values().iloc[-int(months):]
         long = long.loc[long["month"].isin(keep)]
-    cols = ["month", "family", "kpi", "value", "prev_value", "change", "rule", "threshold", "alert", "reading"]
+    cols = ["month", "family", "kpi", "value", "prev_value", "change", "rule", "threshold", "alert", "status"]
     return long[cols].reset_index(drop=True)
 
 
-def month_alerts(dashboard: pd.DataFrame, alarms: pd.DataFrame | None, month: pd.Timestamp,
-                 lang: str = "en") -> list[dict[str, Any]]:
+def month_alerts(dashboard: pd.DataFrame, alarms: pd.DataFrame | None,
+                 month: pd.Timestamp) -> list[dict[str, Any]]:
     """The alerts of one month: threshold alerts, then fired period-over-period alarms.
 
     Parameters
     ----------
     dashboard : :func:`monthly_dashboard` (``month``, ``kpi``, ``value``, ``threshold``,
-        ``alert``, ``reading``).
+        ``alert``).
     alarms : :func:`period_alarms` or None.
     month : first day of the month.
 
     Returns
     -------
-    List of dicts with ``kpi``, ``value``, ``threshold`` (the alarm's previous value for an
-    alarm), ``key`` (label key) and ``message`` (text in ``lang``).
+    List of dicts (codes and numbers, no text): ``kind`` (``threshold`` or ``alarm``),
+    ``code`` (the KPI for a threshold alert, ``bounces_doubled`` / ``complaints_exploded``
+    for an alarm), ``kpi``, ``value`` and ``threshold`` (the previous month's value for an
+    alarm). :func:`analysis.reporting.narrative.alert_text` words them.
     """
     month = pd.Timestamp(month)
     rows = dashboard.loc[(dashboard["month"] == month) & dashboard["alert"]]
-    out = [{"kpi": r.kpi, "value": r.value, "threshold": r.threshold, "key": f"kpi_alert_{r.kpi}",
-            "message": t("kpi_alert_line", lang, kpi=t(f"kpi_{r.kpi}", lang),
-                         value=format_kpi(r.kpi, r.value, lang), reading=r.reading)}
+    out = [{"kind": "threshold", "code": str(r.kpi), "kpi": str(r.kpi), "value": r.value, "threshold": r.threshold}
            for r in rows.itertuples()]
     if alarms is not None and not alarms.empty:
         fired = alarms.loc[(alarms["month"] == month) & alarms["fired"]]
-        for r in fired.itertuples():
-            out.append({"kpi": r.kpi, "value": r.value, "threshold": r.prev_value,
-                        "key": f"kpi_alarm_{r.alarm}",
-                        "message": t(f"kpi_alarm_{r.alarm}", lang, value=format_kpi(r.kpi, r.value, lang),
-                                     prev=format_kpi(r.kpi, r.prev_value, lang))})
+        out += [{"kind": "alarm", "code": str(r.alarm), "kpi": str(r.kpi), "value": r.value,
+                 "threshold": r.prev_value} for r in fired.itertuples()]
     return out
 
 
-#: Alert key -> decision label key, most urgent first (SPEC section 5, monthly review).
-DECISIONS: dict[str, str] = {
-    "kpi_alarm_bounces_doubled": "kpi_decision_suspend_audit",
-    "kpi_alarm_complaints_exploded": "kpi_decision_suspend_audit",
-    "kpi_alert_hard_bounce_rate": "kpi_decision_remove_hard_bounces",
-    "kpi_alert_complaint_rate": "kpi_decision_complaints",
-    "kpi_alert_deliverability": "kpi_decision_deliverability",
-    "kpi_alert_unsubscribe_rate": "kpi_decision_targeting",
-    "kpi_alert_open_rate": "kpi_decision_reengage",
-    "kpi_alert_click_rate": "kpi_decision_content",
+#: (alert kind, alert code) -> decision code, most urgent first (SPEC section 5, monthly
+#: review); ``keep_course`` when no alert calls for a decision.
+DECISIONS: dict[tuple[str, str], str] = {
+    ("alarm", "bounces_doubled"): "suspend_audit",
+    ("alarm", "complaints_exploded"): "suspend_audit",
+    ("threshold", "hard_bounce_rate"): "remove_hard_bounces",
+    ("threshold", "complaint_rate"): "complaints",
+    ("threshold", "deliverability"): "deliverability",
+    ("threshold", "unsubscribe_rate"): "targeting",
+    ("threshold", "open_rate"): "reengage",
+    ("threshold", "click_rate"): "content",
 }
 
 
-def decisions(alerts: list[dict[str, Any]], lang: str = "en", max_decisions: int = 3) -> list[str]:
-    """At most ``max_decisions`` suggested decisions for the month's alerts, most urgent first.
+def decisions(alerts: list[dict[str, Any]], max_decisions: int = 3) -> list[str]:
+    """At most ``max_decisions`` decision codes for the month's alerts, most urgent first.
 
-    Each alert key maps to a decision (:data:`DECISIONS`); two alerts calling for the same
-    decision give it once. With no alert, the single decision is to keep the course.
+    Each alert maps to a decision (:data:`DECISIONS`); two alerts calling for the same
+    decision give it once. With no alert, the single decision is ``keep_course``.
     """
-    check_lang(lang)
-    keys = {a["key"] for a in alerts}
-    chosen = list(dict.fromkeys(d for k, d in DECISIONS.items() if k in keys))
-    if not chosen:
-        chosen = ["kpi_decision_keep_course"]
-    return [t(k, lang) for k in chosen[:max_decisions]]
+    found = {(a["kind"], a["code"]) for a in alerts}
+    chosen = list(dict.fromkeys(d for k, d in DECISIONS.items() if k in found))
+    return (chosen or ["keep_course"])[:max_decisions]
 
 
 def base_summary(ds: Dataset, as_of: str | pd.Timestamp) -> dict[str, Any]:
@@ -805,7 +739,7 @@ def base_summary(ds: Dataset, as_of: str | pd.Timestamp) -> dict[str, Any]:
     table loaded), ``quarantined_rows`` (all tables), ``observed_from`` and
     ``observed_until`` (ISO dates).
     """
-    cut = _check_as_of(as_of)
+    cut = check_as_of(as_of)
     st = status_at(ds.before(cut), cut)
     return {
         "customers": int(len(st)),
@@ -827,8 +761,8 @@ class MonthlyReview:
     dashboard : :func:`monthly_dashboard`.
     alarms : :func:`period_alarms` (empty without email events).
     kpis_month, kpis_prev_month : KPI -> value for the report month and the month before.
-    alerts : :func:`month_alerts` of the report month.
-    decisions : at most three texts (:func:`decisions`).
+    alerts : :func:`month_alerts` of the report month (codes and numbers).
+    decisions : at most three decision codes (:func:`decisions`).
     open_correction : whether machine opens were removed.
     """
 
@@ -842,13 +776,20 @@ class MonthlyReview:
     open_correction: bool = False
 
 
-def monthly_review(ds: Dataset, as_of: str | pd.Timestamp, lang: str = "en",
-                   open_correction: bool = False, thresholds: KpiThresholds | None = None) -> MonthlyReview:
-    """Dashboard, alerts, alarms and decisions of the report month (:func:`report_month`)."""
-    cut = _check_as_of(as_of)
-    dash = monthly_dashboard(ds, cut, lang, open_correction, thresholds)
+def monthly_review(ds: Dataset, as_of: str | pd.Timestamp, open_correction: bool = False,
+                   thresholds: KpiThresholds | None = None, *, customer: pd.DataFrame | None = None,
+                   email: pd.DataFrame | None = None) -> MonthlyReview:
+    """Dashboard, alerts, alarms and decisions of the report month (:func:`report_month`).
+
+    ``customer`` and ``email`` are :func:`customer_kpis` and :func:`email_kpis` by month for
+    the same arguments, when the caller already has them (they are computed otherwise).
+    """
+    cut = check_as_of(as_of)
+    thresholds = thresholds or ds.config.kpi_thresholds
+    dash = monthly_dashboard(ds, cut, open_correction, thresholds, customer=customer, email=email)
     if ds.has("email_events"):
-        em = email_kpis(ds, cut, "month", open_correction=open_correction, thresholds=thresholds)
+        em = email if email is not None else email_kpis(ds, cut, "month", open_correction=open_correction,
+                                                        thresholds=thresholds)
         alarms = period_alarms(em, thresholds)
     else:
         alarms = pd.DataFrame(columns=["month", "alarm", "kpi", "value", "prev_value", "fired"])
@@ -858,11 +799,96 @@ def monthly_review(ds: Dataset, as_of: str | pd.Timestamp, lang: str = "en",
     prev = month - pd.offsets.MonthBegin(1)
     now = dash.loc[dash["month"] == month].set_index("kpi")["value"]
     before = dash.loc[dash["month"] == prev].set_index("kpi")["value"]
-    alerts = month_alerts(dash, alarms, month, lang)
+    alerts = month_alerts(dash, alarms, month)
     return MonthlyReview(
         month=month.strftime("%Y-%m"), dashboard=dash, alarms=alarms,
         kpis_month=_plain(now), kpis_prev_month=_plain(before),
-        alerts=alerts, decisions=decisions(alerts, lang), open_correction=open_correction,
+        alerts=alerts, decisions=decisions(alerts), open_correction=open_correction,
+    )
+
+
+@dataclass
+class BaseHealth:
+    """Everything notebook 01 shows, computed once: :func:`base_health` builds it.
+
+    Attributes
+    ----------
+    as_of : the analysis date (ISO).
+    base : :func:`base_summary`.
+    monthly : :func:`customer_kpis`.
+    review : :func:`monthly_review`.
+    email_available : whether the export has email events.
+    segment_attribute : the customer attribute the email KPIs are split by (the first of
+        :meth:`Dataset.segment_columns`), or None.
+    by_attribute, by_engagement : :func:`segment_kpis` of the report month by
+        ``segment_attribute`` and by engagement segment; None when there is nothing to split
+        (no email events, no attribute, no complete month).
+    segment_shares : :func:`email_segment_shares`, None without email events.
+    transitions : :func:`month_transitions`, None without email events or complete month.
+    """
+
+    as_of: str
+    base: dict[str, Any]
+    monthly: pd.DataFrame
+    review: MonthlyReview
+    email_available: bool
+    segment_attribute: str | None = None
+    by_attribute: pd.DataFrame | None = None
+    by_engagement: pd.DataFrame | None = None
+    segment_shares: pd.DataFrame | None = None
+    transitions: pd.DataFrame | None = None
+
+    @property
+    def month(self) -> str | None:
+        """The report month ``YYYY-MM`` (None when no month is complete)."""
+        return self.review.month
+
+    def transition_matrix(self) -> pd.DataFrame | None:
+        """:func:`analysis.metrics.signals.transition_matrix` of :attr:`transitions`, or None if empty."""
+        from analysis.metrics import signals
+
+        if self.transitions is None or self.transitions.empty:
+            return None
+        return signals.transition_matrix(self.transitions)
+
+    def key_figures(self) -> dict[str, Any]:
+        """The figures of the notebook's JSON sidecar (schema:
+        :class:`analysis.reporting.summary.BaseHealthFigures`)."""
+        r = self.review
+        return {
+            "customers": self.base["customers"], "active_customers": self.base["active_customers"],
+            "tables": self.base["tables"], "quarantined_rows": self.base["quarantined_rows"],
+            "observed_from": self.base["observed_from"], "observed_until": self.base["observed_until"],
+            "month": r.month, "kpis_month": r.kpis_month, "kpis_prev_month": r.kpis_prev_month,
+            "alerts": r.alerts, "decisions": r.decisions, "open_correction": r.open_correction,
+            "email_available": self.email_available, "as_of": self.as_of,
+        }
+
+
+def base_health(ds: Dataset, as_of: str | pd.Timestamp, open_correction: bool = False,
+                thresholds: KpiThresholds | None = None) -> BaseHealth:
+    """The base-health review at ``as_of``: what is in the base, the KPIs of the report month
+    with their alerts and decisions, the email KPIs per segment and the engagement segments.
+
+    Each KPI table is computed once and shared (the dashboard, the alarms and the review
+    read the same :func:`email_kpis` frame).
+    """
+    cut = check_as_of(as_of)
+    has_email = ds.has("email_events")
+    monthly = customer_kpis(ds, cut)
+    email = email_kpis(ds, cut, "month", open_correction=open_correction, thresholds=thresholds) \
+        if has_email else None
+    review = monthly_review(ds, cut, open_correction, thresholds, customer=monthly, email=email)
+    attrs = ds.segment_columns()
+    attribute = attrs[0] if attrs else None
+    split = has_email and review.month is not None
+    return BaseHealth(
+        as_of=cut.date().isoformat(), base=base_summary(ds, cut), monthly=monthly, review=review,
+        email_available=has_email, segment_attribute=attribute,
+        by_attribute=segment_kpis(ds, cut, attribute, open_correction, thresholds) if split and attribute else None,
+        by_engagement=segment_kpis(ds, cut, "email_segment", open_correction, thresholds) if split else None,
+        segment_shares=email_segment_shares(ds, cut) if has_email else None,
+        transitions=month_transitions(ds, cut) if split else None,
     )
 
 
@@ -905,7 +931,7 @@ def email_segment_shares(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame
     """
     from analysis.metrics import signals
 
-    cut = _check_as_of(as_of)
+    cut = check_as_of(as_of)
     dates = _boundaries(ds, cut)
     cols = {"as_of": "datetime64[ns]", "email_segment": "string", "customers": "int64", "share": "float64"}
     if not ds.has("email_events") or len(dates) == 0:
@@ -935,7 +961,7 @@ def month_transitions(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
     """
     from analysis.metrics import signals
 
-    cut = _check_as_of(as_of)
+    cut = check_as_of(as_of)
     start = report_month(cut)
     end = start + pd.offsets.MonthBegin(1)
     cols = {"period_start": "datetime64[ns]", "period_end": "datetime64[ns]", "from_segment": "string",
@@ -946,97 +972,29 @@ def month_transitions(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
     return signals.segment_transitions(seg)
 
 
-# ----------------------------------------------------------------------------- tables for readers
-def dashboard_table(dashboard: pd.DataFrame, month: str | pd.Timestamp, lang: str = "en",
-                    currency: str = "EUR") -> pd.DataFrame:
-    """The report month of :func:`monthly_dashboard`, formatted for a reader.
-
-    Returns
-    -------
-    DataFrame with translated headers: KPI label, value, previous month, threshold, alert
-    (a red mark), reading. Values are formatted text (percentages, counts, money; "–" for none).
-    """
-    check_lang(lang)
-    d = dashboard.loc[dashboard["month"] == pd.Timestamp(month if len(str(month)) > 7 else f"{month}-01")]
-    return pd.DataFrame({
-        t("kpi_kpi", lang): [t(f"kpi_{k}", lang) for k in d["kpi"]],
-        t("kpi_value", lang): [format_kpi(k, v, lang, currency) for k, v in zip(d["kpi"], d["value"], strict=True)],
-        t("kpi_previous", lang): [format_kpi(k, v, lang, currency)
-                                  for k, v in zip(d["kpi"], d["prev_value"], strict=True)],
-        t("kpi_threshold", lang): [format_kpi(k, v, lang, currency) if pd.notna(v) else ""
-                                   for k, v in zip(d["kpi"], d["threshold"], strict=True)],
-        t("kpi_alert", lang): ["●" if a else "" for a in d["alert"]],
-        t("kpi_reading", lang): d["reading"].fillna("").tolist(),
-    })
-
-
+# ----------------------------------------------------------------------------- per segment
 #: Email KPIs shown per segment (the others stay in the exported CSV).
 SEGMENT_KPIS: tuple[str, ...] = ("deliverability", "hard_bounce_rate", "open_rate", "click_rate", "ctor",
                                  "unsubscribe_rate", "complaint_rate", "inactivity_rate_90")
 
 
-def segment_table(ds: Dataset, as_of: str | pd.Timestamp, segment: str, lang: str = "en",
-                  open_correction: bool = False, thresholds: KpiThresholds | None = None) -> pd.DataFrame:
-    """Email KPIs of the report month per segment, formatted (:func:`email_kpis` for the numbers).
+def segment_kpis(ds: Dataset, as_of: str | pd.Timestamp, segment: str, open_correction: bool = False,
+                 thresholds: KpiThresholds | None = None) -> pd.DataFrame:
+    """Email KPIs of the report month per segment (:func:`email_kpis` for the numbers).
 
     Returns
     -------
-    DataFrame: the segment (translated for engagement segments), ``sent`` and the rates of
-    :data:`SEGMENT_KPIS` as text, one row per segment that was sent to in the month.
+    DataFrame: ``segment``, ``sent`` and the rates of :data:`SEGMENT_KPIS` that exist, one
+    row per segment sent to in the report month; engagement segments in
+    :data:`analysis.metrics.signals.EMAIL_SEGMENTS` order, ``no_email`` last.
     """
-    check_lang(lang)
-    cut = _check_as_of(as_of)
+    from analysis.metrics.signals import EMAIL_SEGMENTS, NO_SEGMENT
+
+    cut = check_as_of(as_of)
     table = email_kpis(ds, cut, "month", segment=segment, open_correction=open_correction, thresholds=thresholds)
     table = table.loc[(table["month"] == report_month(cut)) & (table["sent"] > 0)]
     if segment == "email_segment":
-        from analysis.metrics.signals import EMAIL_SEGMENTS, NO_SEGMENT
-
         rank = {s: i for i, s in enumerate((*EMAIL_SEGMENTS, NO_SEGMENT))}
         table = table.assign(_r=table["segment"].map(rank).fillna(len(rank))).sort_values("_r", kind="stable")
-        names = table["segment"].map(lambda s: t(f"kpi_seg_{s}", lang) if f"kpi_seg_{s}" in _label_keys() else s)
-        header = t("kpi_segment", lang)
-    else:
-        names = table["segment"]
-        header = segment if isinstance(segment, str) else t("kpi_segment", lang)
-    out = pd.DataFrame({header: names.to_numpy(),
-                        t("kpi_sent", lang): [fmt_num(v, lang) for v in table["sent"]]})
-    for k in SEGMENT_KPIS:
-        out[t(f"kpi_{k}", lang)] = [format_kpi(k, v, lang) for v in table[k]]
-    return out
-
-
-def _label_keys() -> set[str]:
-    from analysis.reporting.i18n import labels
-
-    return set(labels())
-
-
-def base_tables(ds: Dataset, lang: str = "en") -> pd.DataFrame:
-    """One row per table loaded: rows read, kept and set aside, customers, first and last date.
-
-    Headers and table names are translated; file paths are left out (they can name a client).
-    """
-    check_lang(lang)
-    s = ds.report.summary()
-    if s.empty:
-        return s
-    return pd.DataFrame({
-        t("table", lang): [t(x, lang) for x in s["table"]],
-        t("rows_read", lang): [fmt_num(v, lang) for v in s["rows_read"]],
-        t("rows_kept", lang): [fmt_num(v, lang) for v in s["rows_kept"]],
-        t("rows_quarantined", lang): [fmt_num(v, lang) for v in s["rows_quarantined"]],
-        t("customers", lang): [fmt_num(v, lang) for v in s["customers"]],
-        t("date_from", lang): [fmt_date(v, lang) if v else "–" for v in s["date_min"]],
-        t("date_to", lang): [fmt_date(v, lang) if v else "–" for v in s["date_max"]],
-    })
-
-
-def quarantine_table(ds: Dataset, lang: str = "en") -> pd.DataFrame:
-    """Rows set aside by validation per (table, reason), headers translated; empty if none."""
-    check_lang(lang)
-    q = ds.report.quarantine_counts()
-    return pd.DataFrame({
-        t("table", lang): [t(x, lang) for x in q["table"]],
-        t("reason", lang): [reason_label(r, lang) for r in q["reason"]],
-        t("rows", lang): [fmt_num(v, lang) for v in q["rows"]],
-    })
+    cols = ["segment", "sent", *[k for k in SEGMENT_KPIS if k in table.columns]]
+    return table[cols].reset_index(drop=True)

@@ -12,13 +12,45 @@ Definitions (SPEC section 1, printed in every report glossary):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
 from analysis.data.dataset import Dataset
+from analysis.errors import ChurnRadarError, ConfigError
 
-__all__ = ["status_at", "lost_clients", "as_dates"]
+__all__ = ["status_at", "lost_clients", "as_dates", "check_as_of"]
+
+
+def check_as_of(as_of: Any, *, strict: bool = False, name: str = "as_of",
+                error: type[ChurnRadarError] = ConfigError) -> pd.Timestamp:
+    """The as-of date as a normalised timestamp, or one clear error.
+
+    Parameters
+    ----------
+    as_of : a date (``"2026-11-01"``, a ``Timestamp``...).
+    strict : also require the text form ``YYYY-MM-DD`` with no time of day (command-line
+        and report parameters); otherwise any date pandas reads is accepted, its time dropped.
+    name : how the message names the value (``as_of``, ``--as-of``).
+    error : the exception raised (:class:`ConfigError` by default).
+
+    Raises
+    ------
+    error
+        ``"<name> is '<value>'; expected a date YYYY-MM-DD such as 2026-10-31."``
+    """
+    message = f"{name} is '{as_of}'; expected a date YYYY-MM-DD such as 2026-10-31."
+    try:
+        cut = pd.Timestamp(str(as_of) if strict else as_of)
+    except (ValueError, TypeError) as exc:
+        raise error(message) from exc
+    if pd.isna(cut):
+        raise error(message)
+    if strict and (cut != cut.normalize() or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(as_of))):
+        raise error(message)
+    return cut.normalize()
 
 
 def as_dates(dates: str | pd.Timestamp | Iterable) -> pd.DatetimeIndex:

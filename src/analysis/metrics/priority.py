@@ -59,6 +59,7 @@ import pandas as pd
 from analysis.data.config import DatasetConfig, Thresholds
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, DataError, NotEnoughDataError
+from analysis.metrics.lifecycle import check_as_of
 
 __all__ = [
     "ACTIONS",
@@ -134,7 +135,7 @@ def value_tiers(ds: Dataset, as_of, value: str | None = None, top_share: float =
     NotEnoughDataError
         If no ``value`` is named and the orders carry no amount.
     """
-    cut = pd.Timestamp(as_of).normalize()
+    cut = check_as_of(as_of)
     cust = ds.customers.loc[ds.customers["signup_date"] < cut].reset_index(drop=True)
     ids = cust["customer_id"].astype("string")
     if value is not None:
@@ -244,9 +245,9 @@ def recommended_action(frame: pd.DataFrame, thresholds: Thresholds | DatasetConf
     lost = frame["lost"].to_numpy(dtype=bool, na_value=False)
     if contractual:
         code = np.where(lost, 0, code)
-    labels = pd.array(np.asarray(ACTIONS, dtype=object)[code], dtype="string")
-    labels[np.isnan(d) & ~(contractual & lost)] = pd.NA  # unknown inactivity: no recommendation
-    return pd.Series(labels, index=frame.index, name="recommended_action")
+    actions = pd.array(np.asarray(ACTIONS, dtype=object)[code], dtype="string")
+    actions[np.isnan(d) & ~(contractual & lost)] = pd.NA  # unknown inactivity: no recommendation
+    return pd.Series(actions, index=frame.index, name="recommended_action")
 
 
 def priority_matrix(frame: pd.DataFrame, risk_col: str = "n_alerts", value_col: str = "value_tier", *,

@@ -81,8 +81,8 @@ read. "Observed since" is the later of the customer's signup and the start of th
    observed; a zero previous score gives change NA and alert False. Without a ``feature``
    column, D counts as 0 and ``usage_dui`` is NA.
 
-A table that is absent leaves its indicator NA for everyone; :func:`indicators` records
-the reason once in ``DataFrame.attrs["notes"]``.
+A table that is absent leaves its indicator NA for everyone; :func:`indicators` lists
+those indicators once, as codes, in ``DataFrame.attrs["unavailable"]`` (reporting/ words it).
 
 Many dates at once
 ------------------
@@ -101,13 +101,14 @@ Labels (``locales/signals.yml``): ``sig_indicator_<name>`` for the keys of
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analysis.data.config import SignalParams
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError
 from analysis.metrics.lifecycle import as_dates, status_at
@@ -150,66 +151,6 @@ _NEVER = np.iinfo(np.int64).max // 4  # "no such event" day
 _OFFSET = 1 << 21  # keeps days positive in the composite key
 _K = np.int64(1 << 23)  # room for days in the composite key
 _SERIAL = itertools.count()
-
-
-@dataclass(frozen=True)
-class SignalParams:
-    """Every threshold of the six indicators and the email segments (SPEC sections 3-4).
-
-    ``None`` means "take it from the dataset config" (``ds.config.thresholds``).
-    Windows are in days; a month is 30 days.
-    """
-
-    # 1. frequency
-    freq_windows: tuple[int, int, int] = (30, 60, 90)
-    month_days: int = 30
-    freq_baseline_months: int = 6
-    freq_drop: float = 0.40
-    # 2. recency
-    recency_levels: tuple[int, ...] | None = None  # default: thresholds.levels() -> 30/60/90/180
-    recency_alert_days: int | None = None  # default: thresholds.watch_days
-    strong_weight: float = 3.0
-    # 3. email
-    email_last_sends: int = 10
-    email_recent_sends: int = 3
-    email_min_prior_sends: int = 5
-    email_always_opened: float = 0.80
-    segment_active_days: int | None = None  # default: thresholds.wake_up_days (60)
-    segment_inactive_days: int | None = None  # default: thresholds.inactive_days (90)
-    # 4. value
-    revenue_days: int = 365
-    basket_recent_days: int = 90
-    basket_prev_days: int = 180
-    basket_drop: float = 0.25
-    interval_drift: float = 1.0
-    interval_prev_gaps: int = 5
-    share_quarter_days: int = 90
-    share_drop: float = 0.50
-    # 5. nps
-    nps_drop: int = 2
-    # 6. usage
-    usage_window_days: int = 30
-    usage_sessions_target: float = 20.0
-    usage_drop: float = 0.30
-
-    def resolved(self, ds: Dataset) -> SignalParams:
-        """A copy with every ``None`` replaced by the dataset's configured threshold."""
-        th = ds.config.thresholds
-        out = replace(
-            self,
-            recency_levels=tuple(self.recency_levels or th.levels()),
-            recency_alert_days=int(self.recency_alert_days or th.watch_days),
-            segment_active_days=int(self.segment_active_days or th.wake_up_days),
-            segment_inactive_days=int(self.segment_inactive_days or th.inactive_days),
-        )
-        if not out.segment_active_days < out.segment_inactive_days:
-            raise ConfigError(
-                f"segment_active_days ({out.segment_active_days}) must be below "
-                f"segment_inactive_days ({out.segment_inactive_days})."
-            )
-        if out.email_recent_sends >= out.email_last_sends or out.email_recent_sends < 1:
-            raise ConfigError("email_recent_sends must be at least 1 and below email_last_sends.")
-        return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -487,9 +428,10 @@ def email_segments(ds: Dataset, dates, params: SignalParams | None = None) -> pd
     -------
     DataFrame with one row per (as_of, customer_id) for customers signed up before as_of:
     ``as_of`` (datetime64), ``customer_id`` (string), ``email_segment`` (ordered
-    categorical of :data:`EMAIL_SEGMENTS`, NA if never emailed or no email table).
+    categorical of :data:`EMAIL_SEGMENTS`, NA if never emailed or no email table);
+    ``attrs["unavailable"]`` is ``["email"]`` without email events.
     """
-    p = (params or SignalParams()).resolved(ds)
+    p = (params or ds.config.signal_params).resolved(ds)
     grid = _grid(ds, dates)
     em = _email_events(ds, grid)
     seg = _segments(em, grid, p) if em is not None else pd.Categorical.from_codes(
@@ -497,7 +439,7 @@ def email_segments(ds: Dataset, dates, params: SignalParams | None = None) -> pd
     out = grid.frame[["as_of", "customer_id"]].copy()
     out["email_segment"] = grid.back(seg)
     if em is None:
-        out.attrs["notes"] = ["email_events not provided: no email segments."]
+        out.attrs["unavailable"] = ["email"]  # no email_events: no email segments
     return out
 
 
@@ -816,12 +758,6 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "usage_sessions_30", "days_since_use",
 )
 
-_ABSENT_NOTE = {
-    "email": "email_events not provided: the email indicator is NA for everyone.",
-    "value": "orders with amounts not provided: the value indicator is NA for everyone.",
-    "nps": "nps not provided: the NPS indicator is NA for everyone.",
-    "usage": "usage not provided: the usage indicator is NA for everyone.",
-}
 
 
 
@@ -846,9 +782,10 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
     -------
     DataFrame, one row per (as_of, customer_id) with ``signup_date < as_of``, sorted by
     as_of then customer_id, with the contract columns (module docstring) followed by
-    :data:`EXTRA_COLUMNS`. ``attrs["notes"]`` lists absent tables (said once).
+    :data:`EXTRA_COLUMNS`. ``attrs["unavailable"]`` lists the indicators whose table (or
+    order amounts) the export lacks, by code (``email``, ``value``, ``nps``, ``usage``).
     """
-    p = (params or SignalParams()).resolved(ds)
+    p = (params or ds.config.signal_params).resolved(ds)
     idx = as_dates(dates)
     grid = _grid(ds, idx)
     n = len(grid)
@@ -873,11 +810,11 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
         "lost": grid.frame["lost"].to_numpy(dtype=bool),
         "tenure_days": grid.frame["tenure_days"].to_numpy(dtype=np.int64),
     }
-    notes = []
+    unavailable = []
     for name, (step, args) in steps.items():  # a loop over the six indicators
         part = step(*args)
         if part.pop("_absent", False):
-            notes.append(_ABSENT_NOTE[name])
+            unavailable.append(name)
         cols.update({k: grid.back(v) for k, v in part.items()})
         del part
         grid.q.cache.clear()  # positions are only reused within an indicator; free the memory
@@ -888,5 +825,5 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
     # built column by column in the final order, without consolidating copies
     out = pd.DataFrame({c: cols.pop(c) for c in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS)},
                        index=pd.RangeIndex(n), copy=False)
-    out.attrs["notes"] = notes
+    out.attrs["unavailable"] = unavailable
     return out

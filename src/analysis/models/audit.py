@@ -72,7 +72,7 @@ from scipy import stats
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, DataError, NotEnoughDataError
 from analysis.metrics import signals as _signals
-from analysis.metrics.lifecycle import as_dates, lost_clients, status_at
+from analysis.metrics.lifecycle import as_dates, check_as_of, lost_clients, status_at
 from analysis.metrics.priority import value_tiers
 
 __all__ = [
@@ -448,7 +448,7 @@ def match_retained(ds: Dataset, lost: pd.DataFrame, as_of, *, lookback_weeks: in
     _check_columns(lost, ["customer_id", "churn_date"], "lost clients")
     if int(ratio) < 1:
         raise ConfigError(f"ratio is {ratio}; expected at least 1 retained client per lost client.")
-    as_of = pd.Timestamp(as_of).normalize()
+    as_of = check_as_of(as_of)
     horizon = int(horizon_days or ds.config.thresholds.churn_horizon_days)
     cases = lost[["customer_id", "churn_date"]].rename(columns={"customer_id": "case_id", "churn_date": "ref_date"})
     cases = cases.assign(ref_date=pd.to_datetime(cases["ref_date"]).dt.normalize(),
@@ -661,7 +661,7 @@ class RetroAudit:
             raise ConfigError(f"anchor is '{self.anchor}'; expected one of {list(ANCHORS)}.")
         if int(self.n_lost) < 1:
             raise ConfigError(f"n_lost is {self.n_lost}; expected at least 1 lost client.")
-        as_of = pd.Timestamp(as_of).normalize()
+        as_of = check_as_of(as_of)
         self.as_of_ = as_of
         past = ds.before(as_of)
         lost = lost_clients(past, as_of, int(self.n_lost), self.horizon_days)
@@ -822,42 +822,3 @@ class RetroAudit:
             figures[f"share_signal_{h}w_ci"] = ([float(lost_sh.loc[h, "ci_low"]), float(lost_sh.loc[h, "ci_high"])]
                                                 if h in sh.index else None)
         return figures
-
-    # ----------------------------------------------------------------- display
-    def indicator_table(self, lang: str = "en") -> pd.DataFrame:
-        """:attr:`per_indicator_` for a client: labelled indicators and columns, rates in %.
-
-        Columns: indicator, recall, false-alarm rate, precision (audit sample), lift,
-        median lead (weeks), clients measurable — in ``lang``; indicators not available dropped.
-        """
-        from analysis.reporting.i18n import fmt_num, fmt_pct, t
-
-        p = self.per_indicator_.loc[self.per_indicator_["available"]]
-        out = pd.DataFrame({
-            "indicator": [t(f"aud_ind_{i}", lang) for i in p["indicator"]],
-            "recall": [fmt_pct(v, lang) for v in p["recall"]],
-            "false_alarm_rate": [fmt_pct(v, lang) for v in p["false_alarm_rate"]],
-            "precision": [fmt_pct(v, lang) for v in p["precision"]],
-            "lift": ["∞" if np.isinf(v) else fmt_num(v, lang, 2) for v in p["lift"]],
-            "median_lead_weeks": [fmt_num(v, lang, 1) for v in p["median_lead_weeks"]],
-            "coverage": [fmt_pct(v, lang, 0) for v in p["coverage"]],
-        })
-        return out.rename(columns={c: t(f"aud_col_{c}", lang) for c in out.columns})
-
-    def silent_table(self, lang: str = "en", currency: str = "EUR") -> pd.DataFrame:
-        """:attr:`silent_` for a client (no personal column): id, departure date, seniority,
-        last interaction, 12-month revenue, indicators measurable, segment attributes."""
-        from analysis.reporting.i18n import fmt_date, fmt_money, t
-
-        s = self.silent_
-        base = ["customer_id", "churn_date", "tenure_days", "last_interaction", "revenue_12m",
-                "indicators_evaluable"]
-        segs = [c for c in s.columns if c not in self.clients_.columns]
-        out = s[base + segs].copy()
-        names = {i: t(f"aud_ind_{i}", lang) for i in INDICATOR_TABLES}
-        out["churn_date"] = s["churn_date"].map(lambda v: fmt_date(v, lang))
-        out["last_interaction"] = s["last_interaction"].map(lambda v: fmt_date(v, lang))
-        out["revenue_12m"] = s["revenue_12m"].map(lambda v: fmt_money(v, lang, currency))
-        out["indicators_evaluable"] = s["indicators_evaluable"].fillna("").str.split(", ").map(
-            lambda items: ", ".join(names.get(i, i) for i in items if i))
-        return out.rename(columns={c: t(f"aud_col_{c}", lang) for c in base})

@@ -25,7 +25,8 @@ import yaml
 
 from analysis.errors import ConfigError
 
-__all__ = ["LANGUAGES", "t", "reason_label", "labels", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "check_lang"]
+__all__ = ["LANGUAGES", "t", "reason_label", "texts", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "fmt_kpi",
+           "is_share_kpi", "check_lang"]
 
 LANGUAGES = ("fr", "en")
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
@@ -39,8 +40,11 @@ def check_lang(lang: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def labels() -> dict[str, dict[str, str]]:
-    """Every label of every ``locales/*.yml`` file, by key."""
+def texts() -> dict[str, dict[str, str]]:
+    """Every text label of every ``locales/*.yml`` file, by key: ``{key: {"fr": ..., "en": ...}}``.
+
+    (Text labels; the *training* labels of the classifier are :func:`analysis.models.features.labels`.)
+    """
     out: dict[str, dict[str, str]] = {}
     folder = resources.files("analysis.reporting") / "locales"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -54,11 +58,16 @@ def labels() -> dict[str, dict[str, str]]:
     return out
 
 
+#: Former name of :func:`texts`, kept while ``models/classifier.py`` still imports it (issue 11
+#: removes the words from models/); delete with that import.
+labels = texts
+
+
 def t(key: str, lang: str = "en", **kwargs) -> str:
     """The label ``key`` in ``lang``, with ``{placeholders}`` filled from ``kwargs``."""
     check_lang(lang)
     try:
-        text = labels()[key][lang]
+        text = texts()[key][lang]
     except KeyError as exc:
         raise KeyError(f"label '{key}' has no '{lang}' text in src/analysis/reporting/locales/*.yml") from exc
     return text.format(**kwargs) if kwargs else text
@@ -68,7 +77,7 @@ def reason_label(reason: str, lang: str = "en") -> str:
     """A quarantine reason (``unparseable_date:order_date``) in plain words."""
     code, _, column = str(reason).partition(":")
     key = f"reason_{code}"
-    return t(key, lang, column=column) if key in labels() else str(reason)
+    return t(key, lang, column=column) if key in texts() else str(reason)
 
 
 def _missing(x) -> bool:
@@ -111,3 +120,56 @@ def fmt_money(x, lang: str = "en", currency: str = "EUR", digits: int = 0) -> st
     if lang == "fr" or len(sym) > 1:
         return f"{sign}{num} {sym}"
     return f"{sign}{sym}{num}"
+
+
+#: KPIs that are counts of customers (shown as whole numbers).
+_COUNT_KPIS = ("customers", "active_customers", "new_customers", "lost_customers", "sent", "delivered",
+               "openers", "clickers", "repliers", "hard_bounces", "soft_bounces", "unsubscribes", "complaints",
+               "contacts")
+#: Small rates whose thresholds (0.1 %, 1 %, 2 %) need two decimals to be read.
+_SMALL_RATES = ("complaint_rate", "hard_bounce_rate", "unsubscribe_rate", "soft_bounce_rate")
+_PCT_WORDS = ("rate", "share", "ratio", "ctor", "deliverability", "pct", "retention")
+_MONEY_WORDS = ("revenue", "amount", "value", "mrr", "arr", "basket", "money")
+
+
+def is_share_kpi(key: str) -> bool:
+    """Whether a KPI is a share shown in percent (``*_rate``, ``*_share``, ``ctor``,
+    ``deliverability``, ``retention``...), so that its changes are in points."""
+    k = key.lower()
+    return k not in _COUNT_KPIS and any(w in k for w in _PCT_WORDS)
+
+
+def fmt_kpi(key: str, value, lang: str = "en", currency: str = "EUR") -> str:
+    """A KPI value formatted from the KPI's name, the one KPI formatter of the reports.
+
+    Counts (``customers``, ``sent``...) as whole numbers; shares (``*_rate``, ``*_share``,
+    ``ctor``, ``deliverability``...) as percentages, with two decimals for the small rates
+    (complaints, bounces, unsubscribes) and for any share below 1 %; amounts (``revenue``,
+    ``value``...) as money; other whole numbers as counts, other numbers with one decimal;
+    ``–`` when missing. ``{"value": x, "unit": "pct" | "money" | "count" | "number"}``
+    gives the unit explicitly.
+    """
+    if isinstance(value, dict):
+        unit, v = value.get("unit"), value.get("value")
+        if unit == "pct":
+            return fmt_pct(v, lang)
+        if unit == "money":
+            return fmt_money(v, lang, currency)
+        if unit == "count":
+            return fmt_num(v, lang)
+        return fmt_num(v, lang, 1)
+    if value is None or _missing(value):
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    k = key.lower()
+    if k in _COUNT_KPIS:
+        return fmt_num(value, lang)
+    if is_share_kpi(k):
+        small = k in _SMALL_RATES or 0 < abs(value) < 0.01
+        return fmt_pct(value, lang, 2 if small else 1)
+    if any(w in k for w in _MONEY_WORDS):
+        return fmt_money(value, lang, currency)
+    if isinstance(value, int) or float(value).is_integer():
+        return fmt_num(value, lang)
+    return fmt_num(value, lang, 1)

@@ -44,12 +44,12 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import pandas as pd
 import yaml
 
 from analysis.data.config import CONFIG_FILE
 from analysis.data.dataset import Dataset, load
 from analysis.errors import ReportError
+from analysis.metrics.lifecycle import check_as_of
 from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import check_lang, t
 from analysis.reporting.outputs import to_jsonable
@@ -170,13 +170,8 @@ def parse_parameters(items: Iterable[str] | None) -> dict[str, Any]:
 
 
 def _check_as_of(as_of: str) -> str:
-    try:
-        ts = pd.Timestamp(str(as_of))
-    except (ValueError, TypeError) as exc:
-        raise ReportError(f"--as-of '{as_of}' is not a date; expected YYYY-MM-DD, e.g. 2026-10-31.") from exc
-    if ts != ts.normalize() or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(as_of)):
-        raise ReportError(f"--as-of '{as_of}' is not a date; expected YYYY-MM-DD, e.g. 2026-10-31.")
-    return ts.date().isoformat()
+    """``--as-of`` as ``YYYY-MM-DD`` (:func:`analysis.metrics.lifecycle.check_as_of`, strict)."""
+    return check_as_of(as_of, strict=True, name="--as-of", error=ReportError).date().isoformat()
 
 
 # ----------------------------------------------------------------------------- dataset

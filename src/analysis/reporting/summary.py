@@ -3,8 +3,16 @@
 :func:`executive_summary` turns the merged sidecars (``summary.json``) into formatted,
 translated text: headline KPIs of the month versus the previous month, the alerts, the
 retro-audit verdict, the decay trend, the top priorities and at most three decisions
-(SPEC section 5, monthly KPI review). Every figure is read with ``.get``: a notebook that
-did not run, or a table the export lacks, simply removes its part.
+(SPEC section 5, monthly KPI review).
+
+The figures it reads are declared, per notebook, by one schema (:data:`SCHEMAS`, a
+``TypedDict`` per notebook): each notebook records its typed result's ``key_figures()``
+(:class:`analysis.metrics.kpis.BaseHealth`, :class:`analysis.models.audit.RetroAudit`,
+:class:`analysis.metrics.cohorts.CohortDecay`, the churn-risk result), a test checks that
+every producer writes every key of its schema, and the summary can read no other key. The
+data holds numbers and codes only (alert, decision, verdict, trend, action codes); the
+words come from ``locales/*.yml`` here. A notebook that did not run, or a figure that is
+null (a table the export lacks), simply removes its part.
 
 :func:`render_index` writes ``index.html`` from ``templates/index.html.j2``.
 """
@@ -12,14 +20,117 @@ did not run, or a table the export lacks, simply removes its part.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, labels, t
+from analysis.reporting.i18n import (
+    check_lang,
+    fmt_date,
+    fmt_kpi,
+    fmt_money,
+    fmt_num,
+    fmt_pct,
+    is_share_kpi,
+    t,
+    texts,
+)
+from analysis.reporting.narrative import alert_text, decision_text
 
 __all__ = ["MAX_DECISIONS", "MAX_PRIORITIES", "KPI_ORDER", "kpi_label", "kpi_sort_key", "fmt_kpi",
-           "executive_summary", "render_index"]
+           "BaseHealthFigures", "RetroAuditFigures", "CohortDecayFigures", "ChurnRiskFigures", "SCHEMAS",
+           "missing_keys", "executive_summary", "render_index"]
+
+
+# ----------------------------------------------------------------------------- the schema
+class BaseHealthFigures(TypedDict):
+    """``01_base_health``: :meth:`analysis.metrics.kpis.BaseHealth.key_figures`."""
+
+    customers: int
+    active_customers: int
+    month: str | None  # report month YYYY-MM
+    kpis_month: dict[str, float | None]
+    kpis_prev_month: dict[str, float | None]
+    alerts: list[dict[str, Any]]  # kind, code, kpi, value, threshold (kpis.month_alerts)
+    decisions: list[str]  # decision codes (kpis.DECISIONS)
+    quarantined_rows: int
+
+
+class RetroAuditFigures(TypedDict):
+    """``02_retro_audit``: :meth:`analysis.models.audit.RetroAudit.key_figures`."""
+
+    n_lost: int
+    share_signal_min_lead: float
+    share_signal_min_lead_ci: list[float]
+    min_lead_weeks: int
+    false_alarm_any: float
+    verdict: str  # audit.VERDICTS
+    silent_churners: int
+    preventable_revenue: float
+    signals_discriminate: bool
+    watch_first: list[str]  # indicator codes
+
+
+class CohortDecayFigures(TypedDict):
+    """``03_cohort_decay``: :meth:`analysis.metrics.cohorts.CohortDecay.key_figures`."""
+
+    retention_3m: float | None
+    retention_6m: float | None
+    retention_12m: float | None
+    trend: str | None  # improving / worsening / stable
+    trend_delta: float | None  # percentage points
+    fastest_segment: str | None
+    median_lifetime_months: float | None
+
+
+class ChurnRiskFigures(TypedDict):
+    """``04_churn_risk``: the churn-risk result's key figures (``ScoreResult.summary()``)."""
+
+    auc_model: float | None
+    auc_recency: float | None
+    auc_bgnbd: float | None
+    best_model: str | None
+    n_priority_1: int
+    # customer_id, churn_probability, value, expected_value_at_risk, recommended_action (code), reasons
+    top_priorities: list[dict[str, Any]]
+
+
+#: notebook stem -> the schema of the key figures the executive summary reads from it.
+SCHEMAS: dict[str, type] = {
+    "01_base_health": BaseHealthFigures,
+    "02_retro_audit": RetroAuditFigures,
+    "03_cohort_decay": CohortDecayFigures,
+    "04_churn_risk": ChurnRiskFigures,
+}
+
+
+def missing_keys(notebook: str, figures: Mapping[str, Any]) -> list[str]:
+    """The keys of ``notebook``'s schema (:data:`SCHEMAS`) that ``figures`` lacks."""
+    return [k for k in SCHEMAS[notebook].__annotations__ if k not in figures]
+
+
+class _Figures(dict):
+    """One notebook's sidecar restricted to its schema: reading an undeclared key is an error
+    (so the summary cannot depend on a figure no schema promises); an absent figure is None."""
+
+    def __init__(self, notebook: str, sidecar: Mapping[str, Any] | None):
+        self._keys = tuple(SCHEMAS[notebook].__annotations__)
+        super().__init__({k: (sidecar or {}).get(k) for k in self._keys})
+        self._present = bool(sidecar)
+
+    def __getitem__(self, key):
+        if key not in self._keys:
+            raise KeyError(f"'{key}' is not in the declared key figures {self._keys}")
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        value = self[key]
+        return default if value is None else value
+
+    def __bool__(self) -> bool:
+        return self._present
+
 
 #: SPEC section 5: "at most three decisions" per monthly review.
 MAX_DECISIONS = 3
@@ -34,45 +145,16 @@ KPI_ORDER: tuple[str, ...] = (
     "ctor", "response_rate", "unsubscribe_rate", "complaint_rate", "inactivity_rate_*",
 )
 
-_PCT_WORDS = ("rate", "share", "ratio", "ctor", "deliverability", "pct", "retention")
-_MONEY_WORDS = ("revenue", "amount", "value", "mrr", "arr", "basket", "money")
 
 
 def kpi_label(key: str, lang: str) -> str:
     """The label of a KPI key: ``kpi_<key>`` or ``report_kpi_<key>`` from the locale files,
     else the key itself with spaces for underscores."""
     for candidate in (f"kpi_{key}", f"report_kpi_{key}", key):
-        entry = labels().get(candidate)
+        entry = texts().get(candidate)
         if isinstance(entry, dict) and lang in entry:
             return entry[lang]
     return key.replace("_", " ")
-
-
-def fmt_kpi(key: str, value: Any, lang: str, currency: str = "EUR") -> str:
-    """A KPI value formatted from its name: shares (``*_rate``, ``*_share``, ``ctor`` ...) as
-    percentages (two decimals below 1 %), amounts (``revenue``, ``value`` ...) as money,
-    whole numbers as counts, other numbers with one decimal."""
-    if isinstance(value, dict):  # {"value": x, "unit": "pct" | "money" | "count" | "number"}
-        unit = value.get("unit")
-        v = value.get("value")
-        if unit == "pct":
-            return fmt_pct(v, lang)
-        if unit == "money":
-            return fmt_money(v, lang, currency)
-        if unit == "count":
-            return fmt_num(v, lang)
-        return fmt_num(v, lang, 1)
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "–" if value is None else str(value)
-    k = key.lower()
-    if any(w in k for w in _PCT_WORDS):
-        # small rates (complaints, hard bounces: thresholds of 0.1 % and 2 %) need two decimals
-        return fmt_pct(value, lang, 2 if 0 < abs(value) < 0.01 else 1)
-    if any(w in k for w in _MONEY_WORDS):
-        return fmt_money(value, lang, currency)
-    if isinstance(value, int) or float(value).is_integer():
-        return fmt_num(value, lang)
-    return fmt_num(value, lang, 1)
 
 
 def kpi_sort_key(key: str) -> tuple[int, int, str]:
@@ -99,7 +181,7 @@ def _change(key: str, now: Any, prev: Any, lang: str) -> str:
     if a is None or b is None:
         return "–"
     k = key.lower()
-    if any(w in k for w in _PCT_WORDS) or (isinstance(now, dict) and now.get("unit") == "pct"):
+    if is_share_kpi(k) or (isinstance(now, dict) and now.get("unit") == "pct"):
         d = 100 * (a - b)
         s = fmt_num(abs(d), lang, 2 if 0 < abs(d) < 0.1 else 1)
         return f"{_sign(d, s)}{s} {t('report_points', lang)}"
@@ -117,21 +199,18 @@ def _sign(x: float, shown: str) -> str:
     return "+" if x > 0 else "-"
 
 
-def _text(value: Any, lang: str) -> str:
-    """A text recorded by a notebook: a string, or ``{"fr": ..., "en": ...}``."""
-    if isinstance(value, dict):
-        return str(value.get(lang) or next(iter(value.values()), ""))
-    return "" if value is None else str(value)
-
-
 def _label_or(key: str, lang: str, fallback: str) -> str:
-    entry = labels().get(key)
+    entry = texts().get(key)
     return entry[lang] if isinstance(entry, dict) and lang in entry else fallback
 
 
-def _action(value: Any, lang: str) -> str:
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _action(code: Any, lang: str) -> str:
     """A recommended action: its code (``personal_call``...) as the ``sig_action_<code>`` label."""
-    return _label_or(f"sig_action_{value}", lang, _text(value, lang)) if isinstance(value, str) else _text(value, lang)
+    return _label_or(f"sig_action_{code}", lang, _str(code))
 
 
 def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str = "EUR") -> dict[str, Any]:
@@ -139,20 +218,14 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
 
     Parameters
     ----------
-    summary : ``{notebook_stem: sidecar}`` as in ``summary.json``. Keys read (all optional):
-        ``01_base_health``: customers, active_customers, month, kpis_month, kpis_prev_month,
-        alerts (kpi, value, threshold, message), decisions, quarantined_rows;
-        ``02_retro_audit``: n_lost, share_signal_min_lead, share_signal_min_lead_ci,
-        min_lead_weeks, false_alarm_any, verdict, silent_churners, preventable_revenue,
-        signals_discriminate and watch_first (the audit decision is skipped when the
-        signals do not discriminate);
-        ``03_cohort_decay``: retention_3m, retention_6m, retention_12m, trend, trend_delta,
-        fastest_segment, median_lifetime_months (``trend_delta`` in percentage points,
-        as :func:`analysis.metrics.cohorts.retention_trend` gives it);
-        ``04_churn_risk``: auc_model, auc_recency, auc_bgnbd, best_model, n_priority_1,
-        top_priorities (customer_id, churn_probability, value, expected_value_at_risk,
-        recommended_action (a code of :data:`analysis.metrics.priority.ACTIONS`, shown with its
-        ``sig_action_<code>`` label), reasons).
+    summary : ``{notebook_stem: sidecar}`` as in ``summary.json``. The keys read are those
+        of :data:`SCHEMAS` (:class:`BaseHealthFigures`, :class:`RetroAuditFigures`,
+        :class:`CohortDecayFigures`, :class:`ChurnRiskFigures`); a missing notebook or a null
+        figure removes its part. The audit decision is skipped when the signals do not
+        discriminate; ``trend_delta`` is in percentage points
+        (:func:`analysis.metrics.cohorts.retention_trend`); a priority's
+        ``recommended_action`` is a code of :data:`analysis.metrics.priority.ACTIONS`, shown
+        with its ``sig_action_<code>`` label.
     lang : ``fr`` or ``en``.
     currency : ISO code of the amounts.
 
@@ -167,10 +240,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
     Empty lists where the figures are absent.
     """
     check_lang(lang)
-    base = summary.get("01_base_health") or {}
-    audit = summary.get("02_retro_audit") or {}
-    decay = summary.get("03_cohort_decay") or {}
-    risk = summary.get("04_churn_risk") or {}
+    base, audit, decay, risk = (_Figures(name, summary.get(name)) for name in SCHEMAS)
     out: dict[str, Any] = {"headline": [], "kpis": [], "month": None, "previous_month": None,
                            "alerts": [], "audit": [], "decay": [], "risk": [], "priorities": [],
                            "priority_columns": [], "decisions": [], "has_base": bool(base)}
@@ -194,17 +264,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
              "change": _change(k, v, prev.get(k) if isinstance(prev, dict) else None, lang)}
             for k, v in sorted(now.items(), key=lambda kv: kpi_sort_key(kv[0]))
         ]
-    for a in base.get("alerts") or []:
-        if isinstance(a, dict):
-            msg = _text(a.get("message"), lang)
-            if not msg:
-                k = str(a.get("kpi", ""))
-                msg = t("report_alert_default", lang, kpi=kpi_label(k, lang),
-                        value=fmt_kpi(k, a.get("value"), lang, currency),
-                        threshold=fmt_kpi(k, a.get("threshold"), lang, currency))
-            out["alerts"].append(msg)
-        elif a:
-            out["alerts"].append(_text(a, lang))
+    out["alerts"] += [alert_text(a, lang, currency) for a in base.get("alerts") or []]
     if base.get("quarantined_rows"):
         out["alerts"].append(t("report_alert_quarantine", lang, rows=fmt_num(base["quarantined_rows"], lang)))
 
@@ -222,7 +282,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         out["audit"].append(t("report_audit_not_discriminating", lang))
     if audit.get("verdict"):
         v = audit["verdict"]
-        text = _label_or(f"report_verdict_{v}", lang, _text(v, lang)) if isinstance(v, str) else _text(v, lang)
+        text = _label_or(f"report_verdict_{v}", lang, _str(v))
         out["audit"].append(t("report_audit_verdict", lang, verdict=text))
     if audit.get("silent_churners") is not None:
         out["audit"].append(t("report_audit_silent", lang, n=fmt_num(audit["silent_churners"], lang)))
@@ -238,21 +298,21 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         out["decay"].append(t("report_decay_retention", lang, parts=parts))
     if decay.get("trend"):
         tr = decay["trend"]
-        tr_text = _label_or(f"report_trend_{tr}", lang, _text(tr, lang)) if isinstance(tr, str) else _text(tr, lang)
+        tr_text = _label_or(f"report_trend_{tr}", lang, _str(tr))
         delta = decay.get("trend_delta")
         delta_text = (t("report_trend_delta", lang, delta=("+" if delta >= 0 else "-")
                         + fmt_num(abs(delta), lang, 1), points=t("report_points", lang))
                       if isinstance(delta, (int, float)) else "")
         out["decay"].append(t("report_decay_trend", lang, trend=tr_text, delta=delta_text))
     if decay.get("fastest_segment"):
-        out["decay"].append(t("report_decay_fastest", lang, segment=_text(decay["fastest_segment"], lang)))
+        out["decay"].append(t("report_decay_fastest", lang, segment=_str(decay["fastest_segment"])))
     if decay.get("median_lifetime_months") is not None:
         out["decay"].append(t("report_decay_lifetime", lang,
                               months=fmt_num(decay["median_lifetime_months"], lang, 1)))
 
     # -- churn risk and priorities
     if risk.get("auc_model") is not None:
-        out["risk"].append(t("report_risk_auc", lang, model=_text(risk.get("best_model") or "", lang) or "–",
+        out["risk"].append(t("report_risk_auc", lang, model=_str(risk.get("best_model")) or "–",
                              auc=fmt_num(risk["auc_model"], lang, 2),
                              recency=fmt_num(risk.get("auc_recency"), lang, 2),
                              bgnbd=fmt_num(risk.get("auc_bgnbd"), lang, 2)))
@@ -265,15 +325,15 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
                                                          "report_col_action", "report_col_reasons")]
         for p in top:
             reasons = p.get("reasons")
-            reasons = "; ".join(_text(r, lang) for r in reasons) if isinstance(reasons, list) else _text(reasons, lang)
+            reasons = "; ".join(_str(r) for r in reasons) if isinstance(reasons, list) else _str(reasons)
             out["priorities"].append([
-                _text(p.get("customer_id"), lang), fmt_pct(p.get("churn_probability"), lang, 0),
+                _str(p.get("customer_id")), fmt_pct(p.get("churn_probability"), lang, 0),
                 fmt_money(p.get("value"), lang, currency), fmt_money(p.get("expected_value_at_risk"), lang, currency),
                 _action(p.get("recommended_action"), lang), reasons,
             ])
 
     # -- at most three decisions: the base-health ones first, then risk, then audit
-    decisions = [_text(d, lang) for d in (base.get("decisions") or []) if _text(d, lang)]
+    decisions = [decision_text(d, lang) for d in base.get("decisions") or []]
     if len(decisions) < MAX_DECISIONS and risk.get("n_priority_1"):
         at_risk = sum(p.get("expected_value_at_risk") or 0 for p in top)
         decisions.append(t("report_decision_priorities", lang, n=fmt_num(risk["n_priority_1"], lang),

@@ -11,13 +11,20 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.axes import Axes
-from matplotlib.colors import Normalize
 from matplotlib.patches import Patch, Rectangle
 
 from analysis.metrics.cohorts import pooled_curve, to_wide
 from analysis.reporting.i18n import fmt_pct, t
-from analysis.reporting.plots.style import NEUTRAL, PALETTE, SEQUENTIAL_CMAP, axes_or_new, color_cycle, styled
+from analysis.reporting.plots.style import (
+    NEUTRAL,
+    PALETTE,
+    SEQUENTIAL_CMAP,
+    axes_or_new,
+    color_cycle,
+    styled,
+)
 
 __all__ = ["plot_retention_heatmap", "plot_survival", "plot_curves_by_age", "plot_retention_at"]
 
@@ -54,27 +61,19 @@ def plot_retention_heatmap(matrix: pd.DataFrame, ax: Axes | None = None, lang: s
     vmax = max(1.0, float(finite.max())) if finite.size else 1.0
     # colour scale from a round tenth below the lowest value, so that close values differ
     vmin = max(0.0, np.floor(10 * float(finite.min())) / 10 - 0.1) if finite.size else 0.0
-    norm = Normalize(vmin=min(vmin, 0.5), vmax=vmax)
-    # background hatch shows through masked (not observable) cells
-    ax.add_patch(Rectangle((-0.5, -0.5), n_cols, n_rows, facecolor="#EEEEEE", edgecolor="#BBBBBB",
-                           hatch="///", linewidth=0, zorder=0))
-    ax.imshow(np.ma.masked_invalid(values), cmap=SEQUENTIAL_CMAP, norm=norm, aspect="auto",
-              interpolation="nearest", zorder=1)
     if annotate is None:
         annotate = n_rows * n_cols <= 625
-    if annotate:
-        size = 7 if n_rows * n_cols <= 200 else 5.5
-        rows, cols = np.nonzero(np.isfinite(values))
-        for r, c in zip(rows, cols, strict=True):  # cells of a small table, not customers
-            v = values[r, c]
-            ax.text(c, r, fmt_pct(v, lang, 0).replace(" ", "\u202f"), ha="center", va="center",
-                    fontsize=size, color="white" if norm(v) > 0.6 else "#333333", zorder=2)
-    ax.set_xticks(range(n_cols))
-    ax.set_xticklabels([str(a) for a in wide.columns], fontsize=8)
-    ax.set_yticks(range(n_rows))
-    ax.set_yticklabels([_cohort_label(c, period) for c in wide.index], fontsize=8)
-    ax.set_xlim(-0.5, n_cols - 0.5)
-    ax.set_ylim(n_rows - 0.5, -0.5)
+    # background hatch shows through masked (not observable) cells
+    ax.add_patch(Rectangle((0, 0), n_cols, n_rows, facecolor="#EEEEEE", edgecolor="#BBBBBB",
+                           hatch="///", linewidth=0, zorder=0))
+    cells = wide.apply(lambda col: col.map(lambda v: fmt_pct(v, lang, 0).replace(" ", "\u202f")))
+    sns.heatmap(wide, mask=~np.isfinite(values), cmap=SEQUENTIAL_CMAP, vmin=min(vmin, 0.5), vmax=vmax,
+                annot=cells.to_numpy() if annotate else False, fmt="", cbar=False, ax=ax,
+                annot_kws={"fontsize": 7 if n_rows * n_cols <= 200 else 5.5},
+                xticklabels=[str(a) for a in wide.columns],
+                yticklabels=[_cohort_label(c, period) for c in wide.index])
+    ax.tick_params(axis="both", labelsize=8)
+    ax.tick_params(axis="y", rotation=0)
     ax.grid(False)
     ax.set_xlabel(t("coh_age", lang))
     ax.set_ylabel(t("coh_cohort", lang))

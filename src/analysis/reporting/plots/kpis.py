@@ -12,11 +12,20 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis.reporting.i18n import fmt_num, fmt_pct, t
-from analysis.reporting.plots.style import NEUTRAL, PALETTE, RC, RISK_COLORS, SEQUENTIAL_CMAP, axes_or_new, styled
+from analysis.reporting.plots.style import (
+    NEUTRAL,
+    PALETTE,
+    RC,
+    RISK_COLORS,
+    SEQUENTIAL_CMAP,
+    axes_or_new,
+    styled,
+)
 
 __all__ = [
     "plot_new_customers",
@@ -219,17 +228,15 @@ def plot_transitions(matrix: pd.DataFrame, ax: Axes | None = None, lang: str = "
     month : the month shown in the title (``YYYY-MM``).
     """
     ax = axes_or_new(ax, figsize=(7.0, 4.8))
-    values = matrix.to_numpy(dtype="float64")
-    ax.imshow(values, cmap=SEQUENTIAL_CMAP, aspect="auto")
-    ax.set_xticks(range(matrix.shape[1]))
-    ax.set_xticklabels([t(f"kpi_seg_{c}", lang) for c in matrix.columns], rotation=30, ha="right")
-    ax.set_yticks(range(matrix.shape[0]))
-    ax.set_yticklabels([t(f"kpi_seg_{r}", lang) for r in matrix.index])
-    vmax = np.nanmax(values) if values.size else 0
-    for i in range(values.shape[0]):
-        for j in range(values.shape[1]):
-            ax.text(j, i, fmt_num(values[i, j], lang), ha="center", va="center", fontsize=9,
-                    color="white" if vmax and values[i, j] > 0.6 * vmax else "black")
+    counts = matrix.astype("float64")
+    sns.heatmap(counts, cmap=SEQUENTIAL_CMAP, cbar=False, ax=ax, fmt="", annot_kws={"fontsize": 9},
+                annot=counts.apply(lambda col: col.map(lambda v: fmt_num(v, lang))).to_numpy(),
+                xticklabels=[t(f"kpi_seg_{c}", lang) for c in matrix.columns],
+                yticklabels=[t(f"kpi_seg_{r}", lang) for r in matrix.index])
+    ax.tick_params(axis="x", rotation=30)
+    ax.tick_params(axis="y", rotation=0)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
     ax.set_xlabel(t("kpi_segment_to", lang))
     ax.set_ylabel(t("kpi_segment_from", lang))
     ax.set_title(t("kpi_transitions_title", lang, month=month))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis.reporting.i18n import labels, t
+from analysis.reporting.i18n import t, texts
 from analysis.reporting.plots.style import NEUTRAL, PALETTE, RISK_COLORS, axes_or_new, styled
 
 __all__ = ["reliability_plot", "gains_plot", "importance_plot", "priority_plot"]
@@ -80,7 +80,7 @@ def gains_plot(gains: pd.DataFrame, lang: str = "en", capacity_share: float | No
 def feature_label(name: str, lang: str = "en") -> str:
     """A feature's plain-language name: its ``feat_<name>`` label, ``plan = Pro`` for a
     segment dummy, ``email segment = …`` for a category flag, else the column name."""
-    if f"feat_{name}" in labels():
+    if f"feat_{name}" in texts():
         return t(f"feat_{name}", lang)
     if name.startswith("seg_"):
         column, _, value = name[4:].partition("_")
