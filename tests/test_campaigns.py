@@ -218,8 +218,9 @@ def test_plan_campaign_stratified_and_seeded():
     plan = plan_campaign(ds, "2026-04-01", target="lapsed", holdout=0.1, seed=3)
     a = plan.assignments
     assert len(a) == 199 and plan.excluded_unsubscribed == 1
-    counts = a.groupby(["value_tier", "group"]).size()
-    assert counts[("high", "control")] == 4 and counts[("standard", "control")] == 16  # round(0.1 x 40), round(0.1 x 159)
+    sizes = plan.group_sizes()
+    assert sizes.loc["high", "control"] == 4 and sizes.loc["standard", "control"] == 16  # round(0.1 x 40), round(0.1 x 159)
+    assert sizes.loc["high", "treatment"] == 36 and sizes.loc["standard", "treatment"] == 143
     again = plan_campaign(ds, "2026-04-01", target="lapsed", holdout=0.1, seed=3).assignments
     other = plan_campaign(ds, "2026-04-01", target="lapsed", holdout=0.1, seed=4).assignments
     pd.testing.assert_frame_equal(a, again)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.data.dataset import from_frames
-from analysis.metrics.cycles import cycle_history, sunset_lists
+from analysis.metrics.cycles import cycle_history, list_counts, off_active_list, sunset_lists
 
 
 def _ds(extra_orders=()):
@@ -39,6 +39,9 @@ def test_cycles_and_lists_by_hand():
     assert s.loc["W", ["cycles", "list_status"]].tolist() == [0, "active_list"]
     assert s.loc["X", "inactivity_action"] == "personal_call"           # 151 days: time alone would not remove
     # three failed cycles needed: X stays removable, nobody else
+    lists = sunset_lists(_ds(), "2026-05-01")
+    assert list_counts(lists) == {"active_list": 2, "separate_list": 1, "removal_candidate": 1}
+    assert off_active_list(lists)["customer_id"].tolist() == ["X", "Y"]      # most failures in a row first
     s3 = sunset_lists(_ds(), "2026-05-01", failed_cycles=3)
     assert s3.loc[s3["list_status"].eq("removal_candidate"), "customer_id"].tolist() == ["X"]
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.metrics.reaction import alert_crossings, reaction_delays, reaction_summary
+from analysis.metrics.reaction import (
+    alert_crossings,
+    reaction_delays,
+    reaction_key_figures,
+    reaction_summary,
+)
 
 NA = pd.NA
 
@@ -61,6 +66,8 @@ def test_reaction_delays_by_hand():
     assert by_owner.loc["csm_a", "median_days"] == 3 and by_owner.loc["csm_b", "median_days"] == 11
     by_alert = reaction_summary(d.reset_index(), "indicator").set_index("indicator")
     assert by_alert.loc["email", "share_over_7"] == 1.0 and pd.isna(by_alert.loc["usage", "share_over_7"])
+    k = reaction_key_figures(d.reset_index())
+    assert (k["alerts"], k["acted"], k["median_days"], k["share_over_7"]) == (3, 2, 7.0, 0.5)
     # a week later the unanswered alert is known to be late; the call of 02-03 then counts (8 days)
     later = reaction_delays(alert_crossings(_indicators()), _interventions(), "2026-02-10")
     assert later.set_index("indicator").loc["usage", "delay_days"] == pytest.approx(8.0)

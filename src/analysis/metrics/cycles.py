@@ -35,7 +35,7 @@ from analysis.metrics.campaigns import campaign_customers, window_outcomes
 from analysis.metrics.lifecycle import status_at
 from analysis.metrics.priority import recommended_action
 
-__all__ = ["LIST_STATUSES", "cycle_history", "sunset_lists"]
+__all__ = ["LIST_STATUSES", "cycle_history", "list_counts", "off_active_list", "sunset_lists"]
 
 LIST_STATUSES: tuple[str, ...] = ("active_list", "separate_list", "removal_candidate")
 
@@ -91,3 +91,17 @@ def sunset_lists(ds: Dataset, as_of, failed_cycles: int = 2) -> pd.DataFrame:
         ["removal_candidate", "separate_list"], "active_list")
     return st[["customer_id", "days_since_last", "cycles", "responded", "failed", "open", "failed_in_a_row",
                "last_cycle", "inactivity_action", "list_status"]]
+
+
+def off_active_list(lists: pd.DataFrame) -> pd.DataFrame:
+    """The customers of :func:`sunset_lists` on the separate list or removal candidates,
+    most failed cycles in a row first."""
+    off = lists.loc[lists["list_status"].ne("active_list")]
+    return off.sort_values(["failed_in_a_row", "days_since_last", "customer_id"], ascending=[False, False, True],
+                           kind="stable").reset_index(drop=True)
+
+
+def list_counts(lists: pd.DataFrame) -> dict[str, int]:
+    """Customers per list status (every status of :data:`LIST_STATUSES`, 0 when none)."""
+    counts = lists["list_status"].value_counts()
+    return {s: int(counts.get(s, 0)) for s in LIST_STATUSES}

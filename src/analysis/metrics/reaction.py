@@ -24,7 +24,8 @@ from analysis.data.dataset import Dataset
 from analysis.errors import NotEnoughDataError
 from analysis.metrics.signals import INDICATORS, indicators
 
-__all__ = ["LATE_DAYS", "alert_crossings", "reaction_delays", "reaction_summary", "reaction_at"]
+__all__ = ["LATE_DAYS", "alert_crossings", "reaction_delays", "reaction_key_figures", "reaction_summary",
+           "reaction_at"]
 
 LATE_DAYS = 7
 
@@ -120,6 +121,15 @@ def reaction_summary(delays: pd.DataFrame, by: str | None = None) -> pd.DataFram
     })
     out["no_action"] = out["alerts"] - out["acted"]
     return out.reset_index().rename(columns={key: by or "group"})
+
+
+def reaction_key_figures(delays: pd.DataFrame) -> dict:
+    """Alerts, acted, median and 75th percentile of the delay, share over 7 days (overall)."""
+    r = reaction_summary(delays).iloc[0] if len(delays) else None
+    if r is None:
+        return {"alerts": 0, "acted": 0, "median_days": None, "p75_days": None, "share_over_7": None}
+    return {"alerts": int(r["alerts"]), "acted": int(r["acted"]), "median_days": r["median_days"],
+            "p75_days": r["p75_days"], "share_over_7": r["share_over_7"]}
 
 
 def reaction_at(ds: Dataset, as_of, weeks: int = 26) -> pd.DataFrame:

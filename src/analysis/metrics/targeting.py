@@ -141,6 +141,17 @@ class CampaignPlan:
     baseline_purchase: float | None = None
     mde_purchase: float | None = None
 
+    def group_sizes(self) -> pd.DataFrame:
+        """Customers per value tier (rows) and group (columns: control, treatment)."""
+        return self.assignments.groupby(["value_tier", "group"]).size().unstack(fill_value=0)
+
+    def key_figures(self) -> dict:
+        """Sizes, baseline and minimum detectable effect on the purchase rate."""
+        return {"n_treatment": self.n_treatment, "n_control": self.n_control,
+                "excluded_unsubscribed": self.excluded_unsubscribed,
+                "baseline_purchase": self.baseline_purchase, "mde_purchase": self.mde_purchase,
+                "baseline_reactivation": self.baseline, "mde_reactivation": self.mde}
+
 
 def _unsubscribed(ds: Dataset, cut: pd.Timestamp) -> pd.Index:
     if not ds.has("email_events"):
