@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import pytest
 
+from analysis.data import cache, dataset
 from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from analysis.reporting.runner import ReportRun, run_report
 
-#: The real CDNOW log, in ../shared beside the repository (as on CI).
-CDNOW_FILE = PROJECT_ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+#: The real CDNOW log, shipped in the repository (examples/cdnow/README.md).
+CDNOW_FILE = PROJECT_ROOT / "examples" / "cdnow" / "CDNOW_master.txt"
 
 
 def execute(name: str, tmp_path: Path, parameters: dict) -> tuple[dict, nbformat.NotebookNode, Path]:
@@ -28,6 +32,15 @@ def execute(name: str, tmp_path: Path, parameters: dict) -> tuple[dict, nbformat
                         cwd=str(tmp_path))
     sidecar = json.loads((out_dir / f"{name}.json").read_text(encoding="utf-8"))
     return sidecar, nbformat.read(str(executed), as_version=4), out_dir
+
+
+def from_report(report, name: str) -> tuple[dict, nbformat.NotebookNode, Path]:
+    """What notebook ``name`` left in a shared executed report (see ``tests/conftest.py``):
+    its JSON sidecar, the executed notebook and the report folder (its output folder)."""
+    run_dir = report.run_dir
+    assert report.result.ok, [(n.name, n.error) for n in report.result.failed]
+    sidecar = json.loads((run_dir / f"{name}.json").read_text(encoding="utf-8"))
+    return sidecar, nbformat.read(str(run_dir / f"{name}.ipynb"), as_version=4), run_dir
 
 
 def output_text(nb: nbformat.NotebookNode) -> str:
@@ -51,3 +64,69 @@ def assert_no_personal_values(ds, text: str, n: int = 20) -> None:
     for col in [c for c in ds.config.personal_columns if c in ds.customers.columns]:
         shown = ds.customers[col].dropna().astype(str).head(n)
         assert not any(v in text for v in shown if len(v) > 3), col
+
+
+# ------------------------------------------------- executed reports shared by the tests
+#: The dates of the shared reports (fixtures of tests/conftest.py).
+SAMPLE_AS_OF = "2026-11-01"
+CDNOW_AS_OF = "1998-07-01"
+
+_LOG_ENV = "CHURN_RADAR_TEST_VALIDATION_LOG"
+_KERNEL_SPY = f'''
+import os
+import analysis.data.dataset as _dataset
+
+_real = _dataset._validate_folder
+
+
+def _logged(folder, config):
+    with open(os.environ["{_LOG_ENV}"], "a", encoding="utf-8") as fh:
+        fh.write(f"kernel {{os.getpid()}} {{folder}}\\n")
+    return _real(folder, config)
+
+
+_dataset._validate_folder = _logged
+'''
+
+
+@dataclass
+class SharedReport:
+    """One executed report: the runner's result, its folder and the validations it made."""
+
+    result: ReportRun
+    out: Path
+    data_dir: Path
+    as_of: str
+    validation_log: Path
+
+    @property
+    def run_dir(self) -> Path:
+        return self.result.run_dir
+
+    def validations(self) -> list[str]:
+        return self.validation_log.read_text(encoding="utf-8").splitlines() if self.validation_log.exists() else []
+
+
+def run_shared(root: Path, data_dir: Path, as_of: str, lang: str, parameters: dict) -> SharedReport:
+    """Run the report on ``data_dir`` into ``root / "reports"`` with a cold validated-copy
+    cache, logging every validation of an export: in this process (the runner) and in every
+    notebook kernel (an IPython startup file in a private ``IPYTHONDIR`` wraps the same
+    function there)."""
+    log = root / "validations.log"
+    startup = root / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00_count_validations.py").write_text(_KERNEL_SPY, encoding="utf-8")
+    real = dataset._validate_folder
+
+    def logged(folder, config):
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write(f"runner {folder}\n")
+        return real(folder, config)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(cache.CACHE_ENV, str(root / "validated-copies"))  # cold: nothing validated yet
+        mp.setenv("IPYTHONDIR", str(root / "ipython"))
+        mp.setenv(_LOG_ENV, str(log))
+        mp.setattr(dataset, "_validate_folder", logged)
+        result = run_report(data_dir, as_of, root / "reports", lang=lang, parameters=parameters, echo=None)
+    return SharedReport(result=result, out=root / "reports", data_dir=data_dir, as_of=as_of, validation_log=log)

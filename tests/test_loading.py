@@ -13,7 +13,6 @@ from analysis.data.validation import normalise_ids, parse_dates, parse_numbers
 from analysis.errors import ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parents[1]
-CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
 
 
 def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
@@ -251,7 +250,6 @@ def test_parse_numbers_detects_the_decimal_mark() -> None:
 
 
 # ------------------------------------------------------------------- CDNOW
-@pytest.mark.skipif(not CDNOW.exists(), reason="../shared/data/cdnow not beside the repository")
 def test_cdnow_loads_through_its_mapping_alone() -> None:
     ds = analysis.load(ROOT / "examples" / "cdnow")
     assert len(ds.orders) == 69_659

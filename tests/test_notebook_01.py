@@ -1,8 +1,9 @@
 """Notebook 01 (base health and monthly KPI dashboard) executed headless; its sidecar is checked
 against the package's own computation on the same data.
 
-Runs on a tiny dataset written here (always), on ``data/sample`` and on the CDNOW example
-(orders only: the email sections must say "not available") when they are present.
+Runs here on tiny datasets written by the tests; the runs on ``data/sample`` and on the CDNOW
+example (orders only: the email sections must say "not available") are those of the shared
+reports, checked in test_report_sample.py and test_report_cdnow.py with the helpers below.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import CDNOW_FILE, assert_no_personal_values, execute, output_text
+from notebook_runs import (
+    execute,
+    output_text,
+)
 
 import analysis
 from analysis.metrics import kpis
-from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
+from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import t
 
 pytestmark = pytest.mark.notebook
@@ -118,21 +122,3 @@ def test_notebook_without_email_events_says_not_available(tmp_path):
     assert t("not_available", "en", table=t("email_events", "en")) in _text_outputs(nb)
 
 
-@pytest.mark.skipif(not any(SAMPLE_DIR.glob("*.csv*")) and not any(SAMPLE_DIR.glob("*.parquet")),
-                    reason="data/sample not generated yet (churn-radar sample)")
-def test_notebook_on_sample(tmp_path):
-    side, nb = _run(tmp_path, SAMPLE_DIR, "2026-11-01", "fr")
-    ds = analysis.load(SAMPLE_DIR)
-    _check_against_package(side, ds, "2026-11-01", "fr")
-    assert side["month"] == "2026-10"
-    assert_no_personal_values(ds, _text_outputs(nb))
-
-
-@pytest.mark.skipif(not CDNOW_FILE.exists(), reason="CDNOW file not available")
-def test_notebook_on_cdnow_orders_only(tmp_path):
-    side, nb = _run(tmp_path, EXAMPLES_DIR / "cdnow", "1998-07-01", "en")
-    ds = analysis.load(EXAMPLES_DIR / "cdnow")
-    _check_against_package(side, ds, "1998-07-01", "en")
-    assert side["customers"] == 23570 and side["month"] == "1998-06"
-    assert side["tables"] == {"customers": 23570, "orders": 69659}
-    assert t("not_available", "en", table=t("email_events", "en")) in _text_outputs(nb)

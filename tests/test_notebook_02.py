@@ -1,8 +1,9 @@
 """Notebook 02 (retro-audit of lost clients) executed headless; its sidecar is checked against
 the package's own :class:`analysis.models.audit.RetroAudit` on the same data and parameters.
 
-Runs on a tiny orders-only base written here (always: the email, NPS and usage indicators
-must be reported as not available) and on ``data/sample`` when it is present.
+Runs here on a tiny orders-only base (the email, NPS and usage indicators must be reported
+as not available); the run on ``data/sample`` is the shared report's, checked in
+test_report_sample.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from notebook_runs import execute, output_text
 
 import analysis
 from analysis.models.audit import VERDICTS, RetroAudit
-from analysis.paths import NOTEBOOKS_DIR, SAMPLE_DIR
+from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import t
 from analysis.reporting.outputs import to_jsonable
 
@@ -102,18 +103,3 @@ def test_tiny_orders_only(tmp_path):
     assert lanes["lane"].nunique() == 4
 
 
-@pytest.mark.skipif(not (SAMPLE_DIR / "customers.csv").exists(), reason="data/sample not generated")
-def test_sample(tmp_path):
-    sidecar, nb = _run(tmp_path, "data/sample", {})  # the notebook's own defaults: as_of 2026-11-01, fr
-    ds = analysis.load(SAMPLE_DIR)
-    expected = RetroAudit().fit(ds, "2026-11-01")
-    assert sidecar == json.loads(json.dumps(to_jsonable(expected.key_figures())))
-    assert sidecar["n_lost"] == 100 and sidecar["lookback_weeks"] == 26
-    lo, hi = sidecar["share_signal_min_lead_ci"]
-    assert lo <= sidecar["share_signal_min_lead"] <= hi
-    assert set(sidecar["per_indicator"]) == {"frequency", "recency", "email", "value", "nps", "usage", "any"}
-    text = _text(nb)
-    assert t(f"aud_verdict_{sidecar['verdict']}", "fr").split("**")[1] in text
-    for col in ds.config.personal_columns:  # no personal value shown
-        values = ds.customers[col].dropna().astype(str).head(50) if col in ds.customers else []
-        assert not any(v in text for v in values)

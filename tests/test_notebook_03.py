@@ -1,8 +1,9 @@
 """Notebook 03 (cohort decay) executed headless; its sidecar is checked by hand on a tiny
 base and against the package's own computation on the sample and on CDNOW.
 
-Runs on a tiny dataset written here (always), on ``data/sample`` and on the CDNOW example
-(orders only, non-contractual: activity decay) when they are present.
+Runs here on tiny datasets; the runs on ``data/sample`` and on the CDNOW example (orders
+only, non-contractual: activity decay) are those of the shared reports, checked in
+test_report_sample.py and test_report_cdnow.py with the helpers below.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runs import CDNOW_FILE, assert_no_personal_values, execute, output_text
+from notebook_runs import (
+    execute,
+    output_text,
+)
 from test_cohorts import contractual_frames
 
 import analysis
 from analysis.metrics import cohorts
 from analysis.metrics.cohorts import MONTH_DAYS
-from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
+from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import t
 
 pytestmark = pytest.mark.notebook
@@ -64,8 +68,8 @@ def _check_against_package(side: dict, ds: analysis.Dataset, as_of: str, period:
     return expected
 
 
-def _figures(tmp_path: Path) -> set[str]:
-    return {p.name.removeprefix(f"{NAME}_") for p in (tmp_path / "out" / "figures").glob("*.png")}
+def _figures(out_dir: Path) -> set[str]:
+    return {p.name.removeprefix(f"{NAME}_") for p in (out_dir / "figures").glob("*.png")}
 
 
 def test_notebook_on_tiny_dataset(tmp_path):
@@ -85,7 +89,7 @@ def test_notebook_on_tiny_dataset(tmp_path):
     assert "client-secret" not in text  # personal column never shown
     assert t("coh_lost_contractual", "fr") in text
     assert {"retention_heatmap.png", "survival_by_cohort.png", "retention_at_3_6_12.png",
-            "survival_by_segment.png", "revenue_retention.png", "activity_decay.png"} <= _figures(tmp_path)
+            "survival_by_segment.png", "revenue_retention.png", "activity_decay.png"} <= _figures(tmp_path / "out")
     at_risk = pd.read_csv(tmp_path / "out" / "tables" / f"{NAME}_at_risk_by_cohort.csv")
     assert {"group", "months", "at_risk", "lost", "censored"} <= set(at_risk.columns)
     wide = pd.read_csv(tmp_path / "out" / "tables" / f"{NAME}_retention_matrix_customers.csv")
@@ -104,29 +108,3 @@ def test_notebook_without_amounts_quarterly(tmp_path):
     assert t("coh_no_segment", "en") in text
 
 
-@pytest.mark.skipif(not any(SAMPLE_DIR.glob("*.csv*")) and not any(SAMPLE_DIR.glob("*.parquet")),
-                    reason="data/sample not generated yet (churn-radar sample)")
-def test_notebook_on_sample(tmp_path):
-    side, nb = _run(tmp_path, SAMPLE_DIR, "2026-10-31", "fr")
-    ds = analysis.load(SAMPLE_DIR)
-    _check_against_package(side, ds, "2026-10-31", "M")
-    assert side["n_cohorts"] >= 12 and side["trend"] in ("improving", "worsening", "stable")
-    assert 0 < side["retention_12m"] < side["retention_6m"] < side["retention_3m"] <= 1
-    assert side["fastest_segment"] in set(ds.customers[side["segment_by"]].dropna().astype(str))
-    assert_no_personal_values(ds, _text_outputs(nb))
-
-
-@pytest.mark.skipif(not CDNOW_FILE.exists(), reason="CDNOW file not available")
-def test_notebook_on_cdnow_orders_only(tmp_path):
-    side, nb = _run(tmp_path, EXAMPLES_DIR / "cdnow", "1998-07-01", "en", cohort_period="Q")
-    ds = analysis.load(EXAMPLES_DIR / "cdnow")
-    _check_against_package(side, ds, "1998-07-01", "Q")
-    # one acquisition quarter, 23,570 customers; lost = 180 days without a purchase, so
-    # nobody can be lost before 180 days (5.9 months)
-    assert side["n_customers"] == 23570 and side["n_cohorts"] == 1
-    assert side["business_model"] == "non_contractual" and side["churn_horizon_days"] == 180
-    assert side["retention_3m"] == pytest.approx(1.0)
-    assert side["retention_12m"] < side["retention_6m"] < 1
-    text = _text_outputs(nb)
-    assert t("coh_lost_non_contractual", "en", days=180) in text
-    assert {"activity_decay.png", "activity_heatmap.png", "survival_by_cohort.png"} <= _figures(tmp_path)

@@ -2,7 +2,8 @@
 
 Fast tests use a tiny dataset written here and the fixture notebooks of
 ``tests/fixtures/`` (one succeeds and writes a sidecar, one raises, one shows personal
-data). Tests marked ``notebook`` run the real notebooks on ``data/sample`` and CDNOW.
+data). The real notebooks on ``data/sample`` and CDNOW: test_report_sample.py and
+test_report_cdnow.py (one shared report each).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from analysis import load
 from analysis.cli import main
 from analysis.errors import ReportError
-from analysis.paths import EXAMPLES_DIR, NOTEBOOKS_DIR, SAMPLE_DIR
+from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import t
 from analysis.reporting.runner import (
     _client_notebook,
@@ -448,43 +449,6 @@ def test_personal_data_in_output_withholds_the_html(tmp_path):
 # ------------------------------------------------------- real notebooks (slower)
 def _real_notebooks() -> list[Path]:
     return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-
-
-@pytest.mark.notebook
-def test_report_on_sample_twice(tmp_path):
-    if not _real_notebooks() or not (SAMPLE_DIR / "customers.csv").exists():
-        pytest.skip("needs notebooks/NN_*.ipynb and data/sample")
-    out = tmp_path / "reports"
-    first = run_report(SAMPLE_DIR, "2026-10-31", out, lang="fr", echo=None)
-    assert first.ok, [(n.name, n.error) for n in first.failed]
-    run = out / "2026-10-31"
-    summary = (run / "summary.json").read_bytes()
-    values = personal_values(load(SAMPLE_DIR))
-    assert sum(len(v) for v in values.values()) > 0
-    for page in run.glob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        assert find_personal_values(text, values) == {}, page.name
-        _code_free(text)
-    for nb in _real_notebooks():
-        assert (run / nb.name).exists() and (run / f"{nb.stem}.html").exists()
-    second = run_report(SAMPLE_DIR, "2026-10-31", out, lang="fr", force=True, echo=None)
-    assert second.ok
-    assert (run / "summary.json").read_bytes() == summary
-    assert second.manifest["dataset"]["content_sha256"] == first.manifest["dataset"]["content_sha256"]
-
-
-@pytest.mark.notebook
-def test_report_on_cdnow_transactions_only(tmp_path):
-    cdnow = EXAMPLES_DIR / "cdnow"
-    if not _real_notebooks() or not (cdnow / "dataset.yml").exists():
-        pytest.skip("needs notebooks/NN_*.ipynb and examples/cdnow")
-    try:
-        load(cdnow)
-    except Exception as exc:  # noqa: BLE001 - the shared CDNOW file is not on this machine
-        pytest.skip(f"CDNOW data not available: {exc}")
-    result = run_report(cdnow, "1998-07-01", tmp_path / "reports", lang="en", echo=None)
-    assert result.ok, [(n.name, n.error) for n in result.failed]
-    assert (tmp_path / "reports" / "1998-07-01" / "index.html").exists()
 
 
 def test_fmt_kpi_by_name():

@@ -1,7 +1,9 @@
 """Where things live. Notebooks take their paths from here, never from '../data' fiddling.
 
 The project root is found from the installed package (editable install, src layout);
-``CHURN_RADAR_ROOT`` overrides it.
+``CHURN_RADAR_ROOT`` overrides it. ``CHURN_RADAR_REPORTS_DIR`` moves the default reports
+folder (where a notebook run by hand writes when ``output_dir`` is empty); the test suite
+uses it to keep the project's own ``reports/`` untouched.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def _find_root() -> Path:
 
 PROJECT_ROOT: Path = _find_root()
 SAMPLE_DIR: Path = PROJECT_ROOT / "data" / "sample"
-REPORTS_DIR: Path = PROJECT_ROOT / "reports"
+REPORTS_DIR: Path = Path(os.environ.get("CHURN_RADAR_REPORTS_DIR") or PROJECT_ROOT / "reports")
 NOTEBOOKS_DIR: Path = PROJECT_ROOT / "notebooks"
 EXAMPLES_DIR: Path = PROJECT_ROOT / "examples"
 

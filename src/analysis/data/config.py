@@ -329,10 +329,6 @@ class DatasetConfig:
     def contractual(self) -> bool:
         return self.business_model == "contractual"
 
-    def with_overrides(self, **kwargs: Any) -> DatasetConfig:
-        """A copy with some fields replaced (used by CLI and notebook parameters)."""
-        return replace(self, **{k: v for k, v in kwargs.items() if v is not None})
-
 
 def _as_dict(value: Any, where: str) -> dict[str, Any]:
     if value is None:

@@ -9,6 +9,10 @@ Tables are pandas DataFrames with the canonical columns of :mod:`analysis.data.s
 ``customers`` is always present after loading: customers seen only in activity tables
 get a row with ``signup_date`` = their first activity, and a blank ``signup_date`` is
 filled the same way (both counted in the report).
+
+:func:`load` validates an export once: it then writes a validated copy (Parquet tables and
+the validation report, :mod:`analysis.data.cache`) that every later load of the same files
+reads instead, so a monthly report validates its export once for all its notebooks.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
+from analysis.data.cache import CachedValidation, dataset_hash, read_entry, write_entry
 from analysis.data.config import DatasetConfig, read_config
 from analysis.data.reading import find_table_file, read_raw
 from analysis.data.schema import ACTION_TABLES, ACTIVITY_TABLES, TABLES
@@ -145,13 +149,6 @@ class Dataset:
             **kept,
         )
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-process DuckDB connection with every present table registered by name."""
-        con = duckdb.connect()
-        for name, frame in self.tables.items():
-            con.register(name, frame)
-        return con
-
 
 def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetConfig,
               path: Path | None) -> Dataset:
@@ -269,15 +266,23 @@ def _count(rep: TableReport, reason: str, n: int) -> None:
 
 
 def load(path: str | Path, *, config: DatasetConfig | None = None,
-         quarantine_dir: str | Path | None = None) -> Dataset:
-    """Load and validate the dataset in folder ``path``.
+         quarantine_dir: str | Path | None = None, cache: bool = True) -> Dataset:
+    """Load the dataset in folder ``path``: validated on first use, then read from its
+    validated copy.
+
+    The first load of an export validates it and writes the result (tables as Parquet and
+    the validation report) into a cache entry keyed by the dataset's content hash (see
+    :mod:`analysis.data.cache`); later loads of the same files and ``dataset.yml``, from
+    any process (every notebook of a report), read that copy instead of validating again.
+    Both give the same tables and the same report.
 
     Parameters
     ----------
     path : a folder holding ``customers``, ``orders``, ``email_events``, ``nps`` and/or
         ``usage`` as ``.csv``, ``.csv.gz`` or ``.parquet``, and optionally ``dataset.yml``.
-    config : overrides ``dataset.yml`` entirely when given.
+    config : overrides ``dataset.yml`` entirely when given (the cache is then not used).
     quarantine_dir : if given, rejected rows are written to ``<quarantine_dir>/quarantine/<table>.csv``.
+    cache : False validates the export again, neither reading nor writing the cache.
 
     Raises
     ------
@@ -287,7 +292,29 @@ def load(path: str | Path, *, config: DatasetConfig | None = None,
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder. A dataset is a folder of CSV or Parquet tables.")
-    config = config or read_config(folder)
+    if config is not None or not cache:
+        ds = _validate_folder(folder, config or read_config(folder))
+    else:
+        config = read_config(folder)
+        content = dataset_hash(folder)
+        cached = read_entry(folder, content)
+        if cached is None:
+            ds = _validate_folder(folder, config)
+            write_entry(folder, content, CachedValidation(
+                tables=ds.tables, report=ds.report, observed_from=ds.observed_from,
+                observed_until=ds.observed_until))
+        else:
+            for table, rep in cached.report.tables.items():
+                rep.file = str(find_table_file(folder, table, config.table(table)))
+            ds = Dataset(**cached.tables, config=config, report=cached.report, path=folder,
+                         observed_from=cached.observed_from, observed_until=cached.observed_until)
+    if quarantine_dir is not None:
+        ds.report.write_quarantine(quarantine_dir)
+    return ds
+
+
+def _validate_folder(folder: Path, config: DatasetConfig) -> Dataset:
+    """Read every table of ``folder`` and validate it (the slow step the cache saves)."""
     raw: dict[str, tuple[pd.DataFrame, str, dict]] = {}
     for table in TABLES:
         file = find_table_file(folder, table, config.table(table))
@@ -295,10 +322,7 @@ def load(path: str | Path, *, config: DatasetConfig | None = None,
             continue
         rt = read_raw(file, table, config.csv_for(table))
         raw[table] = (rt.frame, str(file), rt.detected)
-    ds = _assemble(raw, config, folder)
-    if quarantine_dir is not None:
-        ds.report.write_quarantine(quarantine_dir)
-    return ds
+    return _assemble(raw, config, folder)
 
 
 def from_frames(*, customers: pd.DataFrame | None = None, orders: pd.DataFrame | None = None,

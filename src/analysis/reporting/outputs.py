@@ -24,7 +24,7 @@ import pandas as pd
 
 from analysis.paths import REPORTS_DIR
 
-__all__ = ["RunOutputs", "to_jsonable", "read_sidecar"]
+__all__ = ["RunOutputs", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -89,7 +89,3 @@ class RunOutputs:
         frame.to_csv(folder / f"{self.notebook}_{name}.csv", index=False)
         return frame
 
-
-def read_sidecar(path: str | Path) -> dict[str, Any]:
-    """The figures recorded by a notebook run."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -29,7 +29,6 @@ deleted. A failing notebook does not stop the others: it is kept with its error 
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import platform
@@ -44,9 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import yaml
 
-from analysis.data.config import CONFIG_FILE
+from analysis.data.cache import dataset_hash
 from analysis.data.dataset import Dataset, load
 from analysis.errors import ReportError
 from analysis.metrics.lifecycle import check_as_of
@@ -175,40 +173,6 @@ def _check_as_of(as_of: str) -> str:
 
 
 # ----------------------------------------------------------------------------- dataset
-def _dataset_files(data_dir: Path) -> list[tuple[str, Path]]:
-    """(key, file) pairs of the dataset: the folder's files and the files dataset.yml names."""
-    files = [(p.relative_to(data_dir).as_posix(), p) for p in data_dir.rglob("*")
-             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(data_dir).parts)]
-    cfg_path = data_dir / CONFIG_FILE
-    if cfg_path.exists():
-        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
-        tables = raw.get("tables") or {}
-        for tconf in tables.values() if isinstance(tables, dict) else ():
-            name = (tconf or {}).get("file") if isinstance(tconf, dict) else None
-            if name:
-                p = (data_dir / str(name)).resolve()
-                if p.is_file() and not p.is_relative_to(data_dir.resolve()):
-                    files.append((f"<tables>/{name}", p))
-    return sorted(files, key=lambda kv: kv[0])
-
-
-def dataset_hash(data_dir: str | Path) -> str:
-    """SHA-256 of a dataset's content: every file of the folder (hidden ones excepted) and
-    every file ``dataset.yml`` names outside it, by sorted relative path, name and bytes.
-
-    The same files give the same hash wherever the folder lives.
-    """
-    folder = Path(data_dir)
-    h = hashlib.sha256()
-    for key, path in _dataset_files(folder):
-        h.update(key.encode("utf-8") + b"\0")
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        h.update(b"\0")
-    return h.hexdigest()
-
-
 def personal_values(ds: Dataset, min_length: int = 3) -> dict[str, set[str]]:
     """Every value of the dataset's personal columns (``ds.config.personal_columns``) found
     in the customers table, by column; values shorter than ``min_length`` are ignored (too
@@ -529,7 +493,9 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
         )
     if (Path(out) / as_of).exists() and not force:
         prepare_run_dir(out, as_of, force=False)  # raises with the message
-    ds = load(data_path)  # fails here, before touching any folder, if the data is unusable
+    # The one validation of the report: it fails here, before touching any folder, if the data is
+    # unusable, and writes the validated copy that every notebook's analysis.load then reads.
+    ds = load(data_path)
     skipped = [p.stem for p in notebooks if not _has_tables(p, ds)]
     notebooks = [p for p in notebooks if p.stem not in skipped]
     kernel = kernel_name or default_kernel()

@@ -1,0 +1,121 @@
+"""The monthly report on data/sample, run once for all these tests (the ``sample_report``
+fixture of conftest.py: as of 2026-11-01, in French, the notebooks' own defaults).
+
+The report's executed notebooks and sidecars are checked against the package's own
+computation on the same data (the checks of each notebook live in its test_notebook_NN
+module); the report itself must be complete, free of code and personal data, validate the
+export once, and give the same summary when run again. One module, so that pytest-xdist
+(``--dist loadfile``) runs the shared report in one worker.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import test_notebook_01 as nb01
+import test_notebook_02 as nb02
+import test_notebook_03 as nb03
+import test_notebook_04 as nb04
+import test_report
+from notebook_runs import assert_no_personal_values, from_report
+
+import analysis
+from analysis import load
+from analysis.models.audit import RetroAudit
+from analysis.paths import SAMPLE_DIR
+from analysis.reporting.i18n import t
+from analysis.reporting.outputs import to_jsonable
+from analysis.reporting.runner import find_personal_values, personal_values, run_report
+
+pytestmark = pytest.mark.notebook
+
+
+def test_nb01_on_sample(sample_report):
+    side, nb, _ = from_report(sample_report, "01_base_health")  # as of 2026-11-01, fr
+    ds = analysis.load(SAMPLE_DIR)
+    nb01._check_against_package(side, ds, "2026-11-01", "fr")
+    assert side["month"] == "2026-10"
+    assert_no_personal_values(ds, nb01._text_outputs(nb))
+
+
+def test_nb02_on_sample(sample_report):
+    sidecar, nb, _ = from_report(sample_report, "02_retro_audit")  # the notebook's own defaults: 2026-11-01, fr
+    ds = analysis.load(SAMPLE_DIR)
+    expected = RetroAudit().fit(ds, "2026-11-01")
+    assert sidecar == json.loads(json.dumps(to_jsonable(expected.key_figures())))
+    assert sidecar["n_lost"] == 100 and sidecar["lookback_weeks"] == 26
+    lo, hi = sidecar["share_signal_min_lead_ci"]
+    assert lo <= sidecar["share_signal_min_lead"] <= hi
+    assert set(sidecar["per_indicator"]) == {"frequency", "recency", "email", "value", "nps", "usage", "any"}
+    text = nb02._text(nb)
+    assert t(f"aud_verdict_{sidecar['verdict']}", "fr").split("**")[1] in text
+    for col in ds.config.personal_columns:  # no personal value shown
+        values = ds.customers[col].dropna().astype(str).head(50) if col in ds.customers else []
+        assert not any(v in text for v in values)
+
+
+def test_nb03_on_sample(sample_report):
+    side, nb, _ = from_report(sample_report, nb03.NAME)  # as of 2026-11-01, fr, monthly cohorts
+    ds = analysis.load(SAMPLE_DIR)
+    nb03._check_against_package(side, ds, "2026-11-01", "M")
+    assert side["n_cohorts"] >= 12 and side["trend"] in ("improving", "worsening", "stable")
+    assert 0 < side["retention_12m"] < side["retention_6m"] < side["retention_3m"] <= 1
+    assert side["fastest_segment"] in set(ds.customers[side["segment_by"]].dropna().astype(str))
+    assert_no_personal_values(ds, nb03._text_outputs(nb))
+
+
+def test_nb04_on_sample(sample_report):
+    # the report passes data_dir, as_of 2026-11-01 and fr; horizon 90 days, capacity 150 and
+    # random_state 0 are the notebook's defaults
+    side, scores, nb = nb04._outputs(*from_report(sample_report, "04_churn_risk"))
+    nb04._common_checks(side, scores, "2026-11-01", 90, 150)
+    # figures to reach: the model beats both baselines on ROC AUC and top-decile lift
+    assert side["auc_model"] > side["auc_recency"] and side["auc_model"] > side["auc_bgnbd"]
+    assert side["lift_top_decile_model"] > side["lift_top_decile_recency"]
+    assert side["lift_top_decile_model"] > side["lift_top_decile_bgnbd"]
+    assert side["split_holdout"] is False
+    # every active customer is scored, no personal data anywhere in the outputs
+    ds = analysis.load(SAMPLE_DIR)
+    c = ds.customers
+    active = c.loc[(c["signup_date"] < "2026-11-01") & ~(c["churn_date"] < "2026-11-01"), "customer_id"]
+    assert sorted(scores["customer_id"]) == sorted(active.astype(str))
+    text = nb04._outputs_text(nb) + scores.to_csv() + json.dumps(side, ensure_ascii=False)
+    for col in ds.config.personal_columns:
+        if col in c.columns:
+            assert not any(str(v) in text for v in c[col].dropna().head(200)), col
+    assert "Pas de scores précédents" in nb04._outputs_text(nb)
+
+
+def test_report_on_sample(sample_report):
+    first = sample_report.result
+    assert first.ok, [(n.name, n.error) for n in first.failed]
+    run = first.run_dir
+    values = personal_values(load(SAMPLE_DIR))
+    assert sum(len(v) for v in values.values()) > 0
+    for page in run.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert find_personal_values(text, values) == {}, page.name
+        test_report._code_free(text)
+    assert len(test_report._real_notebooks()) >= 4
+    for nb in test_report._real_notebooks():
+        assert (run / nb.name).exists() and (run / f"{nb.stem}.html").exists()
+
+
+def test_report_validates_the_export_once(sample_report):
+    # the runner validated data/sample once (cold cache); no notebook kernel validated it again
+    assert sample_report.validations() == [f"runner {SAMPLE_DIR.resolve()}"]
+    manifest = json.loads((sample_report.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["notebooks"]) == len(test_report._real_notebooks())
+    assert all(n["status"] == "ok" for n in manifest["notebooks"])
+
+
+def test_report_on_sample_twice(sample_report):
+    # last of this module: --force moves the shared run aside (to <as_of>.previous-1)
+    first, out = sample_report.result, sample_report.out
+    summary = (first.run_dir / "summary.json").read_bytes()
+    second = run_report(SAMPLE_DIR, sample_report.as_of, out, lang="fr", force=True, echo=None)
+    assert second.ok, [(n.name, n.error) for n in second.failed]
+    assert (second.run_dir / "summary.json").read_bytes() == summary
+    assert (out / f"{sample_report.as_of}.previous-1" / "summary.json").read_bytes() == summary
+    assert second.manifest["dataset"]["content_sha256"] == first.manifest["dataset"]["content_sha256"]
