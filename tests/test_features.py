@@ -46,7 +46,7 @@ def test_non_contractual_labels_by_hand():
     ])
     ds = analysis.from_frames(orders=orders, config=NONCONTRACT)
     lab = labels(ds, ["2024-03-01"], 30, as_of="2024-06-01").set_index("customer_id")["label"]
-    assert lab.to_dict() == {"A": 0, "B": 1, "C": 1, "D": 0, "G": 1}
+    assert lab.to_dict() == {"A": 0, "B": 1, "C": 1, "D": 0, "E": 1, "G": 1}
 
 
 def test_labels_refuse_a_window_past_as_of():

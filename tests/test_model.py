@@ -13,12 +13,13 @@ from analysis.models.classifier import (
     SCORE_COLUMNS,
     captured_positives,
     evaluate_scores,
-    reasons,
+    reason_codes,
     recall_at,
     score,
     time_split,
     top_lift,
 )
+from analysis.reporting.risk_text import reason_text
 
 AS_OF = "2025-07-01"
 
@@ -131,6 +132,7 @@ def test_backtest_baseline_equals_independent_computation(contractual_result):
     pred = bt.predictions.set_index("customer_id")
     assert sorted(pred.index) == sorted(active.index)
     assert pred["label"].to_dict() == y.to_dict()
+    assert pred["days_since_last"].to_dict() == days.to_dict()
     assert bt.metrics.loc["recency", "auc"] == pytest.approx(roc_auc_score(y, days))
     assert bt.metrics.loc["recency", "average_precision"] == pytest.approx(average_precision_score(y, days))
     bg = pred["score_bgnbd"].dropna()
@@ -146,12 +148,17 @@ def test_scores_contract(contractual_result):
     assert s["churn_probability"].between(0, 1).all()
     assert np.allclose(s["expected_value_at_risk"], s["churn_probability"] * s["value"])
     assert set(s["priority"]) <= {"P1", "P2", "P3"}
-    assert s["priority"].is_monotonic_increasing  # call order: P1 first
+    assert r.call_list["priority"].is_monotonic_increasing  # call order: P1 first
+    assert not r.call_list["recommended_action"].isin(["separate_list", "removal"]).any()
     assert r.value_basis == "revenue_12m"
     ds = synthetic()
     c = ds.customers
     active = c.loc[(c["signup_date"] < AS_OF) & ~(c["churn_date"] < AS_OF), "customer_id"]
     assert sorted(s["customer_id"]) == sorted(active)
+    # status from the days since the last order (watch 30, inactive 90, horizon 60 here)
+    d = s["days_since_last"]
+    expect = np.where(d < 30, "active", np.where(d < 60, "watch", "lapsed"))
+    assert s["status"].tolist() == expect.tolist()
     assert not any("Person" in str(v) for v in s.to_numpy().ravel())
     summ = r.summary()
     for key in ("horizon_days", "capacity", "train_snapshots", "test_snapshots", "auc_model", "auc_recency",
@@ -175,19 +182,29 @@ def test_score_is_deterministic_and_ignores_the_future():
     assert a.summary()["auc_bgnbd"] is not None
 
 
-def test_reasons_in_plain_words():
+def test_reason_codes_then_plain_words():
     frame = pd.DataFrame({
         "days_since_last": [45.0, 5.0, 3.0],
         "alert_interval": [1.0, 0.0, np.nan], "interval_recent_days": [45.0, 20.0, np.nan],
         "interval_prev_days": [20.0, 19.0, np.nan],
         "alert_nps": [1.0, 0.0, np.nan], "nps_prev": [9.0, 8.0, np.nan], "nps_last": [5.0, 8.0, np.nan],
+        "alert_share": [1.0, 0.0, 0.0], "revenue_share_q": [0.021, 0.1, 0.1], "revenue_share_prev_q": [0.052, 0.1, 0.1],
     })
-    r = reasons(frame, "en")
+    codes = reason_codes(frame)
+    assert codes.loc[0, ["reason_1", "reason_2", "reason_3"]].tolist() == ["nps", "interval", "recency"]
+    assert codes.loc[0, ["reason_1_values", "reason_2_values", "reason_3_values"]].tolist() == [
+        "prev=9;last=5", "recent=45;prev=20", "days=45"]
+    assert codes.loc[1, "reason_1"] is pd.NA
+    r = reason_text(codes, "en")
     assert r.iloc[0] == ("NPS fell from 9 to 5; orders every 45 days instead of 20; "
                          "no significant interaction for 45 days")
     assert r.iloc[1].startswith("no single warning signal")
-    fr = reasons(frame, "fr", max_reasons=1)
+    fr = reason_text(reason_codes(frame, max_reasons=1), "fr")
     assert fr.iloc[0] == "NPS passé de 9 à 5"
+    # the share reason (4th by default order) with one decimal, language formats
+    share = reason_codes(frame, importance=pd.DataFrame({"feature": ["alert_share"], "importance_mean": [1.0]}))
+    assert share.loc[0, "reason_1"] == "share"
+    assert reason_text(share, "fr").iloc[0].startswith("part du chiffre d'affaires passée de 5,2 % à 2,1 %")
 
 
 def test_cli_score_orders_only_without_amounts(tmp_path):
@@ -206,7 +223,8 @@ def test_cli_score_orders_only_without_amounts(tmp_path):
     assert res.exit_code == 0, res.output
     assert "recency" in res.output and "bgnbd" in res.output and "logit" in res.output
     got = pd.read_csv(out)
-    assert list(got.columns) == SCORE_COLUMNS
+    assert list(got.columns) == [*SCORE_COLUMNS, "reasons"]
+    assert "backtest AUC all: model" in res.output and "active90:" in res.output
     assert len(got) > 0 and got["churn_probability"].between(0, 1).all()
     bad = CliRunner().invoke(app, ["score", str(folder), "--as-of", "2024-02-01", "--out", str(out)])
     assert bad.exit_code == 1 and "No snapshot fits" in bad.output

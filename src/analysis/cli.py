@@ -125,23 +125,28 @@ def score(
     data_dir: Path = typer.Argument(..., help="Dataset folder (CSV/Parquet tables and optional dataset.yml)."),
     as_of: str = typer.Option(..., "--as-of", help="Scoring date, YYYY-MM-DD; nothing on or after it is read."),
     horizon: int | None = typer.Option(None, "--horizon", help="Days within which a loss is predicted "
-                                       "(default: the config's churn horizon)."),
-    out: Path = typer.Option(..., "--out", help="CSV file written with one row per active customer."),
-    capacity: int = typer.Option(100, help="Customers the team can contact per month (size of the call list)."),
+                                       "(default: thresholds.churn_horizon_days of dataset.yml, else 90)."),
+    out: Path = typer.Option(..., "--out", help="CSV file written with one row per known customer."),
+    capacity: int | None = typer.Option(None, help="Customers the team can contact per month (size of the "
+                                        "call list; default: capacity of dataset.yml, else 150)."),
     lang: str = typer.Option("", help="Language of the reasons, fr or en (default: the dataset's)."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the models and of the hold-out."),
+    evaluate: bool = typer.Option(False, "--evaluate", help="Also measure the scores against what happened "
+                                  "in the horizon after --as-of (needs an export that goes that far)."),
 ) -> None:
-    """Churn probability, priority and reasons for every active customer, after a backtest."""
+    """Churn probability, status, priority and reasons for every known customer, after a backtest."""
     from analysis.data.dataset import load
+    from analysis.models.classifier import forward_evaluation
     from analysis.models.classifier import score as score_customers
     from analysis.reporting.i18n import check_lang
+    from analysis.reporting.risk_text import scores_table
 
     ds = load(data_dir)
     lang = check_lang(lang or ds.config.language)
-    result = score_customers(ds, as_of, horizon, capacity=capacity, random_state=random_state, lang=lang)
+    result = score_customers(ds, as_of, horizon, capacity=capacity, random_state=random_state)
     bt = result.backtest
     out.parent.mkdir(parents=True, exist_ok=True)
-    result.scores.to_csv(out, index=False)
+    scores_table(result, lang).to_csv(out, index=False)
     split = bt.split
     typer.echo(f"backtest     train snapshots {', '.join(d.date().isoformat() for d in split.train)}")
     typer.echo(f"             test snapshots  {', '.join(d.date().isoformat() for d in split.test)}"
@@ -149,9 +154,24 @@ def score(
     metrics = bt.metrics[["auc", "average_precision", "lift_top_decile", "brier", "recall_at_capacity", "n"]]
     typer.echo(metrics.round(4).to_string())
     typer.echo(f"best model   {bt.best_model}")
-    typer.echo(f"scored       {len(result.scores):,} active customers on {result.as_of.date()} "
-               f"(horizon {result.horizon_days} days, value: {result.value_basis})")
+    typer.echo(_auc_line("backtest AUC", bt.population_metrics, bt.best_model))
+    for f in result.bgnbd_fits:
+        if f["status"] != "ok":
+            typer.echo(f"BG/NBD       {f['as_of']}: {f['status']} ({f['reason']}"
+                       + (f", penalizer {f['penalizer']}" if f["penalizer"] is not None else "")
+                       + (")" if f["status"] == "penalized" else "); its features and baseline left out that date"))
+    status = result.scores["status"].value_counts()
+    typer.echo(f"scored       {len(result.scores):,} of {result.n_known:,} known customers on {result.as_of.date()} "
+               f"(horizon {result.horizon_days} days, capacity {result.capacity}, value: {result.value_basis}); "
+               + ", ".join(f"{k} {int(status.get(k, 0)):,}" for k in ("active", "watch", "inactive", "lapsed")))
     typer.echo(f"priority 1   {int(result.scores['priority'].eq('P1').sum()):,}")
+    if evaluate:
+        fwd = forward_evaluation(ds, result)
+        if fwd is None:
+            typer.echo(f"forward      not measured: the export ends before {result.as_of.date()} + "
+                       f"{result.horizon_days} days")
+        else:
+            typer.echo(_auc_line("forward AUC", fwd, "model"))
     typer.echo(f"written      {out}")
 
 
@@ -228,6 +248,19 @@ def pd_notna(value) -> bool:
     import pandas as pd
 
     return bool(pd.notna(value))
+
+
+def _auc_line(title: str, metrics, model: str) -> str:
+    """``title  all: model 0.74 bgnbd 0.73 recency 0.71 (n) | active90: ...`` on one line."""
+    parts = []
+    for pop in ("all", "active90"):
+        if metrics is None or pop not in metrics.index.get_level_values(0):
+            continue
+        m = metrics.loc[pop]
+        cells = [f"{name} {m.loc[k, 'auc']:.3f}" for k, name in ((model, "model"), ("bgnbd", "bgnbd"),
+                                                                  ("recency", "recency")) if k in m.index]
+        parts.append(f"{pop}: " + " ".join(cells) + f" (n {int(m['n'].max()):,})")
+    return f"{title:<12} " + " | ".join(parts)
 
 
 # Further commands are registered below (sample, score, report).

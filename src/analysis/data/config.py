@@ -19,10 +19,12 @@ Every key is optional; without the file, sensible defaults and detection apply.
       orders:
         file: export_commandes.csv   # relative to the dataset folder
         duplicates: quarantine       # or keep: identical rows are distinct events
+        cancellation_pattern: "^C"   # order ids matching this regex are cancellations (not purchases)
         columns:                     # canonical_name: name_in_your_file
           customer_id: id_client
           order_date: date_commande
           amount: montant_ttc
+          order_id: numero_facture   # lines of one order are one purchase
         csv: {sep: ";", decimal: ","}
     thresholds:                      # every threshold of the reports, by name (defaults shown)
       watch_days: 30                 # inactivity levels (Thresholds)
@@ -33,6 +35,7 @@ Every key is optional; without the file, sensible defaults and detection apply.
       open_rate_min: 0.10            # email KPI alerts (KpiThresholds)
       deliverability_min: 0.95
       freq_drop: 0.40                # the six indicators (SignalParams)
+    capacity: 150                    # customers the team can contact per month (call list size)
     interaction_weights: {purchase: 5, support: 4, product_use: 3, reply: 2, click: 2, open: 1}
     significant_interactions: [purchase, support, product_use, reply, click, open]
 
@@ -63,10 +66,14 @@ Defaults follow ``SPEC.md`` section 3: 30 / 60 / 90 / 180 days and a 90-day chur
 (CLI, report, notebook run by hand): the inactivity levels (:class:`Thresholds`), the email
 KPI alerts (:class:`KpiThresholds`) and the six indicators (:class:`SignalParams`); each
 class documents its defaults, and a name no class knows is an error.
+``churn_horizon_days`` is also the default prediction horizon of the classifier and
+``capacity`` (default :data:`DEFAULT_CAPACITY`, 150) the default call-list size: the
+notebook, ``churn-radar score`` and the monthly report all read them from here.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,12 +86,14 @@ from analysis.errors import ConfigError
 if TYPE_CHECKING:
     from analysis.data.dataset import Dataset
 
-__all__ = ["CampaignConfig", "CsvOptions", "DatasetConfig", "KeyResult", "KpiThresholds", "OKR_METRICS",
-           "Objective", "SignalParams", "TableConfig", "THRESHOLD_CLASSES", "Thresholds", "read_config"]
+__all__ = ["CampaignConfig", "CsvOptions", "DatasetConfig", "DEFAULT_CAPACITY", "KeyResult", "KpiThresholds",
+           "OKR_METRICS", "Objective", "SignalParams", "TableConfig", "THRESHOLD_CLASSES", "Thresholds", "read_config"]
 
 CONFIG_FILE = "dataset.yml"
 BUSINESS_MODELS = ("contractual", "non_contractual")
 LANGUAGES = ("fr", "en")
+#: Customers the team can contact per month when dataset.yml does not say (``capacity``).
+DEFAULT_CAPACITY = 150
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,9 @@ class TableConfig:
     #: "quarantine" (default): an exact copy of an earlier row is set aside;
     #: "keep": identical rows are distinct events (a log with no event id, such as CDNOW).
     duplicates: str = "quarantine"
+    #: orders only: a regular expression; an order whose id matches it is a cancellation
+    #: (nets against revenue, is not a purchase), e.g. ``"^C"`` for ``C536379``.
+    cancellation_pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -306,6 +318,7 @@ class DatasetConfig:
     significant_interactions: tuple[str, ...] = INTERACTION_KINDS
     campaigns: dict[str, CampaignConfig] = field(default_factory=dict)
     objectives: tuple[Objective, ...] = ()
+    capacity: int = DEFAULT_CAPACITY
     source: str | None = None  # path of the dataset.yml read, if any
 
     def campaign(self, campaign_id: str | None) -> CampaignConfig:
@@ -373,12 +386,22 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
                 f"dataset.yml: unknown table '{tname}' under 'tables'; expected one of {list(TABLES)}."
             )
         tval = _as_dict(tval, f"tables.{tname}")
-        extra = set(tval) - {"file", "columns", "csv", "duplicates"}
+        extra = set(tval) - {"file", "columns", "csv", "duplicates", "cancellation_pattern"}
         if extra:
             raise ConfigError(
                 f"dataset.yml: unknown key(s) {sorted(extra)} under tables.{tname}; "
-                "expected file, columns, csv, duplicates."
+                "expected file, columns, csv, duplicates, cancellation_pattern."
             )
+        pattern = tval.get("cancellation_pattern")
+        if pattern is not None:
+            if tname != "orders":
+                raise ConfigError(f"dataset.yml: cancellation_pattern is only read under tables.orders, "
+                                  f"not tables.{tname}.")
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                raise ConfigError(f"dataset.yml: tables.orders.cancellation_pattern '{pattern}' is not a "
+                                  f"regular expression ({exc}); expected e.g. \"^C\".") from exc
         dup = str(tval.get("duplicates", "quarantine"))
         if dup not in ("quarantine", "keep"):
             raise ConfigError(
@@ -390,6 +413,7 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
             columns=cols,
             csv=CsvOptions().merged(_as_dict(tval.get("csv"), f"tables.{tname}.csv")),
             duplicates=dup,
+            cancellation_pattern=str(pattern) if pattern is not None else None,
         )
     kwargs["tables"] = tables
     th = _as_dict(raw.get("thresholds"), "thresholds")
@@ -407,6 +431,12 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
             f"expected {list(INTERACTION_KINDS)}."
         )
     kwargs["interaction_weights"] = {**DEFAULT_WEIGHTS, **{k: float(v) for k, v in w.items()}}
+    cap = raw.get("capacity")
+    if cap is not None:
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise ConfigError(f"dataset.yml: capacity is '{cap}'; expected the number of customers the "
+                              "team can contact per month (a whole number, 1 or more).")
+        kwargs["capacity"] = int(cap)
     sig = raw.get("significant_interactions")
     if sig is not None:
         bad = [s for s in sig if s not in INTERACTION_KINDS]

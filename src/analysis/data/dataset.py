@@ -26,7 +26,7 @@ from analysis.data.cache import CachedValidation, dataset_hash, read_entry, writ
 from analysis.data.config import DatasetConfig, read_config
 from analysis.data.reading import find_table_file, read_raw
 from analysis.data.schema import ACTION_TABLES, ACTIVITY_TABLES, TABLES
-from analysis.data.validation import TableReport, ValidationReport, validate_table
+from analysis.data.validation import TableReport, ValidationReport, aggregate_orders, validate_table
 from analysis.errors import DataError
 
 __all__ = ["Dataset", "load", "from_frames"]
@@ -245,6 +245,9 @@ def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetCon
             _count(report.tables[table], "before_signup", int(early.sum()))
             report.tables[table].rows_kept -= int(early.sum())
             clean[table] = df.loc[~early].reset_index(drop=True)
+    if "orders" in clean:  # lines of one order are one purchase (duplicates and dates were judged on lines)
+        clean["orders"] = aggregate_orders(clean["orders"], report.tables["orders"],
+                                           config.table("orders").cancellation_pattern)
 
     dates = [clean[t][TABLES[t].time_column] for t in present_activity if not clean[t].empty]
     lo = min(d.min() for d in dates) if dates else None

@@ -32,7 +32,8 @@ import pandas as pd
 from analysis.data.schema import EMAIL_EVENTS, INTERVENTION_GROUPS, TABLES, TableSpec
 from analysis.errors import DataError
 
-__all__ = ["TableReport", "ValidationReport", "validate_table", "parse_dates", "normalise_ids"]
+__all__ = ["TableReport", "ValidationReport", "validate_table", "parse_dates", "normalise_ids",
+           "aggregate_orders"]
 
 #: Date formats tried, in order, when ``date_format`` is ``auto``: ISO first, then the
 #: day-first formats of French exports. Month-first dates must be declared explicitly.
@@ -77,6 +78,10 @@ class TableReport:
     date_min: str | None = None
     date_max: str | None = None
     refunds: int = 0
+    #: orders only, when the export has order ids: orders formed by the kept lines
+    #: (lines of one order and customer are one purchase), of which cancellations.
+    orders: int = 0
+    cancellations: int = 0
 
     @property
     def rows_quarantined(self) -> int:
@@ -88,6 +93,7 @@ class TableReport:
             "rows_kept": self.rows_kept, "rows_quarantined": self.rows_quarantined,
             "quarantined": dict(self.quarantined), "customers": self.customers,
             "date_min": self.date_min, "date_max": self.date_max, "refunds": self.refunds,
+            "orders": self.orders, "cancellations": self.cancellations,
             "detected": dict(self.detected), "notes": list(self.notes),
         }
 
@@ -160,7 +166,11 @@ class ValidationReport:
                 lines.append("    detected: " + ", ".join(f"{k}={v!r}" for k, v in r.detected.items()))
             for reason, n in sorted(r.quarantined.items()):
                 lines.append(f"    quarantined {n:,} row(s): {reason}")
-            if r.refunds:
+            if r.orders:
+                lines.append(f"    {r.rows_kept:,} line(s) kept form {r.orders:,} order(s) of {r.customers:,} "
+                             f"customer(s); {r.cancellations:,} cancellation(s) net against revenue, "
+                             "not purchases")
+            if r.refunds and not r.orders:
                 lines.append(f"    {r.refunds:,} refund(s) (negative amounts) kept as refunds, not purchases")
             lines.extend(f"    note: {n}" for n in r.notes)
         lines.extend(f"note: {n}" for n in self.notes)
@@ -437,6 +447,62 @@ def _orders(df: pd.DataFrame, report: TableReport) -> pd.DataFrame:
         df["order_id"] = pd.Series(pd.NA, index=df.index, dtype="string")
     return df[["customer_id", "order_date", "amount", "order_id", "is_refund"]] if "amount" in df.columns \
         else df[["customer_id", "order_date", "order_id", "is_refund"]]
+
+
+def aggregate_orders(lines: pd.DataFrame, report: TableReport | None = None,
+                     cancellation_pattern: str | None = None) -> pd.DataFrame:
+    """Order lines to orders: the lines of one (customer, order id) are one purchase.
+
+    An order's ``order_date`` is its earliest line, its ``amount`` the sum of its lines.
+    An order is a cancellation or refund (``is_refund``: it nets against revenue but is not a
+    purchase) when its id matches ``cancellation_pattern`` (a regular expression, e.g.
+    ``"^C"``) or its amount is negative. Lines without an order id stay one row each (as
+    before). Duplicate lines are judged before this step, on the lines themselves. An export
+    with one line per order is returned as it is (only ``cancellation_pattern`` is applied).
+
+    Parameters
+    ----------
+    lines : validated order lines (``customer_id``, ``order_date``, ``order_id``, optional
+        ``amount``).
+    report : the orders' :class:`TableReport`; ``orders``, ``cancellations`` and
+        ``refunds`` are set (counted in orders).
+    cancellation_pattern : regular expression on ``order_id``.
+
+    Returns
+    -------
+    DataFrame with the columns of ``lines``, one row per order (then one per line without
+    id), sorted by order date, customer and order id.
+    """
+    has_id = lines["order_id"].notna()
+    if not has_id.any():
+        return lines
+    if not lines.loc[has_id].duplicated(["customer_id", "order_id"]).any():
+        # one line per order already: rows stay as they are, only cancellations are flagged
+        if cancellation_pattern:
+            cancel = lines["order_id"].astype("string").str.contains(cancellation_pattern, regex=True).fillna(False)
+            lines = lines.assign(is_refund=lines["is_refund"] | cancel.to_numpy(dtype=bool))
+            if report is not None:
+                report.refunds = int(lines["is_refund"].sum())
+        return lines
+    has_amount = "amount" in lines.columns
+    keyed = lines.loc[has_id]
+    agg = {"order_date": ("order_date", "min")}
+    if has_amount:
+        agg["amount"] = ("amount", "sum")
+    orders = keyed.groupby(["customer_id", "order_id"], observed=True, sort=False).agg(**agg).reset_index()
+    orders = pd.concat([orders, lines.loc[~has_id, [c for c in lines.columns if c != "is_refund"]]],
+                       ignore_index=True)
+    cancel = pd.Series(False, index=orders.index)
+    if cancellation_pattern:
+        cancel = orders["order_id"].astype("string").str.contains(cancellation_pattern, regex=True).fillna(False)
+    negative = (orders["amount"] < 0).fillna(False) if has_amount else pd.Series(False, index=orders.index)
+    orders["is_refund"] = (cancel | negative).astype(bool)
+    orders = orders.sort_values(["order_date", "customer_id", "order_id"], kind="stable", na_position="last")
+    if report is not None:
+        report.orders = int(orders["order_id"].notna().sum())
+        report.cancellations = int((orders["is_refund"] & orders["order_id"].notna()).sum())
+        report.refunds = int(orders["is_refund"].sum())
+    return orders[list(lines.columns)].reset_index(drop=True)
 
 
 def _email(df: pd.DataFrame, q: _Quarantine) -> pd.DataFrame:

@@ -44,6 +44,10 @@ Recommended action (SPEC section 3), from the days since the last significant in
       ``d``), so the number of failed cycles is ``floor((d - 180) / cycle_days)`` and removal
       comes at ``d >= 180 + 2 x 60 = 300`` days by default (within the "6-12 months without
       interaction" of SPEC section 3).
+    * ``win_back``: a customer whose ``status`` is ``lapsed`` (silent for the run's horizon,
+      see :func:`analysis.models.features.customer_status`) before the separate-list
+      threshold: a re-activation (win-back) campaign rather than a call; lapsed customers
+      beyond it keep ``separate_list`` / ``removal``. Only when the frame has ``status``.
 
 Labels for every tier, priority and action are in ``locales/signals.yml``
 (``sig_value_<tier>``, ``sig_risk_<tier>``, ``sig_priority_<p>``, ``sig_action_<action>``).
@@ -78,7 +82,8 @@ __all__ = [
 VALUE_TIERS: tuple[str, ...] = ("high", "standard")
 RISK_TIERS: tuple[str, ...] = ("low", "medium", "high", "critical")
 PRIORITIES: tuple[str, ...] = ("P1", "P2", "P3")
-ACTIONS: tuple[str, ...] = ("none", "watch", "wake_up_sequence", "personal_call", "separate_list", "removal")
+ACTIONS: tuple[str, ...] = ("none", "watch", "wake_up_sequence", "personal_call", "separate_list", "removal",
+                           "win_back")
 PROBABILITY_CUTS: tuple[float, float, float] = (0.10, 0.25, 0.50)
 ALERT_CUTS: tuple[float, float, float] = (1, 2, 3)
 
@@ -242,6 +247,9 @@ def recommended_action(frame: pd.DataFrame, thresholds: Thresholds | DatasetConf
         else:
             at_risk = alert
         code = np.where(high_value & at_risk & (code < 3), 3, code)
+    if "status" in frame.columns:
+        lapsed = frame["status"].astype("string").eq("lapsed").to_numpy(dtype=bool, na_value=False)
+        code = np.where(lapsed & (code < 4), 6, code)
     lost = frame["lost"].to_numpy(dtype=bool, na_value=False)
     if contractual:
         code = np.where(lost, 0, code)

@@ -10,6 +10,16 @@
 
 Both are computed at a snapshot date from data strictly before it; the BG/NBD model is
 fitted at each snapshot on that data only.
+
+**Degenerate fits.** On short or lumpy logs the BG/NBD likelihood can run off to absurd
+parameters (for example ``a`` about 1e-23 and ``b`` about 1e-14 on a line-level retail
+export), whose expected purchases are infinite or NaN. A fit counts as degenerate when it
+does not converge, when a parameter is not finite or outside :data:`PARAM_BOUNDS`, or when
+an expected purchase is not finite. It is retried with the penalties of
+:data:`PENALIZERS`; if every try is degenerate the baseline is dropped for that date. Each
+date's outcome is recorded (:func:`bgnbd_scores` returns it in ``frame.attrs["fits"]``):
+status ``ok``, ``penalized`` or ``dropped``, with a reason code (``not_converged``,
+``absurd_params``, ``non_finite_scores``, ``too_few_buyers``).
 """
 
 from __future__ import annotations
@@ -25,10 +35,29 @@ from analysis.data.dataset import Dataset
 from analysis.errors import NotEnoughDataError
 from analysis.metrics.lifecycle import as_dates
 
-__all__ = ["rfm_summary", "BGNBDBaseline", "bgnbd_scores", "recency_scores"]
+__all__ = ["rfm_summary", "BGNBDBaseline", "DegenerateFitError", "bgnbd_scores", "recency_scores",
+           "PARAM_BOUNDS", "PENALIZERS"]
 
 #: Time unit of the BG/NBD fit, in days (weeks, as in Fader-Hardie's CDNOW analysis).
 BGNBD_UNIT_DAYS = 7.0
+#: A fitted parameter (r, alpha, a, b) outside these bounds makes the fit degenerate.
+#: Published fits are far inside (CDNOW: r 0.24, alpha 4.4, a 0.79, b 2.4).
+PARAM_BOUNDS: tuple[float, float] = (1e-4, 1e4)
+#: Penalties tried after the first fit, in order, when a fit is degenerate.
+PENALIZERS: tuple[float, ...] = (0.01, 0.1)
+
+
+class DegenerateFitError(NotEnoughDataError):
+    """The BG/NBD fit is unusable (no convergence, absurd parameters or non-finite scores).
+
+    Attributes
+    ----------
+    reason : ``not_converged``, ``absurd_params``, ``non_finite_scores`` or ``too_few_buyers``.
+    """
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 def rfm_summary(orders: pd.DataFrame, as_of, signup: pd.Series | None = None,
@@ -96,38 +125,89 @@ class BGNBDBaseline:
     def __init__(self, penalizer_coef: float = 0.0):
         self.penalizer_coef = penalizer_coef
 
-    def fit(self, summary: pd.DataFrame) -> BGNBDBaseline:
-        """Fit on an RFM summary (columns ``frequency``, ``recency``, ``T``)."""
-        from lifetimes import BetaGeoFitter
+    def fit(self, summary: pd.DataFrame, check: pd.DataFrame | None = None,
+            t: float | None = None) -> BGNBDBaseline:
+        """Fit on an RFM summary (columns ``frequency``, ``recency``, ``T``).
 
-        if len(summary) < 10 or summary["frequency"].sum() <= 0:
-            raise NotEnoughDataError(
-                f"BG/NBD baseline: {len(summary)} buyer(s) and "
-                f"{int(summary['frequency'].sum()) if len(summary) else 0} repeat purchase(s) "
-                "before the snapshot; at least 10 buyers with some repeat purchases are needed."
-            )
+        The fit is tried with ``penalizer_coef``, then with each larger penalty of
+        :data:`PENALIZERS`; the first non-degenerate one is kept (see the module docstring).
+        With ``check`` and ``t``, the expected purchases of ``check`` over ``t`` units must be
+        finite too. ``penalizer_`` and ``tries_`` say what happened.
+
+        Raises
+        ------
+        DegenerateFitError
+            If too few buyers, or every try is degenerate (its ``reason`` says why).
+        """
+        from lifetimes import BetaGeoFitter
         from lifetimes.utils import ConvergenceError
 
-        model = None
-        for pen in (self.penalizer_coef, max(self.penalizer_coef, 0.01)):  # retry once, penalised
+        if len(summary) < 10 or summary["frequency"].sum() <= 0:
+            raise DegenerateFitError(
+                f"BG/NBD baseline: {len(summary)} buyer(s) and "
+                f"{int(summary['frequency'].sum()) if len(summary) else 0} repeat purchase(s) "
+                "before the snapshot; at least 10 buyers with some repeat purchases are needed.",
+                "too_few_buyers",
+            )
+        lo, hi = PARAM_BOUNDS
+        self.tries_: list[dict] = []
+        reason = "not_converged"
+        for pen in (self.penalizer_coef, *(p for p in PENALIZERS if p > self.penalizer_coef)):
             candidate = BetaGeoFitter(penalizer_coef=pen)
             try:
                 with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                     warnings.simplefilter("ignore")
                     candidate.fit(summary["frequency"].to_numpy(), summary["recency"].to_numpy(),
                                   summary["T"].to_numpy())
-            except ConvergenceError:
+            except (ConvergenceError, ValueError, FloatingPointError, ZeroDivisionError):
+                self.tries_.append({"penalizer": pen, "reason": "not_converged"})
+                reason = "not_converged"
                 continue
-            model = candidate
-            break
-        if model is None:
-            raise NotEnoughDataError(
-                f"BG/NBD baseline: the fit did not converge on {len(summary)} buyer(s); the purchase "
-                "history before the snapshot is too short or too irregular."
-            )
-        self.model_ = model
-        self.params_ = {k: float(v) for k, v in model.params_.items()}
-        return self
+            params = np.array([float(v) for v in candidate.params_.values], dtype="float64")
+            if not (np.isfinite(params).all() and (params >= lo).all() and (params <= hi).all()):
+                self.tries_.append({"penalizer": pen, "reason": "absurd_params",
+                                    "params": dict(zip(("r", "alpha", "a", "b"), params.tolist(), strict=True))})
+                reason = "absurd_params"
+                continue
+            self.model_ = candidate
+            if check is not None and t is not None:
+                e = self.expected_purchases(check, t).to_numpy()
+                if not (np.isfinite(e).all() and (e >= 0).all()):
+                    self.tries_.append({"penalizer": pen, "reason": "non_finite_scores"})
+                    reason = "non_finite_scores"
+                    del self.model_
+                    continue
+            self.penalizer_ = pen
+            self.params_ = {k: float(v) for k, v in candidate.params_.items()}
+            self.tries_.append({"penalizer": pen, "reason": "ok"})
+            return self
+        raise DegenerateFitError(
+            f"BG/NBD baseline: no usable fit on {len(summary)} buyer(s) ({reason} with penalties "
+            f"{[tr['penalizer'] for tr in self.tries_]}); the purchase history before the snapshot is "
+            "too short or too irregular.", reason)
+
+    def p_no_purchase(self, summary: pd.DataFrame, t: float) -> pd.Series:
+        """Probability of no purchase in the next ``t`` units, per row of ``summary``.
+
+        Under BG/NBD a customer drops out only just after a purchase, so no purchase in
+        ``(T, T + t]`` means dead already, or alive with no Poisson event:
+        ``1 - P(alive) + P(alive) * ((alpha + T) / (alpha + T + t)) ** (r + x)``
+        (the purchase rate given the history is Gamma(r + x, alpha + T)). This is the
+        model's own probability of the churn label (no purchase within the horizon).
+        """
+        r, alpha = self.params_["r"], self.params_["alpha"]
+        x, T = summary["frequency"].to_numpy(), summary["T"].to_numpy()
+        alive = self.p_alive(summary).to_numpy()
+        none_if_alive = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+        return pd.Series(1.0 - alive + alive * none_if_alive, index=summary.index, name="p_no_purchase")
+
+    def p_alive(self, summary: pd.DataFrame) -> pd.Series:
+        """Probability that each customer of ``summary`` is still alive (BG/NBD)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = self.model_.conditional_probability_alive(
+                summary["frequency"].to_numpy(), summary["recency"].to_numpy(), summary["T"].to_numpy())
+        return pd.Series(np.asarray(p, dtype="float64"), index=summary.index, name="p_alive")
 
     def expected_purchases(self, summary: pd.DataFrame, t: float) -> pd.Series:
         """Expected number of purchases in the next ``t`` time units, per row of ``summary``."""
@@ -145,44 +225,59 @@ def bgnbd_scores(ds: Dataset, dates, horizon_days: int, penalizer_coef: float = 
     """BG/NBD churn score of every customer signed up before each date, fitted per date.
 
     At each date the model is fitted on purchases strictly before it (all customers signed
-    up before it), then scores the expected purchases over the next ``horizon_days``.
-    With ``errors="skip"``, a date with too little history for a fit is left out instead
-    of raising :class:`~analysis.errors.NotEnoughDataError`. On large bases the four
-    parameters are estimated on a seeded random sample of ``max_fit_buyers`` buyers (None:
-    all), then every customer is scored.
+    up before it), then scores the expected purchases over the next ``horizon_days`` and
+    the probability of being alive. With ``errors="skip"``, a date whose fit is degenerate
+    or has too little history is left out (recorded as ``dropped``) instead of raising
+    :class:`DegenerateFitError`. On large bases the four parameters are estimated on a
+    seeded random sample of ``max_fit_buyers`` buyers (None: all), then every customer is scored.
 
     Returns
     -------
-    DataFrame with ``as_of``, ``customer_id``, ``expected_purchases`` and
-    ``score_bgnbd`` (= ``-expected_purchases``: higher means riskier). Empty (same columns)
-    when the dataset has no orders.
+    DataFrame with ``as_of``, ``customer_id``, ``expected_purchases``, ``p_alive``,
+    ``p_no_purchase`` (:meth:`BGNBDBaseline.p_no_purchase`) and ``score_bgnbd`` (= ``-expected_purchases``: higher means riskier). Empty (same columns)
+    when the dataset has no orders. ``attrs["fits"]`` lists one record per date:
+    ``as_of`` (ISO date), ``status`` (``ok``, ``penalized``, ``dropped``), ``reason``,
+    ``penalizer`` and ``params``.
     """
-    cols = ["as_of", "customer_id", "expected_purchases", "score_bgnbd"]
+    cols = ["as_of", "customer_id", "expected_purchases", "p_alive", "p_no_purchase", "score_bgnbd"]
+    dtypes = ["datetime64[ns]", "string", "float64", "float64", "float64", "float64"]
+
+    def empty() -> pd.DataFrame:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(cols, dtypes, strict=True)})
+
     if not ds.has("orders"):
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(
-            cols, ["datetime64[ns]", "string", "float64", "float64"], strict=True)})
+        return empty()
     signup = ds.customers.set_index("customer_id")["signup_date"]
-    parts = []
+    t = horizon_days / BGNBD_UNIT_DAYS
+    parts, fits = [], []
     for d in as_dates(dates):  # a handful of snapshot dates
         summ = rfm_summary(ds.orders, d, signup=signup)
         buyers = summ.loc[summ["T"] > 0]
         if max_fit_buyers and len(buyers) > max_fit_buyers:
             buyers = buyers.sample(n=max_fit_buyers, random_state=random_state)
+        model = BGNBDBaseline(penalizer_coef)
         try:
-            model = BGNBDBaseline(penalizer_coef).fit(buyers)
-        except NotEnoughDataError:
+            model.fit(buyers, check=summ, t=t)
+        except DegenerateFitError as exc:
+            fits.append({"as_of": d.date().isoformat(), "status": "dropped", "reason": exc.reason,
+                         "penalizer": None, "params": None})
             if errors == "skip":
                 continue
             raise
-        e = model.expected_purchases(summ, horizon_days / BGNBD_UNIT_DAYS)
+        fits.append({"as_of": d.date().isoformat(),
+                     "status": "ok" if model.penalizer_ == penalizer_coef else "penalized",
+                     "reason": "ok" if len(model.tries_) == 1 else model.tries_[0]["reason"],
+                     "penalizer": model.penalizer_, "params": model.params_})
+        e = model.expected_purchases(summ, t)
         parts.append(pd.DataFrame({"as_of": d, "customer_id": e.index.astype("string"),
-                                   "expected_purchases": e.to_numpy()}))
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(
-            cols, ["datetime64[ns]", "string", "float64", "float64"], strict=True)})
-    out = pd.concat(parts, ignore_index=True)
+                                   "expected_purchases": e.to_numpy(),
+                                   "p_alive": model.p_alive(summ).to_numpy(),
+                                   "p_no_purchase": model.p_no_purchase(summ, t).to_numpy()}))
+    out = pd.concat(parts, ignore_index=True) if parts else empty()
     out["score_bgnbd"] = -out["expected_purchases"]
-    return out[cols]
+    out = out[cols]
+    out.attrs["fits"] = fits
+    return out
 
 
 def recency_scores(status: pd.DataFrame) -> pd.Series:

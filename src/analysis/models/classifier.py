@@ -24,7 +24,22 @@ interaction) and, for bases with purchases, the BG/NBD expected purchases over t
 **Metrics**: ROC AUC, average precision, top-decile lift, Brier score (probabilities only),
 recall at the team's monthly capacity; reliability and cumulative gains curves. Ties in a
 score (the recency rule counts whole days) are broken at random *in expectation*: the
-share of positives in the top ``k`` is interpolated inside a group of tied scores.
+share of positives in the top ``k`` is interpolated inside a group of tied scores. Every
+method is measured on two populations: ``all`` (every customer scored) and ``active90``
+(a significant interaction in the 90 days before the date), the one teams act on.
+
+**Who is scored**: every customer known at ``as_of`` (signed up before it) whose contract
+has not explicitly ended before it, with ``status`` and ``days_since_last``
+(:func:`analysis.models.features.customer_status`); for a ``lapsed`` customer the churn
+probability is the probability of no significant interaction in the horizon.
+
+**Forward check** (:func:`forward_evaluation`): when the export goes on for a whole
+horizon after ``as_of``, the scores (from data before ``as_of`` only) are measured against
+what happened in ``[as_of, as_of + horizon)``: the time-honest evaluation.
+
+This module returns numbers and codes only: reasons are codes with their values
+(:func:`reason_codes`), actions and statuses are codes; :mod:`analysis.reporting.risk_text`
+turns them into words.
 """
 
 from __future__ import annotations
@@ -46,20 +61,50 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, NotEnoughDataError
 from analysis.metrics.lifecycle import as_dates
-from analysis.models.baselines import bgnbd_scores
-from analysis.models.features import KEYS, feature_columns, features, labels, snapshot_dates
+from analysis.models.features import (
+    KEYS,
+    STATUSES,
+    feature_columns,
+    features,
+    labels,
+    snapshot_dates,
+)
 
 __all__ = [
     "MODEL_KINDS", "Split", "time_split", "make_pipeline", "ChurnClassifier",
     "captured_positives", "top_lift", "recall_at", "gains_curve", "reliability_curve",
     "evaluate_scores", "informative_columns", "Backtest", "backtest", "ScoreResult", "score", "SCORE_COLUMNS",
-    "REASON_RULES", "reasons", "customer_value", "previous_scores", "list_overlap",
-    "backtest_markdown", "metrics_table",
+    "REASON_RULES", "REASON_COLUMNS", "reason_codes", "customer_value", "list_overlap", "POPULATIONS",
+    "ACTIVE_DAYS", "forward_evaluation", "forward_summary", "population_metrics", "resolve_run_parameters",
 ]
 
 MODEL_KINDS = ("logit", "hgb")
-SCORE_COLUMNS = ["customer_id", "churn_probability", "risk_tier", "value", "expected_value_at_risk",
-                 "priority", "recommended_action", "reasons"]
+#: Reason columns: up to three codes of :data:`REASON_RULES` and their values (``key=value``
+#: pairs joined by ``;``), most important first.
+REASON_COLUMNS = ["reason_1", "reason_1_values", "reason_2", "reason_2_values", "reason_3", "reason_3_values"]
+SCORE_COLUMNS = ["customer_id", "status", "days_since_last", "churn_probability", "risk_tier", "value",
+                 "expected_value_at_risk", "priority", "recommended_action", *REASON_COLUMNS]
+#: Populations every method is measured on: all scored customers, and those with a
+#: significant interaction in the last :data:`ACTIVE_DAYS` days.
+POPULATIONS = ("all", "active90")
+ACTIVE_DAYS = 90
+
+
+def resolve_run_parameters(ds: Dataset, horizon_days: int | None = None,
+                           capacity: int | None = None) -> tuple[int, int]:
+    """The horizon and capacity of a run: the values given, else ``dataset.yml``
+    (``thresholds.churn_horizon_days``, ``capacity``), else the documented defaults of
+    :class:`analysis.data.config.DatasetConfig` (90 days, 150 customers). Used by
+    :func:`score`, ``churn-radar score``, notebook 04 and the report alike (0 or None = not given).
+    """
+    h = int(horizon_days or ds.config.thresholds.churn_horizon_days)
+    c = int(capacity or ds.config.capacity)
+    if h < 1:
+        raise ConfigError(f"horizon is {h} days; expected a number of days, 1 or more.")
+    if c < 1:
+        raise ConfigError(f"capacity is {c}; expected the number of customers the team can "
+                          "contact per month (1 or more).")
+    return h, c
 
 
 # ----------------------------------------------------------------------------- split
@@ -141,6 +186,14 @@ def make_pipeline(kind: str, random_state: int = 0) -> Pipeline:
     raise ConfigError(f"model kind '{kind}' is unknown; expected one of {list(MODEL_KINDS)}.")
 
 
+def _finite(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` as floats with infinite values turned into NaN (missing): a non-finite feature
+    never reaches a model (both pipelines handle NaN)."""
+    X = X.astype("float64")
+    bad = ~np.isfinite(X.to_numpy())
+    return X.mask(bad & ~np.isnan(X.to_numpy())) if bad.any() else X
+
+
 def _single_thread():
     """One OpenMP thread: on small tables (and shared machines) thread start-up dominates the
     histogram gradient boosting's prediction time; results do not depend on it."""
@@ -179,16 +232,22 @@ class ChurnClassifier:
                     "customers): no model can be fitted. Use a longer history or another horizon."
                 )
         self.feature_names_ = list(X.columns)
-        with _single_thread():
-            self.pipeline_ = make_pipeline(self.kind, self.random_state).fit(X, y)
-            self.calibrated_ = CalibratedClassifierCV(FrozenEstimator(self.pipeline_), method="sigmoid")
-            self.calibrated_.fit(X_calib[self.feature_names_], y_calib)
+        try:
+            with _single_thread():
+                self.pipeline_ = make_pipeline(self.kind, self.random_state).fit(_finite(X), y)
+                self.calibrated_ = CalibratedClassifierCV(FrozenEstimator(self.pipeline_), method="sigmoid")
+                self.calibrated_.fit(_finite(X_calib[self.feature_names_]), y_calib)
+        except ValueError as exc:  # scikit-learn's own checks: one line for the user, not a traceback
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise NotEnoughDataError(
+                f"The {self.kind} model could not be fitted on {len(X):,} snapshot row(s) and "
+                f"{X.shape[1]} feature(s): {first}") from exc
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, shape (n, 2): kept, lost."""
         with _single_thread():
-            return self.calibrated_.predict_proba(X[self.feature_names_])
+            return self.calibrated_.predict_proba(_finite(X[self.feature_names_]))
 
     def score(self, X: pd.DataFrame, y) -> float:
         """ROC AUC of the calibrated probabilities (used by permutation importance)."""
@@ -204,6 +263,8 @@ def captured_positives(y, score, k) -> np.ndarray:
     """
     y = np.asarray(y, dtype="float64")
     s = np.asarray(score, dtype="float64")
+    if y.size == 0:
+        return np.zeros_like(np.asarray(k, dtype="float64"))
     order = np.argsort(-s, kind="stable")
     s_sorted, y_sorted = s[order], y[order]
     ends = np.flatnonzero(np.r_[s_sorted[1:] != s_sorted[:-1], True])  # last index of each tie group
@@ -240,6 +301,8 @@ def gains_curve(y, score, points: int = 101) -> pd.DataFrame:
     """
     y = np.asarray(y, dtype="float64")
     share = np.linspace(0.0, 1.0, points)
+    if y.size == 0:
+        return pd.DataFrame({"share_contacted": share, "share_captured": np.nan})
     cap = captured_positives(y, score, share * len(y)) / max(y.sum(), 1.0)
     return pd.DataFrame({"share_contacted": share, "share_captured": cap})
 
@@ -284,7 +347,7 @@ def evaluate_scores(frame: pd.DataFrame, score_cols: dict[str, str], capacity: i
             "average_precision": average_precision_score(y, s) if ok else np.nan,
             "lift_top_decile": top_lift(y, s, 0.1),
             "brier": brier_score_loss(y, s) if col in prob_cols and ok else np.nan,
-            "recall_at_capacity": float(np.nanmean(recalls)) if recalls else np.nan,
+            "recall_at_capacity": float(np.nanmean(recalls)) if np.isfinite(recalls).any() else np.nan,
             "n": int(len(d)),
             "base_rate": float(y.mean()) if len(y) else np.nan,
         }
@@ -308,16 +371,21 @@ class Backtest:
     Attributes
     ----------
     split : the :class:`Split` used.
-    metrics : :func:`evaluate_scores` of the models and baselines (index: logit, hgb,
-        recency, bgnbd when the base has purchases).
-    predictions : test rows: ``as_of``, ``customer_id``, ``label``, ``prob_logit``,
-        ``prob_hgb``, ``score_recency``, ``score_bgnbd``.
+    metrics : :func:`evaluate_scores` of the models and baselines on every test row
+        (population ``all``; index: logit, hgb, recency, bgnbd when the base has purchases
+        and the BG/NBD fit was usable at the test snapshots).
+    population_metrics : the same per population (:data:`POPULATIONS`), index
+        ``(population, method)``.
+    predictions : test rows: ``as_of``, ``customer_id``, ``label``, ``days_since_last``,
+        ``prob_logit``, ``prob_hgb``, ``score_recency``, ``score_bgnbd``.
     best_model : ``logit`` or ``hgb`` (highest test ROC AUC).
     reliability : reliability curve of each model (column ``method``).
     gains : gains curve of every method (column ``method``).
     importance : permutation importance of the best model on the test rows:
         ``feature``, ``importance_mean``, ``importance_std`` (drop in ROC AUC).
     models : the fitted :class:`ChurnClassifier` per kind.
+    bgnbd_fits : one record per date of the BG/NBD fits (status ``ok``, ``penalized`` or
+        ``dropped`` and the reason code; see :func:`analysis.models.baselines.bgnbd_scores`).
     """
 
     split: Split
@@ -329,15 +397,17 @@ class Backtest:
     importance: pd.DataFrame
     models: dict[str, ChurnClassifier] = field(default_factory=dict)
     feature_names: list[str] = field(default_factory=list)
+    population_metrics: pd.DataFrame | None = None
+    bgnbd_fits: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict:
         """Key figures for the JSON sidecar and the CLI."""
         m = self.metrics
 
-        def get(method, col):
-            return float(m.loc[method, col]) if method in m.index else None
+        def get(method, col, frame=m):
+            return float(frame.loc[method, col]) if frame is not None and method in frame.index else None
 
-        return {
+        out = {
             "train_snapshots": [d.date().isoformat() for d in self.split.train],
             "test_snapshots": [d.date().isoformat() for d in self.split.test],
             "split_holdout": self.split.holdout,
@@ -352,7 +422,17 @@ class Backtest:
             "brier_model": get(self.best_model, "brier"),
             "recall_at_capacity": get(self.best_model, "recall_at_capacity"),
             "recall_at_capacity_recency": get("recency", "recall_at_capacity"),
+            "bgnbd_fits": list(self.bgnbd_fits),
+            "bgnbd_dropped": [f["as_of"] for f in self.bgnbd_fits if f["status"] == "dropped"],
         }
+        pm = self.population_metrics
+        if pm is not None and "active90" in pm.index.get_level_values(0):
+            a = pm.loc["active90"]
+            out.update({"auc_model_active90": get(self.best_model, "auc", a),
+                        "auc_recency_active90": get("recency", "auc", a),
+                        "auc_bgnbd_active90": get("bgnbd", "auc", a),
+                        "n_test_active90": int(a["n"].max()) if len(a) else 0})
+        return out
 
 
 def _labelled(ds: Dataset, feats: pd.DataFrame, snaps, horizon_days: int, as_of) -> pd.DataFrame:
@@ -375,11 +455,27 @@ def _holdout_mask(customer_ids: pd.Series, fraction: float, random_state: int) -
     return customer_ids.map(held).astype(bool)
 
 
+def population_metrics(pred: pd.DataFrame, score_cols: dict[str, str], capacity: int,
+                       prob_cols: tuple[str, ...] = ()) -> pd.DataFrame:
+    """:func:`evaluate_scores` on each of :data:`POPULATIONS`.
+
+    ``pred`` needs ``days_since_last``: the ``active90`` rows are those below
+    :data:`ACTIVE_DAYS`. Returns a frame indexed by ``(population, method)``.
+    """
+    parts = {}
+    for pop in POPULATIONS:
+        rows = pred if pop == "all" else pred.loc[pred["days_since_last"] < ACTIVE_DAYS]
+        parts[pop] = evaluate_scores(rows, score_cols, capacity, prob_cols=prob_cols)
+    out = pd.concat(parts, names=["population", "method"])
+    return out
+
+
 def backtest(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int = 100,
              random_state: int = 0, *, freq: str = "MS", min_history_days: int = 30,
              max_snapshots: int | None = 12, n_test: int = 1, n_calib: int = 1,
              test_fraction: float = 0.5, importance_rows: int = 3000,
-             max_fit_rows: int | None = 300_000, feats: pd.DataFrame | None = None) -> Backtest:
+             max_fit_rows: int | None = 300_000, feats: pd.DataFrame | None = None,
+             bgnbd_fits: list | None = None) -> Backtest:
     """Time-split backtest of both models against the baselines.
 
     Parameters
@@ -396,6 +492,7 @@ def backtest(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int 
     max_fit_rows : the fit uses a seeded random sample of at most this many snapshot rows
         (None: all); calibration and test always use every row.
     feats : precomputed :func:`analysis.models.features.features` for the snapshots (optional).
+    bgnbd_fits : the BG/NBD fit records of ``feats`` (when given with it).
     """
     h = int(horizon_days or ds.config.thresholds.churn_horizon_days)
     snaps = snapshot_dates(ds, as_of, h, freq=freq, min_history_days=min_history_days,
@@ -403,7 +500,9 @@ def backtest(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int 
     split = time_split(snaps, h, n_test=n_test, n_calib=n_calib)
     used = as_dates(list(split.train) + list(split.test))
     if feats is None:
-        feats = features(ds, used, horizon_days=h, random_state=random_state)
+        bgnbd_fits = []
+        feats = features(ds, used, horizon_days=h, random_state=random_state, bgnbd_fits=bgnbd_fits)
+    fits = [f for f in (bgnbd_fits or []) if pd.Timestamp(f["as_of"]) in used]
     data = _labelled(ds, feats.loc[feats["as_of"].isin(used)], used, h, as_of)
     cols = feature_columns(data)
     is_test = data["as_of"].isin(split.test)
@@ -417,8 +516,8 @@ def backtest(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int 
     cols = informative_columns(fit_rows, cols)
     if test_rows.empty or fit_rows.empty or cal_rows.empty:
         raise NotEnoughDataError("The backtest has an empty fit, calibration or test period: "
-                                 "too few active customers at the snapshots.")
-    pred = test_rows[KEYS + ["label"]].copy()
+                                 "too few customers at the snapshots.")
+    pred = test_rows[KEYS + ["label", "days_since_last"]].copy()
     models: dict[str, ChurnClassifier] = {}
     for kind in MODEL_KINDS:
         m = ChurnClassifier(kind, random_state).fit(fit_rows[cols], fit_rows["label"],
@@ -427,53 +526,35 @@ def backtest(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int 
         pred[f"prob_{kind}"] = m.predict_proba(test_rows[cols])[:, 1]
     pred["score_recency"] = test_rows["days_since_last"].astype("float64").to_numpy()
     score_cols = {k: f"prob_{k}" for k in MODEL_KINDS} | {"recency": "score_recency"}
-    if ds.has("orders"):
-        if "bgnbd_expected_purchases" in test_rows.columns:  # fitted per test snapshot in features()
-            pred["score_bgnbd"] = -test_rows["bgnbd_expected_purchases"].to_numpy()
-        else:
-            bg = bgnbd_scores(ds, split.test, h)
-            pred = pred.merge(bg[KEYS + ["score_bgnbd"]], on=KEYS, how="left")
-        score_cols["bgnbd"] = "score_bgnbd"
-    metrics = evaluate_scores(pred, score_cols, capacity, prob_cols=tuple(f"prob_{k}" for k in MODEL_KINDS))
-    best = str(metrics.loc[list(MODEL_KINDS), "auc"].idxmax())
+    if ds.has("orders") and "bgnbd_expected_purchases" in test_rows.columns:
+        # fitted per test snapshot in features(); absent when that fit was dropped (degenerate)
+        pred["score_bgnbd"] = -test_rows["bgnbd_expected_purchases"].to_numpy()
+        if pred["score_bgnbd"].notna().any():
+            score_cols["bgnbd"] = "score_bgnbd"
+    probs = tuple(f"prob_{k}" for k in MODEL_KINDS)
+    pop = population_metrics(pred, score_cols, capacity, prob_cols=probs)
+    metrics = pop.loc["all"]
+    best = str(metrics.loc[list(MODEL_KINDS), "auc"].fillna(-1.0).idxmax())
     reliability = pd.concat([reliability_curve(pred["label"], pred[f"prob_{k}"]).assign(method=k)
                              for k in MODEL_KINDS], ignore_index=True)
     gains = pd.concat([gains_curve(pred.loc[pred[c].notna(), "label"], pred.loc[pred[c].notna(), c]).assign(method=n)
                        for n, c in score_cols.items()], ignore_index=True)
     sample = test_rows.sample(n=min(importance_rows, len(test_rows)), random_state=random_state)
-    imp = permutation_importance(models[best], sample[cols], sample["label"].to_numpy(),
-                                 n_repeats=3, random_state=random_state, n_jobs=1)
-    importance = pd.DataFrame({"feature": cols, "importance_mean": imp.importances_mean,
-                               "importance_std": imp.importances_std})
+    if sample["label"].nunique() == 2:
+        imp = permutation_importance(models[best], sample[cols], sample["label"].to_numpy(),
+                                     n_repeats=3, random_state=random_state, n_jobs=1)
+        imp_mean, imp_std = imp.importances_mean, imp.importances_std
+    else:  # one class in the test rows: no ranking to spoil
+        imp_mean, imp_std = np.zeros(len(cols)), np.zeros(len(cols))
+    importance = pd.DataFrame({"feature": cols, "importance_mean": imp_mean, "importance_std": imp_std})
     importance = importance.sort_values("importance_mean", ascending=False, kind="stable").reset_index(drop=True)
     return Backtest(split=split, metrics=metrics, predictions=pred.reset_index(drop=True), best_model=best,
                     reliability=reliability, gains=gains, importance=importance, models=models,
-                    feature_names=cols)
+                    feature_names=cols, population_metrics=pop, bgnbd_fits=fits)
 
 
 # ----------------------------------------------------------------------------- reasons
-def _int_text(values: pd.Series) -> pd.Series:
-    return values.astype("float64").round().astype("Int64").astype("string")
-
-
-def _pct_text(values: pd.Series, lang: str) -> pd.Series:
-    s = _int_text(100.0 * values.astype("float64").abs())
-    return s + (" %" if lang == "fr" else "%")
-
-
-def _fill(template: str, **values: pd.Series) -> pd.Series:
-    """``template`` with each ``{name}`` replaced by the matching Series, element-wise."""
-    index = next(iter(values.values())).index
-    out = pd.Series("", index=index, dtype="string")
-    rest = template
-    while "{" in rest:
-        head, _, tail = rest.partition("{")
-        name, _, rest = tail.partition("}")
-        out = out + head + values[name].astype("string")
-    return out + rest
-
-
-#: Reason rules: (name, features it rests on). Order = default priority.
+#: Reason rules: (code, features it rests on). Order = default priority.
 REASON_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("nps", ("nps_change", "nps_last", "alert_nps")),
     ("interval", ("interval_drift", "interval_recent_days", "alert_interval")),
@@ -494,82 +575,84 @@ def _is_true(frame: pd.DataFrame, col: str) -> pd.Series:
     return frame[col].astype("Float64").fillna(0.0).astype("float64").gt(0.5)
 
 
-def reasons(frame: pd.DataFrame, lang: str = "en", importance: pd.DataFrame | None = None,
-            max_reasons: int = 3, watch_days: int = 30) -> pd.Series:
-    """Up to ``max_reasons`` warning signals per customer, in plain words.
+def _values(**cols: pd.Series) -> pd.Series:
+    """``key=value;key=value`` per row (values rounded: whole numbers, shares to 4 digits)."""
+    out = None
+    for key, v in cols.items():
+        v = v.astype("float64")
+        txt = v.round(4).astype("string").str.replace(r"\.0$", "", regex=True)
+        part = key + "=" + txt.fillna("")
+        out = part if out is None else out + ";" + part
+    return out
+
+
+def reason_codes(frame: pd.DataFrame, importance: pd.DataFrame | None = None,
+                 max_reasons: int = 3, watch_days: int = 30) -> pd.DataFrame:
+    """Up to ``max_reasons`` warning signals per customer, as codes with their values.
 
     A reason is given when its indicator's alert fires (see :mod:`analysis.metrics.signals`):
-    silence of ``watch_days`` or more, purchase interval drift, frequency drop, basket
-    erosion, falling revenue share, NPS drop (or a detractor answer), email sudden stop (or
-    chronic email inactivity), usage drop. Reasons are ordered by the permutation importance
-    of the features they rest on (most important first; the fixed order of
-    :data:`REASON_RULES` without ``importance``).
+    ``recency`` (silence of ``watch_days`` or more; ``days``), ``interval`` (purchase
+    interval drift; ``recent``, ``prev`` days), ``frequency`` (drop; ``pct`` change),
+    ``basket`` (erosion; ``pct``), ``share`` (falling revenue share; ``prev``, ``last``
+    shares), ``nps`` (drop; ``prev``, ``last``), ``detractor`` (``last``), ``email``
+    (sudden stop), ``email_inactive`` (chronic), ``usage`` (drop; ``pct``). Reasons are
+    ordered by the permutation importance of the features they rest on (most important
+    first; the fixed order of :data:`REASON_RULES` without ``importance``).
+    :func:`analysis.reporting.risk_text.reason_text` puts them into words.
 
     Parameters
     ----------
-    frame : rows of :func:`analysis.models.features.features` (indicator columns as produced by
-        :func:`analysis.metrics.signals.indicators`, alerts as 0/1/NaN).
-    lang : ``fr`` or ``en``.
+    frame : rows of :func:`analysis.models.features.features`.
     importance : optional frame with ``feature`` and ``importance_mean``.
 
     Returns
     -------
-    Series of strings aligned with ``frame`` (reasons joined by ``"; "``).
+    DataFrame aligned with ``frame``, columns ``reason_<i>`` (code, NA when fewer reasons)
+    and ``reason_<i>_values`` (``key=value`` pairs joined by ``;``) for i = 1..max_reasons.
     """
-    from analysis.reporting.i18n import t
-
     idx = frame.index
 
     def col(name: str) -> pd.Series:
         return frame[name] if name in frame.columns else pd.Series(np.nan, index=idx)
 
-    texts: dict[str, tuple[pd.Series, pd.Series]] = {
-        "recency": (col("days_since_last").ge(watch_days),
-                    _fill(t("risk_reason_recency", lang), days=_int_text(col("days_since_last")))),
+    email_inactive = (frame["email_segment"].astype("string").eq("chronic_inactive").fillna(False)
+                      if "email_segment" in frame.columns else pd.Series(False, index=idx))
+    empty = pd.Series("", index=idx, dtype="string")
+    rules: dict[str, tuple[pd.Series, pd.Series]] = {
+        "recency": (col("days_since_last").ge(watch_days), _values(days=col("days_since_last").round())),
         "interval": (_is_true(frame, "alert_interval") & col("interval_prev_days").notna(),
-                     _fill(t("risk_reason_interval", lang), recent=_int_text(col("interval_recent_days")),
-                           prev=_int_text(col("interval_prev_days")))),
+                     _values(recent=col("interval_recent_days").round(), prev=col("interval_prev_days").round())),
         "frequency": (_is_true(frame, "alert_frequency") & col("freq_change_m1").notna(),
-                      _fill(t("risk_reason_frequency", lang), pct=_pct_text(col("freq_change_m1"), lang))),
-        "basket": (_is_true(frame, "alert_basket") & col("basket_change").notna(),
-                   _fill(t("risk_reason_basket", lang), pct=_pct_text(col("basket_change"), lang))),
+                      _values(pct=col("freq_change_m1"))),
+        "basket": (_is_true(frame, "alert_basket") & col("basket_change").notna(), _values(pct=col("basket_change"))),
         "share": (_is_true(frame, "alert_share") & col("revenue_share_q").notna(),
-                  _fill(t("risk_reason_share", lang),
-                        prev=_pct_text_digits(col("revenue_share_prev_q"), lang),
-                        last=_pct_text_digits(col("revenue_share_q"), lang))),
+                  _values(prev=col("revenue_share_prev_q"), last=col("revenue_share_q"))),
         "nps": (_is_true(frame, "alert_nps") & col("nps_prev").notna(),
-                _fill(t("risk_reason_nps", lang), prev=_int_text(col("nps_prev")), last=_int_text(col("nps_last")))),
-        "detractor": (col("nps_last").le(6) & ~_is_true(frame, "alert_nps"),
-                      _fill(t("risk_reason_detractor", lang), last=_int_text(col("nps_last")))),
-        "email": (_is_true(frame, "alert_email"),
-                  pd.Series(t("risk_reason_email", lang), index=idx, dtype="string")),
-        "email_inactive": (frame["email_segment"].astype("string").eq("chronic_inactive").fillna(False)
-                           if "email_segment" in frame.columns else pd.Series(False, index=idx),
-                           pd.Series(t("risk_reason_email_inactive", lang), index=idx, dtype="string")),
-        "usage": (_is_true(frame, "alert_usage") & col("usage_change").notna(),
-                  _fill(t("risk_reason_usage", lang), pct=_pct_text(col("usage_change"), lang))),
+                _values(prev=col("nps_prev"), last=col("nps_last"))),
+        "detractor": (col("nps_last").le(6) & ~_is_true(frame, "alert_nps"), _values(last=col("nps_last"))),
+        "email": (_is_true(frame, "alert_email"), empty),
+        "email_inactive": (email_inactive, empty),
+        "usage": (_is_true(frame, "alert_usage") & col("usage_change").notna(), _values(pct=col("usage_change"))),
     }
     order = [name for name, _ in REASON_RULES]
     if importance is not None and not importance.empty:
         imp = importance.set_index("feature")["importance_mean"]
         weight = {name: max([float(imp.get(f, 0.0)) for f in feats] + [0.0]) for name, feats in REASON_RULES}
         order = sorted(order, key=lambda n: (-weight[n], order.index(n)))
-    out = pd.Series("", index=idx, dtype="string")
-    count = pd.Series(0, index=idx)
+    out = pd.DataFrame(index=idx)
+    for i in range(1, max_reasons + 1):
+        out[f"reason_{i}"] = pd.Series(pd.NA, index=idx, dtype="string")
+        out[f"reason_{i}_values"] = pd.Series(pd.NA, index=idx, dtype="string")
+    count = np.zeros(len(idx), dtype=int)
     for name in order:  # a handful of rules, each vectorised over customers
-        fires, text = texts[name]
-        take = fires.fillna(False).astype(bool) & count.lt(max_reasons)
-        sep = pd.Series(np.where(count.gt(0), "; ", ""), index=idx, dtype="string")
-        out = out.where(~take, out + sep + text.fillna(""))
-        count = count + take.astype(int)
-    return out.where(count.gt(0), t("risk_reason_none", lang)).rename("reasons")
-
-
-def _pct_text_digits(values: pd.Series, lang: str) -> pd.Series:
-    """A share with one decimal: 0.052 -> ``5.2%`` / ``5,2 %``."""
-    v = (1000.0 * values.astype("float64")).round().astype("Int64")
-    s = (v // 10).astype("string") + ("," if lang == "fr" else ".") + (v % 10).astype("string")
-    return s + (" %" if lang == "fr" else "%")
+        fires, vals = rules[name]
+        fires = fires.fillna(False).astype(bool).to_numpy() & (count < max_reasons)
+        for i in range(1, max_reasons + 1):
+            slot = fires & (count == i - 1)
+            out.loc[slot, f"reason_{i}"] = name
+            out.loc[slot, f"reason_{i}_values"] = vals[slot]
+        count = count + fires.astype(int)
+    return out
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -579,15 +662,19 @@ class ScoreResult:
 
     Attributes
     ----------
-    scores : one row per active customer, :data:`SCORE_COLUMNS`, in call order (priority,
-        then expected value at risk, highest first): the first ``capacity`` rows are the call list.
-    matrix : the same rows with ``value_tier``, ``days_since_last`` and the feature values
-        used for the reasons (for the priority plot).
+    scores : one row per customer known at ``as_of`` whose contract has not ended,
+        :data:`SCORE_COLUMNS`, in call order: customers to contact first (priority, then
+        expected value at risk, highest first), then those for the ``separate_list``, then
+        ``removal`` candidates. :attr:`call_list` is the first ``capacity`` to contact.
+    matrix : the same rows with ``value_tier`` and the feature values (for the priority plot
+        and the reasons' wording).
     backtest : the :class:`Backtest`.
     model : the :class:`ChurnClassifier` (kind ``backtest.best_model``) refitted on every
         labelled snapshot (calibrated on the latest) that produced the scores.
     value_basis : ``revenue_12m``, ``orders_12m`` or ``constant`` (see :func:`customer_value`).
     capacity, horizon_days, as_of : the parameters used.
+    bgnbd_fits : BG/NBD fit records of every date used (snapshots and ``as_of``).
+    n_known : customers known at ``as_of`` (signed up before it).
     """
 
     scores: pd.DataFrame
@@ -598,24 +685,38 @@ class ScoreResult:
     capacity: int
     horizon_days: int
     as_of: pd.Timestamp
+    bgnbd_fits: list[dict] = field(default_factory=list)
+    n_known: int = 0
 
     @property
     def call_list(self) -> pd.DataFrame:
-        """The first ``capacity`` customers to contact."""
-        return self.scores.head(self.capacity)
+        """The first ``capacity`` customers to contact (not the separate list nor removal)."""
+        s = self.scores
+        return s.loc[~s["recommended_action"].isin(NOT_CALLED)].head(self.capacity)
 
     def summary(self, n_top: int = 10) -> dict:
         """Key figures for the JSON sidecar (keys read by the monthly report)."""
-        top = self.scores.head(n_top)[["customer_id", "churn_probability", "value",
-                                       "expected_value_at_risk", "recommended_action", "reasons"]]
+        top = self.call_list.head(n_top)[["customer_id", "status", "churn_probability", "value",
+                                          "expected_value_at_risk", "recommended_action"]]
+        status = self.scores["status"].value_counts()
+        actions = self.scores["recommended_action"].value_counts()
         return {
             "horizon_days": self.horizon_days, "capacity": self.capacity,
             **self.backtest.summary(),
+            "bgnbd_fits": list(self.bgnbd_fits),
+            "bgnbd_dropped": [f["as_of"] for f in self.bgnbd_fits if f["status"] == "dropped"],
             "value_basis": self.value_basis,
             "n_scored": int(len(self.scores)),
+            "n_known": int(self.n_known),
+            "n_by_status": {k: int(status.get(k, 0)) for k in STATUSES},
+            "n_by_action": {str(k): int(v) for k, v in actions.items()},
             "n_priority_1": int(self.scores["priority"].eq("P1").sum()),
             "top_priorities": top.to_dict(orient="records"),
         }
+
+
+#: Actions whose customers are not on the call list (SPEC section 3: moved off the active base).
+NOT_CALLED = ("separate_list", "removal")
 
 
 def customer_value(ds: Dataset, as_of) -> tuple[pd.DataFrame, str]:
@@ -647,11 +748,11 @@ def customer_value(ds: Dataset, as_of) -> tuple[pd.DataFrame, str]:
     return pd.DataFrame({"customer_id": ids.to_numpy(), "value": 1.0}), "constant"
 
 
-def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int = 100,
-          random_state: int = 0, lang: str = "en", *, freq: str = "MS", min_history_days: int = 30,
+def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int | None = None,
+          random_state: int = 0, *, freq: str = "MS", min_history_days: int = 30,
           max_snapshots: int | None = 12, n_test: int = 1, test_fraction: float = 0.5,
           importance_rows: int = 3000, max_fit_rows: int | None = 300_000) -> ScoreResult:
-    """Backtest, then score every customer active at ``as_of`` and build the call list.
+    """Backtest, then score every customer known at ``as_of`` and build the call list.
 
     The model kind that won the backtest (ROC AUC) is refitted on every labelled snapshot
     (the latest one calibrates it), then scores the features at ``as_of``. Features for all
@@ -661,10 +762,9 @@ def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int = 1
     ----------
     ds : the dataset.
     as_of : the scoring date (nothing on or after it is read).
-    horizon_days : the label horizon (default: the config's churn horizon).
-    capacity : customers the team can contact per month (size of the call list).
+    horizon_days, capacity : see :func:`resolve_run_parameters` (None: dataset.yml, then
+        the documented defaults).
     random_state : seed of everything random.
-    lang : language of the reasons.
     freq, min_history_days, max_snapshots, n_test, test_fraction, importance_rows, max_fit_rows :
         see :func:`backtest`.
 
@@ -674,18 +774,17 @@ def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int = 1
     """
     from analysis.metrics.priority import priority_matrix
 
-    if capacity < 1:
-        raise ConfigError(f"capacity is {capacity}; expected the number of customers the team can "
-                          "contact per month (1 or more).")
+    h, capacity = resolve_run_parameters(ds, horizon_days, capacity)
     cut = pd.Timestamp(as_of).normalize()
-    h = int(horizon_days or ds.config.thresholds.churn_horizon_days)
     snaps = snapshot_dates(ds, cut, h, freq=freq, min_history_days=min_history_days,
                            max_snapshots=max_snapshots)
-    feats = features(ds, as_dates(list(snaps) + [cut]), horizon_days=h, random_state=random_state)
+    fits: list[dict] = []
+    feats = features(ds, as_dates(list(snaps) + [cut]), horizon_days=h, random_state=random_state,
+                     bgnbd_fits=fits)
     bt = backtest(ds, cut, h, capacity, random_state, freq=freq, min_history_days=min_history_days,
                   max_snapshots=max_snapshots, n_test=n_test, test_fraction=test_fraction,
                   importance_rows=importance_rows, max_fit_rows=max_fit_rows,
-                  feats=feats.loc[feats["as_of"] < cut])
+                  feats=feats.loc[feats["as_of"] < cut], bgnbd_fits=fits)
     data = _labelled(ds, feats.loc[feats["as_of"].isin(snaps)], snaps, h, cut)
     fit_rows = _cap(data.loc[data["as_of"] < snaps[-1]], max_fit_rows, random_state)
     cal_rows = data.loc[data["as_of"] == snaps[-1]]
@@ -694,14 +793,14 @@ def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int = 1
                                                              cal_rows[cols], cal_rows["label"])
     now = feats.loc[feats["as_of"] == cut].reset_index(drop=True)
     if now.empty:
-        raise NotEnoughDataError(f"No customer is active on {cut.date()}: nothing to score.")
+        raise NotEnoughDataError(f"No customer is known on {cut.date()}: nothing to score.")
     now["churn_probability"] = model.predict_proba(now[cols])[:, 1]
     value, basis = customer_value(ds, cut)
     now = now.merge(value, on="customer_id", how="left")
     now["value"] = now["value"].fillna(0.0)
     now["expected_value_at_risk"] = now["churn_probability"] * now["value"]
-    now["lost"] = False
-    now["reasons"] = reasons(now, lang, bt.importance, watch_days=ds.config.thresholds.watch_days)
+    now["lost"] = False  # ended contracts are not scored
+    now = pd.concat([now, reason_codes(now, bt.importance, watch_days=ds.config.thresholds.watch_days)], axis=1)
     if "any_alert" not in now.columns:
         now["any_alert"] = now.filter(like="alert_").fillna(0).gt(0.5).any(axis=1)
     else:
@@ -710,39 +809,57 @@ def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int = 1
                           thresholds=ds.config)
     mat["priority"] = mat["priority"].astype("string")
     mat["risk_tier"] = mat["risk_tier"].astype("string")
-    mat = mat.sort_values(["priority", "expected_value_at_risk", "churn_probability", "customer_id"],
-                          ascending=[True, False, False, True], kind="stable").reset_index(drop=True)
+    mat["_list"] = mat["recommended_action"].map({a: i + 1 for i, a in enumerate(NOT_CALLED)}).fillna(0)
+    mat = mat.sort_values(["_list", "priority", "expected_value_at_risk", "churn_probability", "customer_id"],
+                          ascending=[True, True, False, False, True], kind="stable")
+    mat = mat.drop(columns="_list").reset_index(drop=True)
     scores = mat[SCORE_COLUMNS].copy()
+    n_known = int((ds.customers["signup_date"] < cut).sum())
     return ScoreResult(scores=scores, matrix=mat, backtest=bt, model=model, value_basis=basis,
-                       capacity=int(capacity), horizon_days=h, as_of=cut)
+                       capacity=int(capacity), horizon_days=h, as_of=cut, bgnbd_fits=fits, n_known=n_known)
+
+
+# ----------------------------------------------------------------------------- forward check
+def forward_evaluation(ds: Dataset, result: ScoreResult) -> pd.DataFrame | None:
+    """Measure the scores at ``as_of`` against what happened in the horizon after it.
+
+    The scores were computed from data before ``as_of`` only; the truth is the label of
+    :func:`analysis.models.features.labels` at ``as_of`` (lost within the horizon), read from
+    the rows after it. The baselines are recomputed at ``as_of`` the same way: the recency
+    rule (``days_since_last``) and BG/NBD expected purchases fitted on data before ``as_of``.
+
+    Returns
+    -------
+    :func:`population_metrics` of ``model``, ``recency`` and ``bgnbd`` (index
+    ``(population, method)``), or None when the export does not cover ``as_of + horizon``.
+    """
+    cut = result.as_of
+    h = result.horizon_days
+    end = cut + pd.Timedelta(days=h)
+    if ds.observed_until is None or ds.observed_until + pd.Timedelta(days=1) < end:
+        return None
+    lab = labels(ds, [cut], h, end)
+    rows = result.matrix[["customer_id", "days_since_last", "churn_probability"]
+                         + (["bgnbd_expected_purchases"] if "bgnbd_expected_purchases" in result.matrix else [])]
+    rows = rows.assign(as_of=cut).merge(lab, on=KEYS, how="inner")
+    rows["score_recency"] = rows["days_since_last"].astype("float64")
+    cols = {"model": "churn_probability", "recency": "score_recency"}
+    if "bgnbd_expected_purchases" in rows.columns and rows["bgnbd_expected_purchases"].notna().any():
+        rows["score_bgnbd"] = -rows["bgnbd_expected_purchases"]
+        cols["bgnbd"] = "score_bgnbd"
+    return population_metrics(rows, cols, result.capacity, prob_cols=("churn_probability",))
+
+
+def forward_summary(metrics: pd.DataFrame | None) -> dict:
+    """The forward check as flat sidecar keys ``forward_auc_<method>_<population>`` (an
+    empty dict when there was no forward check)."""
+    if metrics is None:
+        return {}
+    return {f"forward_auc_{method}_{pop}": (None if pd.isna(v) else float(v))
+            for (pop, method), v in metrics["auc"].items()}
 
 
 # ----------------------------------------------------------------------------- stability
-def previous_scores(reports_dir, as_of) -> tuple[pd.DataFrame | None, str]:
-    """The latest ``scores.csv`` of a run dated in the calendar month before ``as_of``.
-
-    Looks for ``<reports_dir>/<YYYY-MM-DD>/scores.csv``. Returns the scores (or None) and the
-    as-of date of that run (or the previous month, ``YYYY-MM``, when none exists).
-    """
-    from pathlib import Path
-
-    cut = pd.Timestamp(as_of).normalize()
-    start = cut.replace(day=1) - pd.DateOffset(months=1)
-    end = start + pd.offsets.MonthEnd(0)
-    found = []
-    folder = Path(reports_dir)
-    if folder.is_dir():
-        for sub in folder.iterdir():  # a handful of dated run folders
-            d = pd.to_datetime(sub.name, format="%Y-%m-%d", errors="coerce")
-            if pd.notna(d) and start <= d <= end and (sub / "scores.csv").exists():
-                found.append((d, sub / "scores.csv"))
-    if not found:
-        return None, start.strftime("%Y-%m")
-    d, path = max(found)
-    prev = pd.read_csv(path, dtype={"customer_id": "string"})
-    return prev, d.date().isoformat()
-
-
 def list_overlap(current: pd.DataFrame, previous: pd.DataFrame, capacity: int) -> float:
     """Share of the current top-``capacity`` customers already in the previous top ``capacity``.
 
@@ -751,57 +868,3 @@ def list_overlap(current: pd.DataFrame, previous: pd.DataFrame, capacity: int) -
     a = set(current["customer_id"].astype("string").head(capacity))
     b = set(previous["customer_id"].astype("string").head(capacity))
     return float(len(a & b) / len(a)) if a else float("nan")
-
-
-# ----------------------------------------------------------------------------- narrative
-def backtest_markdown(result: ScoreResult, lang: str = "en") -> str:
-    """The backtest in plain words (fr/en), for the notebook and the monthly report."""
-    from analysis.reporting.i18n import fmt_date, fmt_num, fmt_pct, t
-
-    s = result.backtest.summary()
-
-    def dates(ds):
-        return ", ".join(fmt_date(d, lang) for d in ds)
-
-    bg = (t("risk_backtest_bgnbd", lang, auc=fmt_num(s["auc_bgnbd"], lang, 2))
-          if s["auc_bgnbd"] is not None else "")
-    text = t("risk_backtest_text", lang, train=dates(s["train_snapshots"]), test=dates(s["test_snapshots"]),
-             model=t(f"risk_method_{s['best_model']}", lang), auc_model=fmt_num(s["auc_model"], lang, 2),
-             auc_recency=fmt_num(s["auc_recency"], lang, 2), bgnbd=bg,
-             lift=fmt_num(s["lift_top_decile_model"], lang, 1), capacity=fmt_num(result.capacity, lang),
-             recall=fmt_pct(s["recall_at_capacity"], lang, 0))
-    if s["split_holdout"]:
-        text += "\n\n" + t("risk_holdout_note", lang, horizon=result.horizon_days)
-    return text
-
-
-def metrics_table(result: ScoreResult, lang: str = "en") -> pd.DataFrame:
-    """The backtest metrics with readable method names, rounded (what the notebook shows)."""
-    from analysis.reporting.i18n import labels as all_labels
-    from analysis.reporting.i18n import t
-
-    m = result.backtest.metrics.copy()
-    m.index = [t(f"risk_method_{k}", lang) for k in m.index]
-    m.index.name = t("risk_method", lang)
-    m.columns = [t(f"risk_metric_{c}", lang) if f"risk_metric_{c}" in all_labels() else c for c in m.columns]
-    return m.round(3)
-
-
-def call_list_table(result: ScoreResult, lang: str = "en", currency: str = "EUR", n: int = 20) -> pd.DataFrame:
-    """The top ``n`` of the call list as a client reads it: translated headers, tiers and
-    actions, percentages and amounts formatted for the language (no personal column)."""
-    from analysis.reporting.i18n import fmt_money, fmt_pct, t
-
-    top = result.call_list.head(n)
-    value_fmt = (lambda v: fmt_money(v, lang, currency)) if result.value_basis == "revenue_12m" \
-        else (lambda v: f"{v:g}")
-    return pd.DataFrame({
-        t("risk_col_customer", lang): top["customer_id"].to_numpy(),
-        t("risk_col_probability", lang): [fmt_pct(p, lang, 0) for p in top["churn_probability"]],
-        t("risk_col_risk_tier", lang): [t(f"sig_risk_{r}", lang) for r in top["risk_tier"]],
-        t("risk_col_value", lang): [value_fmt(v) for v in top["value"]],
-        t("risk_col_value_at_risk", lang): [value_fmt(v) for v in top["expected_value_at_risk"]],
-        t("risk_col_priority", lang): [t(f"sig_priority_{p}", lang) for p in top["priority"]],
-        t("risk_col_action", lang): [t(f"sig_action_{a}", lang) for a in top["recommended_action"]],
-        t("risk_col_reasons", lang): top["reasons"].to_numpy(),
-    }, index=pd.RangeIndex(1, len(top) + 1))

@@ -1,11 +1,20 @@
 """Snapshots, labels and features of the churn-risk classifier (issue 6).
 
-A **snapshot** is a past date. At each snapshot, every customer who is still active
-(not lost, :func:`analysis.metrics.lifecycle.status_at`) gets one row of features computed from
-data strictly before the snapshot, and a **label**: lost within ``horizon_days`` after it.
+A **snapshot** is a past date. At each snapshot, every customer *known* then (signed up
+before it) whose contract has not explicitly ended before it gets one row of features
+computed from data strictly before the snapshot, a ``status`` and a **label**: lost within
+``horizon_days`` after it.
 
 * contractual business: ``churn_date`` in ``[snapshot, snapshot + horizon)``;
 * non-contractual business: no significant interaction in ``[snapshot, snapshot + horizon)``.
+  Customers already silent for the horizon (``lapsed``) are kept: their label is the same
+  (no significant interaction in the window), so the model also ranks win-back candidates.
+
+**Status** (:data:`STATUSES`, from the days since the last significant interaction ``d``,
+the config thresholds and the run's horizon ``h``): ``active`` ``d < watch_days``;
+``watch`` up to ``inactive_days``; ``inactive`` up to ``h``; ``lapsed`` ``d >= h`` (the
+non-contractual lost definition with the same horizon). One horizon per run: status,
+labels, the BG/NBD features and the lost definition all use ``horizon_days``.
 
 A snapshot can be labelled only if its whole window is observed before the as-of date
 (``snapshot + horizon <= as_of``); :func:`labels` refuses any other. The same features at
@@ -29,9 +38,12 @@ from analysis.metrics.lifecycle import as_dates, status_at
 from analysis.metrics.signals import SignalParams, indicators
 from analysis.models.baselines import bgnbd_scores
 
-__all__ = ["snapshot_dates", "labels", "features", "feature_columns", "KEYS", "MISSING_GROUPS"]
+__all__ = ["snapshot_dates", "labels", "features", "feature_columns", "customer_status", "KEYS",
+           "MISSING_GROUPS", "STATUSES"]
 
 KEYS = ["as_of", "customer_id"]
+#: Customer statuses, from the most to the least engaged.
+STATUSES: tuple[str, ...] = ("active", "watch", "inactive", "lapsed")
 
 #: Indicator column whose absence (NaN) marks a group of features as missing.
 MISSING_GROUPS: dict[str, str] = {
@@ -44,7 +56,7 @@ MISSING_GROUPS: dict[str, str] = {
 }
 
 #: Indicator columns that are categories (one-hot encoded) or text, not numbers.
-_CATEGORICAL = ("email_segment", "nps_category")
+_CATEGORICAL = ("email_segment", "nps_category", "status")
 _DROP = ("lost", "any_alert")
 
 
@@ -98,7 +110,8 @@ def labels(ds: Dataset, snapshots, horizon_days: int, as_of) -> pd.DataFrame:
     Returns
     -------
     DataFrame with ``as_of`` (the snapshot), ``customer_id``, ``label`` (int 0/1), one row
-    per customer signed up before the snapshot and not lost at it.
+    per customer signed up before the snapshot whose contract has not ended before it
+    (non-contractual: every customer signed up before it).
 
     Raises
     ------
@@ -114,9 +127,7 @@ def labels(ds: Dataset, snapshots, horizon_days: int, as_of) -> pd.DataFrame:
             f"Snapshot(s) {[d.date().isoformat() for d in late]}: their {horizon_days}-day label "
             f"window ends after the as-of date {cut.date()}, so it is not fully observed."
         )
-    st = status_at(ds, idx)
-    st = st.loc[~st["lost"], ["as_of", "customer_id"]].reset_index(drop=True)
-    st["customer_id"] = st["customer_id"].astype("string")
+    st = _known(ds, idx, horizon_days)[["as_of", "customer_id"]].reset_index(drop=True)
     if ds.config.contractual:
         churn = ds.customers.set_index("customer_id")["churn_date"]
         cd = st["customer_id"].map(churn)
@@ -134,8 +145,40 @@ def labels(ds: Dataset, snapshots, horizon_days: int, as_of) -> pd.DataFrame:
     return out.sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
+def _known(ds: Dataset, idx: pd.DatetimeIndex, horizon_days: int) -> pd.DataFrame:
+    """:func:`status_at` rows of the customers scored at each date: signed up before it and
+    not explicitly ended before it (a contractual ``churn_date``)."""
+    st = status_at(ds, idx, horizon_days=int(horizon_days))
+    if ds.config.contractual:
+        st = st.loc[~st["lost"]]
+    st = st.reset_index(drop=True)
+    st["customer_id"] = st["customer_id"].astype("string")
+    return st
+
+
+def customer_status(days_since_last: pd.Series, thresholds, horizon_days: int) -> pd.Series:
+    """The :data:`STATUSES` code of each customer from the days since the last significant
+    interaction (see the module docstring); NA where ``days_since_last`` is missing.
+
+    Parameters
+    ----------
+    days_since_last : days, one per customer.
+    thresholds : :class:`analysis.data.config.Thresholds` (``watch_days``, ``inactive_days``).
+    horizon_days : the run's horizon: at or beyond it a customer is ``lapsed``.
+    """
+    h = float(horizon_days)
+    levels = np.array([min(thresholds.watch_days, h), min(thresholds.inactive_days, h), h], dtype="float64")
+    d = pd.to_numeric(days_since_last, errors="coerce").astype("float64").to_numpy()
+    code = np.searchsorted(levels, d, side="right")
+    out = pd.array(np.asarray(STATUSES, dtype=object)[np.minimum(code, 3)], dtype="string")
+    out[np.isnan(d)] = pd.NA
+    return pd.Series(out, index=days_since_last.index, name="status")
+
+
 def _lifetime_counts(ds: Dataset, grid: pd.DataFrame) -> pd.DataFrame:
-    """Counts before each (as_of, customer): purchases, interactions, days since first purchase."""
+    """Counts before each (as_of, customer): purchases, interactions, days since first purchase,
+    and the regularity of the gaps between purchases (``purchase_gap_cv``: standard deviation
+    of the gaps over their mean, NaN with fewer than two gaps)."""
     out = grid[KEYS].copy()
     out["customer_id"] = out["customer_id"].astype("string")
     sources = {"n_interactions_total": ds.interactions()[["customer_id", "time"]]}
@@ -146,15 +189,21 @@ def _lifetime_counts(ds: Dataset, grid: pd.DataFrame) -> pd.DataFrame:
     for name, ev in sources.items():
         ev = ev.assign(customer_id=ev["customer_id"].astype("string"))
         ev = ev.sort_values(["customer_id", "time"], kind="stable").reset_index(drop=True)
-        ev = ev.assign(_n=ev.groupby("customer_id", observed=True).cumcount() + 1.0,
-                       _first=ev.groupby("customer_id", observed=True)["time"].transform("min"))
+        g = ev.groupby("customer_id", observed=True)
+        gap = (ev["time"] - g["time"].shift()).dt.total_seconds() / 86400.0
+        ev = ev.assign(_n=g.cumcount() + 1.0, _first=g["time"].transform("min"),
+                       _gap2=(gap ** 2).fillna(0.0).groupby(ev["customer_id"], observed=True).cumsum())
         ev = ev.sort_values("time", kind="stable")
         m = pd.merge_asof(left, ev, left_on="as_of", right_on="time", by="customer_id",
                           direction="backward", allow_exact_matches=False)
         m[name] = m["_n"].fillna(0.0)
         if name == "n_purchases_total":
             m["days_since_first_purchase"] = (m["as_of"] - m["_first"]).dt.days.astype("float64")
-            cols = [name, "days_since_first_purchase"]
+            gaps = m["_n"] - 1.0
+            mean_gap = ((m["time"] - m["_first"]).dt.total_seconds() / 86400.0) / gaps.where(gaps >= 2)
+            var = (m["_gap2"] / gaps.where(gaps >= 2) - mean_gap ** 2).clip(lower=0.0)
+            m["purchase_gap_cv"] = np.sqrt(var) / mean_gap.where(mean_gap > 0)
+            cols = [name, "days_since_first_purchase", "purchase_gap_cv"]
         else:
             cols = [name]
         out = out.merge(m[KEYS + cols], on=KEYS, how="left")
@@ -162,36 +211,42 @@ def _lifetime_counts(ds: Dataset, grid: pd.DataFrame) -> pd.DataFrame:
 
 
 def features(ds: Dataset, dates, params: SignalParams | None = None,
-             horizon_days: int | None = None, random_state: int = 0) -> pd.DataFrame:
-    """Model features of every customer active at each date, from data strictly before it.
+             horizon_days: int | None = None, random_state: int = 0,
+             bgnbd_fits: list | None = None) -> pd.DataFrame:
+    """Model features of every customer known at each date, from data strictly before it.
 
     Parameters
     ----------
     ds : the dataset.
     dates : snapshot dates and/or the scoring date (one set-based pass over all of them).
     params : passed to :func:`analysis.metrics.signals.indicators`.
-    horizon_days : horizon of the ``bgnbd_expected_purchases`` feature (default: the
-        config's churn horizon).
+    horizon_days : the run's horizon: status, the lost definition and the
+        ``bgnbd_expected_purchases`` feature (default: the config's churn horizon).
     random_state : seed of the buyer sample of the BG/NBD fit on large bases.
+    bgnbd_fits : if a list, one record per date of the BG/NBD fit is appended to it (see
+        :func:`analysis.models.baselines.bgnbd_scores`); a dropped fit leaves the BG/NBD
+        features NaN at that date.
 
     Returns
     -------
-    DataFrame with ``as_of``, ``customer_id``, then the numeric feature columns
-    (:func:`feature_columns`): indicator values (alerts as 0/1/NaN), one-hot indicator
-    categories, ``tenure_days``, ``days_since_last``, ``n_interactions_total``,
-    ``n_purchases_total``, ``days_since_first_purchase``, ``purchases_per_30d`` and
-    ``silence_in_usual_gaps`` (days since last / lifetime mean gap) and
-    ``bgnbd_expected_purchases`` (NaN at a date too early for a BG/NBD fit) with orders,
-    ``missing_<group>`` (0/1), one-hot segment attributes ``seg_<column>_<value>`` and
-    numeric segment attributes ``seg_<column>``. One row per customer signed up before the
-    date and not lost at it. Also kept: the raw indicator columns used for reasons
-    (categories as strings) under their own names.
+    DataFrame with ``as_of``, ``customer_id``, ``status`` (:data:`STATUSES`), then the
+    numeric feature columns (:func:`feature_columns`): indicator values (alerts as
+    0/1/NaN), one-hot indicator categories, ``tenure_days``, ``days_since_last``,
+    ``n_interactions_total``; with orders ``n_purchases_total``, ``days_since_first_purchase``,
+    ``purchases_per_30d``, ``silence_in_usual_gaps`` (days since last / lifetime mean gap),
+    ``recency_over_age`` (days since the last purchase / days since the first),
+    ``purchase_gap_cv`` (regularity), ``bgnbd_expected_purchases``, ``bgnbd_p_alive`` and
+    ``bgnbd_p_no_purchase`` (the BG/NBD probability of the label; NaN where the fit was dropped); ``missing_<group>`` (0/1), one-hot segment attributes
+    ``seg_<column>_<value>`` and numeric segment attributes ``seg_<column>``. One row per
+    customer signed up before the date and not explicitly ended before it. Also kept: the
+    raw indicator columns used for reasons (categories as strings) under their own names.
+    Infinite values never leave this function (they become NaN).
     """
 
     idx = as_dates(dates)
-    st = status_at(ds, idx)
-    st = st.loc[~st["lost"], KEYS + ["days_since_last", "tenure_days"]].reset_index(drop=True)
-    st["customer_id"] = st["customer_id"].astype("string")
+    h = int(horizon_days or ds.config.thresholds.churn_horizon_days)
+    st = _known(ds, idx, h)[KEYS + ["days_since_last", "tenure_days"]]
+    st["status"] = customer_status(st["days_since_last"], ds.config.thresholds, h)
     ind = indicators(ds, idx, params)
     ind = ind.drop(columns=[c for c in ("days_since_last", "tenure_days", *_DROP) if c in ind.columns])
     ind["customer_id"] = ind["customer_id"].astype("string")
@@ -204,11 +259,14 @@ def features(ds: Dataset, dates, params: SignalParams | None = None,
         age = frame["days_since_first_purchase"].clip(lower=1.0)
         frame["purchases_per_30d"] = 30.0 * n / age
         frame["silence_in_usual_gaps"] = frame["days_since_last"] / (age / n)
+        frame["recency_over_age"] = frame["days_since_last"] / age.where(n.notna())
         # the BG/NBD baseline itself, fitted at each date on the purchases before it
-        h = int(horizon_days or ds.config.thresholds.churn_horizon_days)
         bg = bgnbd_scores(ds, idx, h, errors="skip", random_state=random_state)
-        frame = frame.merge(bg[KEYS + ["expected_purchases"]].rename(
-            columns={"expected_purchases": "bgnbd_expected_purchases"}), on=KEYS, how="left")
+        if bgnbd_fits is not None:
+            bgnbd_fits.extend(bg.attrs.get("fits", []))
+        frame = frame.merge(bg[KEYS + ["expected_purchases", "p_alive", "p_no_purchase"]].rename(
+            columns={"expected_purchases": "bgnbd_expected_purchases", "p_alive": "bgnbd_p_alive",
+                     "p_no_purchase": "bgnbd_p_no_purchase"}), on=KEYS, how="left")
     for group, col in MISSING_GROUPS.items():
         if col in frame.columns:
             frame[f"missing_{group}"] = frame[col].isna().astype("float64")
@@ -231,6 +289,8 @@ def features(ds: Dataset, dates, params: SignalParams | None = None,
             else:
                 dummies = pd.get_dummies(values.astype("string"), prefix=f"seg_{col}", dtype="float64")
                 frame = pd.concat([frame, dummies], axis=1)
+    num = frame.select_dtypes(include="number").columns
+    frame[num] = frame[num].replace([np.inf, -np.inf], np.nan)  # non-finite values never reach a model
     return frame.sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 

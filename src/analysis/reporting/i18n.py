@@ -58,11 +58,6 @@ def texts() -> dict[str, dict[str, str]]:
     return out
 
 
-#: Former name of :func:`texts`, kept while ``models/classifier.py`` still imports it (issue 11
-#: removes the words from models/); delete with that import.
-labels = texts
-
-
 def t(key: str, lang: str = "en", **kwargs) -> str:
     """The label ``key`` in ``lang``, with ``{placeholders}`` filled from ``kwargs``."""
     check_lang(lang)
