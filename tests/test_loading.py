@@ -237,9 +237,11 @@ def test_normalise_ids_keeps_padding_and_fixes_floats() -> None:
 def test_parse_dates_mixed_formats_and_time_zones() -> None:
     out, used = parse_dates(pd.Series(["2026-10-31", "31/10/2026", "20261031", "2026-10-31T12:00:00+02:00", "x"]))
     assert list(out[:3]) == [pd.Timestamp("2026-10-31")] * 3
-    assert out[3] == pd.Timestamp("2026-10-31 10:00")
+    assert out[3] == pd.Timestamp("2026-10-31 12:00")  # no timezone key: local time as written (#13)
     assert pd.isna(out[4])
     assert used == {"ISO8601": 3, "%d/%m/%Y": 1}   # 20261031 is ISO 8601 basic format
+    utc, _ = parse_dates(pd.Series(["2026-10-31T12:00:00+02:00"]), timezone="UTC")
+    assert utc[0] == pd.Timestamp("2026-10-31 10:00")
 
 
 def test_parse_numbers_detects_the_decimal_mark() -> None:

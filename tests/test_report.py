@@ -123,7 +123,7 @@ def test_dataset_hash_includes_files_named_by_dataset_yml(tmp_path):
     (shared / "log.txt").write_text("C1 20260101 10\n", encoding="utf-8")
     ds = tmp_path / "mapping"
     ds.mkdir()
-    (ds / "dataset.yml").write_text("tables:\n  orders:\n    file: ../shared/log.txt\n", encoding="utf-8")
+    (ds / "dataset.yml").write_text("allow_external_files: true\ntables:\n  orders:\n    file: ../shared/log.txt\n", encoding="utf-8")
     h = dataset_hash(ds)
     (shared / "log.txt").write_text("C1 20260101 11\n", encoding="utf-8")
     assert dataset_hash(ds) != h

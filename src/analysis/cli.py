@@ -2,17 +2,24 @@
 
 Commands: ``validate``, ``sample``, ``score``, ``report``, ``campaigns``, ``plan-campaign``. Every user error
 (:class:`~analysis.errors.ChurnRadarError`) prints a plain message and exits with code 1.
+Option values (dates, horizon, output paths) are checked before any computation. Any other
+failure also prints one line and exits with code 1; ``churn-radar --debug COMMAND ...`` (or
+``CHURN_RADAR_DEBUG=1``) shows the Python traceback instead.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
+import os
+import re
 import sys
 from pathlib import Path
 
+import click
 import typer
 
-from analysis.errors import ChurnRadarError
+from analysis.errors import ChurnRadarError, ConfigError
 
 __all__ = ["app", "main"]
 
@@ -25,23 +32,80 @@ app = typer.Typer(
 )
 
 
+_STATE = {"debug": False}
+#: Characters of an unexpected error's message shown on its one line.
+_ERROR_CHARS = 300
+
+
 @app.callback()
-def _root() -> None:
+def _root(debug: bool = typer.Option(False, "--debug", help="Show the Python traceback of an error.")) -> None:
     """Churn Radar: find customers going quiet before they are lost."""
+    _STATE["debug"] = debug or os.environ.get("CHURN_RADAR_DEBUG", "") not in ("", "0")
+
+
+def _one_line(text: str, limit: int = _ERROR_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def user_errors(func):
-    """Turn a ChurnRadarError into its message on stderr and exit code 1."""
+    """Turn any error into one line on stderr and exit code 1 (a traceback with ``--debug``)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
         except ChurnRadarError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            if _STATE["debug"]:
+                raise
+            typer.echo(f"error: {_one_line(exc, 2000)}", err=True)
+            raise typer.Exit(code=1) from None
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted.", err=True)
+            raise typer.Exit(code=1) from None
+        except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback with --debug
+            if _STATE["debug"]:
+                raise
+            typer.echo(f"error: {type(exc).__name__}: {_one_line(exc)} (run with --debug for the traceback)",
+                       err=True)
             raise typer.Exit(code=1) from None
 
     return wrapper
+
+
+def _date_option(value: str, option: str) -> str:
+    """A real calendar date written YYYY-MM-DD (``2026-02-30`` is refused), as text."""
+    text = str(value).strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
+        return _dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ConfigError(f"{option} '{_one_line(text, 40)}' is not a date; expected a real date "
+                          "written YYYY-MM-DD, e.g. 2026-11-01.") from None
+
+
+def _positive(value: int | None, option: str, unit: str) -> None:
+    if value is not None and value <= 0:
+        raise ConfigError(f"{option} {value}: expected a number of {unit} above 0.")
+
+
+def _choice(value: str, option: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{option} '{_one_line(value, 40)}': expected one of {', '.join(choices)}.")
+
+
+def _check_output_file(out: Path, option: str = "--out") -> None:
+    """``out`` can be written as a file: not a folder, and its folder exists or can be created."""
+    from analysis.reporting.runner import check_output_dir
+
+    if out.is_dir():
+        raise ConfigError(f"{option} {out}: is a folder; expected a file name such as scores.csv.")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise ConfigError(f"{option} {out}: the file exists and is read-only.")
+    check_output_dir(out.parent if str(out.parent) else Path("."), option=option, shown=out)
 
 
 @app.command()
@@ -52,8 +116,14 @@ def validate(
 ) -> None:
     """Check a dataset: tables, rows, customers, date ranges, detected settings, quarantine."""
     from analysis.data.dataset import load
+    from analysis.reporting.runner import check_output_dir
+    from analysis.reporting.safety import write_quarantine_copies
 
-    ds = load(data_dir, quarantine_dir=out)
+    if out is not None:
+        check_output_dir(out)
+    ds = load(data_dir)
+    if out is not None:  # the analyst's own copy: values kept, spreadsheet formulas neutralised
+        write_quarantine_copies(ds.report.quarantine, out, mask=False)
     cfg = ds.config
     typer.echo(f"dataset      {data_dir} ({cfg.business_model}, {cfg.currency}, "
                f"config: {cfg.source or 'none, defaults and detection'})")
@@ -81,14 +151,21 @@ def report(
     force: bool = typer.Option(False, "--force", help="Re-run a month: the old folder is kept as <as-of>.previous-<n>."),
     notebooks: Path | None = typer.Option(None, "--notebooks", help="Notebooks folder (default: the project's notebooks/)."),
     kernel: str | None = typer.Option(None, "--kernel", help="Jupyter kernel (default: churn-radar if installed, else python3)."),
+    allow_empty_month: bool = typer.Option(False, "--allow-empty-month",
+                                           help="Run even if the report month starts after the end of the data "
+                                                "(the report then says the month has no data)."),
 ) -> None:
     """Run the report notebooks headless into OUT/<as-of>/: executed notebooks, HTML without
     code, index.html with the executive summary, summary.json, manifest.json, validation."""
     from analysis.paths import NOTEBOOKS_DIR
-    from analysis.reporting.runner import parse_parameters, run_report
+    from analysis.reporting.runner import check_output_dir, parse_parameters, run_report
 
+    as_of = _date_option(as_of, "--as-of")
+    _choice(lang, "--lang", ("fr", "en"))
+    check_output_dir(out)
     result = run_report(data_dir, as_of, out, lang=lang, only=only, parameters=parse_parameters(param),
-                        force=force, notebooks_dir=notebooks or NOTEBOOKS_DIR, kernel_name=kernel)
+                        force=force, notebooks_dir=notebooks or NOTEBOOKS_DIR, kernel_name=kernel,
+                        allow_empty_month=allow_empty_month)
     if not result.ok:
         raise typer.Exit(code=1)
 
@@ -110,6 +187,12 @@ def sample(
 
     from analysis.data.sample import write_sample
 
+    _positive(customers, "--customers", "customers")
+    _positive(months, "--months", "months")
+    end = _date_option(end, "--end")
+    from analysis.reporting.runner import check_output_dir
+
+    check_output_dir(out)
     started = time.perf_counter()
     paths = write_sample(out, customers, seed=seed, business=business, months=months, end=end,
                          messy=messy, fmt=fmt)
@@ -140,13 +223,19 @@ def score(
     from analysis.models.classifier import score as score_customers
     from analysis.reporting.i18n import check_lang
     from analysis.reporting.risk_text import scores_table
+    from analysis.reporting.safety import write_people_csv
 
+    as_of = _date_option(as_of, "--as-of")
+    _positive(horizon, "--horizon", "days")
+    _positive(capacity, "--capacity", "customers")
+    if lang:
+        _choice(lang, "--lang", ("fr", "en"))
+    _check_output_file(out)  # before the backtest, not after it
     ds = load(data_dir)
     lang = check_lang(lang or ds.config.language)
     result = score_customers(ds, as_of, horizon, capacity=capacity, random_state=random_state)
     bt = result.backtest
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scores_table(result, lang).to_csv(out, index=False)
+    write_people_csv(scores_table(result, lang), out)  # formulas neutralised; exact values in <out>.parquet
     split = bt.split
     typer.echo(f"backtest     train snapshots {', '.join(d.date().isoformat() for d in split.train)}")
     typer.echo(f"             test snapshots  {', '.join(d.date().isoformat() for d in split.test)}"

@@ -81,8 +81,8 @@ def dataset_files(data_dir: str | Path) -> list[tuple[str, Path]]:
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in names:
-            if not name.startswith("."):
-                p = Path(root) / name
+            p = Path(root) / name
+            if not name.startswith(".") and p.is_file():  # a dangling link or a fifo: validation names it
                 files.append((p.relative_to(folder).as_posix(), p))
     cfg_path = folder / CONFIG_FILE
     if cfg_path.exists():
@@ -92,7 +92,8 @@ def dataset_files(data_dir: str | Path) -> list[tuple[str, Path]]:
             name = (tconf or {}).get("file") if isinstance(tconf, dict) else None
             if name:
                 p = (folder / str(name)).resolve()
-                if p.is_file() and not p.is_relative_to(folder.resolve()):
+                allowed = raw.get("allow_external_files") is True  # else validation refuses it unread
+                if allowed and p.is_file() and not p.is_relative_to(folder.resolve()):
                     files.append((f"<tables>/{name}", p))
     return sorted(files, key=lambda kv: kv[0])
 

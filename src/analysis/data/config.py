@@ -9,7 +9,11 @@ Every key is optional; without the file, sensible defaults and detection apply.
     currency: EUR
     language: fr                     # report language, fr or en
     observed_until: 2026-10-31       # end of the export; events after it are quarantined
-    personal_columns: [email, phone, name]
+    timezone: Europe/Paris           # time-zone-suffixed timestamps are converted to it;
+                                     # without it, the local date and time as written are kept
+    personal_columns: [email, phone, name]   # a list, or one name; others are also detected
+                                     # by name and content (analysis.data.personal)
+    allow_external_files: false      # true: tables.<t>.file may point outside the dataset folder
     csv:                             # defaults for every CSV table ("auto" = detect)
       sep: auto                      # "," ";" "\\t" "|" or "whitespace"
       decimal: auto                  # "." or ","
@@ -73,6 +77,7 @@ notebook, ``churn-radar score`` and the monthly report all read them from here.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -319,6 +324,11 @@ class DatasetConfig:
     campaigns: dict[str, CampaignConfig] = field(default_factory=dict)
     objectives: tuple[Objective, ...] = ()
     capacity: int = DEFAULT_CAPACITY
+    #: IANA time zone (``Europe/Paris``) that tz-suffixed timestamps are converted to;
+    #: None keeps the local date and time as written (the suffix is dropped).
+    timezone: str | None = None
+    #: True lets ``tables.<t>.file`` name a file outside the dataset folder.
+    allow_external_files: bool = False
     source: str | None = None  # path of the dataset.yml read, if any
 
     def campaign(self, campaign_id: str | None) -> CampaignConfig:
@@ -351,6 +361,80 @@ def _as_dict(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+def _shown(value: Any, limit: int = 60) -> str:
+    """A config value quoted for a message, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...'"
+
+
+def _positive_int(value: Any, where: str) -> int:
+    """A whole number of days above zero (``90``, ``"90"``), else a ConfigError naming the key."""
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise ConfigError(f"dataset.yml: {where} is {_shown(value)}; expected a whole number of days, e.g. 90.")
+    try:
+        n = int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
+    except ValueError:
+        raise ConfigError(
+            f"dataset.yml: {where} is {_shown(value)}; expected a whole number of days, e.g. 90."
+        ) from None
+    if n <= 0:
+        raise ConfigError(f"dataset.yml: {where} is {n}; expected a number of days above 0.")
+    return n
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"dataset.yml: {where} is {_shown(value)}; expected a number.")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"dataset.yml: {where} is {_shown(value)}; expected a number.") from None
+    if x != x or x in (float("inf"), float("-inf")) or x < 0:
+        raise ConfigError(f"dataset.yml: {where} is {_shown(value)}; expected a number of 0 or more.")
+    return x
+
+
+def _check_date(value: Any, where: str) -> str:
+    """An ISO date ``YYYY-MM-DD`` (YAML may already have read it as a date), as text."""
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return _dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ConfigError(
+            f"dataset.yml: {where} is {_shown(value)}; expected a real date written YYYY-MM-DD, e.g. 2026-10-31."
+        ) from None
+
+
+def _check_timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = str(value).strip()
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"dataset.yml: timezone is {_shown(value)}; expected an IANA time zone such as Europe/Paris or UTC."
+        ) from None
+    return text
+
+
+def _personal_columns(value: Any) -> tuple[str, ...]:
+    """``personal_columns``: one name or a list of names (``email`` is one column, not five letters)."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, int)) for v in value):
+        raise ConfigError(
+            f"dataset.yml: personal_columns is {_shown(value)}; expected a column name or a list of names."
+        )
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
 def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfig:
     """Build a :class:`DatasetConfig` from the parsed YAML mapping, checking every key."""
     raw = _as_dict(raw, "top level")
@@ -361,9 +445,18 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
             f"dataset.yml: unknown key(s) {sorted(unknown)}; expected some of {sorted(known)}."
         )
     kwargs: dict[str, Any] = {"source": source}
-    for key in ("name", "currency", "observed_until"):
+    for key in ("name", "currency"):
         if raw.get(key) is not None:
             kwargs[key] = str(raw[key])
+    if raw.get("observed_until") is not None:
+        kwargs["observed_until"] = _check_date(raw["observed_until"], "observed_until")
+    if raw.get("timezone") is not None:
+        kwargs["timezone"] = _check_timezone(raw["timezone"])
+    if raw.get("allow_external_files") is not None:
+        flag = raw["allow_external_files"]
+        if not isinstance(flag, bool):
+            raise ConfigError(f"dataset.yml: allow_external_files is {_shown(flag)}; expected true or false.")
+        kwargs["allow_external_files"] = flag
     bm = raw.get("business_model")
     if bm is not None:
         if bm not in BUSINESS_MODELS:
@@ -377,7 +470,7 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
             raise ConfigError(f"dataset.yml: language is '{lang}'; expected fr or en.")
         kwargs["language"] = lang
     if raw.get("personal_columns") is not None:
-        kwargs["personal_columns"] = tuple(str(c) for c in raw["personal_columns"])
+        kwargs["personal_columns"] = _personal_columns(raw["personal_columns"])
     kwargs["csv"] = CsvOptions().merged(_as_dict(raw.get("csv"), "csv"))
     tables: dict[str, TableConfig] = {}
     for tname, tval in _as_dict(raw.get("tables"), "tables").items():
@@ -408,8 +501,11 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
                 f"dataset.yml: tables.{tname}.duplicates is '{dup}'; expected quarantine or keep."
             )
         cols = {str(k): str(v) for k, v in _as_dict(tval.get("columns"), f"tables.{tname}.columns").items()}
+        file = tval.get("file")
+        if file is not None and (not isinstance(file, str) or not file.strip()):
+            raise ConfigError(f"dataset.yml: tables.{tname}.file is {_shown(file)}; expected a file name.")
         tables[tname] = TableConfig(
-            file=tval.get("file"),
+            file=file,
             columns=cols,
             csv=CsvOptions().merged(_as_dict(tval.get("csv"), f"tables.{tname}.csv")),
             duplicates=dup,
@@ -430,7 +526,8 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
             f"dataset.yml: unknown interaction kind(s) {sorted(set(w) - set(INTERACTION_KINDS))}; "
             f"expected {list(INTERACTION_KINDS)}."
         )
-    kwargs["interaction_weights"] = {**DEFAULT_WEIGHTS, **{k: float(v) for k, v in w.items()}}
+    kwargs["interaction_weights"] = {**DEFAULT_WEIGHTS,
+                                     **{k: _number(v, f"interaction_weights.{k}") for k, v in w.items()}}
     cap = raw.get("capacity")
     if cap is not None:
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
@@ -438,7 +535,11 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
                               "team can contact per month (a whole number, 1 or more).")
         kwargs["capacity"] = int(cap)
     sig = raw.get("significant_interactions")
+    if isinstance(sig, str):
+        sig = [sig]
     if sig is not None:
+        if not isinstance(sig, list):
+            raise ConfigError(f"dataset.yml: significant_interactions is {_shown(sig)}; expected a list.")
         bad = [s for s in sig if s not in INTERACTION_KINDS]
         if bad:
             raise ConfigError(
@@ -560,16 +661,15 @@ def _parse_objectives(raw: Any) -> tuple[Objective, ...]:
 
 
 def _typed_setting(annotation: str, value: Any, name: str) -> Any:
-    """A threshold from ``dataset.yml`` as the type its field declares (int, float or a tuple of ints)."""
-    try:
-        if "tuple" in str(annotation):
-            items = value if isinstance(value, (list, tuple)) else [value]
-            return tuple(int(v) for v in items)
-        if str(annotation).startswith("float"):
-            return float(value)
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"dataset.yml: thresholds.{name} is '{value}'; expected a number.") from exc
+    """A threshold from ``dataset.yml`` as the type its field declares: a whole number above 0
+    (days, counts), a number of 0 or more (rates, factors) or a tuple of whole numbers; anything
+    else (``ninety``, ``true``, ``1.5`` days, ``-5``) is a ConfigError naming the key."""
+    if "tuple" in str(annotation):
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return tuple(_positive_int(v, f"thresholds.{name}") for v in items)
+    if str(annotation).startswith("float"):
+        return _number(value, f"thresholds.{name}")
+    return _positive_int(value, f"thresholds.{name}")
 
 
 def read_config(folder: str | Path) -> DatasetConfig:
@@ -577,10 +677,14 @@ def read_config(folder: str | Path) -> DatasetConfig:
     path = Path(folder) / CONFIG_FILE
     if not path.exists():
         return DatasetConfig(name=Path(folder).resolve().name)
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a file; expected the dataset's YAML configuration.")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc}).") from exc
+        raise ConfigError(f"{path}: not valid YAML ({str(exc)[:300]}).") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read as UTF-8 text ({type(exc).__name__}).") from exc
     cfg = parse_config(raw, source=str(path))
     if "name" not in raw:
         cfg = replace(cfg, name=Path(folder).resolve().name)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from analysis.data.cache import CachedValidation, dataset_hash, read_entry, write_entry
 from analysis.data.config import DatasetConfig, read_config
+from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import find_table_file, read_raw
 from analysis.data.schema import ACTION_TABLES, ACTIVITY_TABLES, TABLES
 from analysis.data.validation import TableReport, ValidationReport, aggregate_orders, validate_table
@@ -61,6 +62,8 @@ class Dataset:
     path: Path | None = None
     observed_from: pd.Timestamp | None = None
     observed_until: pd.Timestamp | None = None
+    #: personal columns found once per dataset (a point-in-time copy keeps its parent's)
+    _personal: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ tables
     def has(self, table: str) -> bool:
@@ -81,7 +84,7 @@ class Dataset:
     def segment_columns(self, max_levels: int = 30) -> list[str]:
         """Customer attributes usable as segments: not personal, at most ``max_levels`` values."""
         base = {"customer_id", "signup_date", "churn_date"}
-        personal = set(self.config.personal_columns)
+        personal = set(self.personal_columns())
         cols = []
         for col in self.customers.columns:
             if col in base or col in personal:
@@ -89,6 +92,16 @@ class Dataset:
             if self.customers[col].nunique(dropna=True) <= max_levels:
                 cols.append(col)
         return cols
+
+    def personal_columns(self) -> list[str]:
+        """Customer attributes holding personal data: declared in the config, or detected by
+        name or content (:func:`analysis.data.personal.detect_personal_columns`). Never
+        segment attributes; masked in every copy meant for people."""
+        if self._personal is None:
+            attrs = self.customers.drop(columns=["signup_date", "churn_date"], errors="ignore")
+            found = detect_personal_columns(attrs, self.config.personal_columns, skip=("customer_id",))
+            self._personal = [c for c in found if c != "customer_id"]
+        return list(self._personal)
 
     # ------------------------------------------------------------- derived views
     def interactions(self, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -143,15 +156,17 @@ class Dataset:
             frame = getattr(self, t)
             if frame is not None:
                 kept[t] = frame.loc[frame[TABLES[t].time_column] < cut].reset_index(drop=True)
-        return Dataset(
+        past = Dataset(
             customers=c.reset_index(drop=True), config=self.config, report=self.report, path=self.path,
             observed_from=self.observed_from, observed_until=min(self.observed_until, cut - pd.Timedelta(days=1)),
             **kept,
         )
+        past._personal = self.personal_columns()  # the same columns at every date
+        return past
 
 
 def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetConfig,
-              path: Path | None) -> Dataset:
+              path: Path | None, external: frozenset[str] = frozenset()) -> Dataset:
     """Validate raw tables, then apply the dataset-level rules (customers, signup, end)."""
     present_activity = [t for t in ACTIVITY_TABLES if t in raw]
     if not present_activity:
@@ -170,11 +185,17 @@ def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetCon
         frame, fname, detected = raw[table]
         tconf = config.table(table)
         opts = config.csv_for(table)
-        df, quarantine, trep = validate_table(
-            table, frame, fname, date_format=opts.date_format, decimal=opts.decimal,
-            renames=tconf.columns, personal_columns=config.personal_columns,
-            observed_until=end, detected=detected, duplicates=tconf.duplicates,
-        )
+        try:
+            df, quarantine, trep = validate_table(
+                table, frame, fname, date_format=opts.date_format, decimal=opts.decimal,
+                renames=tconf.columns, personal_columns=config.personal_columns,
+                observed_until=end, detected=detected, duplicates=tconf.duplicates,
+                timezone=config.timezone,
+            )
+        except DataError as exc:
+            if table in external:
+                raise _withheld(fname, table, exc) from None
+            raise
         clean[table] = df
         report.tables[table] = trep
         report.quarantine[table] = quarantine
@@ -256,11 +277,28 @@ def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetCon
         report.notes.append(f"observed_until not set: the export is taken to end on {hi.date()}, its last event.")
     if "customers" in report.tables:
         report.tables["customers"].customers = len(cust)
+        attrs = cust.drop(columns=["customer_id", "signup_date", "churn_date"], errors="ignore")
+        found = detect_personal_columns(attrs, config.personal_columns)
+        undeclared = [c for c, why in found.items() if why != "declared"]
+        if undeclared:
+            report.tables["customers"].notes.append(
+                f"personal column(s) {', '.join(undeclared)} recognised by name or content (not declared in "
+                "personal_columns): never segments, masked in client copies."
+            )
     return Dataset(
         customers=cust, orders=clean.get("orders"), email_events=clean.get("email_events"),
         nps=clean.get("nps"), usage=clean.get("usage"), interventions=clean.get("interventions"),
         config=config, report=report, path=path,
         observed_from=lo.normalize() if lo is not None else None, observed_until=hi,
+    )
+
+
+def _withheld(fname: str, table: str, exc: DataError) -> DataError:
+    """The error of a file outside the dataset folder, without any of its content."""
+    kind = "required column missing or not mapped" if "column" in str(exc) else "unusable content"
+    return DataError(
+        f"{fname}: cannot be used as table '{table}' ({kind}); the file lies outside the dataset "
+        "folder, so its content is not echoed. Check tables." + table + " in dataset.yml."
     )
 
 
@@ -308,7 +346,8 @@ def load(path: str | Path, *, config: DatasetConfig | None = None,
                 observed_until=ds.observed_until))
         else:
             for table, rep in cached.report.tables.items():
-                rep.file = str(find_table_file(folder, table, config.table(table)))
+                rep.file = str(find_table_file(folder, table, config.table(table),
+                                               allow_external=config.allow_external_files))
             ds = Dataset(**cached.tables, config=config, report=cached.report, path=folder,
                          observed_from=cached.observed_from, observed_until=cached.observed_until)
     if quarantine_dir is not None:
@@ -319,13 +358,22 @@ def load(path: str | Path, *, config: DatasetConfig | None = None,
 def _validate_folder(folder: Path, config: DatasetConfig) -> Dataset:
     """Read every table of ``folder`` and validate it (the slow step the cache saves)."""
     raw: dict[str, tuple[pd.DataFrame, str, dict]] = {}
+    external: set[str] = set()
     for table in TABLES:
-        file = find_table_file(folder, table, config.table(table))
+        file = find_table_file(folder, table, config.table(table), allow_external=config.allow_external_files)
         if file is None:
             continue
-        rt = read_raw(file, table, config.csv_for(table))
+        outside = not file.resolve().is_relative_to(folder.resolve())
+        try:
+            rt = read_raw(file, table, config.csv_for(table))
+        except DataError as exc:
+            if outside:
+                raise _withheld(str(file), table, exc) from None
+            raise
+        if outside:
+            external.add(table)
         raw[table] = (rt.frame, str(file), rt.detected)
-    return _assemble(raw, config, folder)
+    return _assemble(raw, config, folder, frozenset(external))
 
 
 def from_frames(*, customers: pd.DataFrame | None = None, orders: pd.DataFrame | None = None,

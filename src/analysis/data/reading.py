@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +23,15 @@ import pyarrow as pa
 from analysis.data.config import CsvOptions, TableConfig
 from analysis.errors import DataError
 
-__all__ = ["RawTable", "find_table_file", "read_raw"]
+__all__ = ["RawTable", "clip", "find_table_file", "read_raw"]
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 SNIFF_BYTES = 256 * 1024
+#: A header line longer than SNIFF_BYTES, or with more columns than this, is not an export.
+MAX_COLUMNS = 2000
+#: Characters of a value echoed in a message (longer values are cut).
+ECHO_CHARS = 80
 _ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
@@ -46,26 +51,84 @@ class RawTable:
     detected: dict[str, str]
 
 
-def find_table_file(folder: Path, table: str, tconf: TableConfig) -> Path | None:
-    """The file of ``table`` in ``folder``: the configured one, else ``<table>.<ext>``."""
+def find_table_file(folder: Path, table: str, tconf: TableConfig, *,
+                    allow_external: bool = False) -> Path | None:
+    """The file of ``table`` in ``folder``: the configured one, else ``<table>.<ext>``.
+
+    Raises
+    ------
+    DataError
+        If the file named is missing, a folder, a dangling symbolic link, or (unless
+        ``allow_external``, the ``allow_external_files`` flag of dataset.yml) lies outside
+        the dataset folder once links are followed.
+    """
     if tconf.file:
-        path = (folder / tconf.file).resolve()
+        where = f"dataset.yml names '{clip(tconf.file)}' for table '{table}', but"
+        path = folder / tconf.file
+        if path.is_symlink() and not path.exists():
+            raise DataError(f"{where} {path} is a symbolic link to a file that does not exist.")
         if not path.exists():
-            raise DataError(
-                f"dataset.yml names '{tconf.file}' for table '{table}', but {path} does not exist."
-            )
-        return path
+            raise DataError(f"{where} {path.resolve()} does not exist.")
+        return _checked(path.resolve(), folder, table, allow_external, where)
     for suffix in PARQUET_SUFFIXES + CSV_SUFFIXES:
         path = folder / f"{table}{suffix}"
+        if path.is_symlink() and not path.exists():
+            raise DataError(f"{path}: a symbolic link to a file that does not exist (table '{table}').")
         if path.exists():
-            return path
+            return _checked(path, folder, table, allow_external, f"{path}:")
     return None
+
+
+def _checked(path: Path, folder: Path, table: str, allow_external: bool, where: str) -> Path:
+    if path.is_dir():
+        raise DataError(f"{where} it is a folder, not a file (table '{table}'); expected a CSV or Parquet file.")
+    if not path.is_file():
+        raise DataError(f"{where} it is not a regular file (table '{table}'); expected a CSV or Parquet file.")
+    if not allow_external and not path.resolve().is_relative_to(folder.resolve()):
+        raise DataError(
+            f"{where} {path.resolve()} is outside the dataset folder {folder.resolve()} (table '{table}'). "
+            "Copy the file into the folder, or set allow_external_files: true in dataset.yml."
+        )
+    return path
+
+
+def clip(value: object, limit: int = ECHO_CHARS) -> str:
+    """``value`` as text cut to ``limit`` characters (with the full length), for messages."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _check_header(path: Path, table: str, sample: bytes) -> None:
+    """Fail fast, reading at most :data:`SNIFF_BYTES`, on a header no export has."""
+    end = sample.find(b"\n")
+    if end < 0 and len(sample) >= SNIFF_BYTES:
+        raise DataError(
+            f"{path}: the first line is longer than {SNIFF_BYTES // 1024} KB (table '{table}'); "
+            "expected a header line naming the columns. Is this a CSV export?"
+        )
+    header = sample if end < 0 else sample[:end]
+    counts = max(header.count(c) for c in (b",", b";", b"\t", b"|"))
+    if counts >= MAX_COLUMNS:
+        raise DataError(
+            f"{path}: the header line has more than {MAX_COLUMNS:,} columns (table '{table}'); "
+            "expected a header naming the columns of the table."
+        )
 
 
 def _head_bytes(path: Path) -> bytes:
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        return fh.read(SNIFF_BYTES)
+    try:
+        with opener(path, "rb") as fh:
+            return fh.read(SNIFF_BYTES)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: BaseException) -> DataError:
+    if path.name.lower().endswith(".gz"):
+        return DataError(f"{path}: the gzip file is truncated or damaged ({clip(exc)}); "
+                         "export or copy it again.")
+    return DataError(f"{path}: cannot be read ({type(exc).__name__}: {clip(exc)}).")
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -93,7 +156,10 @@ def detect_separator(text: str) -> str:
         return ","
     best, best_score = None, 0
     for sep in (";", ",", "\t", "|"):
-        counts = [len(next(csv.reader([ln], delimiter=sep))) - 1 for ln in lines]
+        try:
+            counts = [len(next(csv.reader([ln], delimiter=sep))) - 1 for ln in lines]
+        except csv.Error:  # a field longer than the csv module's limit: not this separator's table
+            continue
         if counts[0] > 0 and all(c == counts[0] for c in counts):
             if counts[0] > best_score:
                 best, best_score = sep, counts[0]
@@ -118,7 +184,7 @@ def read_raw(path: Path, table: str, opts: CsvOptions) -> RawTable:
         try:
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types
-            raise DataError(f"{path}: cannot be read as Parquet for table '{table}' ({exc}).") from exc
+            raise DataError(f"{path}: cannot be read as Parquet for table '{table}' ({clip(exc, 200)}).") from exc
         if frame.empty:
             raise DataError(f"{path}: the file has no rows (table '{table}').")
         return RawTable(frame.reset_index(drop=True), path, {"format": "parquet"})
@@ -126,6 +192,7 @@ def read_raw(path: Path, table: str, opts: CsvOptions) -> RawTable:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (table '{table}'); expected a header and rows.")
     sample = _head_bytes(path)
+    _check_header(path, table, sample)
     encoding = detect_encoding(sample) if opts.encoding == "auto" else opts.encoding
     text = sample.decode(encoding, errors="replace")
     sep = detect_separator(text) if opts.sep == "auto" else opts.sep
@@ -157,6 +224,8 @@ def _read_csv_text(path: Path, sep: str, encoding: str, table: str) -> pd.DataFr
             return table.to_pandas(types_mapper=_ARROW_STRINGS.get)
         except duckdb.Error:
             pass  # fall back to pandas, whose error messages we translate below
+        except (EOFError, OSError, zlib.error) as exc:
+            raise _unreadable(path, exc) from None
     try:
         if sep == "whitespace":
             frame = pd.read_csv(path, sep=r"\s+", dtype="string[pyarrow]", encoding=encoding,
@@ -166,10 +235,12 @@ def _read_csv_text(path: Path, sep: str, encoding: str, table: str) -> pd.DataFr
                                 keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file is empty (table '{table}'); expected a header and rows.") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(
             f"{path}: cannot be read as CSV with separator {sep!r} and encoding {encoding} "
-            f"(table '{table}'): {exc}. Set tables.{table}.csv in dataset.yml."
+            f"(table '{table}'): {clip(exc, 200)}. Set tables.{table}.csv in dataset.yml."
         ) from exc
+    except (EOFError, OSError, zlib.error) as exc:
+        raise _unreadable(path, exc) from None
     return frame
 

@@ -61,6 +61,10 @@ GROUP_ALIASES: dict[str, str] = {
     "holdout": "control", "hold_out": "control", "temoin": "control", "témoin": "control",
 }
 EXAMPLES = 5
+#: Characters of a value echoed in a note or an error (longer values are cut).
+ECHO_CHARS = 80
+#: A time-zone suffix at the end of a timestamp: ``Z``, ``+02:00``, ``-0500``.
+_TZ_SUFFIX = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 
 
 @dataclass
@@ -206,7 +210,20 @@ class _Quarantine:
 
 def _examples(values: pd.Series) -> str:
     shown = values.head(EXAMPLES)
-    return ", ".join(f"row {i + 2}: {v!r}" for i, v in shown.items())
+    return ", ".join(f"row {i + 2}: {_clip_repr(v)}" for i, v in shown.items())
+
+
+def _clip_repr(value: object, limit: int = ECHO_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a 10 MB field is not echoed whole."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}...' ({len(str(value)):,} characters)"
+
+
+def _columns_found(columns) -> str:
+    """The columns of a file for a message: at most 30 names, each cut to 40 characters."""
+    names = [_clip_repr(str(c), 40)[1:-1] if len(str(c)) > 40 else str(c) for c in list(columns)[:30]]
+    more = len(columns) - len(names)
+    return ", ".join(names) + (f" (and {more:,} more)" if more > 0 else "")
 
 
 def normalise_ids(values: pd.Series) -> tuple[pd.Series, int]:
@@ -232,18 +249,21 @@ def normalise_ids(values: pd.Series) -> tuple[pd.Series, int]:
     return s, n
 
 
-def parse_dates(values: pd.Series, fmt: str = "auto") -> tuple[pd.Series, dict[str, int]]:
+def parse_dates(values: pd.Series, fmt: str = "auto",
+                timezone: str | None = None) -> tuple[pd.Series, dict[str, int]]:
     """Parse dates; return naive ``datetime64[ns]`` (NaT where unparseable) and the formats used.
 
     With ``fmt="auto"`` each value is tried against :data:`DATE_FORMATS` in order, so a
     column mixing ``2026-10-31`` and ``31/10/2026`` parses entirely; the count of values
     per format is returned so the report can say the column mixed formats.
-    Time zones are converted to UTC and dropped.
+    Timestamps with a time-zone suffix (``Z``, ``+02:00``) are converted to ``timezone``
+    (the dataset's ``timezone`` key) when given; without it the local date and time as
+    written are kept (the suffix is dropped). Values without a suffix are kept as written.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         out = values
         if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+            out = (out.dt.tz_convert(timezone) if timezone else out).dt.tz_localize(None)
         return out.astype("datetime64[ns]"), {"native": int(values.notna().sum())}
     s = values.astype("string").str.strip()
     formats = DATE_FORMATS if fmt == "auto" else (fmt,)
@@ -255,8 +275,7 @@ def parse_dates(values: pd.Series, fmt: str = "auto") -> tuple[pd.Series, dict[s
             break
         part = s[todo].astype(object)
         if f == "ISO8601":
-            parsed = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=True)
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+            parsed = _parse_iso(part.astype("string"), timezone)
         else:
             parsed = pd.to_datetime(part, format=f, errors="coerce")
         ok = parsed.notna()
@@ -265,6 +284,25 @@ def parse_dates(values: pd.Series, fmt: str = "auto") -> tuple[pd.Series, dict[s
             used[f] = int(ok.sum())
             todo.loc[ok[ok].index] = False
     return out, used
+
+
+def _parse_iso(part: pd.Series, timezone: str | None) -> pd.Series:
+    """ISO 8601 values as naive datetimes: suffixed ones converted to ``timezone`` (or their
+    wall time kept when it is None), the others as written."""
+    out = pd.Series(pd.NaT, index=part.index, dtype="datetime64[ns]")
+    suffixed = part.str.contains(_TZ_SUFFIX, regex=True).fillna(False).astype(bool)
+    naive = part.loc[~suffixed]
+    if len(naive):
+        out.loc[naive.index] = pd.to_datetime(naive.astype(object), format="ISO8601", errors="coerce")
+    aware = part.loc[suffixed]
+    if len(aware):
+        if timezone:
+            conv = pd.to_datetime(aware.astype(object), format="ISO8601", errors="coerce", utc=True)
+            out.loc[aware.index] = conv.dt.tz_convert(timezone).dt.tz_localize(None)
+        else:
+            wall = aware.str.replace(r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", "", regex=True)
+            out.loc[aware.index] = pd.to_datetime(wall.astype(object), format="ISO8601", errors="coerce")
+    return out
 
 
 def parse_numbers(values: pd.Series, decimal: str = "auto") -> tuple[pd.Series, str]:
@@ -294,8 +332,8 @@ def _resolve_columns(raw: pd.DataFrame, spec: TableSpec, renames: dict[str, str]
     for canonical, source in renames.items():
         if source not in raw.columns and source.lower() not in by_lower:
             raise DataError(
-                f"{path}: dataset.yml maps '{canonical}' to column '{source}', which is not in the "
-                f"file. Columns found: {', '.join(map(str, raw.columns))}."
+                f"{path}: dataset.yml maps '{canonical}' to column '{_clip_repr(source, 60)[1:-1]}', which is not in the "
+                f"file. Columns found: {_columns_found(raw.columns)}."
             )
         mapping[canonical] = source if source in raw.columns else by_lower[source.lower()]
     for col in (*spec.required, *spec.optional):
@@ -305,7 +343,7 @@ def _resolve_columns(raw: pd.DataFrame, spec: TableSpec, renames: dict[str, str]
     if missing:
         raise DataError(
             f"{path}: required column(s) {', '.join(missing)} missing from table '{spec.name}'. "
-            f"Columns found: {', '.join(map(str, raw.columns))}. If your export names them "
+            f"Columns found: {_columns_found(raw.columns)}. If your export names them "
             f"differently, map them in dataset.yml under tables.{spec.name}.columns "
             f"(canonical_name: name_in_your_file)."
         )
@@ -324,6 +362,7 @@ def validate_table(
     observed_until: pd.Timestamp | None = None,
     detected: dict[str, str] | None = None,
     duplicates: str = "quarantine",
+    timezone: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, TableReport]:
     """Type and check one table.
 
@@ -369,7 +408,7 @@ def validate_table(
     for col in spec.dates:
         if col not in df.columns:
             continue
-        parsed, used = parse_dates(df[col], date_format)
+        parsed, used = parse_dates(df[col], date_format, timezone)
         bad = parsed.isna() & df[col].notna()
         if bad.any():
             report.notes.append(

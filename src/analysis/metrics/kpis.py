@@ -108,6 +108,7 @@ __all__ = [
     "monthly_dashboard",
     "month_alerts",
     "DECISIONS",
+    "revenue_zero_alert",
     "decisions",
     "base_summary",
     "BaseHealth",
@@ -689,14 +690,17 @@ def month_alerts(dashboard: pd.DataFrame, alarms: pd.DataFrame | None,
     Returns
     -------
     List of dicts (codes and numbers, no text): ``kind`` (``threshold`` or ``alarm``),
-    ``code`` (the KPI for a threshold alert, ``bounces_doubled`` / ``complaints_exploded``
-    for an alarm), ``kpi``, ``value`` and ``threshold`` (the previous month's value for an
+    ``code`` (the KPI for a threshold alert, ``bounces_doubled`` / ``complaints_exploded`` /
+    ``revenue_zero`` (:func:`revenue_zero_alert`) for an alarm), ``kpi``, ``value`` and ``threshold`` (the previous month's value for an
     alarm). :func:`analysis.reporting.narrative.alert_text` words them.
     """
     month = pd.Timestamp(month)
     rows = dashboard.loc[(dashboard["month"] == month) & dashboard["alert"]]
     out = [{"kind": "threshold", "code": str(r.kpi), "kpi": str(r.kpi), "value": r.value, "threshold": r.threshold}
            for r in rows.itertuples()]
+    zero = revenue_zero_alert(dashboard, month)
+    if zero is not None:
+        out.append(zero)
     if alarms is not None and not alarms.empty:
         fired = alarms.loc[(alarms["month"] == month) & alarms["fired"]]
         out += [{"kind": "alarm", "code": str(r.alarm), "kpi": str(r.kpi), "value": r.value,
@@ -704,9 +708,24 @@ def month_alerts(dashboard: pd.DataFrame, alarms: pd.DataFrame | None,
     return out
 
 
+def revenue_zero_alert(dashboard: pd.DataFrame, month: pd.Timestamp) -> dict[str, Any] | None:
+    """The ``revenue_zero`` alarm: revenue of exactly 0 in ``month`` after a positive revenue
+    the month before (an incomplete export as often as a collapse). Returns it as codes and
+    numbers like the other alarms (``kind`` alarm, ``code`` revenue_zero, ``kpi`` revenue,
+    ``value`` 0, ``threshold`` = the previous month's revenue), or None."""
+    month = pd.Timestamp(month)
+    rows = dashboard.loc[dashboard["kpi"].eq("revenue")].set_index("month")["value"]
+    now = rows.get(month)
+    prev = rows.get(month - pd.offsets.MonthBegin(1))
+    if now is None or prev is None or pd.isna(now) or pd.isna(prev) or not (now == 0 and prev > 0):
+        return None
+    return {"kind": "alarm", "code": "revenue_zero", "kpi": "revenue", "value": 0.0, "threshold": float(prev)}
+
+
 #: (alert kind, alert code) -> decision code, most urgent first (SPEC section 5, monthly
 #: review); ``keep_course`` when no alert calls for a decision.
 DECISIONS: dict[tuple[str, str], str] = {
+    ("alarm", "revenue_zero"): "check_revenue",
     ("alarm", "bounces_doubled"): "suspend_audit",
     ("alarm", "complaints_exploded"): "suspend_audit",
     ("threshold", "hard_bounce_rate"): "remove_hard_bounces",

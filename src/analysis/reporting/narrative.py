@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.reporting.i18n import check_lang, fmt_kpi, fmt_num, fmt_pct, t
+from analysis.reporting.safety import escape
 from analysis.reporting.tables import kpi_reading
 
 __all__ = ["alert_text", "alert_texts", "alerts_markdown", "decision_text", "decision_texts",
@@ -103,8 +104,8 @@ def cohort_takeaways(figures: Mapping[str, Any], lang: str = "en") -> str:
         p = figures["logrank_p"]
         p_txt = "–" if p is None else (fmt_num(p, lang, 3) if p >= 0.001 else "< " + fmt_num(0.001, lang, 3))
         if figures["fastest_segment"] is None:
-            lines.append(t("coh_take_segment_none", lang, segment=seg, p=p_txt))
+            lines.append(t("coh_take_segment_none", lang, segment=escape(seg), p=p_txt))
         else:
-            lines.append(t("coh_take_segment", lang, segment=seg, fastest=figures["fastest_segment"],
+            lines.append(t("coh_take_segment", lang, segment=escape(seg), fastest=escape(figures["fastest_segment"]),
                            r12=pct(figures["fastest_segment_retention_12m"]), p=p_txt))
     return "\n".join(lines)

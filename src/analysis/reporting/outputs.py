@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import pandas as pd
 
 from analysis.paths import REPORTS_DIR
 
-__all__ = ["RunOutputs", "to_jsonable"]
+__all__ = ["RunOutputs", "to_jsonable", "safe_name"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -78,14 +79,27 @@ class RunOutputs:
         fig = getattr(fig, "figure", fig)
         folder = self.dir / "figures"
         folder.mkdir(parents=True, exist_ok=True)
-        fig.savefig(folder / f"{self.notebook}_{name}.png", dpi=150, bbox_inches="tight",
+        fig.savefig(folder / f"{self.notebook}_{safe_name(name)}.png", dpi=150, bbox_inches="tight",
                     metadata={"Software": None})
         return fig
 
     def table(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
-        """Save a result table as CSV next to the figures (users export them); return it."""
+        """Save a result table as CSV next to the figures (users export them); return it.
+
+        The CSV is meant for people: personal columns are masked and formula-like cells
+        neutralised (:func:`analysis.reporting.safety.write_people_csv`); a Parquet copy
+        beside it keeps the exact values.
+        """
+        from analysis.reporting.safety import mask_personal, write_people_csv
+
         folder = self.dir / "tables"
         folder.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(folder / f"{self.notebook}_{name}.csv", index=False)
+        write_people_csv(mask_personal(frame, by_name=False), folder / f"{self.notebook}_{safe_name(name)}.csv")
         return frame
 
+
+def safe_name(name: str) -> str:
+    """``name`` usable as part of a file name: a name built from data (a segment column such
+    as ``../x`` or ``<b>``) cannot leave the folder; other characters become ``_``."""
+    cleaned = re.sub(r"[^\w.-]+", "_", str(name)).strip("._") or "unnamed"
+    return cleaned[:100]

@@ -25,15 +25,37 @@ An existing ``<out>/<as-of>/`` is an error unless ``force=True``; it is then ren
 ``<out>/<as-of>.previous-<n>/`` (``n`` = 1, 2, ...: the highest is the most recent), never
 deleted. A failing notebook does not stop the others: it is kept with its error cell, marked
 ``failed`` in the manifest and the index, and the run's status is ``failed``.
+
+Runs are atomic and exclusive. A run writes into a hidden folder beside the target,
+``<out>/.<as-of>.partial-<pid>/``, and moves it to ``<out>/<as-of>/`` only once complete
+(with ``force``, the old month stays in place until that moment). An interrupted run
+(SIGTERM, Ctrl-C, an error) removes its partial folder; one killed outright (SIGKILL) leaves
+only the hidden partial folder, removed by the next run of that month. A lock per month
+(``<out>/.<as-of>.lock``, ``flock``, released by the system when a process dies) refuses a
+second concurrent run of the same month with a clear message.
+
+An ``as_of`` whose report month (the last complete month before it) starts after the last
+day of the data is refused: the tolerance is the rest of the month after the data ends
+(data ending 2026-10-31 accepts any ``as_of`` up to 2026-11-30). ``allow_empty_month=True``
+(``--allow-empty-month``) runs it anyway, and the index says the month has no data.
+Identifiers that look like personal data (e-mail addresses, phone numbers) are replaced by
+stable pseudonyms in every client page, the sidecars and ``summary.json``
+(:class:`analysis.reporting.safety.Pseudonymiser`, key outside the month folder).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import os
 import platform
 import re
+import shutil
+import signal
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -43,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pandas as pd
 
 from analysis.data.cache import dataset_hash
 from analysis.data.dataset import Dataset, load
@@ -51,12 +74,14 @@ from analysis.metrics.lifecycle import check_as_of
 from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import check_lang, t
 from analysis.reporting.outputs import to_jsonable
+from analysis.reporting.safety import Pseudonymiser, escape, pseudonym_key, write_quarantine_copies
 
 __all__ = [
     "NOTEBOOK_PATTERN", "STANDARD_PARAMETERS", "REMOVE_CELL_TAGS", "REMOVE_OUTPUT_TAGS", "NotebookRun", "ReportRun",
     "discover_notebooks", "parse_parameters", "dataset_hash", "prepare_run_dir",
     "notebook_parameters", "default_kernel", "export_html", "personal_values",
-    "find_personal_values", "merge_sidecars", "run_report",
+    "find_personal_values", "merge_sidecars", "run_report", "month_lock", "check_output_dir",
+    "check_data_covers",
 ]
 
 #: Report notebooks: two digits, an underscore, a name (``01_base_health.ipynb``).
@@ -174,14 +199,22 @@ def _check_as_of(as_of: str) -> str:
 
 # ----------------------------------------------------------------------------- dataset
 def personal_values(ds: Dataset, min_length: int = 3) -> dict[str, set[str]]:
-    """Every value of the dataset's personal columns (``ds.config.personal_columns``) found
-    in the customers table, by column; values shorter than ``min_length`` are ignored (too
-    short to identify anyone, and they would match ordinary text)."""
+    """Every value of the dataset's personal columns (declared in ``ds.config.personal_columns``
+    or detected by name or content, :meth:`Dataset.personal_columns`) found in the customers
+    table, by column, and the customer ids that look like e-mail addresses or phone numbers
+    (under ``customer_id``); values shorter than ``min_length`` are ignored (too short to
+    identify anyone, and they would match ordinary text)."""
+    from analysis.data.personal import looks_personal
+
     out: dict[str, set[str]] = {}
-    for col in ds.config.personal_columns:
+    for col in dict.fromkeys([*ds.config.personal_columns, *ds.personal_columns()]):
         if col in ds.customers.columns:
             s = ds.customers[col].dropna().astype("string").str.strip()
             out[col] = set(s.loc[s.str.len() >= min_length].tolist())
+    ids = ds.customers["customer_id"].dropna().astype("string")
+    ids = ids.loc[looks_personal(ids)]
+    if len(ids):
+        out["customer_id"] = set(ids.tolist())
     return out
 
 
@@ -271,7 +304,7 @@ def _client_notebook(nb: nbformat.NotebookNode, lang: str,
                 continue
         cells.append(cell)
     if failure is not None:
-        msg = t("report_section_failed", lang, error=failure)
+        msg = t("report_section_failed", lang, error=escape(failure))  # an error may quote data
         cells.insert(0, nbformat.v4.new_markdown_cell(f"> **{msg}**"))
     nb.cells = cells
     return nb
@@ -370,10 +403,11 @@ def _echo_stderr(line: str) -> None:
 
 
 def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kernel: str,
-             personal: dict[str, set[str]], echo: Callable[[str], None]) -> NotebookRun:
+             personal: dict[str, set[str]], echo: Callable[[str], None],
+             aliases: dict[str, str] | None = None, shown_params: dict[str, Any] | None = None) -> NotebookRun:
     import papermill
 
-    run = NotebookRun(name=path.stem, parameters=params)
+    run = NotebookRun(name=path.stem, parameters=shown_params if shown_params is not None else params)
     out_nb = run_dir / path.name
     out_html = run_dir / f"{path.stem}.html"
     echo(f"[report] {path.stem}: started")
@@ -394,6 +428,10 @@ def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kerne
         run.files["ipynb"] = out_nb.name
         try:
             run.title = export_html(out_nb, out_html, lang, failure=run.error)
+            if aliases:
+                page = out_html.read_text(encoding="utf-8")
+                out_html.write_text(Pseudonymiser.replace_in_text(page, aliases), encoding="utf-8")
+                run.title = Pseudonymiser.replace_in_text(run.title, aliases)
         except Exception as exc:  # noqa: BLE001 - an unreadable output must not stop the run
             run.status = "failed"
             run.error = (run.error + "; " if run.error else "") + f"HTML export failed: {type(exc).__name__}: {exc}"
@@ -406,8 +444,12 @@ def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kerne
                          "was withheld. Remove those columns from what the notebook displays.")
         elif out_html.exists():
             run.files["html"] = out_html.name
-    if (run_dir / f"{path.stem}.json").exists():
+    sidecar = run_dir / f"{path.stem}.json"
+    if sidecar.exists():
         run.files["sidecar"] = f"{path.stem}.json"
+        if aliases:
+            sidecar.write_text(Pseudonymiser.replace_in_text(sidecar.read_text(encoding="utf-8"), aliases),
+                               encoding="utf-8")
     if run.status == "ok":
         echo(f"[report] {path.stem}: done in {run.duration_s:.0f} s")
     else:
@@ -443,11 +485,129 @@ def _follow_up(out: Path, as_of: str, summary: dict[str, Any], lang: str, curren
     return follow_up_view(out / DECISION_LOG, as_of, kpis, lang, currency)
 
 
+def check_output_dir(out: str | Path, option: str = "--out", shown: str | Path | None = None) -> Path:
+    """Check, before any computation, that folder ``out`` exists or can be created, and can
+    be written: a temporary file is created and removed in its nearest existing folder.
+
+    Raises
+    ------
+    ReportError
+        If ``out`` is a file, lies under a file, or its nearest existing folder is not writable.
+    """
+    out = Path(out)
+    name = shown if shown is not None else out
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"{option} {name}: cannot be created, because {out} is a file, not a folder."
+                          if shown is not None else f"{option} {out}: is a file, not a folder.")
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ReportError(f"{option} {name}: cannot be created, because {probe} is a file, not a folder.")
+    verb = "written" if probe == out else "created"
+    try:  # the only reliable test (root ignores permissions, a read-only mount does not)
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise ReportError(
+            f"{option} {name}: cannot be {verb} ({exc.strerror or type(exc).__name__} in {probe}); "
+            "choose a folder you can write to."
+        ) from None
+    return out
+
+
+def check_data_covers(ds: Dataset, as_of: str, allow_empty_month: bool = False) -> bool:
+    """True if the report month of ``as_of`` (the last complete month before it) holds data.
+
+    Raises
+    ------
+    ReportError
+        If the report month starts after the last day of the data and ``allow_empty_month``
+        is False: the tolerance is the rest of the month after the data ends.
+    """
+    from analysis.metrics.kpis import report_month
+
+    end = ds.observed_until
+    if end is None or pd.isna(end):
+        return True
+    month = report_month(as_of)
+    if month <= pd.Timestamp(end).normalize():
+        return True
+    if allow_empty_month:
+        return False
+    last_ok = (pd.Timestamp(end).to_period("M") + 1).to_timestamp(how="end").normalize()
+    raise ReportError(
+        f"--as-of {as_of}: the data ends on {pd.Timestamp(end).date()}, so the report month "
+        f"{month.strftime('%Y-%m')} would have no data. Use an --as-of from the day after the data "
+        f"ends up to {last_ok.date()}, or --allow-empty-month to report on a month without data."
+    )
+
+
+@contextlib.contextmanager
+def month_lock(out: Path, as_of: str):
+    """Hold ``<out>/.<as_of>.lock`` (an exclusive ``flock``) for a run; refuse if another
+    process holds it. The system releases it when the holding process dies."""
+    import fcntl
+
+    path = Path(out) / f".{as_of}.lock"
+    fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip()[:200]
+            raise ReportError(
+                f"another report run is writing {as_of} into {out} ({holder or 'unknown process'}); "
+                "wait for it to finish, then run again (with --force to replace it)."
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}, started {_utc_now()}")
+        fh.flush()
+        yield path
+    finally:
+        fh.close()
+
+
+@contextlib.contextmanager
+def _terminate_as_exit():
+    """SIGTERM raises SystemExit (in the main thread), so that cleanup code runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _handler(signum, frame):  # noqa: ARG001
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _previous_name(out: Path, as_of: str) -> Path:
+    n = 1
+    while (out / f"{as_of}.previous-{n}").exists():
+        n += 1
+    return out / f"{as_of}.previous-{n}"
+
+
+def _remove_stale_partials(out: Path, as_of: str) -> None:
+    """Partial folders of this month left by a killed run (the lock is held, so none is live)."""
+    for stale in out.glob(f".{as_of}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *, lang: str = "fr",
                only: str | Iterable[str] | None = None, parameters: dict[str, Any] | None = None,
                force: bool = False, notebooks_dir: str | Path = NOTEBOOKS_DIR,
                kernel_name: str | None = None,
-               echo: Callable[[str], None] | None = _echo_stderr) -> ReportRun:
+               echo: Callable[[str], None] | None = _echo_stderr,
+               allow_empty_month: bool = False) -> ReportRun:
     """Run the report notebooks on a dataset and write the dated report folder.
 
     Parameters
@@ -459,10 +619,13 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     only : notebook stems or numbers to run (see :func:`discover_notebooks`).
     parameters : extra notebook parameters; each goes only to the notebooks whose
         parameters cell declares it.
-    force : move an existing ``<out>/<as_of>/`` to ``<out>/<as_of>.previous-<n>/`` first.
+    force : replace an existing ``<out>/<as_of>/``, kept as ``<out>/<as_of>.previous-<n>/``
+        once the new run is complete.
     notebooks_dir : where the ``NN_name.ipynb`` notebooks are.
     kernel_name : Jupyter kernel; default :func:`default_kernel`.
     echo : called with one progress line per notebook (stderr by default; None: silent).
+    allow_empty_month : run even if the report month starts after the end of the data
+        (:func:`check_data_covers`); the index then says the month has no data.
 
     Returns
     -------
@@ -472,7 +635,9 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     Raises
     ------
     ReportError
-        Bad date, unknown notebook or parameter, or an existing folder without ``force``.
+        Bad date, unknown notebook or parameter, an existing folder without ``force``, an
+        output folder that cannot be written, another run of the same month in progress,
+        or an as-of date past the data without ``allow_empty_month``.
     DataError, ConfigError
         The dataset cannot be loaded at all.
     """
@@ -491,39 +656,71 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
             f"-p {', '.join(unused)}: no notebook selected declares this parameter "
             f"(notebooks: {', '.join(declared)})."
         )
-    if (Path(out) / as_of).exists() and not force:
+    out = check_output_dir(out)
+    if (out / as_of).exists() and not force:
         prepare_run_dir(out, as_of, force=False)  # raises with the message
     # The one validation of the report: it fails here, before touching any folder, if the data is
     # unusable, and writes the validated copy that every notebook's analysis.load then reads.
     ds = load(data_path)
     skipped = [p.stem for p in notebooks if not _has_tables(p, ds)]
     notebooks = [p for p in notebooks if p.stem not in skipped]
+    month_has_data = check_data_covers(ds, as_of, allow_empty_month)
     kernel = kernel_name or default_kernel()
+    out.mkdir(parents=True, exist_ok=True)
+    final_dir = out.resolve() / as_of
+    with month_lock(out, as_of), _terminate_as_exit():
+        if final_dir.exists() and not force:
+            prepare_run_dir(out, as_of, force=False)  # another run finished meanwhile
+        _remove_stale_partials(out, as_of)
+        work = out.resolve() / f".{as_of}.partial-{os.getpid()}"
+        work.mkdir()
+        try:
+            result = _run_into(work, final_dir, ds, data_path, as_of, lang, notebooks, declared, extra,
+                               only, kernel, force, month_has_data, echo, notebooks_dir, render_index, skipped)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            echo(f"[report] stopped before completion: nothing was written under {final_dir}")
+            raise
+    return result
+
+
+def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: str, lang: str,
+              notebooks: list[Path], declared: dict[str, dict[str, str]], extra: dict[str, Any],
+              only, kernel: str, force: bool, month_has_data: bool, echo: Callable[[str], None],
+              notebooks_dir, render_index, skipped: list[str] | None = None) -> ReportRun:
+    """The run itself, written into ``work`` and moved to ``final_dir`` once complete."""
     started = _utc_now()
-    run_dir, moved = prepare_run_dir(out, as_of, force=force)
-    run_dir = run_dir.resolve()
-    echo(f"[report] {len(notebooks)} notebook(s) on {data_path} as of {as_of} -> {run_dir}")
+    skipped = list(skipped or [])
+    moved = _previous_name(final_dir.parent, as_of) if final_dir.exists() else None
+    echo(f"[report] {len(notebooks)} notebook(s) on {data_path} as of {as_of} -> {final_dir}")
     for stem in skipped:
         echo(f"[report] {stem} skipped: the export has no {NOTEBOOK_NEEDS[stem[3:]]} table")
+    pseudonymiser = Pseudonymiser(lambda: pseudonym_key(final_dir.parent))  # key read only if needed
+    aliases = pseudonymiser.mapping(ds.customers["customer_id"])
 
-    ds.report.write_quarantine(run_dir, mask_columns=ds.config.personal_columns)
-    _write_json(run_dir / "validation.json", ds.report.as_dict())
-    (run_dir / "validation.txt").write_text(ds.report.to_text() + "\n", encoding="utf-8")
+    write_quarantine_copies(ds.report.quarantine, work, declared=ds.config.personal_columns,
+                            pseudonymiser=pseudonymiser)
+    _write_json(work / "validation.json", ds.report.as_dict())
+    (work / "validation.txt").write_text(ds.report.to_text() + "\n", encoding="utf-8")
 
-    common = {"data_dir": str(data_path), "as_of": as_of, "lang": lang, "output_dir": str(run_dir)}
+    common = {"data_dir": str(data_path), "as_of": as_of, "lang": lang, "output_dir": str(work)}
+    shown = {**common, "output_dir": str(final_dir)}
     personal = personal_values(ds)
     runs = []
     for path in notebooks:
         params = {k: v for k, v in {**common, **extra}.items() if k in declared[path.stem]}
-        runs.append(_run_one(path, run_dir, params, lang, kernel, personal, echo))
+        shown_params = {k: v for k, v in {**shown, **extra}.items() if k in declared[path.stem]}
+        runs.append(_run_one(path, work, params, lang, kernel, personal, echo, aliases, shown_params))
 
-    summary = merge_sidecars(run_dir, [r.name for r in runs if r.status == "ok"])
-    _write_json(run_dir / "summary.json", summary)
+    for nb_file in work.glob("*.ipynb"):  # the executed notebooks name the final folder, not the partial one
+        nb_file.write_text(nb_file.read_text(encoding="utf-8").replace(str(work), str(final_dir)), encoding="utf-8")
+    summary = merge_sidecars(work, [r.name for r in runs if r.status == "ok"])
+    _write_json(work / "summary.json", summary)
     manifest = {
         "as_of": as_of,
         "lang": lang,
         "status": "ok" if all(r.status == "ok" for r in runs) else "failed",
-        "parameters": {**common, **extra},
+        "parameters": {**shown, **extra},
         "only": None if not only else (only if isinstance(only, str) else ",".join(only)),
         "dataset": {
             "path": str(data_path),
@@ -533,7 +730,10 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
             "customers": len(ds.customers),
             "tables": sorted(ds.tables),
             "rows_quarantined": ds.report.rows_quarantined,
+            "observed_until": None if ds.observed_until is None else ds.observed_until.date().isoformat(),
         },
+        "month_has_data": month_has_data,
+        "pseudonymised_ids": len(aliases),
         "kernel": kernel,
         "versions": _versions(),
         "notebooks_dir": str(Path(notebooks_dir).resolve()),
@@ -544,12 +744,29 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
         "skipped": skipped,
     }
     manifest["finished_at"] = _utc_now()
-    _write_json(run_dir / "manifest.json", manifest)
-    render_index(run_dir, manifest, summary, lang=lang, currency=ds.config.currency,
-                 business_model=ds.config.business_model,
-                 follow=_follow_up(Path(out), as_of, summary, lang, ds.config.currency))
-    _log_decisions(Path(out), as_of, summary, lang, ds.config.currency)
+    _write_json(work / "manifest.json", manifest)
+    notes = []
+    if not month_has_data:
+        notes.append(t("report_month_without_data", lang,
+                       end=ds.observed_until.date().isoformat() if ds.observed_until is not None else "–"))
+    if aliases:
+        notes.append(t("report_pseudonymised", lang, n=len(aliases)))
+    index = render_index(work, manifest, summary, lang=lang, currency=ds.config.currency,
+                         business_model=ds.config.business_model, notes=notes,
+                         follow=_follow_up(final_dir.parent, as_of, summary, lang, ds.config.currency))
+    if aliases:
+        index.write_text(Pseudonymiser.replace_in_text(index.read_text(encoding="utf-8"), aliases), encoding="utf-8")
+    # complete: put it in place (the old month, with --force, is kept aside at this moment);
+    # SIGTERM waits for the two renames, so the month's name is never left empty by it
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        if moved is not None:
+            final_dir.rename(moved)
+        work.rename(final_dir)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    _log_decisions(final_dir.parent, as_of, summary, lang, ds.config.currency)  # once the month is in place
     failed = [r.name for r in runs if r.status != "ok"]
     echo(f"[report] finished: {len(runs) - len(failed)} ok, {len(failed)} failed"
-         + (f" ({', '.join(failed)})" if failed else "") + f"; open {run_dir / 'index.html'}")
-    return ReportRun(run_dir=run_dir, manifest=manifest, summary=summary, notebooks=runs)
+         + (f" ({', '.join(failed)})" if failed else "") + f"; open {final_dir / 'index.html'}")
+    return ReportRun(run_dir=final_dir, manifest=manifest, summary=summary, notebooks=runs)

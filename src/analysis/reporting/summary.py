@@ -380,9 +380,11 @@ def _fmt_month(month: Any, lang: str) -> str:
 
 def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[str, Any], *,
                  lang: str = "fr", currency: str = "EUR", business_model: str = "contractual",
-                 follow: dict[str, Any] | None = None) -> Path:
+                 notes: list[str] | None = None, follow: dict[str, Any] | None = None) -> Path:
     """Write ``<run_dir>/index.html``: executive summary, then one entry per notebook (HTML,
-    executed notebook, PNG figures, CSV tables, status), then the run's files. Returns its path."""
+    executed notebook, PNG figures, CSV tables, status), then the run's files. Returns its path.
+
+    ``notes``: sentences shown under the title (a month without data, pseudonymised ids)."""
     from jinja2 import Environment, select_autoescape
 
     run_dir = Path(run_dir)
@@ -411,7 +413,7 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
         customers=fmt_num(ds.get("customers"), lang),
         quarantined=fmt_num(ds.get("rows_quarantined"), lang),
         sections=sections, failed=[s for s in sections if not s["ok"]], quarantine=quarantine,
-        content_hash=(ds.get("content_sha256") or "")[:12],
+        content_hash=(ds.get("content_sha256") or "")[:12], notes=list(notes or []),
         follow=follow,  # last month's decisions and what changed (reporting.decisions.follow_up_view)
     )
     path = run_dir / "index.html"

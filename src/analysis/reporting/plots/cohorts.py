@@ -25,6 +25,7 @@ from analysis.reporting.plots.style import (
     color_cycle,
     styled,
 )
+from analysis.reporting.safety import escape
 
 __all__ = ["plot_retention_heatmap", "plot_survival", "plot_curves_by_age", "plot_retention_at"]
 
@@ -102,7 +103,7 @@ def plot_survival(curves: pd.DataFrame, ax: Axes | None = None, lang: str = "en"
     groups = list(dict.fromkeys(curves["group"]))
     for color, name in zip(color_cycle(len(groups)), groups, strict=True):
         c = curves.loc[curves["group"].eq(name)]
-        label = t("coh_all", lang) if name == "all" else str(name)
+        label = t("coh_all", lang) if name == "all" else escape(name, "figure")  # segment values are data
         ax.step(c["months"], c["survival"], where="post", color=color, label=label, linewidth=1.8)
         ax.fill_between(c["months"], c["lower"], c["upper"], step="post", color=color, alpha=0.18,
                         linewidth=0)
