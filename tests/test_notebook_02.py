@@ -20,6 +20,7 @@ from notebook_runs import execute, output_text
 
 import analysis
 from analysis.models.audit import VERDICTS, RetroAudit
+from analysis.models.tuning import ThresholdTuner
 from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.i18n import t
 from analysis.reporting.outputs import to_jsonable
@@ -67,6 +68,15 @@ def _run(tmp_path: Path, data_dir: Path | str, params: dict) -> tuple[dict, nbfo
 _text = output_text
 
 
+def _audit_part(sidecar: dict) -> dict:
+    return {k: v for k, v in sidecar.items() if not k.startswith("tuning_")}
+
+
+def _tuning_part(sidecar: dict) -> dict:
+    """The threshold-tuning figures (issue #15) recorded by the notebook's tuning section."""
+    return {k: v for k, v in sidecar.items() if k.startswith("tuning_")}
+
+
 def test_notebook_is_clean():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -87,7 +97,9 @@ def test_tiny_orders_only(tmp_path):
     assert KEYS <= set(sidecar)
     ds = analysis.load(folder)
     expected = RetroAudit(n_lost=4, lookback_weeks=12, min_lead_weeks=4, random_state=0).fit(ds, "2026-06-29")
-    assert sidecar == json.loads(json.dumps(to_jsonable(expected.key_figures())))
+    assert _audit_part(sidecar) == json.loads(json.dumps(to_jsonable(expected.key_figures())))
+    tuner = ThresholdTuner(min_median_lead_weeks=4, random_state=0).fit(expected, ds)
+    assert _tuning_part(sidecar) == json.loads(json.dumps(to_jsonable(tuner.key_figures())))
     assert sidecar["n_lost"] == 4 and sidecar["reaction_delay_days"] is None
     assert sidecar["verdict"] in VERDICTS
     # k00 and k02 lose basket: a value alert 8 weeks ahead (worked out in tests/test_audit.py)
@@ -101,5 +113,4 @@ def test_tiny_orders_only(tmp_path):
     assert (tmp_path / "out" / "figures" / "02_retro_audit_swimlane.png").exists()
     lanes = pd.read_csv(tmp_path / "out" / "tables" / "02_retro_audit_swimlane.csv")
     assert lanes["lane"].nunique() == 4
-
-
+    assert (tmp_path / "out" / "figures" / "02_retro_audit_tuning_tradeoff.png").exists()

@@ -24,6 +24,7 @@ from notebook_runs import assert_no_personal_values, from_report
 import analysis
 from analysis import load
 from analysis.models.audit import RetroAudit
+from analysis.models.tuning import ThresholdTuner
 from analysis.paths import SAMPLE_DIR
 from analysis.reporting.i18n import t
 from analysis.reporting.outputs import to_jsonable
@@ -54,7 +55,9 @@ def test_nb02_on_sample(sample_report):
     sidecar, nb, _ = from_report(sample_report, "02_retro_audit")  # the notebook's own defaults: 2026-11-01, fr
     ds = analysis.load(SAMPLE_DIR)
     expected = RetroAudit().fit(ds, "2026-11-01")
-    assert sidecar == json.loads(json.dumps(to_jsonable(expected.key_figures())))
+    assert nb02._audit_part(sidecar) == json.loads(json.dumps(to_jsonable(expected.key_figures())))
+    tuner = ThresholdTuner(random_state=0).fit(expected, ds)  # the threshold-tuning section (#15)
+    assert nb02._tuning_part(sidecar) == json.loads(json.dumps(to_jsonable(tuner.key_figures())))
     assert sidecar["n_lost"] == 100 and sidecar["lookback_weeks"] == 26
     lo, hi = sidecar["share_signal_min_lead_ci"]
     assert lo <= sidecar["share_signal_min_lead"] <= hi

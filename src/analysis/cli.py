@@ -1,6 +1,6 @@
 """The ``churn-radar`` command line (also ``python -m analysis``), built on Typer.
 
-Commands: ``validate``, ``sample``, ``score``, ``report``, ``campaigns``, ``plan-campaign``. Every user error
+Commands: ``validate``, ``sample``, ``score``, ``report``, ``audit``, ``campaigns``, ``plan-campaign``. Every user error
 (:class:`~analysis.errors.ChurnRadarError`) prints a plain message and exits with code 1.
 Option values (dates, horizon, output paths) are checked before any computation. Any other
 failure also prints one line and exits with code 1; ``churn-radar --debug COMMAND ...`` (or
@@ -337,6 +337,86 @@ def pd_notna(value) -> bool:
     import pandas as pd
 
     return bool(pd.notna(value))
+
+
+@app.command()
+@user_errors
+def audit(
+    data_dir: Path = typer.Argument(..., help="Dataset folder (CSV/Parquet tables and optional dataset.yml)."),
+    as_of: str = typer.Option(..., "--as-of", help="Audit date, YYYY-MM-DD; nothing on or after it is read."),
+    n_lost: int = typer.Option(100, "--n-lost", help="The last N lost clients are audited."),
+    lookback_weeks: int = typer.Option(26, "--lookback-weeks", help="Weeks replayed before each departure."),
+    min_lead_weeks: int = typer.Option(4, "--min-lead-weeks", help="Lead (weeks) a signal needs to be usable."),
+    anchor: str = typer.Option("churn", help="Replay before the churn date (churn) or the last interaction."),
+    tune: bool = typer.Option(False, "--tune", help="Tune each indicator's threshold (needs --out FILE.yml)."),
+    out: Path | None = typer.Option(None, "--out", help="With --tune: the suggested thresholds block (YAML); "
+                                    "the grid of every candidate is written beside it as <name>_grid.csv."),
+    objective: str = typer.Option("precision", help="precision (at a minimum median lead and recall floor) "
+                                  "or recall (at a false-alarm budget)."),
+    min_median_lead: float = typer.Option(4, "--min-median-lead", help="Median lead a threshold needs (weeks)."),
+    recall_floor: float = typer.Option(0.20, "--recall-floor", help="Minimum recall (objective precision)."),
+    far_budget: float = typer.Option(0.20, "--far-budget", help="Maximum false-alarm rate (objective recall)."),
+    min_segment_lost: int = typer.Option(30, "--min-segment-lost",
+                                         help="Lost clients a segment needs in each period for its own thresholds."),
+    switch_off: bool = typer.Option(False, "--switch-off", help="Write uninformative indicators under disabled."),
+    lang: str = typer.Option("", help="Language of the comments, fr or en (default: the dataset's)."),
+    random_state: int = typer.Option(0, "--random-state", help="Seed of the matching and of the bootstrap."),
+) -> None:
+    """Retro-audit of the lost clients; with --tune, the thresholds to use on this base."""
+    import time
+
+    import pandas as pd
+
+    from analysis.data.dataset import load
+    from analysis.errors import ConfigError
+    from analysis.models.audit import RetroAudit
+    from analysis.models.tuning import BASE, ThresholdTuner
+    from analysis.reporting.i18n import check_lang
+    from analysis.reporting.tuning import thresholds_yaml
+
+    if tune and out is None:
+        raise ConfigError("audit --tune needs --out FILE.yml (where the suggested thresholds are written).")
+    ds = load(data_dir)
+    lang = check_lang(lang or ds.config.language)
+    started = time.perf_counter()
+    fitted = RetroAudit(n_lost=n_lost, lookback_weeks=lookback_weeks, min_lead_weeks=min_lead_weeks, anchor=anchor,
+                        random_state=random_state).fit(ds, as_of)
+    audit_s = time.perf_counter() - started
+    cols = ["indicator", "recall", "false_alarm_rate", "precision", "lift", "median_lead_weeks"]
+    typer.echo(f"audit        {len(fitted.lost_)} lost clients, {len(fitted.controls_)} matched retained windows, "
+               f"as of {fitted.as_of_.date()} ({audit_s:.1f} s)")
+    typer.echo(fitted.per_indicator_.loc[fitted.per_indicator_["available"], cols].round(3).to_string(index=False))
+    if not tune:
+        return
+    started = time.perf_counter()
+    tuner = ThresholdTuner(objective=objective, min_median_lead_weeks=min_median_lead, recall_floor=recall_floor,
+                           far_budget=far_budget, min_segment_lost=min_segment_lost,
+                           random_state=random_state).fit(fitted, ds)
+    tune_s = time.perf_counter() - started
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(thresholds_yaml(tuner, lang=lang, switch_off=switch_off), encoding="utf-8")
+    grid_path = out.with_name(out.stem + "_grid.csv")
+    tuner.grid_.to_csv(grid_path, index=False)
+    r = tuner.recommendations_
+    show = r.loc[r["status"].ne("not_available")]
+    table = pd.DataFrame({
+        "scope": show["scope"], "indicator": show["indicator"], "status": show["status"],
+        "informative": show["informative"],
+        **{f"{m}_{w}": show[f"eval_{c}_{w}"] for m, c in (("prec", "precision"), ("recall", "recall"),
+                                                        ("lead", "median_lead_weeks"), ("lift", "lift"),
+                                                        ("lift_lo", "lift_low"))
+           for w in ("default", "tuned")},
+        "gain": show["gain"], "gain_lo": show["gain_low"], "gain_hi": show["gain_high"],
+    })
+    base = r.loc[r["scope"].eq(BASE)].iloc[0]
+    typer.echo(f"tuning       {len(tuner.candidates_)} candidates; tune on {int(base['n_lost_tune'])} departures "
+               f"up to {tuner.split_date_.date()}, evaluate on the {int(base['n_lost_eval'])} later ones "
+               f"({tune_s:.2f} s)")
+    typer.echo("later period, default vs tuned:")
+    typer.echo(table.round(3).to_string(index=False))
+    typer.echo(f"watch        {', '.join(tuner.watch()) or '-'}")
+    typer.echo(f"uninformative {', '.join(tuner.uninformative()) or '-'}")
+    typer.echo(f"written      {out} and {grid_path}")
 
 
 def _auc_line(title: str, metrics, model: str) -> str:

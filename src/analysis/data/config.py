@@ -39,6 +39,12 @@ Every key is optional; without the file, sensible defaults and detection apply.
       open_rate_min: 0.10            # email KPI alerts (KpiThresholds)
       deliverability_min: 0.95
       freq_drop: 0.40                # the six indicators (SignalParams)
+      freq_months: 2                 # frequency drop over the last 1 or 2 months
+      interval_drift: 1000           # 1000: the purchase-interval part of value erosion never fires
+      disabled: [email]              # indicators switched off (their alert is never raised)
+      segments:                      # per-segment overrides: customers column -> value -> SignalParams fields
+        plan:
+          enterprise: {basket_drop: 0.15}
     capacity: 150                    # customers the team can contact per month (call list size)
     interaction_weights: {purchase: 5, support: 4, product_use: 3, reply: 2, click: 2, open: 1}
     significant_interactions: [purchase, support, product_use, reply, click, open]
@@ -72,7 +78,9 @@ KPI alerts (:class:`KpiThresholds`) and the six indicators (:class:`SignalParams
 class documents its defaults, and a name no class knows is an error.
 ``churn_horizon_days`` is also the default prediction horizon of the classifier and
 ``capacity`` (default :data:`DEFAULT_CAPACITY`, 150) the default call-list size: the
-notebook, ``churn-radar score`` and the monthly report all read them from here.
+notebook, ``churn-radar score`` and the monthly report all read them from here. ``disabled``
+and ``segments`` (written by ``churn-radar audit --tune``) switch indicators off and set
+per-segment indicator thresholds; :func:`analysis.metrics.signals.indicators` applies them.
 """
 
 from __future__ import annotations
@@ -92,7 +100,8 @@ if TYPE_CHECKING:
     from analysis.data.dataset import Dataset
 
 __all__ = ["CampaignConfig", "CsvOptions", "DatasetConfig", "DEFAULT_CAPACITY", "KeyResult", "KpiThresholds",
-           "OKR_METRICS", "Objective", "SignalParams", "TableConfig", "THRESHOLD_CLASSES", "Thresholds", "read_config"]
+           "OKR_METRICS", "Objective", "SignalParams", "SWITCHABLE_INDICATORS", "TableConfig", "THRESHOLD_CLASSES",
+           "Thresholds", "TUNED_RANGES", "read_config"]
 
 CONFIG_FILE = "dataset.yml"
 BUSINESS_MODELS = ("contractual", "non_contractual")
@@ -140,13 +149,17 @@ class TableConfig:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Inactivity thresholds in days (SPEC section 3) and the churn horizon."""
+    """Inactivity thresholds in days (SPEC section 3) and the churn horizon; ``disabled``
+    indicators and per-segment indicator thresholds
+    (``segments: {column: {value: {SignalParams field: x, disabled: [...]}}}``)."""
 
     watch_days: int = 30
     wake_up_days: int = 60
     inactive_days: int = 90
     removal_days: int = 180
     churn_horizon_days: int = 90
+    disabled: tuple[str, ...] = ()
+    segments: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, hash=False)
 
     def levels(self) -> tuple[int, int, int, int]:
         """The graduated inactivity levels, increasing."""
@@ -206,6 +219,7 @@ class SignalParams:
     month_days: int = 30
     freq_baseline_months: int = 6
     freq_drop: float = 0.40
+    freq_months: int = 2  # the drop must hold over the last 1 or 2 months (issue #15)
     # 2. recency
     recency_levels: tuple[int, ...] | None = None  # default: thresholds.levels() -> 30/60/90/180
     recency_alert_days: int | None = None  # default: thresholds.watch_days
@@ -250,8 +264,18 @@ class SignalParams:
             )
         if out.email_recent_sends >= out.email_last_sends or out.email_recent_sends < 1:
             raise ConfigError("email_recent_sends must be at least 1 and below email_last_sends.")
+        if out.freq_months not in (1, 2):
+            raise ConfigError(f"freq_months is {out.freq_months}; expected 1 or 2 (months of frequency drop).")
         return out
 
+
+#: Indicators that ``thresholds: disabled:`` may switch off.
+SWITCHABLE_INDICATORS: tuple[str, ...] = ("frequency", "recency", "email", "value", "nps", "usage")
+#: Allowed range of the indicator thresholds the retro-audit tunes (checked when read).
+TUNED_RANGES: dict[str, tuple[float, float]] = {
+    "freq_drop": (0.0, 1.0), "freq_months": (1, 2), "recency_alert_days": (1, 3650), "basket_drop": (0.0, 1.0),
+    "interval_drift": (0.0, 1000.0), "share_drop": (0.0, 1.0), "nps_drop": (1, 10), "usage_drop": (0.0, 1.0),
+}
 
 #: Every name ``dataset.yml`` ``thresholds:`` accepts -> the settings class it belongs to.
 THRESHOLD_CLASSES: tuple[type, ...] = (Thresholds, KpiThresholds, SignalParams)
@@ -512,7 +536,8 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
             cancellation_pattern=str(pattern) if pattern is not None else None,
         )
     kwargs["tables"] = tables
-    th = _as_dict(raw.get("thresholds"), "thresholds")
+    th = dict(_as_dict(raw.get("thresholds"), "thresholds"))
+    extras = {k: th.pop(k) for k in ("disabled", "segments") if k in th}  # issue #15, parsed below
     th_known = {f.name for cls in THRESHOLD_CLASSES for f in fields(cls)}
     if set(th) - th_known:
         raise ConfigError(
@@ -520,6 +545,8 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
         )
     for key, cls in (("thresholds", Thresholds), ("kpi_thresholds", KpiThresholds), ("signal_params", SignalParams)):
         kwargs[key] = cls(**{f.name: _typed_setting(f.type, th[f.name], f.name) for f in fields(cls) if f.name in th})
+    _check_tuned_ranges(th, "thresholds")
+    kwargs["thresholds"] = replace(kwargs["thresholds"], **_overrides(extras))
     w = _as_dict(raw.get("interaction_weights"), "interaction_weights")
     if set(w) - set(INTERACTION_KINDS):
         raise ConfigError(
@@ -670,6 +697,47 @@ def _typed_setting(annotation: str, value: Any, name: str) -> Any:
     if str(annotation).startswith("float"):
         return _number(value, f"thresholds.{name}")
     return _positive_int(value, f"thresholds.{name}")
+
+
+def _check_tuned_ranges(values: dict[str, Any], where: str) -> None:
+    for key, value in values.items():
+        if key in TUNED_RANGES:
+            lo, hi = TUNED_RANGES[key]
+            if not lo <= float(value) <= hi:
+                raise ConfigError(f"dataset.yml: {where}.{key} is {value!r}; expected a number from {lo:g} to {hi:g}.")
+
+
+def _disabled(value: Any, where: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else list(value or [])
+    bad = [str(i) for i in items if str(i) not in SWITCHABLE_INDICATORS]
+    if bad:
+        raise ConfigError(f"dataset.yml: {where}.disabled has {bad}; expected some of {list(SWITCHABLE_INDICATORS)}.")
+    return tuple(dict.fromkeys(str(i) for i in items))
+
+
+def _overrides(extras: dict[str, Any]) -> dict[str, Any]:
+    """``disabled`` and ``segments`` of the ``thresholds:`` block, checked (issue #15)."""
+    out: dict[str, Any] = {}
+    if "disabled" in extras:
+        out["disabled"] = _disabled(extras["disabled"], "thresholds")
+    known = {f.name: f.type for f in fields(SignalParams)}
+    segments: dict[str, dict[str, dict[str, Any]]] = {}
+    for column, values in _as_dict(extras.get("segments"), "thresholds.segments").items():
+        for value, over in _as_dict(values, f"thresholds.segments.{column}").items():
+            where = f"thresholds.segments.{column}.{value}"
+            over = _as_dict(over, where)
+            extra = set(over) - set(known) - {"disabled"}
+            if extra:
+                raise ConfigError(f"dataset.yml: unknown key(s) {sorted(extra)} under {where}; "
+                                  f"expected indicator thresholds ({sorted(TUNED_RANGES)} ...) or disabled.")
+            parsed: dict[str, Any] = {k: _typed_setting(known[k], v, k) for k, v in over.items() if k != "disabled"}
+            _check_tuned_ranges(parsed, where)
+            if "disabled" in over:
+                parsed["disabled"] = _disabled(over["disabled"], where)
+            segments.setdefault(str(column), {})[str(value)] = parsed
+    if segments:
+        out["segments"] = segments
+    return out
 
 
 def read_config(folder: str | Path) -> DatasetConfig:

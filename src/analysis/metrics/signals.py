@@ -81,6 +81,11 @@ read. "Observed since" is the later of the customer's signup and the start of th
    observed; a zero previous score gives change NA and alert False. Without a ``feature``
    column, D counts as 0 and ``usage_dui`` is NA.
 
+Switched-off indicators (``thresholds: disabled``) and per-segment thresholds
+(``thresholds: segments``) of ``dataset.yml`` apply when no ``params`` are passed;
+:func:`alert_severities` and :func:`apply_thresholds` replay any threshold from the raw
+values without recomputing the indicators (issue #15).
+
 A table that is absent leaves its indicator NA for everyone; :func:`indicators` lists
 those indicators once, as codes, in ``DataFrame.attrs["unavailable"]`` (reporting/ words it).
 
@@ -101,7 +106,7 @@ Labels (``locales/signals.yml``): ``sig_indicator_<name>`` for the keys of
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -126,6 +131,9 @@ __all__ = [
     "indicators",
     "segment_transitions",
     "transition_matrix",
+    "THRESHOLD_RULES",
+    "alert_severities",
+    "apply_thresholds",
 ]
 
 INDICATORS: dict[str, str] = {
@@ -151,6 +159,20 @@ _NEVER = np.iinfo(np.int64).max // 4  # "no such event" day
 _OFFSET = 1 << 21  # keeps days positive in the composite key
 _K = np.int64(1 << 23)  # room for days in the composite key
 _SERIAL = itertools.count()
+
+#: Alert component -> (indicator, the SignalParams field that is its threshold, strict).
+#: An alert component fires where its severity (:func:`alert_severities`) is >= the
+#: threshold (> when strict); see :func:`apply_thresholds`.
+THRESHOLD_RULES: dict[str, tuple[str, str, bool]] = {
+    "frequency_m1": ("frequency", "freq_drop", False),
+    "frequency_m2": ("frequency", "freq_drop", False),
+    "recency": ("recency", "recency_alert_days", False),
+    "basket": ("value", "basket_drop", True),
+    "interval": ("value", "interval_drift", False),
+    "share": ("value", "share_drop", False),
+    "nps": ("nps", "nps_drop", False),
+    "usage": ("usage", "usage_drop", False),
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -525,7 +547,7 @@ def _frequency(grid: _Grid, inter: _Events, p: SignalParams) -> dict:
     ch1 = _ratio(inter.count(q, m), baseline) - 1
     ch2 = _ratio(inter.count(q, 2 * m, m), baseline) - 1
     known = grid.observed_days >= (2 + p.freq_baseline_months) * m
-    fired = (baseline > 0) & (ch1 <= -p.freq_drop) & (ch2 <= -p.freq_drop)
+    fired = (baseline > 0) & (ch1 <= -p.freq_drop) & ((ch2 <= -p.freq_drop) | (p.freq_months == 1))
     out["freq_baseline"] = np.where(known, baseline, np.nan)
     out["freq_change_m1"] = np.where(known, ch1, np.nan)
     out["freq_change_m2"] = np.where(known, ch2, np.nan)
@@ -826,4 +848,129 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
     out = pd.DataFrame({c: cols.pop(c) for c in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS)},
                        index=pd.RangeIndex(n), copy=False)
     out.attrs["unavailable"] = unavailable
+    if params is None:
+        out = _configured_overrides(ds, out, p)
     return out
+
+
+# --------------------------------------------------------------------------- thresholds from raw values
+def alert_severities(table: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The raw value behind each thresholded alert, so that any threshold can be replayed
+    without recomputing the indicators.
+
+    Parameters
+    ----------
+    table : output of :func:`indicators` (any thresholds).
+
+    Returns
+    -------
+    component -> ``(severity, known)`` (float and bool arrays aligned on ``table``), for the
+    components of :data:`THRESHOLD_RULES`. The component fires where ``known`` and
+    ``severity >= threshold`` (``>`` when strict); NaN severity never fires. ``known`` does not
+    depend on the thresholds (it is where the alert is not NA). Severities:
+    ``frequency_m1`` = -freq_change_m1, ``frequency_m2`` = -max(freq_change_m1, freq_change_m2)
+    (both NaN when the baseline is 0); ``recency`` = days_since_last; ``basket`` = -basket_change;
+    ``interval`` = interval_drift; ``share`` = 1 - revenue_share_q / revenue_share_prev_q;
+    ``nps`` = -nps_change (+inf for a promoter turned detractor, which always fires);
+    ``usage`` = -usage_change (NaN when the previous score is 0).
+    """
+    def num(col: str) -> np.ndarray:
+        return pd.to_numeric(table[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+    def known(col: str) -> np.ndarray:
+        return table[col].notna().to_numpy(dtype=bool)
+
+    base = num("freq_baseline")
+    ch1, ch2 = num("freq_change_m1"), num("freq_change_m2")
+    pos = base > 0
+    share = _ratio(num("revenue_share_q"), num("revenue_share_prev_q")) - 1
+    last, prev = num("nps_last"), num("nps_prev")
+    p2d = (prev >= 9) & (last <= 6)
+    usage_prev = num("usage_score_prev")
+    return {
+        "frequency_m1": (np.where(pos, -ch1, np.nan), known("alert_frequency")),
+        "frequency_m2": (np.where(pos, -np.fmax(ch1, ch2), np.nan), known("alert_frequency")),
+        "recency": (num("days_since_last"), known("alert_recency")),
+        "basket": (-num("basket_change"), known("alert_basket")),
+        "interval": (num("interval_drift"), known("alert_interval")),
+        "share": (-share, known("alert_share")),
+        "nps": (np.where(p2d, np.inf, -num("nps_change")), known("alert_nps")),
+        "usage": (np.where(usage_prev > 0, -num("usage_change"), np.nan), known("alert_usage")),
+    }
+
+
+def _fires(severity: np.ndarray, threshold: float, strict: bool) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return severity > threshold if strict else severity >= threshold
+
+
+def apply_thresholds(table: pd.DataFrame, params: SignalParams, rows=None,
+                     disabled: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The alert columns of ``table`` recomputed from its raw values with ``params``.
+
+    Parameters
+    ----------
+    table : output of :func:`indicators`.
+    params : resolved thresholds (:meth:`SignalParams.resolved`).
+    rows : boolean mask of the rows to recompute (default: all).
+    disabled : indicators (keys of :data:`INDICATORS`) switched off: their alert becomes NA.
+
+    Returns
+    -------
+    A copy of ``table`` whose thresholded alerts (frequency, recency, basket, interval,
+    share, value, nps, usage), ``n_alerts`` and ``any_alert`` follow ``params`` on ``rows``;
+    email (a pattern, no threshold) is kept unless disabled.
+    """
+    out = table.copy()
+    mask = np.ones(len(out), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    sev = alert_severities(out)
+    freq = "frequency_m1" if params.freq_months == 1 else "frequency_m2"
+    new = {}
+    for comp, col in ((freq, "alert_frequency"), ("recency", "alert_recency"), ("basket", "alert_basket"),
+                      ("interval", "alert_interval"), ("share", "alert_share"), ("nps", "alert_nps"),
+                      ("usage", "alert_usage")):
+        s, k = sev[comp]
+        _, field, strict = THRESHOLD_RULES[comp]
+        new[col] = _nullable(_fires(s, float(getattr(params, field)), strict) & k, k)
+    new["alert_value"] = _combine(new["alert_basket"], new["alert_interval"], new["alert_share"])
+    for col, values in new.items():
+        cur = out[col].array.copy()
+        cur[mask] = values[mask]
+        out[col] = cur
+    for name in disabled:
+        col = INDICATORS[name]
+        cur = out[col].array.copy()
+        cur[mask] = pd.NA
+        out[col] = cur
+    fired = np.column_stack([out[c].to_numpy(dtype=bool, na_value=False) for c in INDICATORS.values()])
+    out["n_alerts"] = fired.sum(axis=1).astype("int64")
+    out["any_alert"] = pd.array(out["n_alerts"] > 0, dtype="boolean")
+    return out
+
+
+def _configured_overrides(ds: Dataset, table: pd.DataFrame, p: SignalParams) -> pd.DataFrame:
+    """Apply the ``thresholds:`` block's switched-off indicators and per-segment thresholds."""
+    th = ds.config.thresholds
+    disabled = tuple(getattr(th, "disabled", ()) or ())
+    segments = getattr(th, "segments", None) or {}
+    if not disabled and not segments:
+        return table
+    attrs = dict(table.attrs)
+    if disabled:
+        table = apply_thresholds(table, p, disabled=disabled)
+    if segments:
+        cust = ds.customers.assign(customer_id=ds.customers["customer_id"].astype("string"))
+        for column, values in segments.items():  # a loop over the configured segments, not customers
+            if column not in cust.columns:
+                raise ConfigError(f"dataset.yml: thresholds.segments names column '{column}', "
+                                  f"which the customers table lacks; expected one of {list(cust.columns)}.")
+            seg = table["customer_id"].astype("string").map(cust.set_index("customer_id")[column].astype("string"))
+            for value, over in values.items():
+                over = dict(over)
+                off = tuple(over.pop("disabled", ()) or ()) + disabled
+                sp = replace(p, **over)
+                rows = seg.eq(str(value)).fillna(False).to_numpy(dtype=bool)
+                table = apply_thresholds(table, sp, rows=rows, disabled=off)
+    table.attrs.update(attrs)
+    table.attrs["disabled"] = list(disabled)  # codes of the indicators switched off for everyone
+    return table

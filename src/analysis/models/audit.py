@@ -593,6 +593,8 @@ class RetroAudit:
     controls_ : the matched retained clients (:func:`match_retained`).
     windows_ : ``window_id``, ``customer_id``, ``group``, ``ref_date``, ``case_id``.
     replayed_ : :func:`replay_signals` output.
+    indicator_rows_ : the indicator table's rows (every column, raw values included) at each
+        (window_id, weeks_before) of the replay grid, for :mod:`analysis.models.tuning`.
     signals_ : :func:`window_signals` output.
     per_indicator_ : :func:`indicator_summary` output.
     shares_ : :func:`signal_shares` output (leads ``horizons`` and ``min_lead_weeks``).
@@ -694,6 +696,11 @@ class RetroAudit:
         if indicator_table is None:
             indicator_table = _signals.indicators(past, as_dates(grid["as_of"]), params=self.params)
         self.replayed_ = replay_signals(indicator_table, grid)
+        # hook for the threshold tuner (models/tuning.py): the raw indicator rows of the replay grid
+        rows = grid[["window_id", "weeks_before", "as_of", "customer_id"]].astype({"customer_id": "string"})
+        tab = indicator_table.loc[indicator_table["customer_id"].isin(windows["customer_id"])]  # small first
+        self.indicator_rows_ = rows.merge(tab.astype({"customer_id": "string"}), on=["as_of", "customer_id"],
+                                          how="left", validate="many_to_one")
         horizons = tuple(int(h) for h in self.horizons)
         self.signals_ = window_signals(self.replayed_, horizons, int(self.min_lead_weeks))
         self.per_indicator_ = indicator_summary(self.signals_, int(self.min_lead_weeks))

@@ -57,8 +57,17 @@ class BaseHealthFigures(TypedDict):
     quarantined_rows: int
 
 
-class RetroAuditFigures(TypedDict):
-    """``02_retro_audit``: :meth:`analysis.models.audit.RetroAudit.key_figures`."""
+class _RetroAuditTuningFigures(TypedDict, total=False):
+    """Optional ``02_retro_audit`` figures of the threshold tuning (issue #15,
+    :meth:`analysis.models.tuning.ThresholdTuner.key_figures`): indicator codes."""
+
+    tuning_watch: list[str]
+    tuning_uninformative: list[str]
+
+
+class RetroAuditFigures(_RetroAuditTuningFigures):
+    """``02_retro_audit``: :meth:`analysis.models.audit.RetroAudit.key_figures` (and, optionally,
+    the threshold tuning's)."""
 
     n_lost: int
     share_signal_min_lead: float
@@ -106,8 +115,9 @@ SCHEMAS: dict[str, type] = {
 
 
 def missing_keys(notebook: str, figures: Mapping[str, Any]) -> list[str]:
-    """The keys of ``notebook``'s schema (:data:`SCHEMAS`) that ``figures`` lacks."""
-    return [k for k in SCHEMAS[notebook].__annotations__ if k not in figures]
+    """The required keys of ``notebook``'s schema (:data:`SCHEMAS`) that ``figures`` lacks."""
+    schema = SCHEMAS[notebook]
+    return [k for k in schema.__annotations__ if k in schema.__required_keys__ and k not in figures]
 
 
 class _Figures(dict):
@@ -289,6 +299,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
     if audit.get("preventable_revenue") is not None:
         out["audit"].append(t("report_audit_preventable", lang,
                               amount=fmt_money(audit["preventable_revenue"], lang, currency)))
+    out["audit"] += _tuning_sentences(audit, lang)
 
     # -- decay trend
     ret = [(m, decay.get(f"retention_{m}m")) for m in (3, 6, 12)]
@@ -356,6 +367,19 @@ def reactivation_lines(summary: dict[str, Any], lang: str) -> list[str]:
     from analysis.reporting.reactivation import summary_sentences
 
     return summary_sentences(summary.get("05_reactivation"), lang)
+
+
+def _tuning_sentences(audit: dict[str, Any], lang: str) -> list[str]:
+    """The indicators worth watching on this base and the uninformative ones, from the
+    threshold tuning of notebook 02 (``tuning_watch``, ``tuning_uninformative``; issue #15)."""
+    out = []
+    names = {k: [_label_or(f"aud_ind_{i}", lang, str(i)) for i in (audit.get(k) or [])]
+             for k in ("tuning_watch", "tuning_uninformative")}
+    if names["tuning_watch"]:
+        out.append(t("report_audit_tuning_watch", lang, indicators=", ".join(names["tuning_watch"])))
+    if names["tuning_uninformative"]:
+        out.append(t("report_audit_tuning_off", lang, indicators=", ".join(names["tuning_uninformative"])))
+    return out
 
 
 def _previous_month(month: str) -> str:
