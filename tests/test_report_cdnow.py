@@ -46,4 +46,5 @@ def test_report_on_cdnow_transactions_only(cdnow_report):
     assert result.ok, [(n.name, n.error) for n in result.failed]
     assert (cdnow_report.out / "1998-07-01" / "index.html").exists()
     assert result.manifest["dataset"]["tables"] == ["customers", "orders"]
+    assert result.manifest["skipped"] == ["05_reactivation"]       # no interventions table
     assert cdnow_report.validations() == [f"runner {(EXAMPLES_DIR / 'cdnow').resolve()}"]

@@ -17,6 +17,7 @@ import test_notebook_01 as nb01
 import test_notebook_02 as nb02
 import test_notebook_03 as nb03
 import test_notebook_04 as nb04
+import test_notebook_05 as nb05
 import test_report
 from notebook_runs import assert_no_personal_values, from_report
 
@@ -30,6 +31,16 @@ from analysis.reporting.outputs import to_jsonable
 from analysis.reporting.runner import find_personal_values, personal_values, run_report
 
 pytestmark = pytest.mark.notebook
+
+
+def test_nb05_on_sample(sample_report):
+    side, nb, run_dir = from_report(sample_report, nb05.NAME)  # as of 2026-11-01, fr
+    ds = analysis.load(SAMPLE_DIR)
+    nb05._check_against_package(side, nb, run_dir, ds, "2026-11-01", "fr")
+    assert side["campaigns"]["n_campaigns"] == 7 and side["campaigns"]["n_attributable"] == 6
+    assert side["uplift"]["status"] == "ok" and side["plan"]["mde_purchase"] > 0
+    # RA-202511 was sent to everyone: said plainly, in French
+    assert "pas de groupe témoin, l'effet ne peut donc pas être attribué à la campagne" in nb05.output_text(nb)
 
 
 def test_nb01_on_sample(sample_report):

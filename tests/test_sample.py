@@ -49,14 +49,15 @@ def _digest(folder) -> dict[str, str]:
 def test_same_seed_gives_byte_identical_files(small_dirs):
     a, b = _digest(small_dirs["a"]), _digest(small_dirs["b"])
     assert set(a) == {"customers.csv", "orders.csv.gz", "email_events.csv.gz", "nps.csv.gz",
-                      "usage.csv.gz", "dataset.yml"}
+                      "usage.csv.gz", "interventions.csv", "dataset.yml"}
     # the dataset.yml header names the output folder; every table must be identical
     assert {k: v for k, v in a.items() if k != "dataset.yml"} == {k: v for k, v in b.items() if k != "dataset.yml"}
 
 
 def test_other_seed_gives_other_tables(small_dirs):
     a, o = _digest(small_dirs["a"]), _digest(small_dirs["other"])
-    for name in ("customers.csv", "orders.csv.gz", "email_events.csv.gz", "nps.csv.gz", "usage.csv.gz"):
+    for name in ("customers.csv", "orders.csv.gz", "email_events.csv.gz", "nps.csv.gz", "usage.csv.gz",
+                 "interventions.csv"):
         assert a[name] != o[name], name
 
 

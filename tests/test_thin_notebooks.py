@@ -15,7 +15,7 @@ import pytest
 from analysis.paths import NOTEBOOKS_DIR
 
 #: The notebooks made thin so far (issue 10); add one when it is.
-THIN = ("01_base_health", "03_cohort_decay")
+THIN = ("01_base_health", "03_cohort_decay", "05_reactivation")
 #: Data wrangling that has no place in a report notebook.
 FORBIDDEN = re.compile(r"\.(pivot|pivot_table|groupby|merge|melt|assign|query|loc|iloc|apply|fillna|dropna)\b"
                        r"|^\s*(def|class|lambda)\b|\blambda\b", re.M)

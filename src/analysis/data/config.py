@@ -49,6 +49,28 @@ Every key is optional; without the file, sensible defaults and detection apply.
     interaction_weights: {purchase: 5, support: 4, product_use: 3, reply: 2, click: 2, open: 1}
     significant_interactions: [purchase, support, product_use, reply, click, open]
 
+Re-activation campaigns and objectives (both optional; see :class:`CampaignConfig` and
+:class:`Objective`):
+
+.. code-block:: yaml
+
+    campaigns:                       # metadata per interventions.campaign_id
+      default:                       # applies to every campaign not listed
+        margin_rate: 0.7
+      RA-2026-05:
+        name: Relance des acheteurs inactifs
+        fixed_cost: 300              # set-up cost of the campaign, in the currency
+        margin_rate: 0.7             # gross margin on incremental revenue (ROI)
+        outcome_window_days: 30      # outcomes counted from the action date, for that many days
+    objectives:                      # OKRs
+      - objective: Re-activate the dormant base
+        key_results:
+          - metric: repurchase_rate  # reactivation_rate, repurchase_rate, revenue, retention, nps
+            population: lapsed       # a status (active, watch, wake_up, inactive, lapsed, all)
+                                     # or a segment "column=value" (plan=Pro)
+            target: 0.05
+            period: 2026-Q3          # YYYY, YYYY-QN, YYYY-MM, or {start: date, end: date}
+
 Defaults follow ``SPEC.md`` section 3: 30 / 60 / 90 / 180 days and a 90-day churn horizon.
 ``thresholds:`` is the one place every threshold is read from, whatever the entry point
 (CLI, report, notebook run by hand): the inactivity levels (:class:`Thresholds`), the email
@@ -77,8 +99,9 @@ from analysis.errors import ConfigError
 if TYPE_CHECKING:
     from analysis.data.dataset import Dataset
 
-__all__ = ["CsvOptions", "DatasetConfig", "KpiThresholds", "SignalParams", "TableConfig", "THRESHOLD_CLASSES",
-           "Thresholds", "read_config", "DEFAULT_CAPACITY", "SWITCHABLE_INDICATORS", "TUNED_RANGES"]
+__all__ = ["CampaignConfig", "CsvOptions", "DatasetConfig", "DEFAULT_CAPACITY", "KeyResult", "KpiThresholds",
+           "OKR_METRICS", "Objective", "SignalParams", "SWITCHABLE_INDICATORS", "TableConfig", "THRESHOLD_CLASSES",
+           "Thresholds", "TUNED_RANGES", "read_config"]
 
 CONFIG_FILE = "dataset.yml"
 BUSINESS_MODELS = ("contractual", "non_contractual")
@@ -268,6 +291,43 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 
+#: Metrics a key result may track (computed by ``analysis.metrics.okr``).
+OKR_METRICS: tuple[str, ...] = ("reactivation_rate", "repurchase_rate", "revenue", "retention", "nps")
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """Metadata of one re-activation campaign (``campaigns.<campaign_id>`` in dataset.yml).
+
+    ``margin_rate`` None means unknown: the ROI is then not computed (said with a code).
+    """
+
+    name: str | None = None
+    fixed_cost: float = 0.0
+    margin_rate: float | None = None
+    outcome_window_days: int = 30
+
+
+@dataclass(frozen=True)
+class KeyResult:
+    """One key result: a metric on a population, a target, a period ``[start, end)``."""
+
+    metric: str
+    population: str
+    target: float
+    period: str
+    start: str
+    end: str  # first day NOT in the period
+
+
+@dataclass(frozen=True)
+class Objective:
+    """An objective (free text, shown escaped) and its key results."""
+
+    objective: str
+    key_results: tuple[KeyResult, ...] = ()
+
+
 @dataclass(frozen=True)
 class DatasetConfig:
     """Everything ``dataset.yml`` can say, with the defaults used when it is silent."""
@@ -285,6 +345,8 @@ class DatasetConfig:
     signal_params: SignalParams = field(default_factory=SignalParams)
     interaction_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     significant_interactions: tuple[str, ...] = INTERACTION_KINDS
+    campaigns: dict[str, CampaignConfig] = field(default_factory=dict)
+    objectives: tuple[Objective, ...] = ()
     capacity: int = DEFAULT_CAPACITY
     #: IANA time zone (``Europe/Paris``) that tz-suffixed timestamps are converted to;
     #: None keeps the local date and time as written (the suffix is dropped).
@@ -292,6 +354,12 @@ class DatasetConfig:
     #: True lets ``tables.<t>.file`` name a file outside the dataset folder.
     allow_external_files: bool = False
     source: str | None = None  # path of the dataset.yml read, if any
+
+    def campaign(self, campaign_id: str | None) -> CampaignConfig:
+        """Metadata of ``campaign_id``: its own entry, else ``default``, else the defaults."""
+        if campaign_id is not None and campaign_id in self.campaigns:
+            return self.campaigns[campaign_id]
+        return self.campaigns.get("default", CampaignConfig())
 
     def table(self, name: str) -> TableConfig:
         """The configuration of table ``name`` (defaults if the file is silent)."""
@@ -505,7 +573,118 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
                 f"dataset.yml: significant_interactions has {bad}; expected some of {list(INTERACTION_KINDS)}."
             )
         kwargs["significant_interactions"] = tuple(sig)
+    kwargs["campaigns"] = _parse_campaigns(_as_dict(raw.get("campaigns"), "campaigns"))
+    kwargs["objectives"] = _parse_objectives(raw.get("objectives"))
     return DatasetConfig(**kwargs)
+
+
+def _number(value: Any, where: str, lo: float | None = None, hi: float | None = None) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"dataset.yml: {where} is '{value}'; expected a number.") from None
+    if (lo is not None and out < lo) or (hi is not None and out > hi):
+        raise ConfigError(f"dataset.yml: {where} is {value}; expected a number from {lo} to {hi}.")
+    return out
+
+
+def _parse_campaigns(raw: dict[str, Any]) -> dict[str, CampaignConfig]:
+    """Campaign entries; a campaign's keys override those of ``default``."""
+    known = {f.name for f in fields(CampaignConfig)}
+    parsed: dict[str, dict[str, Any]] = {}
+    for cid, val in raw.items():
+        val = _as_dict(val, f"campaigns.{cid}")
+        extra = set(val) - known
+        if extra:
+            raise ConfigError(
+                f"dataset.yml: unknown key(s) {sorted(extra)} under campaigns.{cid}; expected {sorted(known)}."
+            )
+        kw: dict[str, Any] = {}
+        if val.get("name") is not None:
+            kw["name"] = str(val["name"])
+        if val.get("fixed_cost") is not None:
+            kw["fixed_cost"] = _number(val["fixed_cost"], f"campaigns.{cid}.fixed_cost", 0.0)
+        if val.get("margin_rate") is not None:
+            kw["margin_rate"] = _number(val["margin_rate"], f"campaigns.{cid}.margin_rate", 0.0, 1.0)
+        if val.get("outcome_window_days") is not None:
+            kw["outcome_window_days"] = int(_number(val["outcome_window_days"],
+                                                    f"campaigns.{cid}.outcome_window_days", 1, 3650))
+        parsed[str(cid)] = kw
+    base = parsed.get("default", {})
+    return {cid: CampaignConfig(**{**base, **kw}) for cid, kw in parsed.items()}
+
+
+def parse_period(period: Any, where: str = "period") -> tuple[str, str, str]:
+    """A key-result period as (label, start, end) with ``end`` the first day not in it.
+
+    Accepts ``YYYY``, ``YYYY-QN``, ``YYYY-MM`` or a mapping ``{start: date, end: date}``
+    (``end`` inclusive in the YAML, as people write it).
+    """
+    import pandas as pd
+
+    try:
+        if isinstance(period, dict):
+            extra = set(period) - {"start", "end"}
+            if extra or not {"start", "end"} <= set(period):
+                raise ConfigError(f"dataset.yml: {where} must have exactly start and end.")
+            start = pd.Timestamp(str(period["start"])).normalize()
+            end = pd.Timestamp(str(period["end"])).normalize() + pd.Timedelta(days=1)
+            label = f"{start.date()}..{(end - pd.Timedelta(days=1)).date()}"
+        else:
+            text = str(period).strip().upper()
+            if len(text) == 4 and text.isdigit():
+                p = pd.Period(text, freq="Y")
+            elif "-Q" in text:
+                p = pd.Period(text.replace("-", ""), freq="Q")
+            else:
+                p = pd.Period(text, freq="M")
+                if len(text) != 7:
+                    raise ValueError(text)
+            start, end, label = p.start_time.normalize(), (p.end_time + pd.Timedelta(1, "ns")).normalize(), text
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"dataset.yml: {where} is '{period}'; expected YYYY, YYYY-QN, YYYY-MM or {{start: date, end: date}}."
+        ) from exc
+    if end <= start:
+        raise ConfigError(f"dataset.yml: {where} ends before it starts.")
+    return label, start.date().isoformat(), end.date().isoformat()
+
+
+def _parse_objectives(raw: Any) -> tuple[Objective, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"dataset.yml: 'objectives' must be a list, got {type(raw).__name__}.")
+    out = []
+    for i, obj in enumerate(raw):
+        obj = _as_dict(obj, f"objectives[{i}]")
+        extra = set(obj) - {"objective", "key_results"}
+        if extra or "objective" not in obj:
+            raise ConfigError(
+                f"dataset.yml: objectives[{i}] has {sorted(obj)}; expected objective and key_results."
+            )
+        krs = obj.get("key_results") or []
+        if not isinstance(krs, list):
+            raise ConfigError(f"dataset.yml: objectives[{i}].key_results must be a list.")
+        parsed = []
+        for j, kr in enumerate(krs):
+            where = f"objectives[{i}].key_results[{j}]"
+            kr = _as_dict(kr, where)
+            need = {"metric", "population", "target", "period"}
+            if set(kr) != need:
+                raise ConfigError(
+                    f"dataset.yml: {where} has {sorted(kr)}; expected exactly {sorted(need)}."
+                )
+            if kr["metric"] not in OKR_METRICS:
+                raise ConfigError(
+                    f"dataset.yml: {where}.metric is '{kr['metric']}'; expected one of {list(OKR_METRICS)}."
+                )
+            label, start, end = parse_period(kr["period"], f"{where}.period")
+            parsed.append(KeyResult(metric=str(kr["metric"]), population=str(kr["population"]),
+                                    target=_number(kr["target"], f"{where}.target"),
+                                    period=label, start=start, end=end))
+        out.append(Objective(objective=str(obj["objective"]), key_results=tuple(parsed)))
+    return tuple(out)
 
 
 def _typed_setting(annotation: str, value: Any, name: str) -> Any:

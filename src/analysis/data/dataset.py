@@ -26,7 +26,7 @@ from analysis.data.cache import CachedValidation, dataset_hash, read_entry, writ
 from analysis.data.config import DatasetConfig, read_config, warn_undeclared_business_model
 from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import find_table_file, read_raw
-from analysis.data.schema import ACTIVITY_TABLES, TABLES
+from analysis.data.schema import ACTION_TABLES, ACTIVITY_TABLES, TABLES
 from analysis.data.validation import TableReport, ValidationReport, aggregate_orders, validate_table
 from analysis.errors import DataError
 
@@ -44,6 +44,8 @@ class Dataset:
     email_events : customer_id, campaign_id, event_time, event; or None.
     nps : customer_id, response_date, score, trigger; or None.
     usage : customer_id, event_date, feature, sessions, minutes; or None.
+    interventions : customer_id, action_date, action, campaign_id, group, variant, cost,
+        channel, owner (what the team did; never an interaction of the customer); or None.
     config : the :class:`~analysis.data.config.DatasetConfig` used.
     report : the :class:`~analysis.data.validation.ValidationReport`.
     observed_from, observed_until : first and last day covered by the export.
@@ -54,6 +56,7 @@ class Dataset:
     email_events: pd.DataFrame | None = None
     nps: pd.DataFrame | None = None
     usage: pd.DataFrame | None = None
+    interventions: pd.DataFrame | None = None
     config: DatasetConfig = field(default_factory=DatasetConfig)
     report: ValidationReport = field(default_factory=ValidationReport)
     path: Path | None = None
@@ -149,7 +152,7 @@ class Dataset:
         c = self.customers.loc[self.customers["signup_date"] < cut].copy()
         c.loc[c["churn_date"] >= cut, "churn_date"] = pd.NaT
         kept = {}
-        for t in ACTIVITY_TABLES:
+        for t in (*ACTIVITY_TABLES, *ACTION_TABLES):
             frame = getattr(self, t)
             if frame is not None:
                 kept[t] = frame.loc[frame[TABLES[t].time_column] < cut].reset_index(drop=True)
@@ -176,7 +179,7 @@ def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetCon
     end = pd.Timestamp(config.observed_until) if config.observed_until else None
     report = ValidationReport()
     clean: dict[str, pd.DataFrame] = {}
-    for table in ("customers", *ACTIVITY_TABLES):
+    for table in ("customers", *ACTIVITY_TABLES, *ACTION_TABLES):
         if table not in raw:
             continue
         frame, fname, detected = raw[table]
@@ -253,7 +256,7 @@ def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetCon
     clean["customers"] = cust
 
     signup = cust.set_index("customer_id")["signup_date"]
-    for table in present_activity:
+    for table in (*present_activity, *(t for t in ACTION_TABLES if t in clean)):
         df = clean[table]
         tcol = TABLES[table].time_column
         early = df[tcol].dt.normalize() < df["customer_id"].map(signup).dt.normalize()
@@ -284,7 +287,8 @@ def _assemble(raw: dict[str, tuple[pd.DataFrame, str, dict]], config: DatasetCon
             )
     return Dataset(
         customers=cust, orders=clean.get("orders"), email_events=clean.get("email_events"),
-        nps=clean.get("nps"), usage=clean.get("usage"), config=config, report=report, path=path,
+        nps=clean.get("nps"), usage=clean.get("usage"), interventions=clean.get("interventions"),
+        config=config, report=report, path=path,
         observed_from=lo.normalize() if lo is not None else None, observed_until=hi,
     )
 
@@ -377,13 +381,14 @@ def _validate_folder(folder: Path, config: DatasetConfig) -> Dataset:
 
 def from_frames(*, customers: pd.DataFrame | None = None, orders: pd.DataFrame | None = None,
                 email_events: pd.DataFrame | None = None, nps: pd.DataFrame | None = None,
-                usage: pd.DataFrame | None = None, config: DatasetConfig | None = None) -> Dataset:
+                usage: pd.DataFrame | None = None, config: DatasetConfig | None = None,
+                interventions: pd.DataFrame | None = None) -> Dataset:
     """Build a validated :class:`Dataset` from in-memory frames (same rules as :func:`load`).
 
     Frames may hold strings or typed values, under canonical column names (or names mapped
     in ``config``). Used by tests and by notebooks that build a dataset on the fly.
     """
     given = {"customers": customers, "orders": orders, "email_events": email_events,
-             "nps": nps, "usage": usage}
+             "nps": nps, "usage": usage, "interventions": interventions}
     raw = {t: (f.reset_index(drop=True), f"<{t} frame>", {}) for t, f in given.items() if f is not None}
     return _assemble(raw, config or DatasetConfig(), None)

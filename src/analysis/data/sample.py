@@ -99,6 +99,40 @@ committed sample (3,000 customers, seed 42): yearly churn 16.6 %, churners with 
 deliverability 97.3 %, opens 28.5 %, clicks 3.6 %, unsubscribes 0.30 %, complaints 0.05 %,
 hard bounces 0.83 %.
 
+Re-activation campaigns and calls (``interventions``)
+-----------------------------------------------------
+They draw from their own random stream (``SeedSequence([seed, 12, chunk])``), so every
+other table is byte-identical to a base without them except for the orders the campaigns
+cause. *Campaigns*: on the 10th of every third month from the fourth month of the window
+(:func:`_reactivation_days`, only those whose :data:`CAMPAIGN_WINDOW_DAYS` = 30-day outcome
+window closes before the last month starts, so the report month is untouched; 7 on the
+committed sample, ``RA-YYYYMM``), the target is every alive, still subscribed customer
+signed up 60+ days earlier with no order in the last :data:`CAMPAIGN_LAPSE_DAYS` = 30
+days (140-200 customers a campaign on the committed sample). A seeded random
+:data:`CAMPAIGN_CONTROL_SHARE` = 40 % are ``control`` (not contacted, no cost), except every
+fourth campaign (``k % 4 == 3``), sent to all with no control group (its effect cannot be
+attributed). In the second half of the campaigns the treated are split at random between
+variant ``A`` (``email_sequence``, 0.50 EUR per contact) and ``B`` (``incentive``, a 30 EUR
+voucher; its caused order is 15 % cheaper); before that every treated customer gets ``A``.
+*True effect*: a treated customer alive on the day places one extra order with probability
+:data:`CAMPAIGN_EFFECT` (A 0.20, B 0.35) times a multiplier by company size
+(:data:`EFFECT_BY_SEGMENT`: TPE 1.6, PME 0.6, ETI and GE 0: automated re-activation moves
+small accounts, large ones need a person), on a day drawn uniformly 1-29 days after the
+action, of the customer's usual basket; no effect on emails, unsubscribes or anything
+else. Because some customers would have bought anyway, the true effect on the *measured*
+outcomes is ``mean(y1 - y0)`` over the campaign's customers, computed exactly from the
+potential outcomes kept in ``SampleBase.campaigns`` (:func:`campaign_truth`); on the
+committed sample it is 0.05-0.08 (A) and 0.11-0.15 (B) on the purchase rate, 0-0.02 on
+reactivation (95 % of the target still log in or open emails anyway) and 54-103 EUR of
+revenue per customer (B2B baskets make revenue very noisy: 250 to 9,000 EUR).
+``dataset.yml`` declares the campaigns (fixed cost 300 EUR, margin rate 0.7, 30-day
+window) and one objective with two key results. *Calls*: a customer whose latent health
+first falls below :data:`ALERT_HEALTH` inside the window is called with probability
+:data:`CALL_SHARE` = 0.6 by an owner drawn from :data:`CALL_OWNERS` (``csm_a`` 40 %,
+``csm_b`` 35 %, ``csm_c`` 25 %), ``1 + Poisson(mean - 1)`` days (means 3, 9, 16) after a
+day drawn in that week (``personal_call``, 40 EUR, no campaign, no modelled effect), if
+still a customer then. Messy bases add 4 bad rows (:data:`DEFECTS`).
+
 Export defects (``messy=True``, the default, as in ``make sample``)
 -------------------------------------------------------------------
 Real exports are never clean; the sample carries a small, fixed number of defects so the
@@ -141,7 +175,9 @@ from analysis.data.schema import EMAIL_EVENTS
 from analysis.errors import ConfigError
 
 __all__ = [
+    "CAMPAIGN_EFFECT",
     "DEFECTS",
+    "campaign_truth",
     "DOCUMENTED_RATES",
     "SampleBase",
     "generate",
@@ -166,6 +202,28 @@ USE_SLOPE = 1.1
 AR_RHO = 0.85
 AR_SD = 0.18
 
+#: Re-activation campaigns (see "Re-activation campaigns" in the module docstring).
+CAMPAIGN_WINDOW_DAYS = 30
+CAMPAIGN_LAPSE_DAYS = 30
+CAMPAIGN_CONTROL_SHARE = 0.40
+#: True effect of each variant: extra purchase probability caused by the action.
+CAMPAIGN_EFFECT: dict[str, float] = {"A": 0.20, "B": 0.35}
+CAMPAIGN_ACTION: dict[str, str] = {"A": "email_sequence", "B": "incentive"}
+#: Cost per contacted customer (EUR) by variant; the incentive is a voucher.
+CAMPAIGN_COST: dict[str, float] = {"A": 0.5, "B": 30.0}
+#: Heterogeneity of the effect: multiplier of :data:`CAMPAIGN_EFFECT` by company size
+#: (contractual) or tier (e-shop): automated re-activation moves small accounts, not large ones.
+EFFECT_BY_SEGMENT: dict[str, float] = {"TPE": 1.6, "PME": 0.6, "ETI": 0.0, "GE": 0.0,
+                                       "Standard": 1.3, "Silver": 0.5, "Gold": 0.0}
+#: Discount on the caused order of the incentive variant.
+INCENTIVE_DISCOUNT = 0.15
+CAMPAIGN_FIXED_COST = 300.0
+CAMPAIGN_MARGIN = 0.7
+#: Account owners calling customers whose health falls, with their mean delay in days.
+CALL_OWNERS: dict[str, tuple[float, float]] = {"csm_a": (0.40, 3.0), "csm_b": (0.35, 9.0), "csm_c": (0.25, 16.0)}
+CALL_SHARE = 0.60
+CALL_COST = 40.0
+
 #: Ranges the generated rates fall in (fractions), checked by the tests.
 DOCUMENTED_RATES: dict[str, tuple[float, float]] = {
     "yearly_churn": (0.15, 0.25),
@@ -189,10 +247,13 @@ DEFECTS: dict[tuple[str, str], int] = {
     ("email_events", "unknown_event"): 3,
     ("nps", "score_out_of_range"): 2,
     ("usage", "duplicate_row"): 3,
+    ("interventions", "unknown_group"): 2,
+    ("interventions", "control_with_cost"): 1,
+    ("interventions", "before_signup"): 1,
 }
 
 BUSINESSES = ("contractual", "non_contractual")
-TABLE_ORDER = ("customers", "orders", "email_events", "nps", "usage")
+TABLE_ORDER = ("customers", "orders", "email_events", "nps", "usage", "interventions")
 _EV = {name: i for i, name in enumerate(EMAIL_EVENTS)}
 _SECONDS_PER_DAY = 86_400
 
@@ -272,6 +333,19 @@ class _Params:
             "name": name, "business_model": self.business, "currency": "EUR", "language": "fr",
             "observed_until": self.end.date().isoformat(),
             "personal_columns": ["name", "email", "phone"],
+            "campaigns": {"default": {
+                "name": "Relance des acheteurs inactifs" if self.contractual else "Relance des clients inactifs",
+                "fixed_cost": CAMPAIGN_FIXED_COST, "margin_rate": CAMPAIGN_MARGIN,
+                "outcome_window_days": CAMPAIGN_WINDOW_DAYS}},
+            "objectives": [{
+                "objective": "Réactiver les acheteurs inactifs",
+                "key_results": [
+                    {"metric": "repurchase_rate", "population": "lapsed_buyers", "target": 0.75,
+                     "period": f"{(self.end - pd.DateOffset(months=3)).year}-Q{(self.end - pd.DateOffset(months=3)).quarter}"},
+                    {"metric": "revenue", "population": "lapsed_buyers", "target": 600000,
+                     "period": f"{(self.end - pd.DateOffset(months=3)).year}-Q{(self.end - pd.DateOffset(months=3)).quarter}"},
+                ],
+            }],
         }
 
 
@@ -292,11 +366,20 @@ class SampleBase:
         within the 26 weeks before churn and the churn week; NaN if none),
         ``false_alarm`` (retained with at least one week below the alert level).
     config : the content of ``dataset.yml``.
+    campaigns : one row per customer of every re-activation campaign (never written):
+        ``campaign_id``, ``customer_id``, ``action_date``, ``group``, ``variant`` (the
+        variant received, empty for control), then for each variant ``v`` in
+        :data:`CAMPAIGN_EFFECT` the potential outcomes without the action (``y0_purchase``,
+        ``y0_revenue``, ``y0_reactivated``, the same for every variant) and with the action
+        ``v`` (``y1_<v>_purchase``, ``y1_<v>_revenue``, ``y1_<v>_reactivated``): the true
+        effect of variant ``v`` on the campaign's population is the mean of ``y1 - y0``
+        (:func:`campaign_truth`).
     """
 
     tables: dict[str, pd.DataFrame]
     truth: pd.DataFrame
     config: dict = field(default_factory=dict)
+    campaigns: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # ------------------------------------------------------------------------ small helpers
@@ -564,6 +647,219 @@ def _email(p: _Params, rng: np.random.Generator, arr: dict, hl: dict, cid: pd.Se
     })
 
 
+# ------------------------------------------------------------------ re-activation campaigns
+def _reactivation_days(p: _Params) -> list[int]:
+    """Grid days of the quarterly campaigns whose outcome window closes before the last month."""
+    first = p.window_start + pd.DateOffset(months=3)
+    last_month = p.end.to_period("M").start_time
+    days = []
+    for m in pd.date_range(first, p.end, freq="3MS"):
+        d = m + pd.Timedelta(days=9)
+        if d + pd.Timedelta(days=CAMPAIGN_WINDOW_DAYS) < last_month:
+            days.append(int((d - p.grid_start).days))
+    return days
+
+
+def _window_stats(keys: np.ndarray, cum_amount: np.ndarray, ci: np.ndarray, d0: np.ndarray,
+                  width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Count and amount of events with key ``ci * BIG + day`` in ``[d0, d0 + width)`` (sorted keys)."""
+    lo = np.searchsorted(keys, ci * _BIG + d0, side="left")
+    hi = np.searchsorted(keys, ci * _BIG + d0 + width, side="left")
+    cum = np.r_[0.0, cum_amount]
+    return hi - lo, cum[hi] - cum[lo]
+
+
+_BIG = 1 << 24
+
+
+def _event_keys(frame: pd.DataFrame, col: str, cid: pd.Series, p: _Params,
+                amount: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    ci = pd.Index(cid).get_indexer(frame["customer_id"])
+    day = ((frame[col] - p.grid_start) // pd.Timedelta(days=1)).to_numpy()
+    keys = ci.astype(np.int64) * _BIG + day
+    order = np.argsort(keys, kind="stable")
+    amt = frame[amount].to_numpy(dtype=float)[order] if amount else np.zeros(len(keys))
+    return keys[order], np.cumsum(amt)
+
+
+def _campaigns(p: _Params, rng: np.random.Generator, arr: dict, hl: dict, cid: pd.Series,
+               tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Re-activation campaigns with a randomised control group, and the owners' calls.
+
+    Returns the ``interventions`` table, the orders the campaigns caused (without
+    ``order_id``) and the potential outcomes of every campaign customer (``campaigns``
+    of :class:`SampleBase`).
+    """
+    n = len(arr["mu"])
+    e_all = np.exp(ENGAGEMENT_SLOPE * hl["h"])
+    orders = tables["orders"]
+    o_ci = pd.Index(cid).get_indexer(orders["customer_id"])
+    o_day = ((orders["order_date"] - p.grid_start) // pd.Timedelta(days=1)).to_numpy()
+    last_order = np.full(n, -(10**6), dtype=np.int64)
+    # significant interactions without any campaign: orders, usage, opens / clicks / replies, support
+    em = tables["email_events"]
+    inter = [orders[["customer_id", "order_date"]].rename(columns={"order_date": "t"}),
+             tables["usage"][["customer_id", "event_date"]].rename(columns={"event_date": "t"}),
+             em.loc[em["event"].isin(["open", "click", "reply"]), ["customer_id", "event_time"]]
+             .rename(columns={"event_time": "t"}),
+             tables["nps"].loc[tables["nps"]["trigger"].eq("support"), ["customer_id", "response_date"]]
+             .rename(columns={"response_date": "t"})]
+    i_keys, i_cum = _event_keys(pd.concat(inter, ignore_index=True), "t", cid, p)
+    gone = em.loc[em["event"].isin(["unsubscribe", "spam_complaint"])]
+    unsub_day = np.full(n, np.iinfo(np.int64).max // 4, dtype=np.int64)
+    np.minimum.at(unsub_day, pd.Index(cid).get_indexer(gone["customer_id"]),
+                  ((gone["event_time"] - p.grid_start) // pd.Timedelta(days=1)).to_numpy())
+    seg = tables["customers"]["size" if p.contractual else "tier"].astype(object)
+    respond_all = seg.map(EFFECT_BY_SEGMENT).fillna(1.0).to_numpy(dtype=float)
+    days = _reactivation_days(p)
+    rows, extra_parts, truth_parts = [], [], []
+    extra_ci, extra_day, extra_amt = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    for k, d in enumerate(days):  # loop over campaigns (quarterly), vectorised over customers
+        all_ci = np.r_[o_ci, extra_ci]
+        all_day = np.r_[o_day, extra_day]
+        before = all_day < d
+        last_order[:] = -(10**6)
+        np.maximum.at(last_order, all_ci[before], all_day[before])
+        target = np.nonzero((arr["sday"] <= d - 60) & (hl["cday"] > d) & (unsub_day >= d)
+                            & (last_order <= d - CAMPAIGN_LAPSE_DAYS - 1))[0]
+        m = len(target)
+        if m == 0:
+            continue
+        with_control = not (k % 4 == 3)
+        ab = k >= (len(days) + 1) // 2
+        perm = rng.permutation(m)
+        n_ctrl = int(round(CAMPAIGN_CONTROL_SHARE * m)) if with_control else 0
+        group = np.where(np.isin(np.arange(m), perm[:n_ctrl]), "control", "treatment")
+        treated_rank = np.argsort(np.argsort(np.where(group == "treatment", perm, m + perm)))
+        variant = np.where(group == "control", "", np.where(ab & (treated_rank % 2 == 1), "B", "A"))
+        # potential outcomes: without the action, and with each variant (same uniform draw)
+        o_keys, o_cum = _event_keys(
+            pd.DataFrame({"customer_id": cid.iloc[all_ci].to_numpy(),
+                          "order_date": p.grid_start + pd.to_timedelta(all_day, unit="D"),
+                          "amount": np.r_[orders["amount"].to_numpy(dtype=float), extra_amt]}),
+            "order_date", cid, p, "amount")
+        n0, r0 = _window_stats(o_keys, o_cum, target, np.full(m, d), CAMPAIGN_WINDOW_DAYS)
+        i0, _ = _window_stats(i_keys, i_cum, target, np.full(m, d), CAMPAIGN_WINDOW_DAYS)
+        u = rng.random(m)
+        bday = d + rng.integers(1, CAMPAIGN_WINDOW_DAYS, m)
+        alive = (bday < hl["cday"][target]) & (bday <= p.end_day)
+        ew = e_all[target, np.minimum(bday // 7, p.weeks - 1)]
+        base_amt = np.round(arr["basket"][target] * (0.55 + 0.45 * np.minimum(ew, 1.3))
+                            * rng.lognormal(-0.03, 0.25, m), 2)
+        truth = {"campaign_id": f"RA-{(p.grid_start + pd.Timedelta(days=d)).strftime('%Y%m')}",
+                 "customer_id": cid.iloc[target].to_numpy(),
+                 "action_date": p.grid_start + pd.Timedelta(days=d),
+                 "group": group, "variant": variant,
+                 "y0_purchase": n0 > 0, "y0_revenue": r0, "y0_reactivated": (n0 + i0) > 0}
+        # heterogeneous effect: automated re-activation moves small accounts, not large ones
+        respond = respond_all[target]
+        for v, tau in CAMPAIGN_EFFECT.items():
+            buys = (u < np.minimum(1.0, tau * respond)) & alive
+            amt = np.where(buys, base_amt * (1 - INCENTIVE_DISCOUNT if v == "B" else 1.0), 0.0)
+            truth[f"y1_{v}_purchase"] = truth["y0_purchase"] | buys
+            truth[f"y1_{v}_revenue"] = r0 + np.round(amt, 2)
+            truth[f"y1_{v}_reactivated"] = truth["y0_reactivated"] | buys
+            got = buys & (variant == v)
+            extra_ci = np.r_[extra_ci, target[got]]
+            extra_day = np.r_[extra_day, bday[got]]
+            extra_amt = np.r_[extra_amt, np.round(amt[got], 2)]
+        truth_parts.append(pd.DataFrame(truth))
+        action = np.where(variant == "B", CAMPAIGN_ACTION["B"], CAMPAIGN_ACTION["A"])
+        rows.append(pd.DataFrame({
+            "customer_id": cid.iloc[target].to_numpy(),
+            "action_date": p.grid_start + pd.Timedelta(days=d),
+            "action": action,
+            "campaign_id": truth["campaign_id"],
+            "group": group,
+            "variant": np.where(group == "control", "" if not ab else "", variant),
+            "cost": np.where(group == "control", np.nan, np.where(variant == "B", CAMPAIGN_COST["B"],
+                                                                   CAMPAIGN_COST["A"])),
+            "channel": np.where(group == "control", "", "email"),
+            "owner": "crm",
+        }))
+    extra_parts.append(pd.DataFrame({
+        "customer_id": cid.iloc[extra_ci].to_numpy(),
+        "order_date": p.grid_start + pd.to_timedelta(extra_day, unit="D"),
+        "amount": extra_amt,
+    }))
+    # owners' calls: after the first week of the window whose latent health is below the alert level
+    W = slice(BURN_IN_WEEKS, p.weeks)
+    below = hl["h"][:, W] < ALERT_HEALTH
+    has = below.any(axis=1)
+    first_week = below.argmax(axis=1) + BURN_IN_WEEKS
+    owners = np.array(list(CALL_OWNERS))
+    probs = np.array([v[0] for v in CALL_OWNERS.values()])
+    who = rng.choice(len(owners), size=n, p=probs / probs.sum())
+    delay = 1 + rng.poisson(np.array([v[1] for v in CALL_OWNERS.values()])[who] - 1)
+    cday = 7 * first_week + rng.integers(0, 7, n) + delay
+    called = (has & (rng.random(n) < CALL_SHARE) & (cday >= np.maximum(arr["sday"], p.start_day))
+              & (cday < hl["cday"]) & (cday <= p.end_day))
+    ci = np.nonzero(called)[0]
+    rows.append(pd.DataFrame({
+        "customer_id": cid.iloc[ci].to_numpy(),
+        "action_date": p.grid_start + pd.to_timedelta(cday[ci], unit="D"),
+        "action": "personal_call", "campaign_id": "", "group": "treatment", "variant": "",
+        "cost": CALL_COST, "channel": "phone", "owner": owners[who[ci]],
+    }))
+    inter_frame = _sort_interventions(pd.concat(rows, ignore_index=True))
+    extra = pd.concat(extra_parts, ignore_index=True)
+    ctruth = (pd.concat(truth_parts, ignore_index=True) if truth_parts else pd.DataFrame())
+    return inter_frame, extra, ctruth
+
+
+def _sort_interventions(frame: pd.DataFrame) -> pd.DataFrame:
+    for col in ("customer_id", "action", "campaign_id", "group", "variant", "channel", "owner"):
+        frame[col] = pd.array(frame[col].astype(object).where(frame[col].astype(object) != "", None),
+                              dtype="string")
+    return frame.sort_values(["action_date", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+def _intervention_defects(frame: pd.DataFrame, rng: np.random.Generator, p: _Params,
+                          cust: pd.DataFrame) -> pd.DataFrame:
+    """The interventions defects of :data:`DEFECTS`: unknown group, a paid control, a row before signup."""
+    late = cust.loc[cust["signup_date"] > p.window_start + pd.Timedelta(days=30)]
+    if len(late) < 4:
+        raise ConfigError("sample: too few customers to inject the export defects; use --clean or more customers.")
+    pick = late.iloc[np.sort(rng.choice(len(late), size=4, replace=False))]
+    ids = pick["customer_id"].to_numpy()
+    when = (pick["signup_date"] + pd.Timedelta(days=3)).to_numpy()
+    bad = pd.DataFrame({
+        "customer_id": ids,
+        "action_date": np.r_[when[:3], (pick["signup_date"].iloc[3] - pd.Timedelta(days=10)).to_datetime64()],
+        "action": ["personal_call", "personal_call", "email_sequence", "personal_call"],
+        "campaign_id": ["", "", "RA-PILOTE", ""],
+        "group": ["pilote", "ab_test", "control", "treatment"],
+        "variant": ["", "", "", ""],
+        "cost": [CALL_COST, CALL_COST, CAMPAIGN_COST["A"], CALL_COST],
+        "channel": ["phone", "phone", "email", "phone"],
+        "owner": ["csm_a", "csm_b", "crm", "csm_c"],
+    })
+    return _sort_interventions(pd.concat([frame, bad], ignore_index=True))
+
+
+def campaign_truth(base: SampleBase) -> pd.DataFrame:
+    """The true effect of every campaign variant on its whole randomised population.
+
+    Returns one row per (campaign_id, variant, outcome) with ``outcome`` in
+    ``purchase``, ``revenue``, ``reactivated`` and ``true_effect`` = mean over the
+    campaign's customers (treatment and control) of ``y1_<variant> - y0``, the
+    difference the campaign analysis estimates.
+    """
+    c = base.campaigns
+    if c.empty:
+        return pd.DataFrame(columns=["campaign_id", "variant", "outcome", "true_effect"])
+    rows = []
+    for v in CAMPAIGN_EFFECT:  # loop over the two variants
+        used = c.groupby("campaign_id")["variant"].transform(lambda s, v=v: s.eq(v).any())
+        sub = c.loc[used]
+        for outcome in ("purchase", "revenue", "reactivated"):
+            diff = sub[f"y1_{v}_{outcome}"].astype(float) - sub[f"y0_{outcome}"].astype(float)
+            eff = diff.groupby(sub["campaign_id"]).mean()
+            rows.append(pd.DataFrame({"campaign_id": eff.index, "variant": v, "outcome": outcome,
+                                      "true_effect": eff.to_numpy()}))
+    return pd.concat(rows, ignore_index=True).sort_values(["campaign_id", "variant", "outcome"]).reset_index(drop=True)
+
+
 def _score(rng: np.random.Generator, b: np.ndarray, hh: np.ndarray, shift: float) -> np.ndarray:
     raw = 7.4 + b + 1.5 * hh + rng.normal(0.0, 1.0, len(hh)) - shift
     return np.clip(np.round(raw), 0, 10).astype(np.int64)
@@ -723,8 +1019,17 @@ def _chunks(p: _Params) -> Iterator[tuple[dict[str, pd.DataFrame], pd.DataFrame]
             "usage": _usage(p, rng, arr, hl, cid),
         }
         first_order += len(tables["orders"])
+        # campaigns and calls draw from their own stream, so every other table is unchanged
+        crng = np.random.default_rng(np.random.SeedSequence([p.seed, 12, k]))
+        interventions, extra, ctruth = _campaigns(p, crng, arr, hl, cid, tables)
         if p.messy and k == 0:
             tables = _defects(tables, np.random.default_rng(streams[-1]), p.end, cust)
+            interventions = _intervention_defects(interventions, crng, p, cust)
+        extra.insert(0, "order_id", _ids("O", np.arange(first_order + 1, first_order + len(extra) + 1), 9))
+        first_order += len(extra)
+        tables["orders"] = (pd.concat([tables["orders"], extra], ignore_index=True)
+                            .sort_values(["customer_id", "order_date"], kind="stable").reset_index(drop=True))
+        tables["interventions"] = interventions
         cw = np.where(hl["churned"], hl["cday"] // 7 * 7, 0)
         truth = pd.DataFrame({
             "customer_id": cid.reset_index(drop=True),
@@ -735,7 +1040,7 @@ def _chunks(p: _Params) -> Iterator[tuple[dict[str, pd.DataFrame], pd.DataFrame]
             "signal_lead_weeks": hl["lead"],
             "false_alarm": hl["false_alarm"],
         })
-        yield tables, truth
+        yield tables, truth, ctruth
 
 
 # ------------------------------------------------------------------------------ public
@@ -772,11 +1077,12 @@ def generate(customers: int = 3000, *, seed: int = 42, business: str = "contract
     parts = list(_chunks(p))
     tables = {t: pd.concat([c[0][t] for c in parts], ignore_index=True) for t in TABLE_ORDER}
     truth = pd.concat([c[1] for c in parts], ignore_index=True)
-    return SampleBase(tables=tables, truth=truth, config=p.dataset_yml())
+    campaigns = pd.concat([c[2] for c in parts], ignore_index=True)
+    return SampleBase(tables=tables, truth=truth, config=p.dataset_yml(), campaigns=campaigns)
 
 
 _DATE_FORMATS = {"customers": "%Y-%m-%d", "orders": "%Y-%m-%d", "email_events": "%Y-%m-%d %H:%M:%S",
-                 "nps": "%Y-%m-%d", "usage": "%Y-%m-%d"}
+                 "nps": "%Y-%m-%d", "usage": "%Y-%m-%d", "interventions": "%Y-%m-%d"}
 
 
 def write_sample(out: str | Path, customers: int = 3000, *, seed: int = 42,
@@ -806,7 +1112,7 @@ def write_sample(out: str | Path, customers: int = 3000, *, seed: int = 42,
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {t: folder / (f"{t}.parquet" if fmt == "parquet" else
-                          (f"{t}.csv" if t == "customers" else f"{t}.csv.gz")) for t in TABLE_ORDER}
+                          (f"{t}.csv" if t in ("customers", "interventions") else f"{t}.csv.gz")) for t in TABLE_ORDER}
     for t in TABLE_ORDER:
         for suffix in (".csv", ".csv.gz", ".parquet"):
             stale = folder / f"{t}{suffix}"
@@ -814,7 +1120,7 @@ def write_sample(out: str | Path, customers: int = 3000, *, seed: int = 42,
                 stale.unlink()
     writers: dict[str, object] = {}
     try:
-        for k, (tables, _truth) in enumerate(_chunks(p)):
+        for k, (tables, _truth, _campaign_truth) in enumerate(_chunks(p)):
             for t in TABLE_ORDER:
                 _write_part(tables[t], t, paths[t], fmt, writers, first=(k == 0))
     finally:

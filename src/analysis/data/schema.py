@@ -14,7 +14,13 @@ orders         customer_id, order_date; amount, order_id, is_refund (derived)
 email_events   customer_id, campaign_id, event_time, event
 nps            customer_id, response_date, score; trigger
 usage          customer_id, event_date; feature, sessions, minutes
+interventions  customer_id, action_date, action, group; campaign_id, variant, cost,
+               channel, owner (what the team did, to whom; ``group`` is ``treatment``
+               or ``control``, a control row being a customer deliberately not contacted)
 =============  =====================================================================
+
+``interventions`` is optional and is not an activity table: it records actions of the
+team, not of the customer, so it never counts as an interaction.
 
 Canonical dtypes: ``customer_id`` and other identifiers are pandas ``string``; dates
 are ``datetime64[ns]`` without time zone; ``amount`` and ``minutes`` are ``float64``;
@@ -27,12 +33,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ACTION_TABLES",
     "ACTIVITY_TABLES",
     "EMAIL_EVENTS",
     "NPS_TRIGGERS",
     "TABLES",
     "TableSpec",
     "INTERACTION_KINDS",
+    "INTERVENTION_ACTIONS",
+    "INTERVENTION_GROUPS",
 ]
 
 #: Email event types accepted in ``email_events.event``.
@@ -50,6 +59,14 @@ EMAIL_EVENTS: tuple[str, ...] = (
 
 #: Moments after which an NPS survey is sent (SPEC section 4, indicator 5).
 NPS_TRIGGERS: tuple[str, ...] = ("periodic", "support", "delivery", "billing", "renewal")
+
+#: Values of ``interventions.group``: ``control`` rows are customers deliberately not contacted.
+INTERVENTION_GROUPS: tuple[str, ...] = ("treatment", "control")
+
+#: Usual ``interventions.action`` codes (others are accepted as they are, lower-cased).
+INTERVENTION_ACTIONS: tuple[str, ...] = (
+    "email_sequence", "incentive", "survey", "call", "personal_call", "sms", "push", "preference_update",
+)
 
 #: Kinds of significant interaction, strongest first (SPEC section 1, [003 section 2]).
 INTERACTION_KINDS: tuple[str, ...] = ("purchase", "support", "product_use", "reply", "click", "open")
@@ -123,7 +140,19 @@ TABLES: dict[str, TableSpec] = {
         floats=("sessions", "minutes"),
         time_column="event_date",
     ),
+    "interventions": TableSpec(
+        name="interventions",
+        required=("customer_id", "action_date", "action", "group"),
+        optional=("campaign_id", "variant", "cost", "channel", "owner"),
+        dates=("action_date",),
+        ids=("customer_id", "campaign_id"),
+        floats=("cost",),
+        time_column="action_date",
+    ),
 }
 
 #: Tables that record activity; a dataset needs at least one of them.
 ACTIVITY_TABLES: tuple[str, ...] = ("orders", "email_events", "nps", "usage")
+
+#: Optional tables that are not activity: what the team did (``interventions``).
+ACTION_TABLES: tuple[str, ...] = ("interventions",)

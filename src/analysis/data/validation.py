@@ -16,6 +16,9 @@ Quarantine reasons
 ``churn_before_signup``         customers: churn_date earlier than signup_date
 ``before_signup``               an event dated before the customer's signup_date
 ``after_dataset_end``           an event dated after ``observed_until``
+``unknown_group``               interventions: ``group`` is neither treatment nor control
+``control_with_cost``           interventions: a control row (not contacted) carries a cost
+``negative_cost``               interventions: a cost below zero
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import EMAIL_EVENTS, TABLES, TableSpec
+from analysis.data.schema import EMAIL_EVENTS, INTERVENTION_GROUPS, TABLES, TableSpec
 from analysis.errors import DataError
 
 __all__ = ["TableReport", "ValidationReport", "validate_table", "parse_dates", "normalise_ids",
@@ -51,6 +54,11 @@ EVENT_ALIASES: dict[str, str] = {
     "replied": "reply", "soft_bounce": "bounce_soft", "hard_bounce": "bounce_hard",
     "unsubscribed": "unsubscribe", "unsub": "unsubscribe", "complaint": "spam_complaint",
     "spam": "spam_complaint",
+}
+#: Other spellings of ``interventions.group`` read as the contract's two values.
+GROUP_ALIASES: dict[str, str] = {
+    "treated": "treatment", "test": "treatment", "contacted": "treatment",
+    "holdout": "control", "hold_out": "control", "temoin": "control", "témoin": "control",
 }
 EXAMPLES = 5
 #: Characters of a value echoed in a note or an error (longer values are cut).
@@ -441,6 +449,8 @@ def validate_table(
         df = _usage(df, report)
     elif table == "customers":
         df = _customers(df, q, report, personal_columns)
+    elif table == "interventions":
+        df = _interventions(df, q, report)
 
     # exact duplicates are judged on the whole original row, not only the mapped columns
     dup = raw.loc[df.index].duplicated(keep="first")
@@ -579,6 +589,41 @@ def _usage(df: pd.DataFrame, report: TableReport) -> pd.DataFrame:
     else:
         df["feature"] = df["feature"].astype("string").str.strip()
     return df[["customer_id", "event_date", "feature", "sessions", "minutes"]]
+
+
+def _interventions(df: pd.DataFrame, q: _Quarantine, report: TableReport) -> pd.DataFrame:
+    """Groups read as treatment / control; control rows must carry no cost."""
+    grp = df["group"].astype("string").str.strip().str.lower().str.replace(" ", "_", regex=False)
+    grp = grp.replace(GROUP_ALIASES)
+    unknown = ~grp.isin(INTERVENTION_GROUPS)
+    if unknown.any():
+        report.notes.append(
+            f"{int(unknown.sum()):,} intervention(s) with an unknown group ({_examples(df.loc[unknown, 'group'])}); "
+            "expected treatment or control."
+        )
+    df = q.take(df, unknown, "unknown_group")
+    df["group"] = grp.loc[df.index].astype("string")
+    if "cost" not in df.columns:
+        df["cost"] = np.nan
+    neg = df["cost"] < 0
+    if neg.any():
+        report.notes.append(f"{int(neg.sum()):,} intervention cost(s) below zero ({_examples(df.loc[neg, 'cost'])}).")
+    df = q.take(df, neg, "negative_cost")
+    paid_control = df["group"].eq("control") & df["cost"].gt(0)
+    if paid_control.any():
+        report.notes.append(
+            f"{int(paid_control.sum()):,} control row(s) carry a cost ({_examples(df.loc[paid_control, 'cost'])}); "
+            "a control customer is deliberately not contacted, so its cost must be blank or 0."
+        )
+    df = q.take(df, paid_control, "control_with_cost")
+    df["action"] = df["action"].astype("string").str.strip().str.lower().str.replace(" ", "_", regex=False)
+    for col in ("campaign_id", "variant", "channel", "owner"):
+        if col not in df.columns:
+            df[col] = pd.Series(pd.NA, index=df.index, dtype="string")
+        else:
+            df[col] = df[col].astype("string").str.strip().replace("", pd.NA)
+    return df[["customer_id", "action_date", "action", "campaign_id", "group", "variant", "cost",
+               "channel", "owner"]]
 
 
 def _customers(df: pd.DataFrame, q: _Quarantine, report: TableReport, personal: tuple[str, ...]) -> pd.DataFrame:

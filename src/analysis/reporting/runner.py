@@ -16,6 +16,11 @@ writes into ``<out>/<as-of>/``:
 ``quarantine/<table>.csv``  the rows set aside by validation
 ==========================  ===============================================================
 
+Beside the dated folders, ``<out>/decisions.csv`` logs every month's decisions with the
+KPIs then (:mod:`analysis.reporting.decisions`; appended, never rewritten). A notebook of
+:data:`NOTEBOOK_NEEDS` (``05_reactivation``) runs only when the export has its table
+(``interventions``); otherwise it is listed under ``skipped`` in the manifest.
+
 An existing ``<out>/<as-of>/`` is an error unless ``force=True``; it is then renamed to
 ``<out>/<as-of>.previous-<n>/`` (``n`` = 1, 2, ...: the highest is the most recent), never
 deleted. A failing notebook does not stop the others: it is kept with its error cell, marked
@@ -546,6 +551,34 @@ def _run_one(path: Path, run_dir: Path, params: dict[str, Any], lang: str, kerne
     return run
 
 
+#: Notebooks that run only when the export has a table (stem without its number -> table).
+NOTEBOOK_NEEDS: dict[str, str] = {"reactivation": "interventions"}
+
+
+def _has_tables(path: Path, ds: Dataset) -> bool:
+    """False for a notebook of :data:`NOTEBOOK_NEEDS` whose table the export lacks."""
+    need = NOTEBOOK_NEEDS.get(path.stem[3:])
+    return need is None or ds.has(need)
+
+
+def _log_decisions(out: Path, as_of: str, summary: dict[str, Any], lang: str, currency: str) -> None:
+    """Append the month's decisions and KPIs to ``<out>/decisions.csv`` (never rewritten)."""
+    from analysis.reporting.decisions import DECISION_LOG, append_decisions
+    from analysis.reporting.summary import executive_summary
+
+    decisions = executive_summary(summary, lang, currency)["decisions"]
+    kpis = (summary.get("01_base_health") or {}).get("kpis_month")
+    append_decisions(out / DECISION_LOG, as_of, decisions, kpis, lang)
+
+
+def _follow_up(out: Path, as_of: str, summary: dict[str, Any], lang: str, currency: str) -> dict[str, Any] | None:
+    """Last month's logged decisions with each KPI then and now, for the index page."""
+    from analysis.reporting.decisions import DECISION_LOG, follow_up_view
+
+    kpis = (summary.get("01_base_health") or {}).get("kpis_month")
+    return follow_up_view(out / DECISION_LOG, as_of, kpis, lang, currency)
+
+
 def check_output_dir(out: str | Path, option: str = "--out", shown: str | Path | None = None) -> Path:
     """Check, before any computation, that folder ``out`` exists or can be created, and can
     be written: a temporary file is created and removed in its nearest existing folder.
@@ -788,6 +821,8 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
     # The one validation of the report: it fails here, before touching any folder, if the data is
     # unusable, and writes the validated copy that every notebook's analysis.load then reads.
     ds = load(data_path)
+    skipped = [p.stem for p in notebooks if not _has_tables(p, ds)]
+    notebooks = [p for p in notebooks if p.stem not in skipped]
     month_has_data = check_data_covers(ds, as_of, allow_empty_month)
     kernel = kernel_name or default_kernel()
     out.mkdir(parents=True, exist_ok=True)
@@ -801,7 +836,7 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
         try:
             result = _run_into(work, final_dir, ds, data_path, as_of, lang, notebooks, declared, extra,
                                only, kernel, force, month_has_data, echo, notebooks_dir, render_index,
-                               pdf=pdf, browser_check=browser_check)
+                               skipped, pdf=pdf, browser_check=browser_check)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             echo(f"[report] stopped before completion: nothing was written under {final_dir}")
@@ -812,11 +847,15 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
 def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: str, lang: str,
               notebooks: list[Path], declared: dict[str, dict[str, str]], extra: dict[str, Any],
               only, kernel: str, force: bool, month_has_data: bool, echo: Callable[[str], None],
-              notebooks_dir, render_index, *, pdf: bool = False, browser_check: bool = False) -> ReportRun:
+              notebooks_dir, render_index, skipped: list[str] | None = None, *, pdf: bool = False,
+              browser_check: bool = False) -> ReportRun:
     """The run itself, written into ``work`` and moved to ``final_dir`` once complete."""
     started = _utc_now()
+    skipped = list(skipped or [])
     moved = _previous_name(final_dir.parent, as_of) if final_dir.exists() else None
     echo(f"[report] {len(notebooks)} notebook(s) on {data_path} as of {as_of} -> {final_dir}")
+    for stem in skipped:
+        echo(f"[report] {stem} skipped: the export has no {NOTEBOOK_NEEDS[stem[3:]]} table")
     pseudonymiser = Pseudonymiser(lambda: pseudonym_key(final_dir.parent))  # key read only if needed
     aliases = pseudonymiser.mapping(ds.customers["customer_id"])
 
@@ -877,6 +916,7 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
         "finished_at": None,
         "notebooks": [r.as_dict() for r in runs],
         "files": extra_files,
+        "skipped": skipped,
     }
     manifest["finished_at"] = _utc_now()
     _write_json(work / "manifest.json", manifest)
@@ -888,7 +928,8 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
         notes.append(t("report_pseudonymised", lang, n=len(aliases)))
     index = render_index(work, manifest, summary, lang=lang, currency=ds.config.currency,
                          business_model=ds.config.business_model, notes=notes,
-                         index_pdf="pdf/index.pdf" if pdf else None)
+                         index_pdf="pdf/index.pdf" if pdf else None,
+                         follow=_follow_up(final_dir.parent, as_of, summary, lang, ds.config.currency))
     if aliases:
         index.write_text(Pseudonymiser.replace_in_text(index.read_text(encoding="utf-8"), aliases), encoding="utf-8")
     if pdf:
@@ -914,6 +955,7 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
         work.rename(final_dir)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    _log_decisions(final_dir.parent, as_of, summary, lang, ds.config.currency)  # once the month is in place
     failed = [r.name for r in runs if r.status != "ok"]
     echo(f"[report] finished: {len(runs) - len(failed)} ok, {len(failed)} failed"
          + (f" ({', '.join(failed)})" if failed else "") + f"; open {final_dir / 'index.html'}")

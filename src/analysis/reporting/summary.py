@@ -244,7 +244,8 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
     dict with ``headline`` (list of sentences), ``kpis`` (rows: label, month, previous,
     change), ``month``, ``previous_month``, ``alerts`` (texts), ``audit`` (sentences),
     ``decay`` (sentences), ``risk`` (sentences), ``priorities`` (rows of formatted cells),
-    ``priority_columns`` (headers), ``decisions`` (at most :data:`MAX_DECISIONS` texts) and
+    ``priority_columns`` (headers), ``decisions`` (at most :data:`MAX_DECISIONS` texts),
+    ``reactivation`` (sentences from ``05_reactivation``: campaign, OKRs, reaction delay) and
     ``has_base`` (True if the base-health figures are there, so "no alert" means no alert).
     Empty lists where the figures are absent.
     """
@@ -357,7 +358,15 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         decisions.append(t("report_decision_watch", lang, indicators=", ".join(watch), share=share, weeks=weeks)
                          if watch else t("report_decision_signals", lang, share=share, weeks=weeks))
     out["decisions"] = decisions[:MAX_DECISIONS]
+    out["reactivation"] = reactivation_lines(summary, lang)
     return out
+
+
+def reactivation_lines(summary: dict[str, Any], lang: str) -> list[str]:
+    """Campaign result, OKR status and reaction delay from ``05_reactivation`` (issue #12; empty if absent)."""
+    from analysis.reporting.reactivation import summary_sentences
+
+    return summary_sentences(summary.get("05_reactivation"), lang)
 
 
 def _tuning_sentences(audit: dict[str, Any], lang: str) -> list[str]:
@@ -404,7 +413,8 @@ def _count_rows(csv: Path) -> int | None:
 
 def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[str, Any], *,
                  lang: str = "fr", currency: str = "EUR", business_model: str = "contractual",
-                 index_pdf: str | None = None, notes: list[str] | None = None) -> Path:
+                 index_pdf: str | None = None, notes: list[str] | None = None,
+                 follow: dict[str, Any] | None = None) -> Path:
     """Write ``<run_dir>/index.html``: executive summary, then one entry per notebook (HTML,
     PDF, executed notebook, PNG figures with their alt text, CSV tables, status), then the
     run's files (call list as ``scores.csv`` and ``call_list.xlsx``, tables, validation).
@@ -456,6 +466,7 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
         scores_csv="scores.csv" if (run_dir / "scores.csv").exists() else None,
         call_list_xlsx="call_list.xlsx" if (run_dir / "call_list.xlsx").exists() else None,
         n_scores=fmt_num(_count_rows(run_dir / "scores.csv"), lang), n_tables=len(tables),
+        follow=follow,  # last month's decisions and what changed (reporting.decisions.follow_up_view)
     )
     path = run_dir / "index.html"
     path.write_text(page, encoding="utf-8")

@@ -1,0 +1,227 @@
+"""Words for notebook 05 (re-activation): the numbers of the metrics and models, as sentences.
+
+Every function takes a result of :mod:`analysis.metrics.campaigns`, :mod:`analysis.metrics.targeting`,
+:mod:`analysis.models.uplift`, :mod:`analysis.metrics.reaction`, :mod:`analysis.metrics.cycles`
+or :mod:`analysis.metrics.okr` and returns Markdown (or a client-ready table) in ``fr`` or
+``en``. Values coming from the export or dataset.yml (campaign ids, names, objectives,
+segments) are HTML-escaped. Every sentence carries its number and, for an effect, its
+interval; a difference whose interval includes zero is said not to be a finding.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, t
+
+__all__ = [
+    "balance_markdown",
+    "campaign_markdown",
+    "effects_table",
+    "intro_markdown",
+    "okr_markdown",
+    "okr_records",
+    "plan_markdown",
+    "reaction_markdown",
+    "summary_sentences",
+    "sunset_markdown",
+    "uplift_markdown",
+]
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _pts(x: float, lang: str) -> str:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "–"
+    s = fmt_num(100 * float(x), lang, 1)
+    return s if s.startswith("-") or s == "–" else f"+{s}"
+
+
+def intro_markdown(interventions: pd.DataFrame, effects: pd.DataFrame, as_of: str, lang: str) -> str:
+    """Counts of actions, customers and campaigns (with a control group) before ``as_of``."""
+    cut = pd.Timestamp(as_of)
+    iv = interventions.loc[interventions["action_date"] < cut]
+    with_control = effects.loc[effects["n_control"] > 0, "campaign_id"].nunique()
+    return t("rea_intro", lang, date=fmt_date(as_of, lang), n_actions=fmt_num(len(iv), lang),
+             n_customers=fmt_num(iv["customer_id"].nunique(), lang),
+             n_campaigns=fmt_num(iv["campaign_id"].dropna().nunique(), lang), n_with_control=fmt_num(with_control, lang))
+
+
+def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", as_of: str | None = None) -> str:
+    """One paragraph per campaign and variant: sizes, purchase rates, lift with interval, value, ROI."""
+    if effects.empty:
+        return t("rea_no_campaigns", lang, date=fmt_date(as_of, lang))
+    lines = []
+    outcome = "purchase" if effects["outcome"].eq("purchase").any() else "reactivated"
+    purchase = effects.loc[effects["outcome"].eq(outcome)].sort_values(["action_date", "campaign_id", "variant"])
+    rev = effects.loc[effects["outcome"].eq("revenue")].set_index(["campaign_id", "variant"])
+    for r in purchase.itertuples(index=False):  # a loop over the campaigns (a handful a year)
+        common = {"campaign": _e(r.campaign_id), "variant": _e(r.variant), "action": _e(r.action),
+                  "date": fmt_date(r.action_date, lang), "days": r.window_days}
+        if r.status == "window_open":
+            lines.append(t("rea_campaign_open", lang, **common))
+            continue
+        if r.status == "no_control":
+            lines.append(t("rea_campaign_no_control", lang, outcome=t(f"rea_outcome_{outcome}", lang),
+                           n_t=fmt_num(r.n_treatment, lang),
+                           before=fmt_pct(r.before_value, lang), after=fmt_pct(r.treatment_value, lang), **common))
+            continue
+        verdict = t("rea_verdict_significant" if r.significant else "rea_verdict_not_significant", lang)
+        text = t("rea_campaign_ok", lang, outcome=t(f"rea_outcome_{outcome}", lang), n_t=fmt_num(r.n_treatment, lang), n_c=fmt_num(r.n_control, lang),
+                 rate_t=fmt_pct(r.treatment_value, lang), rate_c=fmt_pct(r.control_value, lang),
+                 lift=_pts(r.abs_lift, lang), low=_pts(r.abs_lift_low, lang), high=_pts(r.abs_lift_high, lang),
+                 verdict=verdict, **common)
+        if r.status == "too_small":
+            text += " " + t("rea_campaign_small", lang, n=10)
+        if (r.campaign_id, r.variant) in rev.index:
+            v = rev.loc[(r.campaign_id, r.variant)]
+            if v["roi_status"] == "ok":
+                text += " " + t("rea_campaign_value", lang, value=fmt_money(v["incremental"], lang, currency),
+                                low=fmt_money(v["incremental_low"], lang, currency),
+                                high=fmt_money(v["incremental_high"], lang, currency),
+                                roi=fmt_num(v["roi"], lang, 1), roi_low=fmt_num(v["roi_low"], lang, 1),
+                                roi_high=fmt_num(v["roi_high"], lang, 1), cost=fmt_money(v["cost"], lang, currency))
+        lines.append(text)
+    return "\n\n".join(f"- {line}" for line in lines)
+
+
+def effects_table(effects: pd.DataFrame, lang: str, currency: str = "EUR") -> pd.DataFrame:
+    """The effect table with translated headers and formatted cells (for the client)."""
+    e = effects.loc[effects["status"].ne("window_open")]
+    money = e["outcome"].eq("revenue")
+
+    def cell(v, m):
+        return fmt_money(v, lang, currency) if m else fmt_pct(v, lang)
+
+    lift = [
+        "–" if pd.isna(a) else (f"{fmt_money(a, lang, currency)} [{fmt_money(lo, lang, currency)} ; {fmt_money(hi, lang, currency)}]"
+                                if m else f"{_pts(a, lang)} [{_pts(lo, lang)} ; {_pts(hi, lang)}]")
+        for a, lo, hi, m in zip(e["abs_lift"], e["abs_lift_low"], e["abs_lift_high"], money, strict=True)]
+    return pd.DataFrame({
+        t("rea_col_campaign", lang): e["campaign_id"].map(_e).to_numpy(),
+        t("rea_col_variant", lang): e["variant"].map(_e).to_numpy(),
+        t("rea_col_outcome", lang): [t(f"rea_outcome_{o}", lang) for o in e["outcome"]],
+        t("rea_col_n_treatment", lang): e["n_treatment"].to_numpy(),
+        t("rea_col_n_control", lang): e["n_control"].to_numpy(),
+        t("rea_col_treatment", lang): [cell(v, m) for v, m in zip(e["treatment_value"], money, strict=True)],
+        t("rea_col_control", lang): [cell(v, m) for v, m in zip(e["control_value"], money, strict=True)],
+        t("rea_col_lift", lang): lift,
+        t("rea_col_status", lang): [t(f"rea_status_{s}", lang) for s in e["status"]],
+    })
+
+
+def balance_markdown(balance: pd.DataFrame, lang: str) -> str:
+    """How many pre-campaign comparisons are imbalanced beyond 0.1 standardised difference."""
+    return t("rea_balance", lang, flagged=fmt_num(int(balance["flagged"].sum()), lang), n=fmt_num(len(balance), lang))
+
+
+def uplift_markdown(evaluation, lang: str) -> str:
+    """The uplift model's held-out Qini (with intervals) against churn-risk targeting and random,
+    or why it was not fitted. The model is recommended only when its interval lies above 0 and
+    it beats churn-risk targeting."""
+    if evaluation.status != "ok":
+        return t("rea_uplift_small", lang, reason=_e(evaluation.reason))
+    q, ci = evaluation.qini, evaluation.qini_ci
+    better = evaluation.beats_random and q["uplift_model"] > q["churn_risk"]
+    return t("rea_uplift_ok", lang, n_train=fmt_num(evaluation.n_train, lang), n_test=fmt_num(evaluation.n_test, lang),
+             q_model=fmt_num(q["uplift_model"], lang, 2), q_model_lo=fmt_num(ci["uplift_model"][0], lang, 2),
+             q_model_hi=fmt_num(ci["uplift_model"][1], lang, 2), q_risk=fmt_num(q["churn_risk"], lang, 2),
+             q_risk_lo=fmt_num(ci["churn_risk"][0], lang, 2), q_risk_hi=fmt_num(ci["churn_risk"][1], lang, 2),
+             verdict=t("rea_uplift_better" if better else "rea_uplift_not_better", lang))
+
+
+def plan_markdown(plan, target: str, holdout: float, seed: int, lang: str) -> str:
+    """The planned campaign: sizes, control group and the minimum detectable effect next to "up to 20 %"."""
+    n = len(plan.assignments)
+    if plan.mde_purchase is None:
+        why = "n = 0" if min(plan.n_treatment, plan.n_control) == 0 else f"base {fmt_pct(plan.baseline_purchase, lang)}"
+        return t("rea_plan_none", lang, target=_e(target), n=fmt_num(n, lang), why=why)
+    compare = t("rea_plan_compare_ok" if plan.mde_purchase <= 0.20 else "rea_plan_compare_weak", lang)
+    return t("rea_plan", lang, target=_e(target), n=fmt_num(n, lang), unsub=fmt_num(plan.excluded_unsubscribed, lang),
+             n_t=fmt_num(plan.n_treatment, lang), n_c=fmt_num(plan.n_control, lang), holdout=fmt_pct(holdout, lang, 0),
+             seed=seed, mde=fmt_num(100 * plan.mde_purchase, lang, 1), base=fmt_pct(plan.baseline_purchase, lang),
+             compare=compare)
+
+
+def reaction_markdown(overall: pd.DataFrame, weeks: int, lang: str) -> str:
+    """The reaction delay in one paragraph, from :func:`analysis.metrics.reaction.reaction_summary`."""
+    r = overall.iloc[0]
+    share = r["share_over_7"]
+    verdict = t("rea_reaction_watching" if (pd.notna(share) and share > 0.5) else "rea_reaction_managing", lang)
+    return t("rea_reaction", lang, alerts=fmt_num(r["alerts"], lang), weeks=weeks, acted=fmt_num(r["acted"], lang),
+             median=fmt_num(r["median_days"], lang), p75=fmt_num(r["p75_days"], lang), late=fmt_pct(share, lang),
+             none=fmt_num(r["no_action"], lang), verdict=verdict)
+
+
+def sunset_markdown(lists: pd.DataFrame, failed_cycles: int, lang: str) -> str:
+    """Customers with cycles, on the separate list, and removal candidates."""
+    counts = lists["list_status"].value_counts()
+    return t("rea_sunset", lang, with_cycles=fmt_num(int((lists["cycles"] > 0).sum()), lang),
+             separate=fmt_num(int(counts.get("separate_list", 0)), lang),
+             removal=fmt_num(int(counts.get("removal_candidate", 0)), lang), failed=failed_cycles)
+
+
+def _okr_status(r) -> str:
+    if r.status == "not_started":
+        return "not_started"
+    if r.status == "closed":
+        return "achieved" if r.achieved else "missed"
+    return "on_track" if r.on_track else "behind"
+
+
+def okr_markdown(progress: pd.DataFrame, lang: str, currency: str = "EUR") -> str:
+    """One line per key result: value against target and status."""
+    if progress.empty:
+        return t("rea_okr_none", lang)
+    lines = []
+    for r in progress.itertuples(index=False):  # a loop over the few key results
+        money = r.metric == "revenue"
+        rate = r.metric in ("reactivation_rate", "repurchase_rate", "retention")
+
+        def fmt(v, money=money, rate=rate):
+            return fmt_money(v, lang, currency) if money else (fmt_pct(v, lang) if rate else fmt_num(v, lang, 1))
+
+        lines.append(t("rea_okr_line", lang, objective=_e(r.objective), kr=r.kr, metric=t(f"rea_metric_{r.metric}", lang),
+                       population=_e(r.population), period=_e(r.period), value=fmt(r.value), target=fmt(r.target),
+                       status=t(f"rea_okr_status_{_okr_status(r)}", lang)))
+    return "\n\n".join(f"- {line}" for line in lines)
+
+
+def summary_sentences(sidecar: dict[str, Any] | None, lang: str) -> list[str]:
+    """Sentences for the executive summary from notebook 05's key figures (empty if absent).
+
+    Not HTML-escaped: the index template escapes every value it renders.
+    """
+    if not sidecar:
+        return []
+    out = []
+    head = (sidecar.get("campaigns") or {}).get("headline")
+    if head:
+        lo, hi = head["purchase_lift_ci"]
+        verdict = t("rea_verdict_significant" if head["significant"] else "rea_verdict_not_significant", lang)
+        out.append(t("rea_summary_campaign", lang, outcome=t(f"rea_outcome_{head.get('outcome', 'purchase')}", lang),
+                     campaign=head["campaign_id"], variant=head["variant"],
+                     lift=_pts(head["purchase_lift"], lang), low=_pts(lo, lang), high=_pts(hi, lang), verdict=verdict))
+    okr = sidecar.get("okr") or []
+    if okr:
+        good = sum(1 for k in okr if k.get("status_code") in ("achieved", "on_track"))
+        out.append(t("rea_summary_okr", lang, achieved=good, n=len(okr)))
+    reaction = sidecar.get("reaction") or {}
+    if reaction.get("median_days") is not None:
+        out.append(t("rea_summary_reaction", lang, median=fmt_num(reaction["median_days"], lang),
+                     late=fmt_pct(reaction.get("share_over_7"), lang)))
+    return out
+
+
+def okr_records(progress: pd.DataFrame) -> list[dict[str, Any]]:
+    """Key results as plain records with a ``status_code`` (for the sidecar)."""
+    return [{"objective": r.objective, "kr": int(r.kr), "metric": r.metric, "target": float(r.target),
+             "value": None if pd.isna(r.value) else float(r.value), "status_code": _okr_status(r)}
+            for r in progress.itertuples(index=False)]
