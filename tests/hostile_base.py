@@ -21,6 +21,8 @@ from analysis.data.sample import write_sample
 NAME = "<script>alert(1)</script><img src=x onerror=alert(1)>"
 SECTOR_MARKUP = "<script>alert('Ent')</script>"
 REGION_MARKUP = '<img src=x onerror="alert(2)">'
+OWNER_MARKUP = "<script>alert('owner')</script>"
+CAMPAIGN_MARKUP = '<img src=x onerror="alert(3)">RA'
 #: The formula id of the issue, and others starting with each OWASP prefix.
 FORMULA_IDS = ['=HYPERLINK("http://x.example/C000259","C000259")', "+SUM(1,2)", "-2+3+cmd|' /C calc'!A0",
                "@SUM(A1:A2)"]
@@ -73,6 +75,14 @@ def build(folder: Path, customers: int = 300, seed: int = 7) -> dict[str, object
             frame = pd.concat([frame, bad], ignore_index=True)
         with gzip.open(path, "wt", encoding="utf-8", newline="") as fh:
             frame.to_csv(fh, index=False)
+    # the team's interventions: same ids, and markup in the owner and campaign names
+    actions = pd.read_csv(folder / "interventions.csv", dtype="string", keep_default_na=False)
+    actions["customer_id"] = actions["customer_id"].map(mapping).fillna(actions["customer_id"])
+    actions["owner"] = actions["owner"].replace({actions["owner"].iloc[0]: OWNER_MARKUP})
+    campaigns = actions["campaign_id"][actions["campaign_id"] != ""].unique().tolist()
+    if campaigns:
+        actions["campaign_id"] = actions["campaign_id"].replace({campaigns[0]: CAMPAIGN_MARKUP})
+    actions.to_csv(folder / "interventions.csv", index=False)
     (folder / "dataset.yml").write_text(
         f"name: '{NAME}'\nbusiness_model: contractual\ncurrency: EUR\nlanguage: fr\n"
         "observed_until: '2026-10-31'\npersonal_columns: phone\n", encoding="utf-8")
