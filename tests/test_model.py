@@ -160,7 +160,7 @@ def test_scores_contract(contractual_result):
     expect = np.where(d < 30, "active", np.where(d < 60, "watch", "lapsed"))
     assert s["status"].tolist() == expect.tolist()
     assert not any("Person" in str(v) for v in s.to_numpy().ravel())
-    summ = r.summary()
+    summ = r.key_figures()
     for key in ("horizon_days", "capacity", "train_snapshots", "test_snapshots", "auc_model", "auc_recency",
                 "auc_bgnbd", "ap_model", "lift_top_decile_model", "lift_top_decile_recency",
                 "lift_top_decile_bgnbd", "brier_model", "recall_at_capacity", "best_model", "n_scored",
@@ -179,7 +179,12 @@ def test_score_is_deterministic_and_ignores_the_future():
     b = score(ds2, AS_OF, 60, capacity=10, max_snapshots=8)
     pd.testing.assert_frame_equal(a.scores, b.scores)
     assert a.value_basis == "orders_12m"
-    assert a.summary()["auc_bgnbd"] is not None
+    assert a.key_figures()["auc_bgnbd"] is not None
+    from analysis.reporting.summary import missing_keys
+
+    assert missing_keys("04_churn_risk", a.key_figures()) == []  # every figure the executive summary reads
+    assert missing_keys("04_churn_risk", {k: v for k, v in a.key_figures().items() if k != "n_priority_1"}) \
+        == ["n_priority_1"]
 
 
 def test_reason_codes_then_plain_words():

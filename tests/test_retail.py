@@ -145,7 +145,7 @@ def test_fixture_scores_every_buyer(ds, result):
     lapsed = s.loc[s["status"].eq("lapsed")]
     assert len(lapsed) > 0 and (lapsed["days_since_last"] >= 90).all()
     assert lapsed["recommended_action"].isin(["win_back", "separate_list", "removal"]).all()
-    summ = result.summary()
+    summ = result.key_figures()
     assert summ["horizon_days"] == 90 and summ["bgnbd_dropped"]  # recorded for the sidecar
     assert sum(summ["n_by_status"].values()) == len(s)
 

@@ -35,7 +35,7 @@ from analysis.data.dataset import Dataset
 from analysis.errors import NotEnoughDataError
 from analysis.metrics.lifecycle import as_dates
 
-__all__ = ["rfm_summary", "BGNBDBaseline", "DegenerateFitError", "bgnbd_scores", "recency_scores",
+__all__ = ["rfm_summary", "BGNBDBaseline", "DegenerateFitError", "bgnbd_scores",
            "PARAM_BOUNDS", "PENALIZERS"]
 
 #: Time unit of the BG/NBD fit, in days (weeks, as in Fader-Hardie's CDNOW analysis).
@@ -279,12 +279,3 @@ def bgnbd_scores(ds: Dataset, dates, horizon_days: int, penalizer_coef: float = 
     out.attrs["fits"] = fits
     return out
 
-
-def recency_scores(status: pd.DataFrame) -> pd.Series:
-    """The recency rule's score: days since the last significant interaction (higher = riskier).
-
-    Parameters
-    ----------
-    status : frame with ``days_since_last`` (from :func:`analysis.metrics.lifecycle.status_at`).
-    """
-    return status["days_since_last"].astype("float64").rename("score_recency")

@@ -694,8 +694,9 @@ class ScoreResult:
         s = self.scores
         return s.loc[~s["recommended_action"].isin(NOT_CALLED)].head(self.capacity)
 
-    def summary(self, n_top: int = 10) -> dict:
-        """Key figures for the JSON sidecar (keys read by the monthly report)."""
+    def key_figures(self, n_top: int = 10) -> dict:
+        """Key figures for the JSON sidecar: numbers and codes, the keys of
+        ``reporting.summary.ChurnRiskFigures`` among them (the executive summary reads those)."""
         top = self.call_list.head(n_top)[["customer_id", "status", "churn_probability", "value",
                                           "expected_value_at_risk", "recommended_action"]]
         status = self.scores["status"].value_counts()

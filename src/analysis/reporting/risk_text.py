@@ -167,7 +167,7 @@ def call_list_table(result: ScoreResult, lang: str = "en", currency: str = "EUR"
 def sidecar_summary(result: ScoreResult, lang: str = "en", n_top: int = 10) -> dict:
     """:meth:`ScoreResult.summary` with each top priority's ``reasons`` in words (what the
     monthly report's executive summary shows)."""
-    out = result.summary(n_top)
+    out = result.key_figures(n_top)
     top = result.call_list.head(n_top)
     words = reason_text(top, lang).tolist()
     for row, text in zip(out["top_priorities"], words, strict=True):

@@ -94,7 +94,7 @@ class CohortDecayFigures(TypedDict):
 
 
 class ChurnRiskFigures(TypedDict):
-    """``04_churn_risk``: the churn-risk result's key figures (``ScoreResult.summary()``)."""
+    """``04_churn_risk``: the churn-risk result's key figures (``ScoreResult.key_figures()``)."""
 
     auc_model: float | None
     auc_recency: float | None
