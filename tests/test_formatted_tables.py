@@ -60,3 +60,13 @@ def test_bgnbd_features_have_plain_labels() -> None:
     assert feature_label("bgnbd_p_alive", "en") == "probability the customer is still buying (purchase-history model)"
     for name in ("bgnbd_p_no_purchase", "recency_over_age", "purchase_gap_cv"):
         assert feature_label(name, "fr") != name and feature_label(name, "en") != name
+
+
+def test_frequency_threshold_has_a_real_plural() -> None:
+    from analysis.reporting.tuning import threshold_text
+
+    one = {"freq_drop": 0.6, "freq_months": 1}
+    two = {"freq_drop": 0.4, "freq_months": 2}
+    assert threshold_text("frequency", one, "en") == "interactions down 60% over 1 month"
+    assert threshold_text("frequency", two, "en") == "interactions down 40% over 2 months"
+    assert threshold_text("frequency", two, "fr") == "interactions en baisse de 40 % sur 2 mois"
