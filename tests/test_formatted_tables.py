@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.reporting.client_tables import NNBSP, client_table, formatted_table, population_columns, population_rows
+from analysis.reporting.client_tables import (
+    NNBSP,
+    client_table,
+    formatted_table,
+    population_columns,
+    population_rows,
+)
 from analysis.reporting.plots.risk import feature_label
 from analysis.reporting.tables import segment_table
 
