@@ -31,6 +31,7 @@ Plurals ("1 alerte", "2 alertes") come from :func:`analysis.reporting.i18n.plura
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,8 @@ from pandas.io.formats.style import Styler
 from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, t, texts
 
 __all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table", "retention_columns",
-           "call_list_columns", "call_list_rows", "priority_count_columns", "model_metrics_columns"]
+           "call_list_columns", "call_list_rows", "priority_count_columns", "model_metrics_columns",
+           "formatted_table", "population_rows", "population_columns"]
 
 #: What a column holds, hence how its cells are written.
 KINDS = ("text", "count", "number", "pct", "money", "date", "month")
@@ -209,11 +211,19 @@ def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str
                  for note, cols in by_note.items()]
     footnotes.extend(notes)
 
+    numeric = [h for h, s in zip(headers, specs, strict=True) if s.kind in _NUMERIC_KINDS]
+    dates = [h for h, s in zip(headers, specs, strict=True) if s.kind in ("date", "month")]
+    return _styled(shown, numeric, dates, footnotes, max_text_width)
+
+
+def _styled(shown: pd.DataFrame, numeric: list[str], dates: list[str], footnotes: list[str],
+            max_text_width: str = "32em") -> Styler:
+    """The house style of a client table: no index, escaped cells and headers, numbers
+    right-aligned and never broken, text wrapped, footnotes as a caption below."""
+    headers = list(shown.columns)
     styler = shown.style.hide(axis="index").format(escape="html")
     # headers come from the locale files, but are escaped too (a label may hold "<" or "&")
     styler = styler.format_index(escape="html", axis="columns")
-    numeric = [h for h, s in zip(headers, specs, strict=True) if s.kind in _NUMERIC_KINDS]
-    dates = [h for h, s in zip(headers, specs, strict=True) if s.kind in ("date", "month")]
     text = [h for h in headers if h not in numeric and h not in dates]
     styles = [
         {"selector": "", "props": "border-collapse: collapse; table-layout: auto; margin: .4rem 0;"},
@@ -312,3 +322,65 @@ def call_list_rows(result, lang: str = "fr", n: int = 20) -> pd.DataFrame:
 
     top = result.call_list.head(n)
     return top.assign(reasons=reason_text(top, lang).to_numpy())
+
+
+#: A cell already written as a number, share or amount (``1 879``, ``12,5 %``, ``€4,260``, ``∞``).
+_NUMBER_CELL = re.compile(r"^(?:[-+]?[€$£]?[\d\s\u202f\u00a0.,]*\d[\d\s\u202f\u00a0.,]*\s?[%€$£]?|∞|[-+]?[€$£][\d.,]+)$")
+#: A cell already written as a date (``31/10/2026`` or ``2026-10-31``).
+_DATE_CELL = re.compile(r"^(?:\d{2}/\d{2}/\d{4}|\d{4}-\d{2}-\d{2})$")
+
+
+def formatted_table(frame: pd.DataFrame | None, lang: str = "fr", *, notes: Iterable[str] = (),
+                    max_text_width: str = "32em") -> Styler | None:
+    """A client table of a frame that is already text in the report's language (translated
+    headers, values written by :mod:`analysis.reporting.i18n`), such as
+    :func:`analysis.reporting.tables.base_tables`.
+
+    Same house style as :func:`client_table`: no row index, escaped cells, a dash (with a
+    footnote) for a missing value, numbers right-aligned with French spaces made narrow
+    no-break spaces (``1 879`` never breaks), text wrapped. ``None`` stays ``None``.
+
+    >>> formatted_table(pd.DataFrame({"Lignes": ["1 879", None]}), "fr").data["Lignes"].tolist()
+    ['1\u202f879', '–']
+    """
+    check_lang(lang)
+    if frame is None:
+        return None
+    headers = [str(c) for c in frame.columns]
+    if len(set(headers)) < len(headers):
+        raise ValueError(f"formatted_table: two columns have the same header ({', '.join(headers)}).")
+    shown = pd.DataFrame(index=range(len(frame)), columns=headers, dtype=object)
+    numeric, dates, with_dash = [], [], []
+    for h, col in zip(headers, frame.columns, strict=True):
+        raw = frame[col].reset_index(drop=True)
+        cells = raw.map(lambda v: MISSING if v is None or v is pd.NA or v is pd.NaT
+                        or (isinstance(v, float) and v != v) else str(v)).astype(object)
+        filled = cells[(cells != MISSING) & (cells != "")]
+        if len(filled) and filled.str.fullmatch(_DATE_CELL).all():
+            dates.append(h)
+        elif len(filled) and filled.str.fullmatch(_NUMBER_CELL).all():
+            numeric.append(h)
+            if lang == "fr":
+                cells = cells.str.replace(" ", NNBSP, regex=False).str.replace("\u00a0", NNBSP, regex=False)
+        if (cells == MISSING).any():
+            with_dash.append(h)
+        shown[h] = cells.to_numpy()
+    quote = ("« {} »" if lang == "fr" else "“{}”").format
+    footnotes = [t("table_missing_footnote", lang, dash=MISSING, column=", ".join(quote(c) for c in with_dash),
+                   note=t("table_missing_note", lang))] if with_dash else []
+    footnotes.extend(notes)
+    return _styled(shown, numeric, dates, footnotes, max_text_width)
+
+
+def population_rows(metrics: pd.DataFrame) -> pd.DataFrame:
+    """:attr:`analysis.models.classifier.Backtest.population_metrics` as one row per method
+    (``method``) with the ROC AUC of each population in its own column (``all``, ``active90``)."""
+    auc = metrics["auc"].unstack("population")
+    return auc[[c for c in ("all", "active90") if c in auc.columns]].rename_axis(index="method").reset_index()
+
+
+def population_columns(rows: pd.DataFrame) -> list[ColumnSpec]:
+    """The column spec of :func:`population_rows`: the method (translated), then the AUC of
+    each population (2 decimals, as in the metrics table) headed by its ``risk_population_`` label."""
+    return [ColumnSpec("method", "risk_method", codes="risk_method_")] + [
+        ColumnSpec(c, f"risk_population_{c}", kind="number", digits=2) for c in rows.columns if c != "method"]

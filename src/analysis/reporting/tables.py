@@ -111,7 +111,8 @@ def segment_table(table: pd.DataFrame | None, segment: str | None, lang: str = "
         header = t("kpi_segment", lang)
     else:
         names = [t("kpi_seg_none", lang) if s == UNSEGMENTED else s for s in table["segment"]]
-        header = segment or t("kpi_segment", lang)
+        header = (t(f"attr_{segment}", lang) if segment and f"attr_{segment}" in texts()
+                  else segment or t("kpi_segment", lang))
     out = pd.DataFrame({header: names, t("kpi_sent", lang): [fmt_num(v, lang) for v in table["sent"]]})
     for k in table.columns.drop(["segment", "sent"]):
         out[t(f"kpi_{k}", lang)] = [fmt_kpi(k, v, lang) for v in table[k]]
@@ -195,4 +196,7 @@ def audit_silent_table(audit: RetroAudit, lang: str = "en", currency: str = "EUR
     out["revenue_12m"] = s["revenue_12m"].map(lambda v: fmt_money(v, lang, currency))
     out["indicators_evaluable"] = s["indicators_evaluable"].fillna("").str.split(", ").map(
         lambda items: ", ".join(names.get(i, i) for i in items if i))
-    return out.rename(columns={c: t(f"aud_col_{c}", lang) for c in base})
+    known = texts()
+    names_of = {c: t(f"aud_col_{c}", lang) for c in base}
+    names_of.update({c: t(f"attr_{c}", lang) for c in segs if f"attr_{c}" in known})
+    return out.rename(columns=names_of)

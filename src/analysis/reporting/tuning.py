@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from analysis.models.tuning import BASE, INTERVAL_OFF, ThresholdTuner
-from analysis.reporting.i18n import fmt_date, fmt_num, fmt_pct, t
+from analysis.reporting.i18n import fmt_date, fmt_num, fmt_pct, plural, t
 
 __all__ = ["criterion_text", "intro_text", "recommendation_sentences", "recommendation_table", "segments_text",
            "threshold_text", "thresholds_yaml", "watch_text", "yaml_markdown"]
@@ -34,7 +34,8 @@ def threshold_text(indicator: str, params: dict, lang: str = "en") -> str:
     """A candidate's thresholds in plain words (e.g. "basket down more than 30 % or
     purchase interval ×2.0 or revenue share down 50 %"); switched-off parts are left out."""
     if indicator == "frequency":
-        return t("tun_thr_freq", lang, drop=fmt_pct(params["freq_drop"], lang, 0), months=int(params["freq_months"]))
+        return t("tun_thr_freq", lang, drop=fmt_pct(params["freq_drop"], lang, 0),
+                 months=plural("tun_months", int(params["freq_months"]), lang))
     if indicator == "recency":
         return t("tun_thr_recency", lang, days=int(params["recency_alert_days"]))
     if indicator == "nps":
