@@ -25,13 +25,18 @@ def alert_text(alert: Mapping[str, Any], lang: str = "en", currency: str = "EUR"
     """One alert of :func:`analysis.metrics.kpis.month_alerts` as a sentence.
 
     A threshold alert reads "<KPI> <value> (<reading>)."; an alarm (``bounces_doubled``,
-    ``complaints_exploded``) names the previous and the current value.
+    ``complaints_exploded``) names the current and the previous value, with the counts of
+    events behind them ("30 out of 1,000 emails sent") when the alert carries them.
     """
     check_lang(lang)
     kpi = str(alert["kpi"])
     if alert["kind"] == "alarm":
-        return t(f"kpi_alarm_{alert['code']}", lang, value=fmt_kpi(kpi, alert["value"], lang, currency),
-                 prev=fmt_kpi(kpi, alert["threshold"], lang, currency))
+        value, prev = fmt_kpi(kpi, alert["value"], lang, currency), fmt_kpi(kpi, alert["threshold"], lang, currency)
+        counts = {k: alert.get(k) for k in ("count", "base", "prev_count", "prev_base")}
+        if None not in counts.values():  # the events behind the rates (kpis.period_alarms)
+            return t(f"kpi_alarm_{alert['code']}_counts", lang, value=value, prev=prev,
+                     **{k: fmt_num(v, lang) for k, v in counts.items()})
+        return t(f"kpi_alarm_{alert['code']}", lang, value=value, prev=prev)
     return t("kpi_alert_line", lang, kpi=t(f"kpi_{kpi}", lang), value=fmt_kpi(kpi, alert["value"], lang, currency),
              reading=kpi_reading(kpi, "alert", alert["threshold"], lang))
 
