@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analysis.reporting.i18n import check_lang, fmt_kpi, fmt_num, fmt_pct, t
+from analysis.reporting.i18n import check_lang, fmt_kpi, fmt_num, fmt_pct, plural, t
 from analysis.reporting.safety import escape
 from analysis.reporting.tables import kpi_reading
 
@@ -72,7 +72,8 @@ def decisions_markdown(figures: Mapping[str, Any], lang: str = "en") -> str:
         change = (now.get("active_customers") or 0) - (before.get("active_customers") or 0)
         lines += [t("bh_changes", lang, active=fmt_num(now.get("active_customers"), lang),
                     active_change=("+" if change > 0 else "") + fmt_num(change, lang),
-                    churn=fmt_pct(now.get("churn_rate"), lang), alerts=len(figures["alerts"])), ""]
+                    churn=fmt_pct(now.get("churn_rate"), lang),
+                    alerts=plural("table_n_alerts", len(figures["alerts"]), lang)), ""]
     lines += [f"{i}. {d}" for i, d in enumerate(decision_texts(figures["decisions"], lang), start=1)]
     return "\n".join(lines)
 
@@ -100,7 +101,9 @@ def cohort_takeaways(figures: Mapping[str, Any], lang: str = "en") -> str:
         lines.append(t("coh_take_trend_none", lang))
     else:
         delta = figures["trend_delta"]
-        lines.append(t(f"coh_take_trend_{trend}", lang, n=figures["trend_n_per_side"],
+        k = figures["trend_n_per_side"]
+        lines.append(t(f"coh_take_trend_{trend}", lang, n=k, recent_side=plural("coh_recent_side", k, lang),
+                       older_side=plural("coh_older_side", k, lang),
                        recent=pct(figures["trend_recent"]), older=pct(figures["trend_older"]),
                        age=figures["trend_age"], metric=t(f"coh_metric_{figures['trend_metric']}", lang),
                        delta=("+" if delta > 0 else "") + fmt_num(delta, lang, 1)))
