@@ -114,6 +114,7 @@ def cohort_takeaways(figures: Mapping[str, Any], lang: str = "en") -> str:
         if figures["fastest_segment"] is None:
             lines.append(t("coh_take_segment_none", lang, segment=escape(seg), p=p_txt))
         else:
-            lines.append(t("coh_take_segment", lang, segment=escape(seg), fastest=escape(figures["fastest_segment"]),
+            key = "coh_take_segment" if p is not None and p < 0.05 else "coh_take_segment_tendency"
+            lines.append(t(key, lang, segment=escape(seg), fastest=escape(figures["fastest_segment"]),
                            r12=pct(figures["fastest_segment_retention_12m"]), p=p_txt))
     return "\n".join(lines)
