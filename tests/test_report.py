@@ -226,7 +226,7 @@ def _summary() -> dict:
                            "silent_churners": 20, "preventable_revenue": 54321.0},
         "03_cohort_decay": {"retention_3m": 0.9, "retention_6m": 0.8, "trend": "worsening",
                             "trend_delta": -3.5, "fastest_segment": "retail", "median_lifetime_months": 18.5,
-                            "fastest_segment_retention_12m": 0.62, "logrank_p": 0.141},
+                            "fastest_segment_retention_12m": 0.62, "logrank_p": 0.141, "trend_p": None},
         "04_churn_risk": {"auc_model": 0.812, "auc_recency": 0.7, "auc_bgnbd": 0.654, "best_model": "gbm",
                           "n_priority_1": 42, "top_priorities": [
                               {"customer_id": "C9", "churn_probability": 0.91, "value": 5000.0,
@@ -258,7 +258,9 @@ def test_executive_summary_french_figures():
     assert es["audit"][1].endswith("25 % ont déclenché au moins une alerte (fausses alertes).")
     assert "54 321 €" in es["audit"][4]
     assert es["decay"][0] == "Clients toujours actifs après leur arrivée : 90,0 % à 3 mois, 80,0 % à 6 mois."
-    assert es["decay"][1] == "Tendance des cohortes récentes : en dégradation (-3,5 pts)."
+    # trend_p absent (not tested): a tendency, never a finding
+    assert es["decay"][1] == ("Cohortes récentes : en dégradation (-3,5 pts), mais l'écart n'est pas significatif "
+                              "(tendance, non significative : p = –) ; ce n'est pas un constat.")
     # log-rank p = 0.141 >= 0.05: a tendency with its p-value, not "the segment losing customers fastest"
     assert es["decay"][2] == ("retail tend à perdre ses clients plus vite que les autres segments (62 % encore actifs "
                               "après 12 mois), mais l'écart n'est pas significatif (tendance, non significative : "
@@ -304,6 +306,13 @@ def test_summary_claims_follow_their_tests_and_the_table():
     assert executive_summary(s, "en")["decay"][2] == (
         "Segment losing customers fastest: retail (62% still active after 12 months; log-rank test across "
         "segments, p = 0.032).")
+    s["03_cohort_decay"]["trend_p"] = 0.21
+    assert executive_summary(s, "fr")["decay"][1] == (
+        "Cohortes récentes : en dégradation (-3,5 pts), mais l'écart n'est pas significatif "
+        "(tendance, non significative : p = 0,21) ; ce n'est pas un constat.")
+    s["03_cohort_decay"]["trend_p"] = 0.0004
+    assert executive_summary(s, "en")["decay"][1] == (
+        "Trend of recent cohorts: worsening (-3.5 pts); test of the difference, p < 0.001.")
     s["03_cohort_decay"]["logrank_p"] = None  # no test: no claim
     assert not any("retail" in line for line in executive_summary(s, "fr")["decay"])
     # every shown priority-1 customer has personal_call and the table shows all 2 of them

@@ -90,6 +90,7 @@ class CohortDecayFigures(TypedDict):
     retention_12m: float | None
     trend: str | None  # improving / worsening / stable
     trend_delta: float | None  # percentage points
+    trend_p: float | None  # test of the difference: improving / worsening is a finding only if < ALPHA
     fastest_segment: str | None
     median_lifetime_months: float | None
     fastest_segment_retention_12m: float | None
@@ -155,12 +156,13 @@ ALPHA = 0.05
 
 
 def fmt_p(p: float | None, lang: str) -> str:
-    """A p-value: two decimals (``0,14``), three under 0.1 (``0,032``), ``< 0,001`` below that."""
+    """A p-value with its sign: ``p = 0,14`` (two decimals), ``p = 0,032`` (three under 0.1),
+    ``p < 0,001`` below that, ``p = –`` when there is none."""
     if p is None:
-        return "–"
+        return "p = –"
     if p < 0.001:
-        return "< " + fmt_num(0.001, lang, 3)
-    return fmt_num(p, lang, 3 if p < 0.1 else 2)
+        return "p < " + fmt_num(0.001, lang, 3)
+    return "p = " + fmt_num(p, lang, 3 if p < 0.1 else 2)
 
 #: Dashboard order of the KPI table (the same order every month, SPEC section 5): customer
 #: KPIs, inactivity level shares, email KPIs, inactivity rates; any other KPI after them.
@@ -330,7 +332,15 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         delta_text = (t("report_trend_delta", lang, delta=("+" if delta >= 0 else "-")
                         + fmt_num(abs(delta), lang, 1), points=t("report_points", lang))
                       if isinstance(delta, (int, float)) else "")
-        out["decay"].append(t("report_decay_trend", lang, trend=tr_text, delta=delta_text))
+        p = decay.get("trend_p")
+        if tr == "stable" or p is None and delta is None:
+            out["decay"].append(t("report_decay_trend", lang, trend=tr_text, delta=delta_text))
+        elif p is not None and p < ALPHA:
+            out["decay"].append(t("report_decay_trend_tested", lang, trend=tr_text, delta=delta_text,
+                                  p=fmt_p(p, lang)))
+        else:  # not significant, or not tested: a tendency, with its p-value
+            out["decay"].append(t("report_decay_trend_tendency", lang, trend=tr_text, delta=delta_text,
+                                  p=fmt_p(p, lang)))
     if decay.get("fastest_segment") and decay.get("logrank_p") is not None:
         p = decay["logrank_p"]
         key = "report_decay_fastest" if p < ALPHA else "report_decay_fastest_tendency"
