@@ -226,7 +226,7 @@ def score(
     from analysis.data.dataset import load
     from analysis.models.classifier import forward_evaluation
     from analysis.models.classifier import score as score_customers
-    from analysis.reporting.i18n import check_lang
+    from analysis.reporting import check_lang
     from analysis.reporting.risk_text import scores_table
     from analysis.reporting.safety import write_people_csv
 
@@ -376,7 +376,7 @@ def audit(
     from analysis.errors import ConfigError
     from analysis.models.audit import RetroAudit
     from analysis.models.tuning import BASE, ThresholdTuner
-    from analysis.reporting.i18n import check_lang
+    from analysis.reporting import check_lang
     from analysis.reporting.tuning import thresholds_yaml
 
     if tune and out is None:
