@@ -16,6 +16,8 @@ Segments: A, B, C small; D, E, F large.
 
 from __future__ import annotations
 
+import math
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -321,6 +323,22 @@ def test_retention_trend_by_hand():
     assert retention_trend(_trend_matrix([0.8, 0.6], [10, 10], [True, True]))["trend"] == "worsening"
     assert retention_trend(_trend_matrix([0.80, 0.81], [100, 100], [True, True]))["trend"] == "stable"
     assert retention_trend(_trend_matrix([0.8], [10], [True]))["trend"] is None
+
+
+def test_retention_trend_p_value_by_hand():
+    # recent 90 / 100 retained, older 80 / 100: pooled 0.85, z = 0.1 / sqrt(0.85 * 0.15 * 2 / 100) = 1.9803,
+    # two-sided p = erfc(z / sqrt 2) = 0.0477
+    tr = retention_trend(_trend_matrix([0.8, 0.9], [100, 100], [True, True]))
+    z = 0.1 / math.sqrt(0.85 * 0.15 * 2 / 100)
+    assert tr["trend"] == "improving" and tr["trend_p"] == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-9)
+    assert tr["trend_p"] == pytest.approx(0.0477, abs=1e-4)
+    # 8 / 10 -> 6 / 10: "worsening" by 20 points, but p = 0.33 (not significant)
+    small = retention_trend(_trend_matrix([0.8, 0.6], [10, 10], [True, True]))
+    z = 0.2 / math.sqrt(0.7 * 0.3 * 2 / 10)
+    assert small["trend_p"] == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-9)
+    assert small["trend_p"] == pytest.approx(0.3291, abs=1e-4)
+    # everyone retained on both sides: no test
+    assert retention_trend(_trend_matrix([1.0, 1.0], [10, 10], [True, True]))["trend_p"] is None
 
 
 def test_cohort_summary_keys_and_values():

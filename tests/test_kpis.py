@@ -314,32 +314,70 @@ def test_alarm_does_not_fire_below_doubling_or_below_threshold():
     assert not al["fired"].any()
 
 
-def test_alarm_through_the_monthly_review():
-    # 100 contacts; January: 1 hard bounce; February: 3 hard bounces -> doubled
-    ids = [f"k{i:03d}" for i in range(100)]
+def _bounce_ds(contacts, jan_bounces, feb_bounces):
+    """``contacts`` contacts mailed once in January and once in February, with that many hard bounces."""
+    ids = [f"k{i:04d}" for i in range(contacts)]
     cust = pd.DataFrame({"customer_id": ids, "signup_date": "2025-12-01"})
     rows = []
-    for camp, day, bounced in (("J", "2026-01-10", 1), ("F", "2026-02-10", 3)):
+    for camp, day, bounced in (("J", "2026-01-10", jan_bounces), ("F", "2026-02-10", feb_bounces)):
         rows += [(i, camp, f"{day} 09:00:00", "sent") for i in ids]
         rows += [(i, camp, f"{day} 09:00:01", "delivered") for i in ids[bounced:]]
         rows += [(i, camp, f"{day} 09:00:01", "bounce_hard") for i in ids[:bounced]]
-        rows += [(i, camp, f"{day} 12:00:00", "open") for i in ids[50:80]]
-        rows += [(i, camp, f"{day} 12:01:00", "click") for i in ids[50:60]]
+        rows += [(i, camp, f"{day} 12:00:00", "open") for i in ids[contacts // 2:contacts * 8 // 10]]
+        rows += [(i, camp, f"{day} 12:01:00", "click") for i in ids[contacts // 2:contacts * 6 // 10]]
     email = pd.DataFrame(rows, columns=["customer_id", "campaign_id", "event_time", "event"])
-    ds = analysis.from_frames(customers=cust, email_events=email)
+    return analysis.from_frames(customers=cust, email_events=email)
+
+
+def test_alarm_through_the_monthly_review():
+    # 1 000 contacts; January: 10 hard bounces (1 %); February: 30 (3 %) -> doubled, 30 >= 10 events
+    ds = _bounce_ds(1000, 10, 30)
     review = kpis.monthly_review(ds, "2026-03-01")
     assert review.month == "2026-02"
     _close(review.kpis_month["hard_bounce_rate"], 0.03)
     _close(review.kpis_prev_month["hard_bounce_rate"], 0.01)
     keys = [(a["kind"], a["code"]) for a in review.alerts]
     assert keys == [("threshold", "hard_bounce_rate"), ("alarm", "bounces_doubled")]
+    alarm = review.alerts[1]
+    assert (alarm["count"], alarm["base"], alarm["prev_count"], alarm["prev_base"]) == (30, 1000, 10, 1000)
     assert review.decisions == ["suspend_audit", "remove_hard_bounces"]
-    assert narrative.alert_texts(review.alerts, "en")[1] == t("kpi_alarm_bounces_doubled", "en", prev="1.00%",
-                                                              value="3.00%")
+    assert narrative.alert_texts(review.alerts, "en")[1] == (
+        "Hard bounces doubled: 30 out of 1,000 emails sent (3.00%) against 10 out of 1,000 (1.00%) "
+        "the month before; suspend sends and audit the base.")
+    assert narrative.alert_texts(review.alerts, "fr")[1] == (
+        "Les rebonds durs ont doublé : 30 sur 1 000 e-mails envoyés (3,00 %) contre 10 sur 1 000 (1,00 %) "
+        "le mois précédent ; suspendre les envois et auditer la base.")
     assert narrative.decision_texts(review.decisions, "en")[0] == t("kpi_decision_suspend_audit", "en")
     # one month earlier: January alone, no previous month -> no alarm; 1 % hard bounces < 2 %
     jan = kpis.monthly_review(ds, "2026-02-01")
     assert jan.month == "2026-01" and jan.alerts == []
+
+
+def test_alarm_needs_a_minimum_count_of_events():
+    # 100 contacts: 1 -> 3 hard bounces is the same tripling (1 % -> 3 %) but 3 events < 10: no alarm,
+    # the 3 % stays a threshold alert
+    small = kpis.monthly_review(_bounce_ds(100, 1, 3), "2026-03-01")
+    assert [(a["kind"], a["code"]) for a in small.alerts] == [("threshold", "hard_bounce_rate")]
+    assert small.alarms.loc[small.alarms["alarm"] == "bounces_doubled", "count"].tolist() == [1, 3]
+    # the minimum is a parameter (KpiThresholds.alarm_min_events, dataset.yml thresholds:)
+    lax = kpis.monthly_review(_bounce_ds(100, 1, 3), "2026-03-01", thresholds=kpis.KpiThresholds(alarm_min_events=3))
+    assert ("alarm", "bounces_doubled") in [(a["kind"], a["code"]) for a in lax.alerts]
+    assert kpis.KpiThresholds().alarm_min_events == 10
+
+
+def test_alarm_counts_complaints_out_of_delivered():
+    frame = pd.DataFrame({"month": pd.date_range("2026-01-01", periods=2, freq="MS"),
+                          "hard_bounce_rate": [0.0, 0.0], "complaint_rate": [2 / 4000, 12 / 4000],
+                          "hard_bounces": [0, 0], "sent": [4100, 4100], "complaints": [2, 12],
+                          "delivered": [4000, 4000]})
+    al = kpis.period_alarms(frame).set_index(["alarm", "month"])
+    row = al.loc[("complaints_exploded", pd.Timestamp("2026-02-01"))]
+    assert bool(row["fired"]) and (row["count"], row["base"], row["prev_count"]) == (12, 4000, 2)
+    # 5 complaints out of 4 070 delivered after 1: x5 and 0.12 % >= 0.1 %, but 5 < 10 events
+    frame.loc[:, "complaints"] = [1, 5]
+    frame.loc[:, "delivered"] = [4070, 4070]
+    frame.loc[:, "complaint_rate"] = [1 / 4070, 5 / 4070]
+    assert not kpis.period_alarms(frame)["fired"].any()
 
 
 def test_decisions_are_at_most_three_in_order(ds):

@@ -52,6 +52,8 @@ def _tiny(folder: Path, with_email: bool = True) -> Path:
         rows += [("c4", "M", "2026-03-16 09:00:01", "bounce_hard"), ("c2", "M", "2026-03-17 08:00:00", "open")]
         pd.DataFrame(rows, columns=["customer_id", "campaign_id", "event_time", "event"]).to_csv(
             folder / "email_events.csv", index=False)
+        # one hard bounce: the alarm's minimum count of events (10 by default) lowered for this tiny base
+        (folder / "dataset.yml").write_text("thresholds:\n  alarm_min_events: 1\n", encoding="utf-8")
     return folder
 
 

@@ -225,7 +225,8 @@ def _summary() -> dict:
                            "min_lead_weeks": 4, "false_alarm_any": 0.25, "verdict": "confirmed",
                            "silent_churners": 20, "preventable_revenue": 54321.0},
         "03_cohort_decay": {"retention_3m": 0.9, "retention_6m": 0.8, "trend": "worsening",
-                            "trend_delta": -3.5, "fastest_segment": "retail", "median_lifetime_months": 18.5},
+                            "trend_delta": -3.5, "fastest_segment": "retail", "median_lifetime_months": 18.5,
+                            "fastest_segment_retention_12m": 0.62, "logrank_p": 0.141, "trend_p": None},
         "04_churn_risk": {"auc_model": 0.812, "auc_recency": 0.7, "auc_bgnbd": 0.654, "best_model": "gbm",
                           "n_priority_1": 42, "top_priorities": [
                               {"customer_id": "C9", "churn_probability": 0.91, "value": 5000.0,
@@ -249,22 +250,40 @@ def test_executive_summary_french_figures():
     assert kpi_label("open_rate", "fr") != "open rate"  # a French label exists
     assert es["alerts"] == [f"{kpi_label('open_rate', 'fr')} 9,0 % ({t('kpi_alert_open_rate', 'fr', threshold='10,0 %')}).",
                             "Les rebonds durs ont doublé (2,00 % à 4,00 %) : suspendre les envois et auditer la base.",
-                            "12 ligne(s) de l'export ont été mises de côté par la validation "
+                            "12 lignes de l'export ont été mises de côté par la validation "
                             "(voir le rapport de validation)."]
+    assert es["audit"][3] == "20 clients perdus sont partis sans aucun signal (départs silencieux)."
     assert es["audit"][0] == ("80 % des 100 clients perdus audités ont émis un signal au moins 4 semaines "
                               "avant leur départ (intervalle de confiance à 95 % : 71 % à 87 %).")
     assert es["audit"][1].endswith("25 % ont déclenché au moins une alerte (fausses alertes).")
     assert "54 321 €" in es["audit"][4]
     assert es["decay"][0] == "Clients toujours actifs après leur arrivée : 90,0 % à 3 mois, 80,0 % à 6 mois."
-    assert es["decay"][1] == "Tendance des cohortes récentes : en dégradation (-3,5 pts)."
+    # trend_p absent (not tested): a tendency, never a finding
+    assert es["decay"][1] == ("Cohortes récentes : en dégradation (-3,5 pts), mais l'écart n'est pas significatif "
+                              "(tendance, non significative : p = –) ; ce n'est pas un constat.")
+    # log-rank p = 0.141 >= 0.05: a tendency with its p-value, not "the segment losing customers fastest"
+    assert es["decay"][2] == ("retail tend à perdre ses clients plus vite que les autres segments (62 % encore actifs "
+                              "après 12 mois), mais l'écart n'est pas significatif (tendance, non significative : "
+                              "p = 0,14) ; ce n'est pas un constat.")
     assert es["decay"][3] == "Durée de vie médiane d'un client : 18,5 mois."
-    assert "AUC de 0,81, contre 0,70 pour la seule récence et 0,65 pour BG/NBD" in es["risk"][0]
+    # plain wording: AUC 0.812 -> 81 times in 100; no model name, "AUC" nor "BG/NBD" above the appendix
+    assert es["risk"][0] == ("Sur un client perdu et un client fidèle pris au hasard, le modèle classe correctement "
+                             "le client perdu avant le client fidèle 81 fois sur 100, contre 70 pour la seule "
+                             "ancienneté du dernier contact et 65 pour une prévision fondée sur la seule fréquence "
+                             "d'achat.")
+    assert es["risk"][1] == "42 clients cumulent forte valeur et risque élevé (priorité 1)."
+    words = " ".join(es["risk"] + es["decay"] + es["decisions"] + es["audit"] + es["headline"])
+    assert not any(j in words for j in ("AUC", "BG/NBD", "gbm", "logit", "(s)"))
+    assert es["appendix"][0].startswith("Modèle de risque de départ : gbm. Les « fois sur 100 » sont l'AUC")
+    assert "0,81 pour le modèle, 0,70 pour la seule récence, 0,65 pour BG/NBD" in es["appendix"][0]
     assert es["priorities"][0] == ["C9", "91 %", "5 000 €", "1 000 €", "appel", "recency; nps"]
     assert es["priorities"][1][4] == t("sig_action_personal_call", "fr")  # action code shown as its label
     assert len(es["decisions"]) == MAX_DECISIONS
     assert es["decisions"][0] == t("kpi_decision_suspend_audit", "fr")  # a decision code, worded here
-    assert es["decisions"][1] == ("Faire contacter ce mois-ci les 42 clients de priorité 1 par le service client, "
-                                  "en commençant par les 2 du tableau des priorités ci-dessous (1 250 € de valeur à risque attendue).")
+    # the two rows shown have different actions ("appel", personal_call); 2 shown out of 42
+    assert es["decisions"][1] == ("Clients de priorité 1 : l'action recommandée pour chacun dans le tableau, ce mois-ci, "
+                                  "en commençant par les 2 premiers ci-dessous sur 42 (1 250 € de valeur à risque "
+                                  "attendue pour ces 2).")
     assert es["decisions"][2].startswith("Passer en revue les alertes précoces chaque semaine : 80 %")
     s = _summary()
     s["02_retro_audit"]["watch_first"] = ["recency", "nps"]
@@ -275,6 +294,51 @@ def test_executive_summary_french_figures():
                                   f"{names} (80% of lost clients signalled at least 4 weeks before leaving).")
     s["02_retro_audit"]["signals_discriminate"] = False
     assert len(executive_summary(s, "en")["decisions"]) == 2  # no advice to watch useless signals
+
+
+def test_summary_claims_follow_their_tests_and_the_table():
+    s = _summary()
+    # p = 0.032 < 0.05: a finding, with its test
+    s["03_cohort_decay"]["logrank_p"] = 0.032
+    assert executive_summary(s, "fr")["decay"][2] == (
+        "Segment qui perd ses clients le plus vite : retail (62 % encore actifs après 12 mois ; test du log-rank "
+        "entre segments, p = 0,032).")
+    assert executive_summary(s, "en")["decay"][2] == (
+        "Segment losing customers fastest: retail (62% still active after 12 months; log-rank test across "
+        "segments, p = 0.032).")
+    s["03_cohort_decay"]["trend_p"] = 0.21
+    assert executive_summary(s, "fr")["decay"][1] == (
+        "Cohortes récentes : en dégradation (-3,5 pts), mais l'écart n'est pas significatif "
+        "(tendance, non significative : p = 0,21) ; ce n'est pas un constat.")
+    s["03_cohort_decay"]["trend_p"] = 0.0004
+    assert executive_summary(s, "en")["decay"][1] == (
+        "Trend of recent cohorts: worsening (-3.5 pts); test of the difference, p < 0.001.")
+    s["03_cohort_decay"]["logrank_p"] = None  # no test: no claim
+    assert not any("retail" in line for line in executive_summary(s, "fr")["decay"])
+    # every shown priority-1 customer has personal_call and the table shows all 2 of them
+    s["04_churn_risk"]["n_priority_1"] = 2
+    s["04_churn_risk"]["top_priorities"][0]["recommended_action"] = "personal_call"
+    es = executive_summary(s, "fr")
+    assert es["decisions"][1] == ("Clients de priorité 1 (2 dans le tableau ci-dessous, 1 250 € de valeur à risque "
+                                  "attendue) : appel personnel du responsable de compte, ce mois-ci.")
+    assert t("sig_action_personal_call", "fr") == "Appel personnel du responsable de compte"
+    assert "service client" not in " ".join(es["decisions"])
+    # singular forms (French 1 is singular)
+    s["01_base_health"]["quarantined_rows"] = 1
+    s["02_retro_audit"]["silent_churners"] = 1
+    s["04_churn_risk"]["n_priority_1"] = 1
+    es = executive_summary(s, "fr")
+    assert es["alerts"][-1] == ("1 ligne de l'export a été mise de côté par la validation "
+                                "(voir le rapport de validation).")
+    assert es["audit"][3] == "1 client perdu est parti sans aucun signal (départ silencieux)."
+    assert es["risk"][1] == "1 client cumule forte valeur et risque élevé (priorité 1)."
+    # an alarm with its counts (kpis.period_alarms): the events behind the rates are shown
+    s["01_base_health"]["alerts"] = [{"kind": "alarm", "code": "complaints_exploded", "kpi": "complaint_rate",
+                                      "value": 12 / 4070, "threshold": 2 / 4000, "count": 12, "base": 4070,
+                                      "prev_count": 2, "prev_base": 4000}]
+    assert executive_summary(s, "fr")["alerts"][0] == (
+        "Les plaintes pour spam ont explosé : 12 sur 4 070 e-mails délivrés (0,29 %) contre 2 sur 4 000 (0,05 %) "
+        "le mois précédent ; suspendre les envois et auditer la base.")
 
 
 def test_executive_summary_english_and_caps_decisions():
@@ -380,7 +444,7 @@ def test_failing_notebook_reported_and_exit_code(fixture_run):
     assert len(errors) == 1 and errors[0].ename == "ValueError"
     assert "never reached" not in json.dumps([c.get("outputs", []) for c in executed.cells if c.cell_type == "code"])
     index = (run / "index.html").read_text(encoding="utf-8")
-    assert "1 section(s) de ce rapport n&#39;ont pas pu être produites" in index
+    assert "1 section de ce rapport n&#39;a pas pu être produite :" in index  # French 1 is singular
     assert "fixture failure: column &#39;segment&#39; is missing" in index
     page = (run / "02_fixture_fail.html").read_text(encoding="utf-8")
     assert "Cette section n&#x27;a pas pu être produite" in page or "Cette section n'a pas pu être produite" in page

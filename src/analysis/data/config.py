@@ -182,6 +182,9 @@ class KpiThresholds:
     growth : month-over-month factor of the "bounces doubled / complaints exploded" alarm (2).
     machine_open_seconds : delay after delivery under which an open without click is a
         machine open, when the correction is on (10).
+    alarm_min_events : fewest events in the month (hard bounces, spam complaints) for the
+        "bounces doubled / complaints exploded" alarm to fire (10): below it a rate that doubles
+        is a handful of events, noise rather than a change of the base.
     """
 
     deliverability_min: float = 0.95
@@ -192,6 +195,7 @@ class KpiThresholds:
     complaint_max: float = 0.001
     growth: float = 2.0
     machine_open_seconds: float = 10.0
+    alarm_min_events: int = 10
 
     def rules(self) -> dict[str, tuple[str, float]]:
         """kpi -> (comparison that raises the alert, threshold); comparisons: lt, le, gt, ge."""

@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.exceptions import StatError
-from scipy.stats import chi2
+from scipy.stats import chi2, chi2_contingency
 
 from analysis.data.dataset import Dataset
 from analysis.errors import ConfigError, NotEnoughDataError
@@ -580,13 +580,16 @@ def retention_trend(matrix: pd.DataFrame, age: int = 3, n: int = 6,
     dict with ``trend`` (``improving`` / ``worsening`` / ``stable``; None with fewer than
     two mature cohorts), ``trend_delta`` (points, recent - older), ``recent``, ``older``
     (pooled retention), ``n_per_side``, ``age``, ``recent_cohorts``, ``older_cohorts``
-    (first and last cohort of each side).
+    (first and last cohort of each side) and ``trend_p``: the two-sided p-value of the
+    difference of the two pooled shares (chi-squared test of the 2 x 2 table retained / not
+    retained by side, without continuity correction, i.e. the two-proportion z-test; None when
+    a side or an outcome is empty). A trend is a finding only when ``trend_p`` is small.
     """
     cells = matrix.loc[matrix["age"].eq(age) & matrix["observable"] & (matrix["denominator"] > 0)]
     cells = cells.sort_values("cohort", kind="stable")
     k = min(int(n), len(cells) // 2)
     out = {"trend": None, "trend_delta": None, "recent": None, "older": None,
-           "n_per_side": k, "age": int(age), "recent_cohorts": None, "older_cohorts": None}
+           "n_per_side": k, "age": int(age), "recent_cohorts": None, "older_cohorts": None, "trend_p": None}
     if k < 1:
         return out
     recent, older = cells.iloc[-k:], cells.iloc[-2 * k:-k]
@@ -595,7 +598,12 @@ def retention_trend(matrix: pd.DataFrame, age: int = 3, n: int = 6,
     delta = 100.0 * (r - o)
     trend = "stable" if abs(delta) < min_delta else ("improving" if delta > 0 else "worsening")
     span = lambda c: (c["cohort"].iloc[0], c["cohort"].iloc[-1])  # noqa: E731
-    out.update(trend=trend, trend_delta=delta, recent=r, older=o,
+    table = np.array([[recent["numerator"].sum(), recent["denominator"].sum() - recent["numerator"].sum()],
+                      [older["numerator"].sum(), older["denominator"].sum() - older["numerator"].sum()]], float)
+    p = None
+    if (table.sum(axis=0) > 0).all() and (table.sum(axis=1) > 0).all():
+        p = float(chi2_contingency(table, correction=False)[1])
+    out.update(trend=trend, trend_delta=delta, recent=r, older=o, trend_p=p,
                recent_cohorts=span(recent), older_cohorts=span(older))
     return out
 
@@ -667,6 +675,7 @@ def cohort_summary(ds: Dataset, as_of, period: str = "M", segment_by: str | None
         "median_lifetime_months": val(base["median_months"]),
         "trend": tr["trend"],
         "trend_delta": tr["trend_delta"],
+        "trend_p": tr["trend_p"],
         "trend_recent": tr["recent"],
         "trend_older": tr["older"],
         "trend_n_per_side": tr["n_per_side"],

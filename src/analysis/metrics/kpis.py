@@ -66,7 +66,10 @@ audit the base". It fires for a month when
 * ``complaints_exploded``: the complaint rate is more than ``growth`` times the previous
   month's (any rise from 0 counts) *and* at least the complaint threshold (0.1 %).
 
-Both need the two months to have a value (sends in both).
+Both need the two months to have a value (sends in both) and at least ``alarm_min_events``
+(10) events in the month (hard bounces, complaints), when the counts are given: a rate that
+doubles on a handful of events is noise. The alarm carries its counts (``count`` events out of
+``base``: hard bounces out of sent, complaints out of delivered) for the report to show them.
 
 Customer KPIs (per complete month ``[start, end)``, from :func:`analysis.metrics.lifecycle.status_at`)
 ----------------------------------------------------------------------------------------------
@@ -601,27 +604,38 @@ def period_alarms(monthly: pd.DataFrame, thresholds: KpiThresholds | None = None
     Parameters
     ----------
     monthly : :func:`email_kpis` by month (without segment): ``month``,
-        ``hard_bounce_rate``, ``complaint_rate``, one row per consecutive month.
+        ``hard_bounce_rate``, ``complaint_rate``, one row per consecutive month; with the
+        counts ``hard_bounces``, ``sent``, ``complaints``, ``delivered`` (as :func:`email_kpis`
+        gives them) an alarm also needs ``thresholds.alarm_min_events`` events in the month.
 
     Returns
     -------
     DataFrame, one row per (month, alarm): ``month``, ``alarm`` (``bounces_doubled`` or
-    ``complaints_exploded``), ``kpi``, ``value``, ``prev_value``, ``fired`` (bool).
+    ``complaints_exploded``), ``kpi``, ``value``, ``prev_value``, ``count`` and ``base``
+    (events and the emails they are counted on, this month; NaN without the counts),
+    ``prev_count``, ``prev_base`` (the previous month's), ``fired`` (bool).
     """
     th = thresholds or KpiThresholds()
     m = monthly.sort_values("month", kind="stable").reset_index(drop=True)
     parts = []
-    for alarm, kpi, floor in (("bounces_doubled", "hard_bounce_rate", th.hard_bounce_max),
-                              ("complaints_exploded", "complaint_rate", th.complaint_max)):
+    for alarm, kpi, floor, events, base in (
+            ("bounces_doubled", "hard_bounce_rate", th.hard_bounce_max, "hard_bounces", "sent"),
+            ("complaints_exploded", "complaint_rate", th.complaint_max, "complaints", "delivered")):
         v = m[kpi].astype("float64")
         p = v.shift(1)
+        n = m[events].astype("float64") if events in m else pd.Series(np.nan, index=m.index)
+        b = m[base].astype("float64") if base in m else pd.Series(np.nan, index=m.index)
         both = v.notna() & p.notna()
         if alarm == "bounces_doubled":
             fired = both & (((p > 0) & (v >= th.growth * p)) | ((p == 0) & (v >= floor)))
         else:
             fired = both & (v > th.growth * p) & (v >= floor)
+        if events in m:
+            fired &= n >= th.alarm_min_events
         parts.append(pd.DataFrame({"month": m["month"], "alarm": alarm, "kpi": kpi,
-                                   "value": v, "prev_value": p, "fired": fired.astype(bool)}))
+                                   "value": v, "prev_value": p, "count": n, "base": b,
+                                   "prev_count": n.shift(1), "prev_base": b.shift(1),
+                                   "fired": fired.astype(bool)}))
     out = pd.concat(parts, ignore_index=True)
     out["alarm"] = out["alarm"].astype("string")
     out["kpi"] = out["kpi"].astype("string")
@@ -692,7 +706,8 @@ def month_alerts(dashboard: pd.DataFrame, alarms: pd.DataFrame | None,
     List of dicts (codes and numbers, no text): ``kind`` (``threshold`` or ``alarm``),
     ``code`` (the KPI for a threshold alert, ``bounces_doubled`` / ``complaints_exploded`` /
     ``revenue_zero`` (:func:`revenue_zero_alert`) for an alarm), ``kpi``, ``value`` and ``threshold`` (the previous month's value for an
-    alarm). :func:`analysis.reporting.narrative.alert_text` words them.
+    alarm); a fired period alarm also has ``count``, ``base``, ``prev_count``, ``prev_base``
+    (events out of emails, this month and the previous one; None when unknown). :func:`analysis.reporting.narrative.alert_text` words them.
     """
     month = pd.Timestamp(month)
     rows = dashboard.loc[(dashboard["month"] == month) & dashboard["alert"]]
@@ -704,7 +719,10 @@ def month_alerts(dashboard: pd.DataFrame, alarms: pd.DataFrame | None,
     if alarms is not None and not alarms.empty:
         fired = alarms.loc[(alarms["month"] == month) & alarms["fired"]]
         out += [{"kind": "alarm", "code": str(r.alarm), "kpi": str(r.kpi), "value": r.value,
-                 "threshold": r.prev_value} for r in fired.itertuples()]
+                 "threshold": r.prev_value,
+                 **{k: (None if pd.isna(getattr(r, k, np.nan)) else int(getattr(r, k)))
+                    for k in ("count", "base", "prev_count", "prev_base")}}
+                for r in fired.itertuples()]
     return out
 
 
@@ -811,7 +829,8 @@ def monthly_review(ds: Dataset, as_of: str | pd.Timestamp, open_correction: bool
                                                         thresholds=thresholds)
         alarms = period_alarms(em, thresholds)
     else:
-        alarms = pd.DataFrame(columns=["month", "alarm", "kpi", "value", "prev_value", "fired"])
+        alarms = pd.DataFrame(columns=["month", "alarm", "kpi", "value", "prev_value", "count", "base",
+                                       "prev_count", "prev_base", "fired"])
     month = report_month(cut)
     if dash.empty or not (dash["month"] == month).any():
         return MonthlyReview(None, dash, alarms, decisions=[], open_correction=open_correction)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analysis.reporting.i18n import check_lang, fmt_kpi, fmt_num, fmt_pct, t
+from analysis.reporting.i18n import check_lang, fmt_kpi, fmt_num, fmt_pct, plural, t
 from analysis.reporting.safety import escape
 from analysis.reporting.tables import kpi_reading
 
@@ -25,13 +25,18 @@ def alert_text(alert: Mapping[str, Any], lang: str = "en", currency: str = "EUR"
     """One alert of :func:`analysis.metrics.kpis.month_alerts` as a sentence.
 
     A threshold alert reads "<KPI> <value> (<reading>)."; an alarm (``bounces_doubled``,
-    ``complaints_exploded``) names the previous and the current value.
+    ``complaints_exploded``) names the current and the previous value, with the counts of
+    events behind them ("30 out of 1,000 emails sent") when the alert carries them.
     """
     check_lang(lang)
     kpi = str(alert["kpi"])
     if alert["kind"] == "alarm":
-        return t(f"kpi_alarm_{alert['code']}", lang, value=fmt_kpi(kpi, alert["value"], lang, currency),
-                 prev=fmt_kpi(kpi, alert["threshold"], lang, currency))
+        value, prev = fmt_kpi(kpi, alert["value"], lang, currency), fmt_kpi(kpi, alert["threshold"], lang, currency)
+        counts = {k: alert.get(k) for k in ("count", "base", "prev_count", "prev_base")}
+        if None not in counts.values():  # the events behind the rates (kpis.period_alarms)
+            return t(f"kpi_alarm_{alert['code']}_counts", lang, value=value, prev=prev,
+                     **{k: fmt_num(v, lang) for k, v in counts.items()})
+        return t(f"kpi_alarm_{alert['code']}", lang, value=value, prev=prev)
     return t("kpi_alert_line", lang, kpi=t(f"kpi_{kpi}", lang), value=fmt_kpi(kpi, alert["value"], lang, currency),
              reading=kpi_reading(kpi, "alert", alert["threshold"], lang))
 
@@ -67,7 +72,8 @@ def decisions_markdown(figures: Mapping[str, Any], lang: str = "en") -> str:
         change = (now.get("active_customers") or 0) - (before.get("active_customers") or 0)
         lines += [t("bh_changes", lang, active=fmt_num(now.get("active_customers"), lang),
                     active_change=("+" if change > 0 else "") + fmt_num(change, lang),
-                    churn=fmt_pct(now.get("churn_rate"), lang), alerts=len(figures["alerts"])), ""]
+                    churn=fmt_pct(now.get("churn_rate"), lang),
+                    alerts=plural("table_n_alerts", len(figures["alerts"]), lang)), ""]
     lines += [f"{i}. {d}" for i, d in enumerate(decision_texts(figures["decisions"], lang), start=1)]
     return "\n".join(lines)
 
@@ -95,7 +101,9 @@ def cohort_takeaways(figures: Mapping[str, Any], lang: str = "en") -> str:
         lines.append(t("coh_take_trend_none", lang))
     else:
         delta = figures["trend_delta"]
-        lines.append(t(f"coh_take_trend_{trend}", lang, n=figures["trend_n_per_side"],
+        k = figures["trend_n_per_side"]
+        lines.append(t(f"coh_take_trend_{trend}", lang, n=k, recent_side=plural("coh_recent_side", k, lang),
+                       older_side=plural("coh_older_side", k, lang),
                        recent=pct(figures["trend_recent"]), older=pct(figures["trend_older"]),
                        age=figures["trend_age"], metric=t(f"coh_metric_{figures['trend_metric']}", lang),
                        delta=("+" if delta > 0 else "") + fmt_num(delta, lang, 1)))
@@ -106,6 +114,7 @@ def cohort_takeaways(figures: Mapping[str, Any], lang: str = "en") -> str:
         if figures["fastest_segment"] is None:
             lines.append(t("coh_take_segment_none", lang, segment=escape(seg), p=p_txt))
         else:
-            lines.append(t("coh_take_segment", lang, segment=escape(seg), fastest=escape(figures["fastest_segment"]),
+            key = "coh_take_segment" if p is not None and p < 0.05 else "coh_take_segment_tendency"
+            lines.append(t(key, lang, segment=escape(seg), fastest=escape(figures["fastest_segment"]),
                            r12=pct(figures["fastest_segment_retention_12m"]), p=p_txt))
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, t
+from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, plural, t
 
 __all__ = [
     "balance_markdown",
@@ -212,7 +212,7 @@ def summary_sentences(sidecar: dict[str, Any] | None, lang: str) -> list[str]:
     okr = sidecar.get("okr") or []
     if okr:
         good = sum(1 for k in okr if k.get("status_code") in ("achieved", "on_track"))
-        out.append(t("rea_summary_okr", lang, achieved=good, n=len(okr)))
+        out.append(plural("rea_summary_okr_n", good, lang, total=len(okr)))
     reaction = sidecar.get("reaction") or {}
     if reaction.get("median_days") is not None:
         out.append(t("rea_summary_reaction", lang, median=fmt_num(reaction["median_days"], lang),

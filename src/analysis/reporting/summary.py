@@ -33,12 +33,13 @@ from analysis.reporting.i18n import (
     fmt_num,
     fmt_pct,
     is_share_kpi,
+    plural,
     t,
     texts,
 )
 from analysis.reporting.narrative import alert_text, decision_text
 
-__all__ = ["MAX_DECISIONS", "MAX_PRIORITIES", "KPI_ORDER", "kpi_label", "kpi_sort_key", "fmt_kpi",
+__all__ = ["MAX_DECISIONS", "MAX_PRIORITIES", "ALPHA", "fmt_p", "KPI_ORDER", "kpi_label", "kpi_sort_key", "fmt_kpi",
            "BaseHealthFigures", "RetroAuditFigures", "CohortDecayFigures", "ChurnRiskFigures", "SCHEMAS",
            "missing_keys", "executive_summary", "render_index"]
 
@@ -89,8 +90,11 @@ class CohortDecayFigures(TypedDict):
     retention_12m: float | None
     trend: str | None  # improving / worsening / stable
     trend_delta: float | None  # percentage points
+    trend_p: float | None  # test of the difference: improving / worsening is a finding only if < ALPHA
     fastest_segment: str | None
     median_lifetime_months: float | None
+    fastest_segment_retention_12m: float | None
+    logrank_p: float | None  # log-rank test across segments: "fastest" is a finding only if < ALPHA
 
 
 class ChurnRiskFigures(TypedDict):
@@ -146,6 +150,19 @@ class _Figures(dict):
 MAX_DECISIONS = 3
 #: Rows of the top-priorities table in the index.
 MAX_PRIORITIES = 10
+#: Significance level: a difference is a finding only when its test gives p < ALPHA, otherwise a
+#: trend shown with its p-value (STYLE: "a non-significant difference is not a finding").
+ALPHA = 0.05
+
+
+def fmt_p(p: float | None, lang: str) -> str:
+    """A p-value with its sign: ``p = 0,14`` (two decimals), ``p = 0,032`` (three under 0.1),
+    ``p < 0,001`` below that, ``p = –`` when there is none."""
+    if p is None:
+        return "p = –"
+    if p < 0.001:
+        return "p < " + fmt_num(0.001, lang, 3)
+    return "p = " + fmt_num(p, lang, 3 if p < 0.1 else 2)
 
 #: Dashboard order of the KPI table (the same order every month, SPEC section 5): customer
 #: KPIs, inactivity level shares, email KPIs, inactivity rates; any other KPI after them.
@@ -245,14 +262,15 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
     change), ``month``, ``previous_month``, ``alerts`` (texts), ``audit`` (sentences),
     ``decay`` (sentences), ``risk`` (sentences), ``priorities`` (rows of formatted cells),
     ``priority_columns`` (headers), ``decisions`` (at most :data:`MAX_DECISIONS` texts),
-    ``reactivation`` (sentences from ``05_reactivation``: campaign, OKRs, reaction delay) and
+    ``reactivation`` (sentences from ``05_reactivation``: campaign, OKRs, reaction delay),
+    ``appendix`` (the model's name and technical measures, the significance rule) and
     ``has_base`` (True if the base-health figures are there, so "no alert" means no alert).
     Empty lists where the figures are absent.
     """
     check_lang(lang)
     base, audit, decay, risk = (_Figures(name, summary.get(name)) for name in SCHEMAS)
     out: dict[str, Any] = {"headline": [], "kpis": [], "month": None, "previous_month": None,
-                           "alerts": [], "audit": [], "decay": [], "risk": [], "priorities": [],
+                           "appendix": [], "alerts": [], "audit": [], "decay": [], "risk": [], "priorities": [],
                            "priority_columns": [], "decisions": [], "has_base": bool(base)}
 
     # -- headline and KPIs of the month vs the previous month
@@ -276,7 +294,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         ]
     out["alerts"] += [alert_text(a, lang, currency) for a in base.get("alerts") or []]
     if base.get("quarantined_rows"):
-        out["alerts"].append(t("report_alert_quarantine", lang, rows=fmt_num(base["quarantined_rows"], lang)))
+        out["alerts"].append(plural("report_alert_quarantine", base["quarantined_rows"], lang))
 
     # -- retro-audit verdict
     if audit.get("share_signal_min_lead") is not None:
@@ -295,7 +313,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         text = _label_or(f"report_verdict_{v}", lang, _str(v))
         out["audit"].append(t("report_audit_verdict", lang, verdict=text))
     if audit.get("silent_churners") is not None:
-        out["audit"].append(t("report_audit_silent", lang, n=fmt_num(audit["silent_churners"], lang)))
+        out["audit"].append(plural("report_audit_silent", audit["silent_churners"], lang))
     if audit.get("preventable_revenue") is not None:
         out["audit"].append(t("report_audit_preventable", lang,
                               amount=fmt_money(audit["preventable_revenue"], lang, currency)))
@@ -314,21 +332,41 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         delta_text = (t("report_trend_delta", lang, delta=("+" if delta >= 0 else "-")
                         + fmt_num(abs(delta), lang, 1), points=t("report_points", lang))
                       if isinstance(delta, (int, float)) else "")
-        out["decay"].append(t("report_decay_trend", lang, trend=tr_text, delta=delta_text))
-    if decay.get("fastest_segment"):
-        out["decay"].append(t("report_decay_fastest", lang, segment=_str(decay["fastest_segment"])))
+        p = decay.get("trend_p")
+        if tr == "stable" or p is None and delta is None:
+            out["decay"].append(t("report_decay_trend", lang, trend=tr_text, delta=delta_text))
+        elif p is not None and p < ALPHA:
+            out["decay"].append(t("report_decay_trend_tested", lang, trend=tr_text, delta=delta_text,
+                                  p=fmt_p(p, lang)))
+        else:  # not significant, or not tested: a tendency, with its p-value
+            out["decay"].append(t("report_decay_trend_tendency", lang, trend=tr_text, delta=delta_text,
+                                  p=fmt_p(p, lang)))
+    if decay.get("fastest_segment") and decay.get("logrank_p") is not None:
+        p = decay["logrank_p"]
+        key = "report_decay_fastest" if p < ALPHA else "report_decay_fastest_tendency"
+        out["decay"].append(t(key, lang, segment=_str(decay["fastest_segment"]), p=fmt_p(p, lang),
+                              retention=fmt_pct(decay.get("fastest_segment_retention_12m"), lang, 0)))
     if decay.get("median_lifetime_months") is not None:
         out["decay"].append(t("report_decay_lifetime", lang,
                               months=fmt_num(decay["median_lifetime_months"], lang, 1)))
 
     # -- churn risk and priorities
     if risk.get("auc_model") is not None:
-        out["risk"].append(t("report_risk_auc", lang, model=_str(risk.get("best_model")) or "–",
-                             auc=fmt_num(risk["auc_model"], lang, 2),
-                             recency=fmt_num(risk.get("auc_recency"), lang, 2),
-                             bgnbd=fmt_num(risk.get("auc_bgnbd"), lang, 2)))
+        def per100(x):
+            return fmt_num(None if x is None else round(100 * x), lang, 0)
+
+        if risk.get("auc_recency") is not None and risk.get("auc_bgnbd") is not None:
+            out["risk"].append(t("report_risk_ranking", lang, model=per100(risk["auc_model"]),
+                                 recency=per100(risk["auc_recency"]), bgnbd=per100(risk["auc_bgnbd"])))
+        else:
+            out["risk"].append(t("report_risk_ranking_short", lang, model=per100(risk["auc_model"])))
+        name = _str(risk.get("best_model")) or "–"
+        out["appendix"].append(t("report_appendix_model", lang, model=_label_or(f"report_model_name_{name}", lang, name),
+                                 auc=fmt_num(risk["auc_model"], lang, 2),
+                                 recency=fmt_num(risk.get("auc_recency"), lang, 2),
+                                 bgnbd=fmt_num(risk.get("auc_bgnbd"), lang, 2)))
     if risk.get("n_priority_1") is not None:
-        out["risk"].append(t("report_risk_priority", lang, n=fmt_num(risk["n_priority_1"], lang)))
+        out["risk"].append(plural("report_risk_priority", risk["n_priority_1"], lang))
     top = [p for p in (risk.get("top_priorities") or []) if isinstance(p, dict)][:MAX_PRIORITIES]
     if top:
         out["priority_columns"] = [t(k, lang) for k in ("report_col_customer", "report_col_probability",
@@ -346,10 +384,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
     # -- at most three decisions: the base-health ones first, then risk, then audit
     decisions = [decision_text(d, lang) for d in base.get("decisions") or []]
     if len(decisions) < MAX_DECISIONS and risk.get("n_priority_1"):
-        at_risk = sum(p.get("expected_value_at_risk") or 0 for p in top)
-        decisions.append(t("report_decision_priorities", lang, n=fmt_num(risk["n_priority_1"], lang),
-                           amount=fmt_money(at_risk, lang, currency), top=len(top)) if top else
-                         t("report_decision_priorities_short", lang, n=fmt_num(risk["n_priority_1"], lang)))
+        decisions.append(_priority_decision(risk["n_priority_1"], top, lang, currency))
     if (len(decisions) < MAX_DECISIONS and audit.get("share_signal_min_lead") is not None
             and audit.get("signals_discriminate") is not False):
         watch = [_label_or(f"aud_ind_{i}", lang, str(i)) for i in (audit.get("watch_first") or [])]
@@ -358,8 +393,27 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         decisions.append(t("report_decision_watch", lang, indicators=", ".join(watch), share=share, weeks=weeks)
                          if watch else t("report_decision_signals", lang, share=share, weeks=weeks))
     out["decisions"] = decisions[:MAX_DECISIONS]
+    if out["decay"] or out["risk"]:
+        out["appendix"].append(t("report_appendix_test", lang, alpha=fmt_num(ALPHA, lang, 2)))
     out["reactivation"] = reactivation_lines(summary, lang)
     return out
+
+
+def _priority_decision(n_p1: int, top: list[dict[str, Any]], lang: str, currency: str) -> str:
+    """The decision on the priority-1 customers: the action recommended for them (the codes of the
+    rows shown; "the action recommended for each" when they differ) and the number the table
+    shows ("the first 10 below out of 12" when it shows fewer than there are)."""
+    shown = top[:n_p1]
+    codes = {p.get("recommended_action") for p in shown}
+    action = (_action(codes.pop(), lang) if len(codes) == 1 else t("report_action_each", lang)) if shown else ""
+    action = action[:1].lower() + action[1:]
+    if not shown:
+        return plural("report_decision_priorities_short", n_p1, lang, action=t("report_action_each", lang))
+    amount = fmt_money(sum(p.get("expected_value_at_risk") or 0 for p in shown), lang, currency)
+    if len(shown) >= n_p1:
+        return t("report_decision_priorities_all", lang, n=fmt_num(n_p1, lang), amount=amount, action=action)
+    return t("report_decision_priorities_first", lang, n=fmt_num(n_p1, lang), top=fmt_num(len(shown), lang),
+             amount=amount, action=action)
 
 
 def reactivation_lines(summary: dict[str, Any], lang: str) -> list[str]:
@@ -456,10 +510,12 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
     ds = manifest.get("dataset", {})
     page = template.render(
         lang=lang, L=lambda key, **kw: t(key, lang, **kw), es=executive_summary(summary, lang, currency),
+        P=lambda key, n, **kw: plural(key, n or 0, lang, **kw),
         as_of=fmt_date(manifest.get("as_of"), lang), dataset_name=ds.get("name", ""),
         business_model=t(f"report_model_{business_model}", lang),
         customers=fmt_num(ds.get("customers"), lang),
-        quarantined=fmt_num(ds.get("rows_quarantined"), lang),
+        quarantined=fmt_num(ds.get("rows_quarantined"), lang), n_quarantined=ds.get("rows_quarantined") or 0,
+        n_customers=ds.get("customers"),
         sections=sections, failed=[s for s in sections if not s["ok"]], quarantine=quarantine,
         content_hash=(ds.get("content_sha256") or "")[:12], notes=list(notes or []),
         alts=alts, index_pdf=index_pdf,
