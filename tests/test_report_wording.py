@@ -58,3 +58,19 @@ def test_okr_line_agrees_with_its_count():
     assert summary_sentences({"okr": okr}, "fr") == ["Résultats clés : 1 atteint ou en bonne voie sur 3."]
     okr[1]["status_code"] = "on_track"
     assert summary_sentences({"okr": okr}, "fr") == ["Résultats clés : 2 atteints ou en bonne voie sur 3."]
+
+
+def test_reactivation_intro_counts_campaigns_with_real_plurals():
+    import pandas as pd
+
+    from analysis.reporting import reactivation as words
+
+    iv = pd.DataFrame({"customer_id": ["A", "B", "C"], "campaign_id": ["K1", "K1", "K2"],
+                       "action_date": pd.to_datetime(["2026-01-05", "2026-01-05", "2026-03-01"])})
+    effects = pd.DataFrame({"campaign_id": ["K1", "K2"], "n_control": [10, 0]})
+    one = words.intro_markdown(iv.iloc[:2], effects, "2026-02-01", "fr")
+    assert "3" not in one and "1 campagne," in one and "(s)" not in one
+    two = words.intro_markdown(iv, effects, "2026-04-01", "en")
+    assert "3 actions of the team on 3 customers, 2 campaigns, 1 with a randomised control group" in two
+    # the action of 2026-03-01 is not read as of 2026-02-01 (the first day not read)
+    assert "2 actions de l'équipe sur 2 clients, 1 campagne, dont 1 avec" in one

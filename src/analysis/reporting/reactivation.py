@@ -51,7 +51,8 @@ def intro_markdown(interventions: pd.DataFrame, effects: pd.DataFrame, as_of: st
     with_control = effects.loc[effects["n_control"] > 0, "campaign_id"].nunique()
     return t("rea_intro", lang, date=fmt_date(as_of, lang), n_actions=fmt_num(len(iv), lang),
              n_customers=fmt_num(iv["customer_id"].nunique(), lang),
-             n_campaigns=fmt_num(iv["campaign_id"].dropna().nunique(), lang), n_with_control=fmt_num(with_control, lang))
+             campaigns=plural("rea_n_campaigns", iv["campaign_id"].dropna().nunique(), lang),
+             n_with_control=fmt_num(with_control, lang))
 
 
 def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", as_of: str | None = None) -> str:
