@@ -187,7 +187,7 @@ def sample(
     fmt: str = typer.Option("csv", "--format", help="csv (customers.csv + <table>.csv.gz) or parquet (large bases)."),
     out: Path = typer.Option("data/sample", help="Output folder."),
 ) -> None:
-    """Generate a realistic synthetic base with all five tables (model in analysis/sample.py)."""
+    """Generate a realistic synthetic base with every table (model in analysis/data/sample.py)."""
     import time
 
     from analysis.data.sample import write_sample
