@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from analysis.data import cache, dataset
@@ -130,3 +131,33 @@ def run_shared(root: Path, data_dir: Path, as_of: str, lang: str, parameters: di
         mp.setattr(dataset, "_validate_folder", logged)
         result = run_report(data_dir, as_of, root / "reports", lang=lang, parameters=parameters, echo=None)
     return SharedReport(result=result, out=root / "reports", data_dir=data_dir, as_of=as_of, validation_log=log)
+
+
+def tiny_base(folder: Path, with_email: bool = True) -> Path:
+    """Four customers, two campaigns (the second with a hard bounce), orders with a refund and one
+    unreadable date; shared by the notebook 01 and browser tests."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({
+        "customer_id": ["c1", "c2", "c3", "c4"],
+        "signup_date": ["2026-01-01", "2026-01-01", "2026-01-01", "2026-02-10"],
+        "churn_date": ["", "", "2026-03-15", ""],
+        "sector": ["retail", "retail", "industry", "industry"],
+        "email": ["a@x.fr", "b@x.fr", "c@x.fr", "d@x.fr"],  # personal: never shown
+    }).to_csv(folder / "customers.csv", index=False)
+    pd.DataFrame({
+        "customer_id": ["c1", "c2", "c2", "c4", "c1"],
+        "order_date": ["2026-01-10", "2026-02-12", "2026-03-02", "2026-03-20", "not a date"],
+        "amount": [100.0, 40.0, -10.0, 70.0, 5.0],
+    }).to_csv(folder / "orders.csv", index=False)
+    if with_email:
+        rows = [(c, "F", "2026-02-15 09:00:00", "sent") for c in ("c1", "c2", "c3", "c4")]
+        rows += [(c, "F", "2026-02-15 09:00:01", "delivered") for c in ("c1", "c2", "c3", "c4")]
+        rows += [("c1", "F", "2026-02-15 10:00:00", "open"), ("c1", "F", "2026-02-15 10:01:00", "click")]
+        rows += [(c, "M", "2026-03-16 09:00:00", "sent") for c in ("c1", "c2", "c4")]
+        rows += [(c, "M", "2026-03-16 09:00:01", "delivered") for c in ("c1", "c2")]
+        rows += [("c4", "M", "2026-03-16 09:00:01", "bounce_hard"), ("c2", "M", "2026-03-17 08:00:00", "open")]
+        pd.DataFrame(rows, columns=["customer_id", "campaign_id", "event_time", "event"]).to_csv(
+            folder / "email_events.csv", index=False)
+        # one hard bounce: the alarm's minimum count of events (10 by default) lowered for this tiny base
+        (folder / "dataset.yml").write_text("thresholds:\n  alarm_min_events: 1\n", encoding="utf-8")
+    return folder

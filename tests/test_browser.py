@@ -14,38 +14,13 @@ import contextlib
 import os
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from notebook_runs import tiny_base
 
 from analysis.reporting.browser import check_page
 from analysis.reporting.runner import run_report
 
 AS_OF = "2026-04-01"
-
-
-def _tiny(folder: Path) -> Path:
-    """Four customers, two campaigns, orders with a refund and one unreadable date."""
-    folder.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({
-        "customer_id": ["c1", "c2", "c3", "c4"],
-        "signup_date": ["2026-01-01", "2026-01-01", "2026-01-01", "2026-02-10"],
-        "churn_date": ["", "", "2026-03-15", ""],
-        "sector": ["retail", "retail", "industry", "industry"],
-    }).to_csv(folder / "customers.csv", index=False)
-    pd.DataFrame({
-        "customer_id": ["c1", "c2", "c2", "c4", "c1"],
-        "order_date": ["2026-01-10", "2026-02-12", "2026-03-02", "2026-03-20", "not a date"],
-        "amount": [100.0, 40.0, -10.0, 70.0, 5.0],
-    }).to_csv(folder / "orders.csv", index=False)
-    rows = [(c, "F", "2026-02-15 09:00:00", "sent") for c in ("c1", "c2", "c3", "c4")]
-    rows += [(c, "F", "2026-02-15 09:00:01", "delivered") for c in ("c1", "c2", "c3", "c4")]
-    rows += [("c1", "F", "2026-02-15 10:00:00", "open"), ("c1", "F", "2026-02-15 10:01:00", "click")]
-    rows += [(c, "M", "2026-03-16 09:00:00", "sent") for c in ("c1", "c2", "c4")]
-    rows += [(c, "M", "2026-03-16 09:00:01", "delivered") for c in ("c1", "c2")]
-    rows += [("c4", "M", "2026-03-16 09:00:01", "bounce_hard"), ("c2", "M", "2026-03-17 08:00:00", "open")]
-    pd.DataFrame(rows, columns=["customer_id", "campaign_id", "event_time", "event"]).to_csv(
-        folder / "email_events.csv", index=False)
-    return folder
 
 
 @contextlib.contextmanager
@@ -66,7 +41,7 @@ def _terminal_output(path: Path):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
-    data = _tiny(root / "data")
+    data = tiny_base(root / "data")
     (data / "dataset.yml").write_text("business_model: contractual\n", encoding="utf-8")
     with _terminal_output(root / "terminal.txt"):
         result = run_report(data, AS_OF, root / "reports", lang="fr", only="01", pdf=True, echo=None)

@@ -16,6 +16,7 @@ import pytest
 from notebook_runs import (
     execute,
     output_text,
+    tiny_base,
 )
 
 import analysis
@@ -26,35 +27,6 @@ from analysis.reporting.i18n import t
 pytestmark = pytest.mark.notebook
 
 NOTEBOOK = NOTEBOOKS_DIR / "01_base_health.ipynb"
-
-
-def _tiny(folder: Path, with_email: bool = True) -> Path:
-    """Four customers, two campaigns (the second with a hard bounce), orders with a refund."""
-    folder.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({
-        "customer_id": ["c1", "c2", "c3", "c4"],
-        "signup_date": ["2026-01-01", "2026-01-01", "2026-01-01", "2026-02-10"],
-        "churn_date": ["", "", "2026-03-15", ""],
-        "sector": ["retail", "retail", "industry", "industry"],
-        "email": ["a@x.fr", "b@x.fr", "c@x.fr", "d@x.fr"],  # personal: never shown
-    }).to_csv(folder / "customers.csv", index=False)
-    pd.DataFrame({
-        "customer_id": ["c1", "c2", "c2", "c4", "c1"],
-        "order_date": ["2026-01-10", "2026-02-12", "2026-03-02", "2026-03-20", "not a date"],
-        "amount": [100.0, 40.0, -10.0, 70.0, 5.0],
-    }).to_csv(folder / "orders.csv", index=False)
-    if with_email:
-        rows = [(c, "F", "2026-02-15 09:00:00", "sent") for c in ("c1", "c2", "c3", "c4")]
-        rows += [(c, "F", "2026-02-15 09:00:01", "delivered") for c in ("c1", "c2", "c3", "c4")]
-        rows += [("c1", "F", "2026-02-15 10:00:00", "open"), ("c1", "F", "2026-02-15 10:01:00", "click")]
-        rows += [(c, "M", "2026-03-16 09:00:00", "sent") for c in ("c1", "c2", "c4")]
-        rows += [(c, "M", "2026-03-16 09:00:01", "delivered") for c in ("c1", "c2")]
-        rows += [("c4", "M", "2026-03-16 09:00:01", "bounce_hard"), ("c2", "M", "2026-03-17 08:00:00", "open")]
-        pd.DataFrame(rows, columns=["customer_id", "campaign_id", "event_time", "event"]).to_csv(
-            folder / "email_events.csv", index=False)
-        # one hard bounce: the alarm's minimum count of events (10 by default) lowered for this tiny base
-        (folder / "dataset.yml").write_text("thresholds:\n  alarm_min_events: 1\n", encoding="utf-8")
-    return folder
 
 
 def _run(tmp_path: Path, data_dir: Path | str, as_of: str, lang: str,
@@ -88,7 +60,7 @@ def _check_against_package(side: dict, ds: analysis.Dataset, as_of: str, lang: s
 
 
 def test_notebook_on_tiny_dataset(tmp_path):
-    data = _tiny(tmp_path / "data")
+    data = tiny_base(tmp_path / "data")
     side, nb = _run(tmp_path, data, "2026-04-01", "fr")
     ds = analysis.load(data)
     _check_against_package(side, ds, "2026-04-01", "fr")
@@ -116,7 +88,7 @@ def test_notebook_on_tiny_dataset(tmp_path):
 
 
 def test_notebook_without_email_events_says_not_available(tmp_path):
-    data = _tiny(tmp_path / "data", with_email=False)
+    data = tiny_base(tmp_path / "data", with_email=False)
     side, nb = _run(tmp_path, data, "2026-04-01", "en", open_correction=True)
     _check_against_package(side, analysis.load(data), "2026-04-01", "en", open_correction=True)
     assert t("kpi_open_correction_on", "en", seconds="10") in _text_outputs(nb)  # says which was used
