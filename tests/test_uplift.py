@@ -140,3 +140,13 @@ def test_uplift_beats_random_targeting_on_the_samples_held_out_customers(sample_
     noise = np.random.default_rng(0).random(len(ev.test))
     _, lo0, hi0 = qini_interval(ev.test["y"], ev.test["treated"], noise, groups=ev.test["customer_id"])
     assert lo0 < 0 < hi0
+
+
+def test_uplift_on_the_sample_reads_nothing_on_or_after_as_of(sample_uplift):
+    # as of 2026-07-01: campaigns up to RA-202606 are closed; everything from July on is removed
+    ds, _ = sample_uplift
+    full = evaluate_uplift(ds, "2026-07-01")
+    past = evaluate_uplift(ds.before("2026-07-01"), "2026-07-01")
+    assert full.status == past.status == "ok" and full.n_test == past.n_test
+    pd.testing.assert_frame_equal(full.test, past.test)
+    assert full.qini == past.qini and full.qini_ci == past.qini_ci
