@@ -20,7 +20,9 @@ top ``k``; Radcliffe 2007) is compared with random targeting (the straight line 
 baseline of the churn classifier). The Qini coefficient is the area between a curve and
 the random line, divided by the number of customers (so 0 = no better than random), with
 a seeded percentile bootstrap interval over the held-out customers (all rows of a customer
-drawn together): a ranking *beats random* only when that interval lies above 0.
+drawn together): a ranking *beats random* only when that interval lies above 0, and the model
+beats churn-risk targeting only when the paired bootstrap interval of the difference of the
+two coefficients (:func:`qini_difference_interval`) lies above 0.
 ``expected incremental value`` = uplift x the customer's value is offered as a priority.
 
 Too small (status ``too_small``, no model): fewer than :data:`MIN_ROWS` campaign customers,
@@ -48,7 +50,8 @@ from analysis.metrics.campaigns import (
 )
 
 __all__ = ["MIN_GROUP", "MIN_POSITIVES", "MIN_ROWS", "TEST_SHARE", "TwoModelUplift", "UpliftEvaluation",
-           "evaluate_uplift", "expected_incremental_value", "qini_curve", "qini_coefficient", "qini_interval", "uplift_training_rows"]
+           "evaluate_uplift", "expected_incremental_value", "qini_curve", "qini_coefficient",
+           "qini_difference_interval", "qini_interval", "uplift_training_rows"]
 
 MIN_ROWS = 200
 MIN_GROUP = 50
@@ -182,11 +185,34 @@ def qini_interval(y, treatment, score, n_boot: int = 500, level: float = 0.95,
     """
     y, t, s = np.asarray(y, float), np.asarray(treatment, bool), np.asarray(score, float)
     est = float(_qini_coefficients(y, t, s, np.ones((1, len(y))))[0])
-    codes = (np.arange(len(y)) if groups is None
+    boot = _qini_coefficients(y, t, s, _bootstrap_weights(len(y), groups, n_boot, random_state))
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return est, float(lo), float(hi)
+
+
+def _bootstrap_weights(n: int, groups, n_boot: int, random_state: int) -> np.ndarray:
+    """(n_boot, n) weights: how many times each row's group is drawn (groups drawn with replacement)."""
+    codes = (np.arange(n) if groups is None
              else pd.factorize(pd.Series(groups).astype("string"), sort=True)[0])
     k = int(codes.max()) + 1 if len(codes) else 0
     draws = np.random.default_rng(random_state).multinomial(k, np.full(k, 1.0 / k), size=n_boot)
-    boot = _qini_coefficients(y, t, s, draws[:, codes].astype(float))
+    return draws[:, codes].astype(float)
+
+
+def qini_difference_interval(y, treatment, score_a, score_b, n_boot: int = 500, level: float = 0.95,
+                             random_state: int = 0, groups=None) -> tuple[float, float, float]:
+    """Qini coefficient of ranking ``a`` minus that of ranking ``b`` on the same rows, with its paired
+    bootstrap interval (both rankings scored on each resample, so their shared noise cancels).
+
+    Ranking ``a`` targets better than ``b`` only when the interval lies above 0. Same draws as
+    :func:`qini_interval` for the same ``random_state`` and ``groups``.
+    """
+    y, t = np.asarray(y, float), np.asarray(treatment, bool)
+    a, b = np.asarray(score_a, float), np.asarray(score_b, float)
+    one = np.ones((1, len(y)))
+    est = float(_qini_coefficients(y, t, a, one)[0] - _qini_coefficients(y, t, b, one)[0])
+    w = _bootstrap_weights(len(y), groups, n_boot, random_state)
+    boot = _qini_coefficients(y, t, a, w) - _qini_coefficients(y, t, b, w)
     lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return est, float(lo), float(hi)
 
@@ -205,18 +231,27 @@ class UpliftEvaluation:
     test: pd.DataFrame  # held-out rows with predicted uplift
     qini_ci: dict[str, tuple[float, float]] = field(default_factory=dict)  # ranking -> bootstrap 95 % interval
     features: list[str] = field(default_factory=list)  # columns the model was fitted on
+    #: Qini of the model minus that of churn-risk targeting, with its paired bootstrap 95 % interval
+    qini_vs_churn_risk: tuple[float, float, float] | None = None
 
     @property
     def beats_random(self) -> bool:
         """True when the model's Qini interval on held-out customers lies above 0."""
         return self.status == "ok" and self.qini_ci.get("uplift_model", (0.0, 0.0))[0] > 0
 
+    @property
+    def beats_churn_risk(self) -> bool:
+        """True when the model also beats churn-risk targeting: the paired interval of the difference lies above 0."""
+        return self.beats_random and self.qini_vs_churn_risk is not None and self.qini_vs_churn_risk[1] > 0
+
     def key_figures(self) -> dict:
         return {"status": self.status, "reason": self.reason, "n_train": self.n_train, "n_test": self.n_test,
                 "qini_model": self.qini.get("uplift_model"), "qini_churn_risk": self.qini.get("churn_risk"),
                 "qini_model_ci": list(self.qini_ci.get("uplift_model", ())) or None,
                 "qini_churn_risk_ci": list(self.qini_ci.get("churn_risk", ())) or None,
-                "beats_random": self.beats_random}
+                "beats_random": self.beats_random,
+                "qini_model_minus_churn_risk": list(self.qini_vs_churn_risk) if self.qini_vs_churn_risk else None,
+                "beats_churn_risk": self.beats_churn_risk}
 
 
 def _too_small(rows: pd.DataFrame) -> str | None:
@@ -260,8 +295,10 @@ def evaluate_uplift(ds: Dataset, as_of, outcome: str = "purchase", test_share: f
     random = curves[0][["share", "n"]].assign(qini=curves[0]["share"] * curves[0]["qini"].iloc[-1], ranking="random")
     curves.append(random)
     qini["random"] = 0.0
+    diff = qini_difference_interval(test["y"], test["treated"], test["uplift"], test["recency"],
+                                    random_state=random_state, groups=test["customer_id"])
     return UpliftEvaluation("ok", None, len(train), len(test), pd.concat(curves, ignore_index=True), qini, model,
-                            test, ci, cols)
+                            test, ci, cols, diff)
 
 
 def expected_incremental_value(ds: Dataset, as_of, evaluation: UpliftEvaluation,
