@@ -129,7 +129,7 @@ the potential outcomes kept in ``SampleBase.campaigns`` (:func:`campaign_truth`)
 committed sample it is +0.10 to +0.16 (A) and +0.14 to +0.21 (B) on the purchase rate, +0.23
 (A) and +0.30 (B) among TPE, +0.04 / +0.06 among PME and 0 among ETI and GE, 0-0.03 on
 reactivation (95 % of the target still log in or open emails anyway) and 50-116 EUR of
-revenue per customer (B2B baskets make revenue very noisy: 250 to 9,000 EUR). With 2,750
+revenue per customer (B2B baskets make revenue very noisy: 250 to 9,000 EUR). With 2,751
 randomised contacts (15 campaigns with a control group) this heterogeneity is learnable: the
 uplift model of :mod:`analysis.models.uplift` ranks held-out customers better than random
 (Qini interval above 0; ``tests/test_uplift.py``).
@@ -155,7 +155,7 @@ the first chunk of customers, so the counts do not depend on the number of custo
 
 Size and speed (``benchmarks/bench_sample.py``, 2-core machine shared with other jobs)
 --------------------------------------------------------------------------------------
-``make sample`` (3,000 customers, 24 months, CSV): 12-19 s, 5.7 MB on disk (usage
+``make sample`` (3,000 customers, 24 months, CSV): 12-19 s, 6.0 MB on disk (usage
 567,000 rows, email events 202,000, orders 66,000, NPS 6,700); most of it is CSV writing
 (the same base as Parquet takes 3 s). 1,000,000 customers over 12 months as Parquet
 (``--format parquet``): 331 s, peak memory 3.2 GB, 675 MB on disk (usage 102 M rows,
