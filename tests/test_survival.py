@@ -62,3 +62,19 @@ def test_time_to_next_event_reads_nothing_on_or_after_as_of():
     np.testing.assert_array_equal(t.to_numpy(), [10.0, np.nan, np.nan])
     before = ev.loc[ev["time"] < pd.Timestamp("2020-03-01")]
     pd.testing.assert_series_equal(time_to_next_event(rows, before, "2020-03-01"), t)
+
+
+def test_hazard_scores_unchanged_when_rows_after_as_of_are_removed():
+    from analysis.models.survival import hazard_scores
+
+    rng = np.random.default_rng(1)
+    ids = [f"c{i}" for i in range(60)]
+    dates = pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01"])
+    feats = pd.DataFrame({"as_of": np.repeat(dates, len(ids)), "customer_id": ids * len(dates)})
+    feats["x"] = rng.normal(size=len(feats))
+    ev = pd.DataFrame({"customer_id": rng.choice(ids, 300),
+                       "time": pd.Timestamp("2019-12-01") + pd.to_timedelta(rng.integers(0, 250, 300), unit="D")})
+    p, m = hazard_scores(feats, ev, "2020-04-01", 60, ["x"], n_bins=2)
+    assert len(p) == len(ids) and p.between(0, 1).all() and m.n_person_periods_ > 0
+    p2, _ = hazard_scores(feats, ev.loc[ev["time"] < pd.Timestamp("2020-04-01")], "2020-04-01", 60, ["x"], n_bins=2)
+    pd.testing.assert_series_equal(p, p2)

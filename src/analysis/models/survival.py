@@ -27,11 +27,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from analysis.errors import NotEnoughDataError
 
-__all__ = ["time_to_next_event", "person_period", "DiscreteTimeHazard"]
+__all__ = ["time_to_next_event", "person_period", "DiscreteTimeHazard", "hazard_scores"]
 
 
 def time_to_next_event(rows: pd.DataFrame, events: pd.DataFrame, as_of) -> pd.Series:
@@ -86,9 +86,14 @@ def person_period(time_to_event, observed_days, horizon_days: float,
     return row, b.astype("int64"), event
 
 
+def _signed_log1p(x):
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
 def _default_estimator(random_state: int) -> Pipeline:
     return Pipeline([
         ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ("log", FunctionTransformer(_signed_log1p, feature_names_out="one-to-one")),
         ("scale", StandardScaler()),
         ("clf", LogisticRegression(C=0.5, max_iter=3000, random_state=random_state)),
     ])
@@ -158,3 +163,32 @@ class DiscreteTimeHazard(ClassifierMixin, BaseEstimator):
         """Shape (n, 2): kept (an event within the horizon), lost (none)."""
         s = self.predict_survival(X)[:, -1]
         return np.column_stack([1.0 - s, s])
+
+
+def hazard_scores(feats: pd.DataFrame, events: pd.DataFrame, as_of, horizon_days: int, columns: list[str],
+                  n_bins: int = 6, estimator=None, random_state: int = 0) -> tuple[pd.Series, DiscreteTimeHazard]:
+    """Fit a :class:`DiscreteTimeHazard` on every snapshot row of ``feats`` before ``as_of``
+    (censored at ``as_of``) and return the churn probability of the rows at ``as_of``.
+
+    Parameters
+    ----------
+    feats : :func:`analysis.models.features.features` rows (``as_of``, ``customer_id``,
+        ``columns``) at the snapshots and at ``as_of``.
+    events : ``customer_id`` and ``time`` of the significant interactions (only those before
+        ``as_of`` are read).
+    as_of, horizon_days : the scoring date and the horizon.
+    columns : the feature columns.
+
+    Returns
+    -------
+    (Series of P(no event within the horizon) indexed like the ``as_of`` rows of ``feats``,
+    the fitted model).
+    """
+    cut = pd.Timestamp(as_of)
+    train = feats.loc[feats["as_of"] < cut]
+    t = time_to_next_event(train, events, cut)
+    observed = (cut - train["as_of"]).dt.days.to_numpy(dtype="float64")
+    model = DiscreteTimeHazard(horizon_days, n_bins, estimator, random_state)
+    model.fit(train[columns], t.to_numpy(), observed)
+    now = feats.loc[feats["as_of"] == cut]
+    return pd.Series(model.predict_proba(now[columns])[:, 1], index=now.index, name="churn_probability"), model
