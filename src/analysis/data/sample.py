@@ -329,8 +329,11 @@ class _Params:
     def dataset_yml(self) -> dict:
         name = ("Échantillon Churn Radar : éditeur de logiciels B2B (synthétique)" if self.contractual
                 else "Échantillon Churn Radar : e-boutique (synthétique)")
+        english = ("Churn Radar sample: B2B software publisher (synthetic)" if self.contractual
+                   else "Churn Radar sample: online shop (synthetic)")
         return {
-            "name": name, "business_model": self.business, "currency": "EUR", "language": "fr",
+            "name": name, "title": {"fr": name, "en": english},
+            "business_model": self.business, "currency": "EUR", "language": "fr",
             "observed_until": self.end.date().isoformat(),
             "personal_columns": ["name", "email", "phone"],
             "campaigns": {"default": {

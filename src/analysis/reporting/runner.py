@@ -72,7 +72,7 @@ from analysis.data.dataset import Dataset, load
 from analysis.errors import ReportError
 from analysis.metrics.lifecycle import check_as_of
 from analysis.paths import NOTEBOOKS_DIR
-from analysis.reporting.i18n import check_lang, t
+from analysis.reporting.i18n import check_lang, dataset_title, t
 from analysis.reporting.outputs import FIGURE_FACTS_MIME, to_jsonable
 from analysis.reporting.safety import Pseudonymiser, escape, pseudonym_key, write_quarantine_copies
 
@@ -899,6 +899,7 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
         "dataset": {
             "path": str(data_path),
             "name": ds.config.name,
+            "title": dataset_title(ds.config, lang),  # the name in the report's language (issue 14)
             "business_model": ds.config.business_model,
             "content_sha256": dataset_hash(data_path),
             "customers": len(ds.customers),

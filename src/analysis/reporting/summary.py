@@ -37,7 +37,7 @@ from analysis.reporting.i18n import (
     t,
     texts,
 )
-from analysis.reporting.narrative import alert_text, decision_text
+from analysis.reporting.narrative import month_alert_texts, month_decision_texts
 
 __all__ = ["MAX_DECISIONS", "MAX_PRIORITIES", "ALPHA", "fmt_p", "KPI_ORDER", "kpi_label", "kpi_sort_key", "fmt_kpi",
            "BaseHealthFigures", "RetroAuditFigures", "CohortDecayFigures", "ChurnRiskFigures", "SCHEMAS",
@@ -292,9 +292,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
              "change": _change(k, v, prev.get(k) if isinstance(prev, dict) else None, lang)}
             for k, v in sorted(now.items(), key=lambda kv: kpi_sort_key(kv[0]))
         ]
-    out["alerts"] += [alert_text(a, lang, currency) for a in base.get("alerts") or []]
-    if base.get("quarantined_rows"):
-        out["alerts"].append(plural("report_alert_quarantine", base["quarantined_rows"], lang))
+    out["alerts"] += month_alert_texts(base, lang, currency)  # the same alerts as page 01's
 
     # -- retro-audit verdict
     if audit.get("share_signal_min_lead") is not None:
@@ -382,7 +380,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
             ])
 
     # -- at most three decisions: the base-health ones first, then risk, then audit
-    decisions = [decision_text(d, lang) for d in base.get("decisions") or []]
+    decisions = month_decision_texts(base, lang)  # the same decisions as page 01's
     if len(decisions) < MAX_DECISIONS and risk.get("n_priority_1"):
         decisions.append(_priority_decision(risk["n_priority_1"], top, lang, currency))
     if (len(decisions) < MAX_DECISIONS and audit.get("share_signal_min_lead") is not None
@@ -511,7 +509,7 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
     page = template.render(
         lang=lang, L=lambda key, **kw: t(key, lang, **kw), es=executive_summary(summary, lang, currency),
         P=lambda key, n, **kw: plural(key, n or 0, lang, **kw),
-        as_of=fmt_date(manifest.get("as_of"), lang), dataset_name=ds.get("name", ""),
+        as_of=fmt_date(manifest.get("as_of"), lang), dataset_name=ds.get("title") or ds.get("name", ""),
         business_model=t(f"report_model_{business_model}", lang),
         customers=fmt_num(ds.get("customers"), lang),
         quarantined=fmt_num(ds.get("rows_quarantined"), lang), n_quarantined=ds.get("rows_quarantined") or 0,
