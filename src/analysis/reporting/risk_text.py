@@ -21,13 +21,24 @@ __all__ = ["reason_text", "scores_table", "backtest_markdown", "metrics_table", 
            "call_list_table", "bgnbd_note", "sidecar_summary", "REASON_FORMATS"]
 
 #: How each value of a reason code is written: ``int`` (whole number), ``pct`` (share as a
-#: whole percentage, absolute), ``pct1`` (share with one decimal).
+#: whole percentage, absolute), ``pct1`` (share with one decimal), ``pct_pair`` (a "from ... to"
+#: pair of shares, with the decimals that show their difference: :func:`_format_pair`).
 REASON_FORMATS: dict[str, dict[str, str]] = {
     "recency": {"days": "int"}, "interval": {"recent": "int", "prev": "int"},
     "frequency": {"pct": "pct"}, "basket": {"pct": "pct"}, "usage": {"pct": "pct"},
-    "share": {"prev": "pct1", "last": "pct1"}, "nps": {"prev": "int", "last": "int"},
+    "share": {"prev": "pct_pair", "last": "pct_pair"}, "nps": {"prev": "int", "last": "int"},
     "detractor": {"last": "int"}, "email": {}, "email_inactive": {},
 }
+
+
+def _fixed_pct(v: pd.Series, digits: int, lang: str) -> pd.Series:
+    """Shares as percentages with ``digits`` decimals (``0,6 %``, ``0.04%``), vectorised."""
+    scale = 10 ** digits
+    w = (100.0 * scale * v).round().astype("Int64")
+    s = (w // scale).astype("string")
+    if digits:
+        s = s + ("," if lang == "fr" else ".") + (w % scale).astype("string").str.zfill(digits)
+    return s + (" %" if lang == "fr" else "%")
 
 
 def _format(values: pd.Series, kind: str, lang: str) -> pd.Series:
@@ -36,9 +47,33 @@ def _format(values: pd.Series, kind: str, lang: str) -> pd.Series:
         return v.round().astype("Int64").astype("string")
     if kind == "pct":
         return (100.0 * v.abs()).round().astype("Int64").astype("string") + (" %" if lang == "fr" else "%")
-    w = (1000.0 * v).round().astype("Int64")
-    s = (w // 10).astype("string") + ("," if lang == "fr" else ".") + (w % 10).astype("string")
-    return s + (" %" if lang == "fr" else "%")
+    return _fixed_pct(v, 1, lang)
+
+
+#: Most decimals :func:`_format_pair` uses; a change still invisible there is dropped.
+PAIR_MAX_DIGITS = 3
+
+
+def _format_pair(a: pd.Series, b: pd.Series, lang: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Two shares of a "from ``a`` to ``b``" reason, each row with the fewest decimals (one to
+    :data:`PAIR_MAX_DIGITS`) at which they differ: ``0,6 % à 0,1 %``, ``0,04 % à 0,01 %``,
+    never ``0,0 % à 0,0 %``. Returns the two texts and a mask of the rows whose change is
+    visible (False: equal even at :data:`PAIR_MAX_DIGITS` decimals, the reason is not shown)."""
+    x = pd.to_numeric(a, errors="coerce").astype("float64")
+    y = pd.to_numeric(b, errors="coerce").astype("float64")
+    digits = pd.Series(PAIR_MAX_DIGITS, index=x.index)
+    for d in range(PAIR_MAX_DIGITS, 0, -1):  # a few precisions, each vectorised over customers
+        differ = (100 * 10 ** d * x).round() != (100 * 10 ** d * y).round()
+        digits = digits.where(~differ, d)
+    top = 10 ** PAIR_MAX_DIGITS
+    visible = (((100 * top * x).round() != (100 * top * y).round()) | x.isna() | y.isna()).to_numpy()
+    out_a = pd.Series(pd.NA, index=x.index, dtype="string")
+    out_b = out_a.copy()
+    for d in range(1, PAIR_MAX_DIGITS + 1):
+        rows = (digits == d).to_numpy()
+        out_a[rows] = _fixed_pct(x[rows], d, lang).to_numpy()
+        out_b[rows] = _fixed_pct(y[rows], d, lang).to_numpy()
+    return out_a, out_b, visible
 
 
 def _one_reason(codes: pd.Series, values: pd.Series, lang: str) -> pd.Series:
@@ -49,10 +84,21 @@ def _one_reason(codes: pd.Series, values: pd.Series, lang: str) -> pd.Series:
         rows = codes.eq(code).fillna(False).to_numpy()
         template = t(f"risk_reason_{code}", lang)
         fills: dict[str, pd.Series] = {}
+        raws: dict[str, pd.Series] = {}
         for key, kind in REASON_FORMATS.get(str(code), {}).items():
-            raw = pairs[rows].map(lambda items, k=key: next((i.split("=", 1)[1] for i in items
-                                                             if i.startswith(k + "=")), None))
-            fills[key] = _format(raw, kind, lang)
+            raws[key] = pairs[rows].map(lambda items, k=key: next((i.split("=", 1)[1] for i in items
+                                                                   if i.startswith(k + "=")), None))
+            if kind != "pct_pair":
+                fills[key] = _format(raws[key], kind, lang)
+        pair = [k for k, kind in REASON_FORMATS.get(str(code), {}).items() if kind == "pct_pair"]
+        if len(pair) == 2:  # "from prev to last": the decimals that show the change, or no reason
+            fills[pair[0]], fills[pair[1]], visible = _format_pair(raws[pair[0]], raws[pair[1]], lang)
+            keep = rows.copy()
+            keep[rows] = visible
+            rows = keep
+            fills = {k: v[visible] for k, v in fills.items()}
+            if not rows.any():
+                continue
         text = pd.Series(template, index=codes.index[rows], dtype="string")
         rest = template
         if fills:
@@ -68,14 +114,15 @@ def _one_reason(codes: pd.Series, values: pd.Series, lang: str) -> pd.Series:
 
 def reason_text(frame: pd.DataFrame, lang: str = "en") -> pd.Series:
     """Reasons in plain words from the ``reason_<i>`` / ``reason_<i>_values`` columns of
-    :func:`analysis.models.classifier.reason_codes`, joined by ``"; "``; a customer with no
-    reason gets the ``risk_reason_none`` sentence."""
+    :func:`analysis.models.classifier.reason_codes`, joined by ``"; "`` (French ``" ; "``); a
+    customer with no reason gets the ``risk_reason_none`` sentence."""
     slots = sorted(int(c.split("_")[1]) for c in frame.columns
                    if c.startswith("reason_") and c.split("_")[1].isdigit() and not c.endswith("_values"))
     out = pd.Series("", index=frame.index, dtype="string")
     for i in slots:
         part = _one_reason(frame[f"reason_{i}"].astype("string"), frame[f"reason_{i}_values"], lang)
-        sep = pd.Series(np.where(out.ne(""), "; ", ""), index=frame.index, dtype="string")
+        sep = pd.Series(np.where(out.ne(""), " ; " if lang == "fr" else "; ", ""), index=frame.index,
+                        dtype="string")  # French typography: a space before the semicolon
         out = out.where(part.isna(), out + sep + part.fillna(""))
     return out.where(out.ne(""), t("risk_reason_none", lang)).rename("reasons")
 
