@@ -13,12 +13,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.models.auc_compare import compare_to_baselines
 from analysis.models.classifier import ScoreResult
 from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, t
 from analysis.reporting.i18n import texts as all_labels
 
 __all__ = ["reason_text", "scores_table", "backtest_markdown", "metrics_table", "populations_table",
-           "call_list_table", "bgnbd_note", "sidecar_summary", "REASON_FORMATS"]
+           "call_list_table", "bgnbd_note", "sidecar_summary", "REASON_FORMATS", "auc_comparison_text",
+           "signed"]
 
 #: How each value of a reason code is written: ``int`` (whole number), ``pct`` (share as a
 #: whole percentage, absolute), ``pct1`` (share with one decimal), ``pct_pair`` (a "from ... to"
@@ -146,8 +148,40 @@ def bgnbd_note(fits: list[dict], lang: str = "en") -> str:
     return " ".join(parts)
 
 
-def backtest_markdown(result: ScoreResult, lang: str = "en") -> str:
-    """The backtest in plain words (fr/en), for the notebook and the monthly report."""
+def signed(x: float | None, lang: str, digits: int = 2) -> str:
+    """``+0,10`` / ``-0.03`` (no sign when it rounds to zero); ``–`` when missing."""
+    if x is None:
+        return "–"
+    shown = fmt_num(abs(x), lang, digits)
+    return ("" if not any(c in "123456789" for c in shown) else "+" if x > 0 else "-") + shown
+
+
+def _p_text(p: float | None, lang: str) -> str:
+    if p is None:
+        return "p = –"
+    return "p < " + fmt_num(0.001, lang, 3) if p < 0.001 else "p = " + fmt_num(p, lang, 3 if p < 0.1 else 2)
+
+
+def auc_comparison_text(comparison: dict, lang: str = "en") -> list[str]:
+    """One sentence per baseline of :func:`analysis.models.auc_compare.compare_to_baselines`: the
+    AUC difference with its 95 % bootstrap interval over customers, worded as a finding only
+    when the interval excludes zero, else as a tendency."""
+    out = []
+    for name, c in comparison.items():
+        if c.get("diff") is None:
+            continue
+        key = "risk_auc_diff_significant" if c["significant"] else "risk_auc_diff_tendency"
+        out.append(t(key, lang, baseline=t(f"risk_method_{name}", lang), diff=signed(c["diff"], lang),
+                     low=signed(c["low"], lang), high=signed(c["high"], lang), p=_p_text(c["p"], lang),
+                     n=fmt_num(c["n_customers"], lang), draws=fmt_num(c["n_boot"], lang)))
+    return out
+
+
+def backtest_markdown(result: ScoreResult, lang: str = "en", comparison: dict | None = None,
+                      random_state: int = 0) -> str:
+    """The backtest in plain words (fr/en), for the notebook and the monthly report, with the
+    model's AUC lead over each baseline and its interval (``comparison``: :func:`compare_to_baselines`
+    of ``result.backtest``, computed with ``random_state`` when not given)."""
     s = result.backtest.summary()
 
     def dates(ds):
@@ -160,6 +194,11 @@ def backtest_markdown(result: ScoreResult, lang: str = "en") -> str:
              auc_recency=fmt_num(s["auc_recency"], lang, 2), bgnbd=bg,
              lift=fmt_num(s["lift_top_decile_model"], lang, 1), capacity=fmt_num(result.capacity, lang),
              recall=fmt_pct(s["recall_at_capacity"], lang, 0))
+    if comparison is None:
+        comparison = compare_to_baselines(result.backtest, random_state=random_state)
+    lines = auc_comparison_text(comparison, lang)
+    if lines:
+        text += "\n\n" + "\n".join(f"- {line}" for line in lines)
     if s["split_holdout"]:
         text += "\n\n" + t("risk_holdout_note", lang, horizon=result.horizon_days)
     note = bgnbd_note(result.bgnbd_fits, lang)
@@ -211,10 +250,16 @@ def call_list_table(result: ScoreResult, lang: str = "en", currency: str = "EUR"
 
 
 
-def sidecar_summary(result: ScoreResult, lang: str = "en", n_top: int = 10) -> dict:
+def sidecar_summary(result: ScoreResult, lang: str = "en", n_top: int = 10, comparison: dict | None = None,
+                    random_state: int = 0) -> dict:
     """:meth:`ScoreResult.summary` with each top priority's ``reasons`` in words (what the
-    monthly report's executive summary shows)."""
+    monthly report's executive summary shows) and ``auc_vs_baselines``: the model's AUC lead
+    over each baseline with its bootstrap interval (``comparison``, else
+    :func:`compare_to_baselines` with ``random_state``)."""
     out = result.key_figures(n_top)
+    if comparison is None:
+        comparison = compare_to_baselines(result.backtest, random_state=random_state)
+    out["auc_vs_baselines"] = comparison
     top = result.call_list.head(n_top)
     words = reason_text(top, lang).tolist()
     for row, text in zip(out["top_priorities"], words, strict=True):

@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypedDict
 
+from analysis.reporting.error_text import error_text
 from analysis.reporting.i18n import (
     check_lang,
     fmt_date,
@@ -97,7 +98,15 @@ class CohortDecayFigures(TypedDict):
     logrank_p: float | None  # log-rank test across segments: "fastest" is a finding only if < ALPHA
 
 
-class ChurnRiskFigures(TypedDict):
+class _ChurnRiskComparisonFigures(TypedDict, total=False):
+    """Optional ``04_churn_risk`` figure (:func:`analysis.reporting.risk_text.sidecar_summary`): the
+    model's AUC lead over each baseline with its 95 % bootstrap interval, ``{baseline: {diff, low,
+    high, p, significant, ...}}`` (:func:`analysis.models.auc_compare.compare_to_baselines`)."""
+
+    auc_vs_baselines: dict[str, dict[str, Any]]
+
+
+class ChurnRiskFigures(_ChurnRiskComparisonFigures):
     """``04_churn_risk``: the churn-risk result's key figures (``ScoreResult.key_figures()``)."""
 
     auc_model: float | None
@@ -358,6 +367,9 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
                                  recency=per100(risk["auc_recency"]), bgnbd=per100(risk["auc_bgnbd"])))
         else:
             out["risk"].append(t("report_risk_ranking_short", lang, model=per100(risk["auc_model"])))
+        lead = _lead_sentence(risk.get("auc_vs_baselines"), lang)
+        if lead:
+            out["risk"].append(lead)
         name = _str(risk.get("best_model")) or "–"
         out["appendix"].append(t("report_appendix_model", lang, model=_label_or(f"report_model_name_{name}", lang, name),
                                  auc=fmt_num(risk["auc_model"], lang, 2),
@@ -395,6 +407,30 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         out["appendix"].append(t("report_appendix_test", lang, alpha=fmt_num(ALPHA, lang, 2)))
     out["reactivation"] = reactivation_lines(summary, lang)
     return out
+
+
+def _per100_signed(x: float, lang: str) -> str:
+    """An AUC difference in "times in 100", signed: ``+10``, ``-0,4`` (a decimal under 1)."""
+    v = 100 * x
+    shown = fmt_num(abs(v), lang, 0 if abs(v) >= 1 else 1)
+    return _sign(v, shown) + shown
+
+
+def _lead_sentence(comparison: Any, lang: str) -> str:
+    """The model's lead over each baseline in "times in 100", with its 95 % interval; a lead whose
+    interval includes 0 is a tendency (``auc_vs_baselines`` of the 04 sidecar). '' without it."""
+    if not isinstance(comparison, dict):
+        return ""
+    parts = []
+    for name in ("recency", "bgnbd"):
+        c = comparison.get(name)
+        if not isinstance(c, dict) or c.get("diff") is None:
+            continue
+        key = "report_risk_lead_significant" if c.get("significant") else "report_risk_lead_tendency"
+        parts.append(t(key, lang, diff=_per100_signed(c["diff"], lang), low=_per100_signed(c["low"], lang),
+                       high=_per100_signed(c["high"], lang), baseline=t(f"report_baseline_{name}", lang)))
+    return t("report_risk_lead", lang, parts="; ".join(parts) if lang == "en" else " ; ".join(parts)) \
+        if parts else ""
 
 
 def _priority_decision(n_p1: int, top: list[dict[str, Any]], lang: str, currency: str) -> str:
@@ -490,7 +526,7 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
     for nb in manifest.get("notebooks", []):
         sections.append({
             "name": nb["name"], "title": nb.get("title") or nb["name"], "status": nb["status"],
-            "ok": nb["status"] == "ok", "error": nb.get("error"),
+            "ok": nb["status"] == "ok", "error": error_text(nb["error"], lang) if nb.get("error") else None,
             "duration": fmt_num(nb.get("duration_s"), lang, 0),
             "html": nb.get("files", {}).get("html"), "ipynb": nb.get("files", {}).get("ipynb"),
             "figures": [f for f in figures if f.startswith(nb["name"] + "_")],
