@@ -102,9 +102,10 @@ def test_auc_difference_interval_and_wording():
     close = auc_difference(frame, "model", "same", random_state=1)  # two equally good scores
     assert close["low"] < 0 < close["high"] and not close["significant"] and close["p"] > 0.05
     text = auc_comparison_text({"recency": close}, "en")[0]
-    assert text.startswith(f"Against {t('risk_method_recency', 'en')}: AUC ")
+    assert text.startswith("Against the time since the last contact alone: AUC ")
     assert "only a tendency, the difference is not significant; not a finding" in text
-    assert "ranks better" in auc_comparison_text({"bgnbd": strong}, "en")[0]
+    assert auc_comparison_text({"bgnbd": strong}, "en")[0].endswith(
+        "bootstrap over 200 customers, 1,000 draws; p ≤ 0.001): the model ranks better.")  # no draw below 0
     # the summary: "times in 100" with the interval, worded as a tendency when it straddles 0
     risk = {"auc_model": 0.82, "auc_recency": 0.72, "auc_bgnbd": 0.58, "best_model": "logit", "n_priority_1": 0,
             "top_priorities": [],

@@ -156,9 +156,12 @@ def signed(x: float | None, lang: str, digits: int = 2) -> str:
     return ("" if not any(c in "123456789" for c in shown) else "+" if x > 0 else "-") + shown
 
 
-def _p_text(p: float | None, lang: str) -> str:
+def _p_text(p: float | None, lang: str, n_boot: int | None = None) -> str:
+    """A p-value; a bootstrap p at its floor (no draw on the other side of 0) as ``p ≤ 1/n_boot``."""
     if p is None:
         return "p = –"
+    if n_boot and p <= 1.0 / n_boot:
+        return "p ≤ " + fmt_num(1.0 / n_boot, lang, max(3, len(str(int(n_boot))) - 1))
     return "p < " + fmt_num(0.001, lang, 3) if p < 0.001 else "p = " + fmt_num(p, lang, 3 if p < 0.1 else 2)
 
 
@@ -171,8 +174,9 @@ def auc_comparison_text(comparison: dict, lang: str = "en") -> list[str]:
         if c.get("diff") is None:
             continue
         key = "risk_auc_diff_significant" if c["significant"] else "risk_auc_diff_tendency"
-        out.append(t(key, lang, baseline=t(f"risk_method_{name}", lang), diff=signed(c["diff"], lang),
-                     low=signed(c["low"], lang), high=signed(c["high"], lang), p=_p_text(c["p"], lang),
+        out.append(t(key, lang, baseline=t(f"report_baseline_{name}", lang), diff=signed(c["diff"], lang),
+                     low=signed(c["low"], lang), high=signed(c["high"], lang),
+                     p=_p_text(c["p"], lang, c.get("n_boot")),
                      n=fmt_num(c["n_customers"], lang), draws=fmt_num(c["n_boot"], lang)))
     return out
 
