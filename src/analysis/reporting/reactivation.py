@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, plural, t
+from analysis.reporting.i18n import fmt_date, fmt_interval, fmt_money, fmt_num, fmt_pct, plural, t
 
 __all__ = [
     "balance_markdown",
@@ -102,8 +102,9 @@ def effects_table(effects: pd.DataFrame, lang: str, currency: str = "EUR") -> pd
         return fmt_money(v, lang, currency) if m else fmt_pct(v, lang)
 
     lift = [
-        "–" if pd.isna(a) else (f"{fmt_money(a, lang, currency)} [{fmt_money(lo, lang, currency)} ; {fmt_money(hi, lang, currency)}]"
-                                if m else f"{_pts(a, lang)} [{_pts(lo, lang)} ; {_pts(hi, lang)}]")
+        "–" if pd.isna(a) else (fmt_money(a, lang, currency) + " "
+                                + fmt_interval(fmt_money(lo, lang, currency), fmt_money(hi, lang, currency), lang)
+                                if m else f"{_pts(a, lang)} " + fmt_interval(_pts(lo, lang), _pts(hi, lang), lang))
         for a, lo, hi, m in zip(e["abs_lift"], e["abs_lift_low"], e["abs_lift_high"], money, strict=True)]
     return pd.DataFrame({
         t("rea_col_campaign", lang): e["campaign_id"].map(_e).to_numpy(),
