@@ -162,3 +162,23 @@ def test_an_error_on_a_page_is_told_in_the_pages_language():
     assert error_text("KeyError: 'x'", "fr").startswith("une erreur inattendue du programme (")
     assert error_text("personal data (email) is shown in the notebook's output", "fr").startswith(
         "la page aurait montré des données personnelles")
+
+
+def test_objectives_in_the_reports_language():
+    from analysis.reporting.reactivation import okr_markdown
+
+    kr = {"metric": "revenue", "population": "lapsed", "target": 10, "period": "2026-Q3"}
+    both = parse_config({"language": "fr", "objectives": [
+        {"objective": {"fr": "Réactiver les inactifs", "en": "Re-activate the lapsed"}, "key_results": [kr]},
+        {"objective": "Fidéliser", "key_results": [kr]}]})
+    assert both.objectives[0].objective == "Réactiver les inactifs"  # the text in the dataset's language
+    progress = pd.DataFrame({"objective": ["Réactiver les inactifs", "Fidéliser"], "kr": [1, 1],
+                             "metric": ["revenue"] * 2, "population": ["lapsed"] * 2, "period": ["2026-Q3"] * 2,
+                             "value": [5.0, 12.0], "target": [10.0, 10.0], "status": ["closed"] * 2,
+                             "achieved": [False, True], "on_track": [False, True]})
+    en = okr_markdown(progress, "en", "EUR", both).splitlines()
+    assert en[0] == "- **Re-activate the lapsed**, KR1: revenue on *lapsed* over 2026-Q3: €5 for a target of €10 (missed)."
+    assert en[2].startswith("- **Objective 2**, KR1: ")  # French only: named neutrally, not in French
+    assert okr_markdown(progress, "fr", "EUR", both).splitlines()[2].startswith("- **Fidéliser**, KR1 : ")
+    with pytest.raises(ConfigError, match=r"objectives\[0\]\.objective is"):
+        parse_config({"objectives": [{"objective": {"es": "x"}, "key_results": [kr]}]})

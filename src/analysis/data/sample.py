@@ -341,7 +341,7 @@ class _Params:
                 "fixed_cost": CAMPAIGN_FIXED_COST, "margin_rate": CAMPAIGN_MARGIN,
                 "outcome_window_days": CAMPAIGN_WINDOW_DAYS}},
             "objectives": [{
-                "objective": "Réactiver les acheteurs inactifs",
+                "objective": {"fr": "Réactiver les acheteurs inactifs", "en": "Re-activate the lapsed buyers"},
                 "key_results": [
                     {"metric": "repurchase_rate", "population": "lapsed_buyers", "target": 0.75,
                      "period": f"{(self.end - pd.DateOffset(months=3)).year}-Q{(self.end - pd.DateOffset(months=3)).quarter}"},
