@@ -15,7 +15,7 @@ OBS = np.array([200, 200, 200, 40, 65, 20, 200], dtype=float)
 
 def test_person_period_rows_by_hand():
     row, b, ev = person_period(T, OBS, 90, 3)
-    got = sorted(zip(row.tolist(), b.tolist(), ev.tolist()))
+    got = sorted(zip(row.tolist(), b.tolist(), ev.tolist(), strict=True))
     assert got == [(0, 0, 1),                      # event in bin 0, leaves the risk set
                    (1, 0, 0), (1, 1, 1),
                    (2, 0, 0), (2, 1, 0), (2, 2, 0),  # never bought, fully observed
