@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.reporting.client_tables import NNBSP, ColumnSpec, client_table, format_cell
+from analysis.reporting.client_tables import NNBSP, ColumnSpec, client_table, format_cell, french_spaces
 from analysis.reporting.i18n import plural
 
 LONG_REASON = ("part du chiffre d'affaires passée de 0,6 % à 0,1 % sur les 90 derniers jours, "
@@ -68,7 +68,7 @@ def test_french_table_headers_codes_formats_and_footnote(frame: pd.DataFrame) ->
     n = NNBSP
     assert list(data.columns[:3]) == ["Client", "Probabilité de départ", "Valeur"]
     assert data.iloc[0].tolist()[1:] == [f"95{n}%", f"1{n}879{n}€", "12", "31/10/2026", "octobre 2026",
-                                         "Appel personnel du responsable de compte", LONG_REASON]
+                                         "Appel personnel du responsable de compte", french_spaces(LONG_REASON)]
     assert data.iloc[1].tolist()[1:7] == [f"0{n}%", "–", f"1{n}879", "–", "janvier 2026", "unknown_code"]
     page = styler.to_html()
     # footnote for the two columns with a dash; nothing left as NaN / NaT / None
@@ -76,7 +76,8 @@ def test_french_table_headers_codes_formats_and_footnote(frame: pd.DataFrame) ->
     assert "NaN" not in page and "NaT" not in page and "None" not in page
     # no row index (17, 42 are not shown), full text, escaped value
     assert ">17<" not in page and ">42<" not in page
-    assert LONG_REASON.replace("'", "&#x27;") in page or LONG_REASON.replace("'", "&#39;") in page
+    reason = french_spaces(LONG_REASON)  # spaces inside numbers and before units: no-break
+    assert reason.replace("'", "&#x27;") in page or reason.replace("'", "&#39;") in page
     assert "..." not in page and "…" not in page
     assert "&lt;b&gt;C002&lt;/b&gt;" in page and "<b>C002</b>" not in page
     assert "white-space: normal" in page and "overflow-wrap: anywhere" in page
@@ -139,7 +140,7 @@ def test_call_list_and_priority_counts_tables() -> None:
     counts = pd.DataFrame({"value_tier": ["high"], "low": [438], "medium": [9], "high": [5], "critical": [1879]})
     shown = client_table(counts, priority_count_columns(), lang="fr").data
     assert list(shown.columns) == ["Niveau de valeur", "Risque faible", "Risque moyen", "Risque élevé", "Risque critique"]
-    assert shown.iloc[0].tolist() == ["Forte valeur (top 20 %)", "438", "9", "5", f"1{NNBSP}879"]
+    assert shown.iloc[0].tolist() == [f"Forte valeur (top 20{NNBSP}%)", "438", "9", "5", f"1{NNBSP}879"]
 
 
 def test_model_metrics_table() -> None:

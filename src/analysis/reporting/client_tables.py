@@ -42,6 +42,7 @@ from pandas.io.formats.style import Styler
 from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, t, texts
 
 __all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table", "retention_columns",
+           "french_spaces", "sentence_case",
            "call_list_columns", "call_list_rows", "priority_count_columns", "model_metrics_columns",
            "formatted_table", "population_rows", "population_columns"]
 
@@ -213,17 +214,49 @@ def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str
 
     numeric = [h for h, s in zip(headers, specs, strict=True) if s.kind in _NUMERIC_KINDS]
     dates = [h for h, s in zip(headers, specs, strict=True) if s.kind in ("date", "month")]
-    return _styled(shown, numeric, dates, footnotes, max_text_width)
+    return _styled(shown, numeric, dates, footnotes, max_text_width, lang)
+
+
+#: In French, the regular space inside a written number or between a number and its unit
+#: (``12 345``, ``95 %``, ``12 €``, ``3 pts``, ``12 jours``) and before ``;`` ``:`` ``!`` ``?``.
+_FR_NUMBER_SPACE = re.compile(
+    r"(?<=\d) (?=\d{3}(?!\d))"
+    r"|(?<=\d) (?=(?:%|€|\$|£|pts?\b|points?\b|jours?\b|mois\b|semaines?\b|ans?\b|clients?\b))"
+    r"|(?<=\S) (?=[;!?](?:\s|$))")
+
+
+def french_spaces(text: str) -> str:
+    """``text`` with the spaces French typography keeps on one line made narrow no-break
+    spaces (U+202F): inside a number (``12 345``), between a number and its unit (``95 %``,
+    ``12 €``, ``3 pts``, ``12 jours``) and before ``;`` ``!`` ``?``, so that a table cell or
+    a sentence never breaks there.
+
+    >>> french_spaces("sous 2,00 % [12 ; 1 879 €]") == "sous 2,00\u202f% [12\u202f; 1\u202f879\u202f€]"
+    True
+    """
+    return _FR_NUMBER_SPACE.sub(NNBSP, text)
+
+
+def sentence_case(header: str) -> str:
+    """The house style of a table header (STYLE.md: sentence case): first letter capital,
+    the rest as written in the locale files (``taux d'ouverture`` -> ``Taux d'ouverture``,
+    ``NPS`` stays ``NPS``)."""
+    return header[:1].upper() + header[1:]
 
 
 def _styled(shown: pd.DataFrame, numeric: list[str], dates: list[str], footnotes: list[str],
-            max_text_width: str = "32em") -> Styler:
-    """The house style of a client table: no index, escaped cells and headers, numbers
-    right-aligned and never broken, text wrapped, footnotes as a caption below."""
+            max_text_width: str = "32em", lang: str | None = None) -> Styler:
+    """The house style of a client table: no index, escaped cells and headers in sentence
+    case, numbers right-aligned and never broken (in French, every space inside a number or
+    before a unit is a narrow no-break space), text wrapped, footnotes as a caption below."""
     headers = list(shown.columns)
+    if lang == "fr":
+        shown = shown.map(lambda v: french_spaces(v) if isinstance(v, str) else v)
+        footnotes = [french_spaces(n) for n in footnotes]
     styler = shown.style.hide(axis="index").format(escape="html")
-    # headers come from the locale files, but are escaped too (a label may hold "<" or "&")
-    styler = styler.format_index(escape="html", axis="columns")
+    # headers come from the locale files, but are escaped too (a label may hold "<" or "&");
+    # shown in sentence case whatever the case of the label (the data keeps the label)
+    styler = styler.format_index(sentence_case, escape="html", axis="columns")
     text = [h for h in headers if h not in numeric and h not in dates]
     styles = [
         {"selector": "", "props": "border-collapse: collapse; table-layout: auto; margin: .4rem 0;"},
@@ -369,7 +402,7 @@ def formatted_table(frame: pd.DataFrame | None, lang: str = "fr", *, notes: Iter
     footnotes = [t("table_missing_footnote", lang, dash=MISSING, column=", ".join(quote(c) for c in with_dash),
                    note=t("table_missing_note", lang))] if with_dash else []
     footnotes.extend(notes)
-    return _styled(shown, numeric, dates, footnotes, max_text_width)
+    return _styled(shown, numeric, dates, footnotes, max_text_width, lang)
 
 
 def population_rows(metrics: pd.DataFrame) -> pd.DataFrame:

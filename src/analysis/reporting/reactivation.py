@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, plural, t
+from analysis.reporting.reactivation_tables import action_text, period_text, population_text
 
 __all__ = [
     "balance_markdown",
@@ -64,7 +65,7 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
     purchase = effects.loc[effects["outcome"].eq(outcome)].sort_values(["action_date", "campaign_id", "variant"])
     rev = effects.loc[effects["outcome"].eq("revenue")].set_index(["campaign_id", "variant"])
     for r in purchase.itertuples(index=False):  # a loop over the campaigns (a handful a year)
-        common = {"campaign": _e(r.campaign_id), "variant": _e(r.variant), "action": _e(r.action),
+        common = {"campaign": _e(r.campaign_id), "variant": _e(r.variant), "action": _e(action_text(r.action, lang)),
                   "date": fmt_date(r.action_date, lang), "days": r.window_days}
         if r.status == "window_open":
             lines.append(t("rea_campaign_open", lang, **common))
@@ -143,9 +144,9 @@ def plan_markdown(plan, target: str, holdout: float, seed: int, lang: str) -> st
     n = len(plan.assignments)
     if plan.mde_purchase is None:
         why = "n = 0" if min(plan.n_treatment, plan.n_control) == 0 else f"base {fmt_pct(plan.baseline_purchase, lang)}"
-        return t("rea_plan_none", lang, target=_e(target), n=fmt_num(n, lang), why=why)
+        return t("rea_plan_none", lang, target=_e(population_text(target, lang)), n=fmt_num(n, lang), why=why)
     compare = t("rea_plan_compare_ok" if plan.mde_purchase <= 0.20 else "rea_plan_compare_weak", lang)
-    return t("rea_plan", lang, target=_e(target), n=fmt_num(n, lang), unsub=fmt_num(plan.excluded_unsubscribed, lang),
+    return t("rea_plan", lang, target=_e(population_text(target, lang)), n=fmt_num(n, lang), unsub=fmt_num(plan.excluded_unsubscribed, lang),
              n_t=fmt_num(plan.n_treatment, lang), n_c=fmt_num(plan.n_control, lang), holdout=fmt_pct(holdout, lang, 0),
              seed=seed, mde=fmt_num(100 * plan.mde_purchase, lang, 1), base=fmt_pct(plan.baseline_purchase, lang),
              compare=compare)
@@ -164,9 +165,10 @@ def reaction_markdown(overall: pd.DataFrame, weeks: int, lang: str) -> str:
 def sunset_markdown(lists: pd.DataFrame, failed_cycles: int, lang: str) -> str:
     """Customers with cycles, on the separate list, and removal candidates."""
     counts = lists["list_status"].value_counts()
-    return t("rea_sunset", lang, with_cycles=fmt_num(int((lists["cycles"] > 0).sum()), lang),
-             separate=fmt_num(int(counts.get("separate_list", 0)), lang),
-             removal=fmt_num(int(counts.get("removal_candidate", 0)), lang), failed=failed_cycles)
+    return t("rea_sunset_n", lang, with_cycles=fmt_num(int((lists["cycles"] > 0).sum()), lang),
+             separate=plural("rea_sunset_separate", int(counts.get("separate_list", 0)), lang),
+             removal=plural("rea_sunset_removal", int(counts.get("removal_candidate", 0)), lang),
+             failed=fmt_num(failed_cycles, lang))
 
 
 def _okr_status(r) -> str:
@@ -190,7 +192,8 @@ def okr_markdown(progress: pd.DataFrame, lang: str, currency: str = "EUR") -> st
             return fmt_money(v, lang, currency) if money else (fmt_pct(v, lang) if rate else fmt_num(v, lang, 1))
 
         lines.append(t("rea_okr_line", lang, objective=_e(r.objective), kr=r.kr, metric=t(f"rea_metric_{r.metric}", lang),
-                       population=_e(r.population), period=_e(r.period), value=fmt(r.value), target=fmt(r.target),
+                       population=_e(population_text(r.population, lang)),
+                       period=_e(period_text(r.period, lang, r.start, r.end)), value=fmt(r.value), target=fmt(r.target),
                        status=t(f"rea_okr_status_{_okr_status(r)}", lang)))
     return "\n\n".join(f"- {line}" for line in lines)
 
