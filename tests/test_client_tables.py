@@ -133,7 +133,7 @@ def test_call_list_and_priority_counts_tables() -> None:
                           "value": [128156.22], "expected_value_at_risk": [96664.5], "priority": ["P1"],
                           "recommended_action": ["personal_call"], "reasons": [LONG_REASON]})
     row = client_table(calls, call_list_columns(), lang="en").data.iloc[0].tolist()
-    assert row == ["C1", "at watch", "75%", "Critical risk", "€128,156", "€96,664", "P1: immediate human intervention",
+    assert row == ["C1", "At watch", "75%", "Critical risk", "€128,156", "€96,664", "P1: immediate human intervention",
                    "Personal call by the account owner", LONG_REASON]
     orders = client_table(calls, call_list_columns(money=False), lang="fr").data.iloc[0].tolist()
     assert orders[4:6] == [f"128{NNBSP}156", f"96{NNBSP}664"]           # an order count, no currency
@@ -153,6 +153,6 @@ def test_model_metrics_table() -> None:
     n = NNBSP
     assert list(shown.data.columns) == ["méthode", "AUC ROC", "lift du premier décile", "score de Brier",
                                         "rappel à capacité", "clients testés", "part perdue"]
-    assert shown.data.iloc[0].tolist() == ["arbres boostés", "0,82", "6,2", "0,033", f"55{n}%", f"2{n}220", f"4,5{n}%"]
-    assert shown.data.iloc[1].tolist()[:4] == ["jours depuis la dernière interaction", "0,72", "4,7", "–"]
+    assert shown.data.iloc[0].tolist() == ["Arbres boostés", "0,82", "6,2", "0,033", f"55{n}%", f"2{n}220", f"4,5{n}%"]
+    assert shown.data.iloc[1].tolist()[:4] == ["Jours depuis la dernière interaction", "0,72", "4,7", "–"]
     assert "pas de score de Brier pour une règle qui classe les clients" in shown.to_html()

@@ -47,8 +47,8 @@ def test_population_table_translated_without_index() -> None:
     rows = population_rows(metrics)
     shown = client_table(rows, population_columns(rows), "fr")
     assert list(shown.data.columns) == ["méthode", "tous les clients notés", "actifs dans les 90 derniers jours"]
-    assert shown.data.iloc[0].tolist() == ["arbres boostés", "0,82", "0,82"]
-    assert shown.data.iloc[1].tolist() == ["jours depuis la dernière interaction", "0,72", "–"]
+    assert shown.data.iloc[0].tolist() == ["Arbres boostés", "0,82", "0,82"]
+    assert shown.data.iloc[1].tolist() == ["Jours depuis la dernière interaction", "0,72", "–"]
     english = client_table(rows, population_columns(rows), "en").data
     assert english.iloc[0].tolist() == ["gradient-boosted trees", "0.82", "0.82"]
 

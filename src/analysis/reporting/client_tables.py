@@ -144,7 +144,8 @@ def _translate_codes(values: pd.Series, codes: str | Mapping[str, str], lang: st
     for code in pd.unique(values.dropna()):
         key = codes.get(str(code)) if isinstance(codes, Mapping) else f"{codes}{code}"
         entry = known.get(key) if key else None
-        mapping[code] = entry[lang] if isinstance(entry, dict) and lang in entry else str(code)
+        # a translated code starts with a capital, as the headers (a client's own value is left as it is)
+        mapping[code] = sentence_case(entry[lang]) if isinstance(entry, dict) and lang in entry else str(code)
     return values.map(mapping)
 
 
