@@ -50,7 +50,7 @@ def test_population_table_translated_without_index() -> None:
     assert shown.data.iloc[0].tolist() == ["Arbres boostés", "0,82", "0,82"]
     assert shown.data.iloc[1].tolist() == ["Jours depuis la dernière interaction", "0,72", "–"]
     english = client_table(rows, population_columns(rows), "en").data
-    assert english.iloc[0].tolist() == ["gradient-boosted trees", "0.82", "0.82"]
+    assert english.iloc[0].tolist() == ["Gradient-boosted trees", "0.82", "0.82"]
 
 
 def test_segment_table_header_is_the_attribute_label() -> None:
