@@ -156,3 +156,12 @@ def test_french_spaces_in_text_cells_and_sentence_case_headers() -> None:
     assert ">Indicateur</th>" in page and ">Lecture</th>" in page and ">Précision</th>" in page
     assert formatted_table(frame, "en").data.iloc[0, 1] == "sous 2,00 %"       # English text untouched
     assert french_spaces("3 000 clients en 12 jours") == f"3{n}000{n}clients en 12{n}jours"
+
+
+def test_english_labels_of_notebook_05_have_english_spacing() -> None:
+    import re
+
+    from analysis.reporting.i18n import texts
+
+    french = {k: v["en"] for k, v in texts().items() if k.startswith("rea_") and re.search(r"\d %", v["en"])}
+    assert french == {}                                                      # "95% interval", not "95 % interval"
