@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.reporting.client_tables import NNBSP, ColumnSpec, client_table, format_cell, french_spaces
+from analysis.reporting.client_tables import (
+    NNBSP,
+    ColumnSpec,
+    client_table,
+    format_cell,
+    french_spaces,
+)
 from analysis.reporting.i18n import plural
 
 LONG_REASON = ("part du chiffre d'affaires passée de 0,6 % à 0,1 % sur les 90 derniers jours, "
