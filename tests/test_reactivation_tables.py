@@ -120,6 +120,9 @@ def test_codes_in_words() -> None:
 def test_notebook_05_sentences_have_no_raw_codes_and_real_plurals() -> None:
     text = campaign_markdown(_effects(), "fr", "EUR")
     assert "email_sequence" not in text and "(séquence d&#x27;e-mails, 10/02/2026)" in text
+    # French typography: no line break inside a number, before its unit or before ";"
+    assert f"{n}234 clients contactés" in text and f"un écart de +18,4{n}points [+3,5{n}; +32,8]" in text
+    assert "+18.4 points [+3.5; +32.8]" in campaign_markdown(_effects(), "en", "EUR")
     lists = pd.DataFrame({"cycles": [1, 0, 2], "list_status": ["separate_list", "active_list", "active_list"]})
     assert "1 est sur la liste séparée et 0 est candidat à la suppression" in sunset_markdown(lists, 2, "fr")
     lists2 = lists.assign(list_status=["separate_list", "separate_list", "removal_candidate"])
@@ -155,7 +158,7 @@ def test_french_spaces_in_text_cells_and_sentence_case_headers() -> None:
     page = styler.to_html()
     assert ">Indicateur</th>" in page and ">Lecture</th>" in page and ">Précision</th>" in page
     assert formatted_table(frame, "en").data.iloc[0, 1] == "sous 2,00 %"       # English text untouched
-    assert french_spaces("3 000 clients en 12 jours") == f"3{n}000{n}clients en 12{n}jours"
+    assert french_spaces("3 000 clients en 12 jours") == f"3{n}000 clients en 12{n}jours"
 
 
 def test_english_labels_of_notebook_05_have_english_spacing() -> None:

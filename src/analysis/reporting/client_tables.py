@@ -222,7 +222,7 @@ def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str
 #: (``12 345``, ``95 %``, ``12 €``, ``3 pts``, ``12 jours``) and before ``;`` ``:`` ``!`` ``?``.
 _FR_NUMBER_SPACE = re.compile(
     r"(?<=\d) (?=\d{3}(?!\d))"
-    r"|(?<=\d) (?=(?:%|€|\$|£|pts?\b|points?\b|jours?\b|mois\b|semaines?\b|ans?\b|clients?\b))"
+    r"|(?<=\d) (?=(?:%|€|\$|£|pts?\b|points?\b|jours?\b|mois\b|semaines?\b|ans?\b))"
     r"|(?<=\S) (?=[;!?](?:\s|$))")
 
 

@@ -10,13 +10,17 @@ interval; a difference whose interval includes zero is said not to be a finding.
 
 from __future__ import annotations
 
+import functools
 import html
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, plural, t
+from analysis.reporting.client_tables import french_spaces
 from analysis.reporting.reactivation_tables import action_text, period_text, population_text
 
 __all__ = [
@@ -34,6 +38,21 @@ __all__ = [
 ]
 
 
+def _typeset(func: Callable[..., str]) -> Callable[..., str]:
+    """The Markdown of ``func`` with French typography when its ``lang`` is ``fr``: the spaces
+    inside a number, before a unit and before ``;`` made narrow no-break spaces
+    (:func:`analysis.reporting.client_tables.french_spaces`), so that ``1 890 €`` or
+    ``[+0,1 ; +31,4]`` never breaks across two lines."""
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs) -> str:
+        text = func(*args, **kwargs)
+        return french_spaces(text) if signature.bind(*args, **kwargs).arguments.get("lang") == "fr" else text
+
+    return wrapper
+
+
 def _e(value: Any) -> str:
     return html.escape(str(value))
 
@@ -45,6 +64,7 @@ def _pts(x: float, lang: str) -> str:
     return s if s.startswith("-") or s == "–" else f"+{s}"
 
 
+@_typeset
 def intro_markdown(interventions: pd.DataFrame, effects: pd.DataFrame, as_of: str, lang: str) -> str:
     """Counts of actions, customers and campaigns (with a control group) before ``as_of``."""
     cut = pd.Timestamp(as_of)
@@ -56,6 +76,7 @@ def intro_markdown(interventions: pd.DataFrame, effects: pd.DataFrame, as_of: st
              n_with_control=fmt_num(with_control, lang))
 
 
+@_typeset
 def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", as_of: str | None = None) -> str:
     """One paragraph per campaign and variant: sizes, purchase rates, lift with interval, value, ROI."""
     if effects.empty:
@@ -119,11 +140,13 @@ def effects_table(effects: pd.DataFrame, lang: str, currency: str = "EUR") -> pd
     })
 
 
+@_typeset
 def balance_markdown(balance: pd.DataFrame, lang: str) -> str:
     """How many pre-campaign comparisons are imbalanced beyond 0.1 standardised difference."""
     return t("rea_balance", lang, flagged=fmt_num(int(balance["flagged"].sum()), lang), n=fmt_num(len(balance), lang))
 
 
+@_typeset
 def uplift_markdown(evaluation, lang: str) -> str:
     """The uplift model's held-out Qini (with intervals) against churn-risk targeting and random,
     or why it was not fitted. The model is recommended only when its interval lies above 0 and
@@ -139,6 +162,7 @@ def uplift_markdown(evaluation, lang: str) -> str:
              verdict=t("rea_uplift_better" if better else "rea_uplift_not_better", lang))
 
 
+@_typeset
 def plan_markdown(plan, target: str, holdout: float, seed: int, lang: str) -> str:
     """The planned campaign: sizes, control group and the minimum detectable effect next to "up to 20 %"."""
     n = len(plan.assignments)
@@ -152,6 +176,7 @@ def plan_markdown(plan, target: str, holdout: float, seed: int, lang: str) -> st
              compare=compare)
 
 
+@_typeset
 def reaction_markdown(overall: pd.DataFrame, weeks: int, lang: str) -> str:
     """The reaction delay in one paragraph, from :func:`analysis.metrics.reaction.reaction_summary`."""
     r = overall.iloc[0]
@@ -162,6 +187,7 @@ def reaction_markdown(overall: pd.DataFrame, weeks: int, lang: str) -> str:
              none=fmt_num(r["no_action"], lang), verdict=verdict)
 
 
+@_typeset
 def sunset_markdown(lists: pd.DataFrame, failed_cycles: int, lang: str) -> str:
     """Customers with cycles, on the separate list, and removal candidates."""
     counts = lists["list_status"].value_counts()
@@ -179,6 +205,7 @@ def _okr_status(r) -> str:
     return "on_track" if r.on_track else "behind"
 
 
+@_typeset
 def okr_markdown(progress: pd.DataFrame, lang: str, currency: str = "EUR") -> str:
     """One line per key result: value against target and status."""
     if progress.empty:

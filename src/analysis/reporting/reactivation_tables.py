@@ -164,7 +164,8 @@ def reaction_table(summary: pd.DataFrame, by: str, lang: str = "fr") -> Styler:
 def separate_list_table(off_list: pd.DataFrame, lang: str = "fr", n: int = 20) -> Styler:
     """The first ``n`` rows of :func:`analysis.metrics.cycles.off_active_list` as a client
     table: customer, days since the last significant interaction, cycles received, failed in
-    a row, date of the last cycle, list and recommended action in words; a footnote gives
+    a row, date of the last cycle, list and the action inactivity alone would call for, in
+    words; a footnote gives
     how many rows there are when more than ``n``."""
     top = off_list.head(n)
     spec = [ColumnSpec("customer_id", "risk_col_customer"),
@@ -173,7 +174,7 @@ def separate_list_table(off_list: pd.DataFrame, lang: str = "fr", n: int = 20) -
             ColumnSpec("failed_in_a_row", "rea_col_failed_in_a_row", kind="count"),
             ColumnSpec("last_cycle", "rea_col_last_cycle", kind="date"),
             ColumnSpec("list_status", "rea_col_list", codes="rea_list_"),
-            ColumnSpec("inactivity_action", "risk_col_action", codes="sig_action_")]
+            ColumnSpec("inactivity_action", "rea_col_inactivity_action", codes="sig_action_")]
     notes = [t("rea_first_rows", lang, n=fmt_num(n, lang), total=fmt_num(len(off_list), lang))] if len(off_list) > n else []
     return client_table(top, spec, lang, notes=notes)
 

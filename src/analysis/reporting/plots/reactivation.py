@@ -60,7 +60,7 @@ def qini_plot(curves: pd.DataFrame, lang: str = "en", ax: Axes | None = None) ->
     ax.set_title(t("rea_qini_title", lang))
     locale_axis(ax, lang, "number", axis="x")
     locale_axis(ax, lang, "number", axis="y")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)  # beside the curves, never over them
     return ax
 
 
