@@ -162,3 +162,25 @@ def test_model_metrics_table() -> None:
     assert shown.data.iloc[0].tolist() == ["Arbres boostés", "0,82", "6,2", "0,033", f"55{n}%", f"2{n}220", f"4,5{n}%"]
     assert shown.data.iloc[1].tolist()[:4] == ["Jours depuis la dernière interaction", "0,72", "4,7", "–"]
     assert "pas de score de Brier pour une règle qui classe les clients" in shown.to_html()
+
+
+def test_at_risk_table_is_a_client_table() -> None:
+    from analysis.reporting.client_tables import at_risk_client_table
+    from analysis.reporting.plots.cohorts import plot_survival
+
+    rows = pd.DataFrame({"group": ["2024-11 – 2025-04"] * 3 + ["2025-05 – 2025-10"] * 3,
+                         "months": [0.0, 3.0, 6.0] * 2, "at_risk": [1417, 411, 398, 474, 471, 0]})
+    fr = at_risk_client_table(rows, "fr")
+    assert list(fr.data.columns) == ["cohorte d'acquisition", "à 0 mois", "à 3 mois", "à 6 mois"]
+    assert fr.data.values.tolist() == [["novembre 2024 – avril 2025", f"1{NNBSP}417", "411", "398"],
+                                       ["mai 2025 – octobre 2025", "474", "471", "0"]]
+    page = fr.to_html()
+    assert ">Cohorte d&#x27;acquisition</th>" in page or ">Cohorte d&#39;acquisition</th>" in page
+    assert "row_heading" not in page and "Clients encore suivis à chaque âge" in page
+    seg = rows.assign(group=["Pro"] * 3 + ["<b>Starter</b>"] * 3)
+    en = at_risk_client_table(seg, "en", attribute="plan")
+    assert list(en.data.columns)[:2] == ["plan", "at 0 months"] and en.data.iloc[1, 1] == "1,417"
+    assert "&lt;b&gt;Starter&lt;/b&gt;" in en.to_html()
+    curves = pd.DataFrame({"group": ["2024-11 – 2025-04"] * 2, "months": [0, 3], "survival": [1.0, 0.9],
+                           "lower": [1.0, 0.8], "upper": [1.0, 0.95]})
+    assert [ln.get_label() for ln in plot_survival(curves, lang="fr").get_lines()] == ["11/2024 – 04/2025"]

@@ -42,7 +42,7 @@ from pandas.io.formats.style import Styler
 from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, t, texts
 
 __all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table", "retention_columns",
-           "french_spaces", "sentence_case",
+           "french_spaces", "sentence_case", "at_risk_client_table",
            "call_list_columns", "call_list_rows", "priority_count_columns", "model_metrics_columns",
            "formatted_table", "population_rows", "population_columns"]
 
@@ -418,3 +418,39 @@ def population_columns(rows: pd.DataFrame) -> list[ColumnSpec]:
     each population (2 decimals, as in the metrics table) headed by its ``risk_population_`` label."""
     return [ColumnSpec("method", "risk_method", codes="risk_method_")] + [
         ColumnSpec(c, f"risk_population_{c}", kind="number", digits=2) for c in rows.columns if c != "method"]
+
+
+_MONTH_GROUP = re.compile(r"^(\d{4}-\d{2})(?:\s+[–-]\s+(\d{4}-\d{2}))?$")
+
+
+def _group_label(value: Any, lang: str) -> str:
+    """A cohort group written in the language's month style (``2024-11 – 2025-04`` ->
+    ``novembre 2024 – avril 2025``); any other group (a segment value) as it is."""
+    m = _MONTH_GROUP.match(str(value))
+    if not m:
+        return str(value)
+    return " – ".join(_month(part, lang) for part in m.groups() if part)
+
+
+def at_risk_client_table(at_risk: pd.DataFrame, lang: str = "fr", attribute: str | None = None) -> Styler:
+    """The customers still followed at each age under a survival plot
+    (:func:`analysis.metrics.cohorts.at_risk_table`: ``group``, ``months``, ``at_risk``) as a
+    client table: one row per group (cohorts in the language's month style, or the values of
+    the customer ``attribute``, headed by its ``attr_<name>`` label), one column per age
+    ("à 6 mois" / "at 6 months"), counts in the language's format.
+
+    >>> rows = pd.DataFrame({"group": ["2024-11 – 2025-04"] * 2, "months": [0.0, 3.0], "at_risk": [1417, 411]})
+    >>> at_risk_client_table(rows, "fr").data.values.tolist()
+    [['novembre 2024 – avril 2025', '1\u202f417', '411']]
+    """
+    check_lang(lang)
+    wide = at_risk.pivot(index="group", columns="months", values="at_risk")
+    if attribute is None:
+        header = t("coh_cohort", lang)
+    else:
+        header = t(f"attr_{attribute}", lang) if f"attr_{attribute}" in texts() else str(attribute)
+    frame = pd.DataFrame({header: [_group_label(g, lang) for g in wide.index]})
+    for m in wide.columns:
+        frame[t("table_col_at_age", lang, months=fmt_num(m, lang, 0 if float(m).is_integer() else 1))] = [
+            fmt_num(v, lang) for v in wide[m].to_numpy()]
+    return formatted_table(frame, lang, notes=[t("table_note_still_followed", lang)])
