@@ -132,8 +132,8 @@ def _visible(page: str) -> str:
 
 
 def test_client_pages_are_finished_on_sample(sample_report):
-    # issue #14, French sample report: notebook 05 shows client tables only (no raw DataFrame
-    # with its index, no code or column name), every table header of every page in sentence
+    # issue #14, French sample report: every page shows client tables only (no raw DataFrame
+    # with its index; in 05 no code or column name), every table header of every page in sentence
     # case, no '.' decimal in a French alt text, no breakable space inside a number or before
     # % / € in a table cell (the 01 dashboard's reading, the 02 tuning intervals...)
     pages = {p.name: _visible(p.read_text(encoding="utf-8")) for p in sample_report.run_dir.glob("0*.html")}
@@ -145,6 +145,7 @@ def test_client_pages_are_finished_on_sample(sample_report):
         assert code not in p05, code
     assert len(re.findall(r'<th class="col_heading', p05)) >= 30          # effects, balance, sizes, delays, list
     for name, page in pages.items():
+        assert 'class="dataframe"' not in page, name                          # no raw DataFrame, no index
         headers = re.findall(r'<th class="col_heading[^"]*"[^>]*>([^<]*)</th>', page)
         assert headers and not [h for h in headers if h[:1].islower()], name
         alts = re.findall(r'alt="([^"]*)"', page)
