@@ -168,3 +168,22 @@ def test_english_labels_of_notebook_05_have_english_spacing() -> None:
 
     french = {k: v["en"] for k, v in texts().items() if k.startswith("rea_") and re.search(r"\d %", v["en"])}
     assert french == {}                                                      # "95% interval", not "95 % interval"
+
+
+def test_notebook_05_figures_in_the_report_language() -> None:
+    from matplotlib.figure import Figure
+
+    from analysis.reporting.plots.describe import figure_facts
+    from analysis.reporting.plots.reactivation import qini_plot, reaction_plot
+
+    delays = pd.DataFrame({"delay_days": [1.0, 9.0, np.nan], "status": ["acted", "acted", "no_action"]})
+    ax = reaction_plot(delays, lang="fr")
+    assert (ax.get_title() or ax.get_title("left")) == "Jours entre une alerte et la première action (2 alertes suivies d'une action)"
+    curves = pd.DataFrame({"share": [0, 0.5, 1] * 2, "qini": [0, -0.25, 0.15, 0, 0.075, 0.15],
+                           "ranking": ["uplift_model"] * 3 + ["random"] * 3})
+    ax = qini_plot(curves, "fr", ax=Figure().subplots())
+    ax.figure.canvas.draw()                                   # tick labels as drawn
+    labels = [lbl.get_text() for lbl in ax.get_yticklabels() if lbl.get_text()]
+    assert labels and all("." not in s for s in labels) and any("," in s for s in labels), labels
+    y = figure_facts(ax)["panels"][0]["y"]
+    assert y and "." not in "".join(y)

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, plural, t
 from analysis.reporting.client_tables import french_spaces
+from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, plural, t
 from analysis.reporting.reactivation_tables import action_text, period_text, population_text
 
 __all__ = [

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis.reporting.i18n import t
+from analysis.reporting.i18n import fmt_num, t
 from analysis.reporting.plots.style import NEUTRAL, PALETTE, axes_or_new, locale_axis, styled
 
 __all__ = ["lift_plot", "okr_plot", "qini_plot", "reaction_plot"]
@@ -80,7 +80,7 @@ def reaction_plot(delays: pd.DataFrame, late_days: int = 7, lang: str = "en", ax
     ax.axvline(late_days, color=PALETTE[3], linestyle="--", linewidth=1.2)
     ax.set_xlabel(t("rea_delay_x", lang))
     ax.set_ylabel(t("rea_delay_y", lang))
-    ax.set_title(t("rea_delay_title", lang))
+    ax.set_title(t("rea_delay_title_n", lang, n=fmt_num(len(d), lang)))  # the alerts drawn: acted ones only
     locale_axis(ax, lang, "number", axis="x", integer=True)
     locale_axis(ax, lang, "number", axis="y", integer=True)
     return ax
