@@ -68,14 +68,16 @@ def _one_reason(codes: pd.Series, values: pd.Series, lang: str) -> pd.Series:
 
 def reason_text(frame: pd.DataFrame, lang: str = "en") -> pd.Series:
     """Reasons in plain words from the ``reason_<i>`` / ``reason_<i>_values`` columns of
-    :func:`analysis.models.classifier.reason_codes`, joined by ``"; "``; a customer with no
+    :func:`analysis.models.classifier.reason_codes`, joined by ``"; "`` (French ``" ; "``, with a
+    narrow no-break space); a customer with no
     reason gets the ``risk_reason_none`` sentence."""
     slots = sorted(int(c.split("_")[1]) for c in frame.columns
                    if c.startswith("reason_") and c.split("_")[1].isdigit() and not c.endswith("_values"))
     out = pd.Series("", index=frame.index, dtype="string")
+    joint = "\u202f; " if lang == "fr" else "; "  # French: a narrow no-break space before ";"
     for i in slots:
         part = _one_reason(frame[f"reason_{i}"].astype("string"), frame[f"reason_{i}_values"], lang)
-        sep = pd.Series(np.where(out.ne(""), "; ", ""), index=frame.index, dtype="string")
+        sep = pd.Series(np.where(out.ne(""), joint, ""), index=frame.index, dtype="string")
         out = out.where(part.isna(), out + sep + part.fillna(""))
     return out.where(out.ne(""), t("risk_reason_none", lang)).rename("reasons")
 
