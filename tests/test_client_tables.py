@@ -181,6 +181,6 @@ def test_at_risk_table_is_a_client_table() -> None:
     en = at_risk_client_table(seg, "en", attribute="plan")
     assert list(en.data.columns)[:2] == ["plan", "at 0 months"] and en.data.iloc[1, 1] == "1,417"
     assert "&lt;b&gt;Starter&lt;/b&gt;" in en.to_html()
-    curves = pd.DataFrame({"group": ["2024-11 – 2025-04"] * 2, "months": [0, 3], "survival": [1.0, 0.9],
-                           "lower": [1.0, 0.8], "upper": [1.0, 0.95]})
-    assert [ln.get_label() for ln in plot_survival(curves, lang="fr").get_lines()] == ["11/2024 – 04/2025"]
+    curves = pd.DataFrame({"group": ["2024-11 – 2025-04"] * 2 + ["2025-05"] * 2, "months": [0, 3] * 2,
+                           "survival": [1.0, 0.9] * 2, "lower": [1.0, 0.8] * 2, "upper": [1.0, 0.95] * 2})
+    assert [ln.get_label() for ln in plot_survival(curves, lang="fr").get_lines()] == ["11/2024 – 04/2025", "05/2025"]
