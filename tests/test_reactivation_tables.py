@@ -143,7 +143,7 @@ def test_alt_text_numbers_in_the_report_language() -> None:
     assert "de \u22122,5 à 12,5" in fr and "2.5" not in fr
     assert "from \u22122.5 to 12.5" in describe_figure(facts, "en")
     facts["panels"][0]["y"] = ["0.0", "1000.0"]
-    assert f"de 0,0 à 1{n}000,0" in describe_figure(facts, "fr")
+    assert "de 0,0 à 1 000,0" in describe_figure(facts, "fr")
     assert "from 0.0 to 1,000.0" in describe_figure(facts, "en")
     facts["panels"][0]["y"] = ["0 %", "40 %"]                                   # already local: unchanged
     assert "de 0 % à 40 %" in describe_figure(facts, "fr")
@@ -187,3 +187,14 @@ def test_notebook_05_figures_in_the_report_language() -> None:
     assert labels and all("." not in s for s in labels) and any("," in s for s in labels), labels
     y = figure_facts(ax)["panels"][0]["y"]
     assert y and "." not in "".join(y)
+
+
+def test_alt_text_series_counts_with_plurals() -> None:
+    facts = {"title": "T", "panels": [{"title": "T", "xlabel": "", "ylabel": "", "x": [], "y": [], "kind": "chart",
+                                       "series": [{"label": "au moins un indicateur", "kind": "points", "n": 1},
+                                                  {"label": "perdus", "kind": "bars", "n": 1},
+                                                  {"label": "tous", "kind": "line", "n": 1200}]}]}
+    assert describe_figure(facts, "fr").endswith(
+        "Représenté : au moins un indicateur (1 point), perdus (1 barre), tous (courbe, 1 200 points).")
+    assert describe_figure(facts, "en").endswith("Shown: au moins un indicateur (1 point), perdus (1 bar), "
+                                                 "tous (line, 1,200 points).")

@@ -21,7 +21,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from analysis.reporting.i18n import check_lang, fmt_num, t
+from analysis.reporting.i18n import check_lang, fmt_num, plural, t
 
 __all__ = ["figure_facts", "describe_figure"]
 
@@ -98,15 +98,13 @@ _PLAIN_NUMBER = re.compile(r"^[-\u2212]?\d+(?:\.(\d+))?$")
 def _local_tick(text: str, lang: str) -> str:
     """A tick label in the report's language: a plain number of matplotlib's default
     formatter (``−2.5``, ``1000``) written by :func:`analysis.reporting.i18n.fmt_num` with the
-    same decimals (French ``−2,5``, ``1 000`` with a narrow no-break space); labels already
+    same decimals (French ``−2,5``, ``1 000``, as the other labels of the alt text); labels already
     written for the language (``2,5 %``, ``31/10/2026``, a category) are left as they are."""
     m = _PLAIN_NUMBER.match(text)
     if not m:
         return text
     value = float(text.replace("\u2212", "-"))
     out = fmt_num(abs(value), lang, len(m.group(1) or ""))
-    if lang == "fr":
-        out = out.replace(" ", "\u202f")
     return ("\u2212" + out) if value < 0 else out
 
 
@@ -128,7 +126,7 @@ def _axis_text(label: str, rng: list[str], lang: str, which: str) -> str:
 
 
 def _series_text(series: list[dict[str, Any]], lang: str) -> str:
-    parts = [t(f"fig_alt_series_{s['kind']}", lang, label=s["label"], n=fmt_num(s["n"], lang)) for s in series]
+    parts = [plural(f"fig_alt_series_{s['kind']}", s["n"], lang, label=s["label"]) for s in series]  # 1 point, 2 points
     return t("fig_alt_series", lang, series=", ".join(parts)) if parts else ""
 
 
