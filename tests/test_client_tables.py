@@ -174,6 +174,9 @@ def test_at_risk_table_is_a_client_table() -> None:
     assert list(fr.data.columns) == ["cohorte d'acquisition", "à 0 mois", "à 3 mois", "à 6 mois"]
     assert fr.data.values.tolist() == [["novembre 2024 – avril 2025", f"1{NNBSP}417", "411", "398"],
                                        ["mai 2025 – octobre 2025", "474", "471", "0"]]
+    quarterly = at_risk_client_table(rows, "fr", period="Q").data.iloc[:, 0].tolist()
+    assert quarterly == ["T4 2024 – T2 2025", "T2 2025 – T4 2025"]      # cohorts named by their first month
+    assert at_risk_client_table(rows, "en", period="Q").data.iloc[0, 0] == "Q4 2024 – Q2 2025"
     page = fr.to_html()
     assert ">Cohorte d&#x27;acquisition</th>" in page or ">Cohorte d&#39;acquisition</th>" in page
     assert "row_heading" not in page and "Clients encore suivis à chaque âge" in page

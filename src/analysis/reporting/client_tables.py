@@ -423,20 +423,26 @@ def population_columns(rows: pd.DataFrame) -> list[ColumnSpec]:
 _MONTH_GROUP = re.compile(r"^(\d{4}-\d{2})(?:\s+[–-]\s+(\d{4}-\d{2}))?$")
 
 
-def _group_label(value: Any, lang: str) -> str:
-    """A cohort group written in the language's month style (``2024-11 – 2025-04`` ->
-    ``novembre 2024 – avril 2025``); any other group (a segment value) as it is."""
+def _group_label(value: Any, lang: str, period: str = "M") -> str:
+    """A cohort group written in the language's style (``2024-11 – 2025-04`` -> ``novembre
+    2024 – avril 2025``; quarterly cohorts, named by their first month: ``T4 2024`` / ``Q4
+    2024``); any other group (a segment value) as it is."""
     m = _MONTH_GROUP.match(str(value))
     if not m:
         return str(value)
+    if period == "Q":
+        quarter = (lambda ts: f"T{ts.quarter} {ts.year}") if lang == "fr" else (lambda ts: f"Q{ts.quarter} {ts.year}")
+        return " – ".join(quarter(pd.Timestamp(part)) for part in m.groups() if part)
     return " – ".join(_month(part, lang) for part in m.groups() if part)
 
 
-def at_risk_client_table(at_risk: pd.DataFrame, lang: str = "fr", attribute: str | None = None) -> Styler:
+def at_risk_client_table(at_risk: pd.DataFrame, lang: str = "fr", attribute: str | None = None,
+                         period: str = "M") -> Styler:
     """The customers still followed at each age under a survival plot
     (:func:`analysis.metrics.cohorts.at_risk_table`: ``group``, ``months``, ``at_risk``) as a
-    client table: one row per group (cohorts in the language's month style, or the values of
-    the customer ``attribute``, headed by its ``attr_<name>`` label), one column per age
+    client table: one row per group (cohorts in the language's month style, or quarter style
+    when ``period`` is ``Q``, or the values of the customer ``attribute``, headed by its
+    ``attr_<name>`` label), one column per age
     ("à 6 mois" / "at 6 months"), counts in the language's format.
 
     >>> rows = pd.DataFrame({"group": ["2024-11 – 2025-04"] * 2, "months": [0.0, 3.0], "at_risk": [1417, 411]})
@@ -449,7 +455,7 @@ def at_risk_client_table(at_risk: pd.DataFrame, lang: str = "fr", attribute: str
         header = t("coh_cohort", lang)
     else:
         header = t(f"attr_{attribute}", lang) if f"attr_{attribute}" in texts() else str(attribute)
-    frame = pd.DataFrame({header: [_group_label(g, lang) for g in wide.index]})
+    frame = pd.DataFrame({header: [_group_label(g, lang, period) for g in wide.index]})
     for m in wide.columns:
         frame[t("table_col_at_age", lang, months=fmt_num(m, lang, 0 if float(m).is_integer() else 1))] = [
             fmt_num(v, lang) for v in wide[m].to_numpy()]
