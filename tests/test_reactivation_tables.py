@@ -41,13 +41,13 @@ def test_effects_table_french() -> None:
     data, page = styler.data, styler.to_html()
     assert list(data.columns) == ["campagne", "variante", "résultat", "contactés", "témoins", "valeur contactés",
                                   "valeur témoins", "écart [intervalle à 95 %]", "statut"]
-    assert data.iloc[0].tolist() == ["RA-1", "A", "taux d'achat", f"1{n}234", "63", f"75,5{n}%", f"57,1{n}%",
-                                     f"+18,4{n}pts [+3,5{n}; +32,8]", "mesuré"]
+    assert data.iloc[0].tolist() == ["RA-1", "A", "Taux d'achat", f"1{n}234", "63", f"75,5{n}%", f"57,1{n}%",
+                                     f"+18,4{n}pts [+3,5{n}; +32,8]", "Mesuré"]
     assert data.iloc[1].tolist()[5:8] == [f"712{n}€", f"383{n}€", f"329{n}€ [84{n}€{n}; 575{n}€]"]
     assert data.iloc[2].tolist()[4:8] == ["0", f"68,9{n}%", "–", "–"]         # no control group: dashes
     assert "– dans « valeur témoins », « écart [intervalle à 95 %] » : non disponible." in page.replace(n, " ")
     # headers shown in sentence case, no row index, nothing raw
-    assert ">Campagne</th>" in page and ">Écart [intervalle à 95" in page
+    assert ">Campagne</th>" in page and f">Écart [intervalle à 95{n}%]" in page    # no break before "%"
     assert "row_heading" not in page and "NaN" not in page and "0.755" not in page
 
 

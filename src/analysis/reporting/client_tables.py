@@ -257,7 +257,8 @@ def _styled(shown: pd.DataFrame, numeric: list[str], dates: list[str], footnotes
     styler = shown.style.hide(axis="index").format(escape="html")
     # headers come from the locale files, but are escaped too (a label may hold "<" or "&");
     # shown in sentence case whatever the case of the label (the data keeps the label)
-    styler = styler.format_index(sentence_case, escape="html", axis="columns")
+    styler = styler.format_index((lambda h: sentence_case(french_spaces(h))) if lang == "fr" else sentence_case,
+                                 escape="html", axis="columns")
     text = [h for h in headers if h not in numeric and h not in dates]
     styles = [
         {"selector": "", "props": "border-collapse: collapse; table-layout: auto; margin: .4rem 0;"},

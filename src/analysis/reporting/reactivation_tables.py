@@ -17,7 +17,13 @@ from collections.abc import Mapping
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from analysis.reporting.client_tables import ColumnSpec, client_table, format_cell, formatted_table
+from analysis.reporting.client_tables import (
+    ColumnSpec,
+    client_table,
+    format_cell,
+    formatted_table,
+    sentence_case,
+)
 from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, t, texts
 
 __all__ = ["action_text", "population_text", "period_text", "effects_client_table", "balance_table",
@@ -99,7 +105,7 @@ def effects_client_table(effects: pd.DataFrame, lang: str = "fr", currency: str 
     frame = pd.DataFrame({
         t("rea_col_campaign", lang): e["campaign_id"].astype(str).to_numpy(),
         t("rea_col_variant", lang): e["variant"].astype(object).where(e["variant"].notna(), None).to_numpy(),
-        t("rea_col_outcome", lang): [t(f"rea_outcome_{o}", lang) for o in e["outcome"]],
+        t("rea_col_outcome", lang): [sentence_case(t(f"rea_outcome_{o}", lang)) for o in e["outcome"]],
         t("rea_col_n_treatment", lang): [fmt_num(v, lang) for v in e["n_treatment"]],
         t("rea_col_n_control", lang): [fmt_num(v, lang) for v in e["n_control"]],
         t("rea_col_treatment", lang): [value(v, m) if pd.notna(v) else None
@@ -107,7 +113,7 @@ def effects_client_table(effects: pd.DataFrame, lang: str = "fr", currency: str 
         t("rea_col_control", lang): [value(v, m) if pd.notna(v) else None
                                      for v, m in zip(e["control_value"], money, strict=True)],
         t("rea_col_lift", lang): lift,
-        t("rea_col_status", lang): [t(f"rea_status_{s}", lang) for s in e["status"]],
+        t("rea_col_status", lang): [sentence_case(t(f"rea_status_{s}", lang)) for s in e["status"]],
     })
     return formatted_table(frame, lang, notes=[t("rea_effects_note", lang)])
 
