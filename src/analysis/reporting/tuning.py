@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from analysis.models.tuning import BASE, INTERVAL_OFF, ThresholdTuner
-from analysis.reporting.i18n import fmt_date, fmt_num, fmt_pct, plural, t
+from analysis.reporting.i18n import fmt_date, fmt_interval, fmt_num, fmt_pct, plural, t
 
 __all__ = ["criterion_text", "intro_text", "recommendation_sentences", "recommendation_table", "segments_text",
            "threshold_text", "thresholds_yaml", "watch_text", "yaml_markdown"]
@@ -99,7 +99,6 @@ def recommendation_table(tuner: ThresholdTuner, lang: str = "en", scope: str = B
     recall and median lead (default → tuned) on the later departures, the tuned lift with its
     interval, the gain with its interval, and the decision."""
     rows = []
-    sep = " ; " if lang == "fr" else "; "  # between the bounds of an interval
     r = tuner.recommendations_
     for rec in r.loc[r["scope"].eq(scope) & r["status"].ne("not_available")].itertuples(index=False):
         d = rec._asdict()
@@ -114,14 +113,16 @@ def recommendation_table(tuner: ThresholdTuner, lang: str = "en", scope: str = B
             "default": threshold_text(rec.indicator, tuner.params_of(int(d["default"])), lang),
             "tuned": threshold_text(rec.indicator, tuner.params_of(int(tuned)), lang),
             "precision": _arrow(d["eval_precision_default"], d["eval_precision_tuned"], lambda v: fmt_pct(v, lang, 0))
-            + f" [{fmt_pct(d['eval_precision_low_tuned'], lang, 0)}{sep}{fmt_pct(d['eval_precision_high_tuned'], lang, 0)}]",
+            + " " + fmt_interval(fmt_pct(d["eval_precision_low_tuned"], lang, 0),
+                                 fmt_pct(d["eval_precision_high_tuned"], lang, 0), lang),
             "recall": _arrow(d["eval_recall_default"], d["eval_recall_tuned"], lambda v: fmt_pct(v, lang, 0)),
             "lead": _arrow(d["eval_median_lead_weeks_default"], d["eval_median_lead_weeks_tuned"],
                            lambda v: fmt_num(v, lang, 1)),
-            "lift": _lift(lift, lang)
-            + f" [{_lift(d[f'eval_lift_low_{which}'], lang)}{sep}{_lift(d[f'eval_lift_high_{which}'], lang)}]",
+            "lift": _lift(lift, lang) + " " + fmt_interval(_lift(d[f"eval_lift_low_{which}"], lang),
+                                                           _lift(d[f"eval_lift_high_{which}"], lang), lang),
             "gain": "–" if pd.isna(d["gain_low"]) else
-            f"{_points(d['gain'], lang)} [{_points(d['gain_low'], lang, False)}{sep}{_points(d['gain_high'], lang, False)}]",
+            f"{_points(d['gain'], lang)} "
+            + fmt_interval(_points(d["gain_low"], lang, False), _points(d["gain_high"], lang, False), lang),
             "decision": decision,
         })
     out = pd.DataFrame(rows, columns=["indicator", "default", "tuned", "precision", "recall", "lead", "lift", "gain",
