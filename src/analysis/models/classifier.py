@@ -76,7 +76,7 @@ __all__ = [
     "evaluate_scores", "informative_columns", "Backtest", "backtest", "backtest_on_rows", "ScoreResult", "score", "SCORE_COLUMNS",
     "REASON_RULES", "REASON_COLUMNS", "reason_codes", "customer_value", "list_overlap", "POPULATIONS",
     "ACTIVE_DAYS", "forward_evaluation", "forward_summary", "population_metrics", "resolve_run_parameters",
-    "score_rows", "call_order", "fit_final_model",
+    "score_rows", "call_order", "fit_final_model", "forward_metrics",
 ]
 
 MODEL_KINDS = ("logit", "hgb")
@@ -911,7 +911,13 @@ def forward_evaluation(ds: Dataset, result: ScoreResult) -> pd.DataFrame | None:
     end = cut + pd.Timedelta(days=h)
     if ds.observed_until is None or ds.observed_until + pd.Timedelta(days=1) < end:
         return None
-    lab = labels(ds, [cut], h, end)
+    return forward_metrics(result, labels(ds, [cut], h, end))
+
+
+def forward_metrics(result: ScoreResult, lab: pd.DataFrame) -> pd.DataFrame:
+    """:func:`forward_evaluation` given the labels at ``as_of`` (``as_of``, ``customer_id``,
+    ``label``; gathered per partition by the partitioned engines)."""
+    cut = result.as_of
     rows = result.matrix[["customer_id", "days_since_last", "churn_probability"]
                          + (["bgnbd_expected_purchases"] if "bgnbd_expected_purchases" in result.matrix else [])]
     rows = rows.assign(as_of=cut).merge(lab, on=KEYS, how="inner")

@@ -61,16 +61,17 @@ from analysis.models.classifier import (
     call_order,
     customer_value,
     fit_final_model,
+    forward_metrics,
     resolve_run_parameters,
     score_rows,
     time_split,
 )
-from analysis.models.features import _CATEGORICAL, KEYS, features, snapshot_dates
+from analysis.models.features import _CATEGORICAL, KEYS, features, labels, snapshot_dates
 
 __all__ = [
     "DEFAULT_TRAINING_CAP", "RunPlan", "BgnbdFits", "PartRows", "FittedScorer", "plan_run", "row_hash",
     "rfm_part", "fit_bgnbd", "snapshot_rows", "training_sample", "fit_scorer", "score_partition",
-    "finish", "score_partitioned", "canonical_columns", "MATRIX_EXTRAS",
+    "finish", "score_partitioned", "canonical_columns", "MATRIX_EXTRAS", "forward_evaluation_partitioned",
 ]
 
 log = logging.getLogger("analysis.engine")
@@ -532,3 +533,17 @@ def score_partitioned(source: Dataset | PartitionedDataset, as_of, horizon_days:
     result = finish(scored, fitted)
     return result
 
+
+
+def forward_evaluation_partitioned(source: Dataset | PartitionedDataset, result: ScoreResult,
+                                   n_buckets: int | None = None) -> pd.DataFrame | None:
+    """:func:`~analysis.models.classifier.forward_evaluation` with the labels gathered
+    partition by partition (None when the export does not cover ``as_of + horizon``)."""
+    cut, h = result.as_of, result.horizon_days
+    end = cut + pd.Timedelta(days=h)
+    if source.observed_until is None or source.observed_until + pd.Timedelta(days=1) < end:
+        return None
+    n = None if isinstance(source, PartitionedDataset) else int(n_buckets or 1)
+    lab = pd.concat([labels(part, [cut], h, end) for part in iter_partitions(source, n_buckets=n)],
+                    ignore_index=True)
+    return forward_metrics(result, lab.sort_values(KEYS, kind="stable").reset_index(drop=True))
