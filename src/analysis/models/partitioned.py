@@ -318,7 +318,10 @@ def training_sample(rows: pd.DataFrame, counts: pd.DataFrame, cap: int | None) -
     """The capped, stratified sample of labelled snapshot rows (sorted by as_of, customer_id).
 
     Below the cap, every row. Above it, each (as_of, label) stratum of ``counts`` keeps
-    ``round(cap * n_stratum / n_total)`` rows: its rows with the smallest ``_u``.
+    ``round(cap * n_stratum / n_total)`` rows: its rows with the smallest ``_u``. ``rows``
+    are those a partition kept (``_u`` below the plan's pre-filter, twice the cap's share):
+    on average twice each quota, so only a stratum of a few rows can fall short of its quota
+    (it then keeps every row it has).
     """
     total = int(counts["n"].sum())
     if cap and total > cap:
