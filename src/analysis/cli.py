@@ -229,6 +229,9 @@ def score(
     training_cap: int | None = typer.Option(None, "--training-cap", help="Labelled snapshot rows the models are "
                                             "trained and tested on with buckets (a stratified sample; default: "
                                             "engine.training_cap of dataset.yml, else 300,000)."),
+    workers: int | None = typer.Option(None, "--workers", help="Processes working on buckets at once (default: "
+                                       "engine.workers of dataset.yml, else 2 when the machine has 2 cores or "
+                                       "more and there are 4 buckets or more)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
 ) -> None:
     """Churn probability, status, priority and reasons for every known customer, after a backtest."""
@@ -255,18 +258,20 @@ def score(
         result = score_customers(ds, as_of, horizon, capacity=capacity, random_state=random_state)
         write_people_csv(scores_table(result, lang), out)  # formulas neutralised; exact values in <out>.parquet
     else:
+        import time
+
         from analysis.data.partitions import load_partitioned
         from analysis.models.partitioned import score_partitioned
-
-        import time
 
         t0 = time.perf_counter()
         say = (lambda line: None) if quiet else (
             lambda line: typer.echo(f"[{time.perf_counter() - t0:7.1f} s] {line}", err=True))
-        pds = load_partitioned(data_dir, n_buckets, progress=say)
+        _positive(workers, "--workers", "processes")
+        procs = workers or pds_workers(data_dir, n_buckets)
+        pds = load_partitioned(data_dir, n_buckets, progress=say, workers=procs)
         lang = check_lang(lang or pds.config.language)
         result = score_partitioned(pds, as_of, horizon, capacity, random_state, training_cap=cap, progress=say,
-                                   every=max(1, n_buckets // 10))
+                                   every=max(1, n_buckets // 10), workers=procs)
         _write_scores_streamed(result, lang, out)
         ds = pds
     bt = result.backtest
@@ -319,6 +324,17 @@ def _score_engine(data_dir: Path, engine: str, buckets: int | None, training_cap
     n = buckets or cfg.engine.buckets or choose_buckets(estimate_rows(data_dir, cfg), cfg.engine.rows_per_bucket)
     cap = training_cap if training_cap is not None else cfg.engine.training_cap
     return int(n), cap
+
+
+def pds_workers(data_dir: Path, n_buckets: int) -> int:
+    """Worker processes of a partitioned run: ``engine.workers`` of dataset.yml, else 2 on a
+    machine with 2 cores or more when there are 4 buckets or more, else 1."""
+    from analysis.data.config import read_config
+
+    configured = read_config(data_dir).engine.workers
+    if configured:
+        return int(configured)
+    return 2 if (os.cpu_count() or 1) >= 2 and n_buckets >= 4 else 1
 
 
 def _write_scores_streamed(result, lang: str, out: Path, chunk: int = 200_000) -> None:
