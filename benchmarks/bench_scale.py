@@ -187,7 +187,7 @@ def indicators_vs_duckdb(folder: Path, as_of: str) -> tuple[float, float]:
     t0 = time.perf_counter()
     con.execute(
         "SELECT customer_id, max(order_date) AS last, count(*) AS n, sum(amount) AS revenue "
-        f"FROM read_parquet('{glob}') WHERE order_date < DATE '{as_of}' GROUP BY customer_id").fetch_arrow_table()
+        f"FROM read_parquet('{glob}') WHERE order_date < DATE '{as_of}' GROUP BY customer_id").to_arrow_table()
     t_duck = time.perf_counter() - t0
     print(f"indicators   {n_rows:,} customer rows at {as_of} in {t_ind:.1f} s (customers + orders, "
           f"{pds.n_buckets} buckets read from the validated copy)")
