@@ -262,3 +262,13 @@ def test_cli_score_with_buckets_writes_the_in_memory_scores(sample, in_memory, t
     got = pd.read_parquet(out.with_suffix(".parquet"))
     assert len(pd.read_csv(out)) == len(got)
     _close(in_memory.scores.reset_index(drop=True), got[in_memory.scores.columns])
+
+
+def test_buckets_follow_the_size_of_the_export(tmp_path):
+    folder = tmp_path / "base"
+    folder.mkdir()
+    pd.DataFrame({"customer_id": [f"C{i}" for i in range(25)], "order_date": pd.Timestamp("2026-01-01"),
+                  "amount": 1.0}).to_parquet(folder / "orders.parquet", index=False)
+    assert partitions.estimate_rows(folder) == 25  # Parquet: exact, from the file's metadata
+    assert [partitions.choose_buckets(25, r) for r in (100, 25, 24, 10)] == [1, 1, 2, 3]
+    assert partitions.choose_buckets(0) == 1
