@@ -82,9 +82,10 @@ def test_cli_score_with_buckets_writes_the_in_memory_scores(sample, in_memory, t
     (folder / "dataset.yml").write_text((SAMPLE_DIR / "dataset.yml").read_text(encoding="utf-8"), encoding="utf-8")
     out = tmp_path / "scores.csv"
     res = CliRunner().invoke(app, ["score", str(folder), "--as-of", AS_OF, "--horizon", "90", "--capacity", "150",
-                                   "--out", str(out), "--buckets", "3", "--quiet"])
+                                   "--out", str(out), "--buckets", "3", "--quiet", "--evaluate"])
     assert res.exit_code == 0, res.output
     assert "local, 3 buckets; models trained and tested on" in res.output
+    assert "forward      not measured: the export ends before 2026-10-01 + 90 days" in res.output
     got = pd.read_parquet(out.with_suffix(".parquet"))
     assert len(pd.read_csv(out)) == len(got)
     _close(in_memory.scores.reset_index(drop=True), got[in_memory.scores.columns])
