@@ -165,3 +165,14 @@ def test_month_labels_follow_the_language_date_style() -> None:
     ax = pk.plot_new_customers(monthly, lang="en")
     assert [x.get_text() for x in ax.get_xticklabels()] == ["2026-01", "2026-02"]   # as 2026-01-31
     plt.close(ax.figure)
+
+
+def test_priority_matrix_legend_and_note_hide_no_customer() -> None:
+    m = pd.DataFrame({"value": [0.0, 700.0, 30000.0, 300.0], "churn_probability": [0.9, 0.88, 0.95, 0.05],
+                      "priority": ["P2", "P2", "P1", "P3"]})
+    ax = priority_plot(m, "fr", currency="EUR")
+    note = [txt for txt in ax.texts if "valeur 0" in txt.get_text()]
+    assert [txt.get_text() for txt in note] == ["1 client de valeur 0 n'est pas dessiné (pas de place sur un axe "
+                                                 "logarithmique)."]                                  # a real singular
+    assert note[0].get_position()[1] < 0                                   # under the axes, not over the points
+    assert ax.get_legend().get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1   # legend beside the axes

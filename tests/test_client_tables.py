@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.reporting.client_tables import NNBSP, ColumnSpec, client_table, format_cell
+from analysis.reporting.client_tables import (
+    NNBSP,
+    ColumnSpec,
+    client_table,
+    format_cell,
+    french_spaces,
+)
 from analysis.reporting.i18n import plural
 
 LONG_REASON = ("part du chiffre d'affaires passée de 0,6 % à 0,1 % sur les 90 derniers jours, "
@@ -68,7 +74,7 @@ def test_french_table_headers_codes_formats_and_footnote(frame: pd.DataFrame) ->
     n = NNBSP
     assert list(data.columns[:3]) == ["Client", "Probabilité de départ", "Valeur"]
     assert data.iloc[0].tolist()[1:] == [f"95{n}%", f"1{n}879{n}€", "12", "31/10/2026", "octobre 2026",
-                                         "Appel personnel du responsable de compte", LONG_REASON]
+                                         "Appel personnel du responsable de compte", french_spaces(LONG_REASON)]
     assert data.iloc[1].tolist()[1:7] == [f"0{n}%", "–", f"1{n}879", "–", "janvier 2026", "unknown_code"]
     page = styler.to_html()
     # footnote for the two columns with a dash; nothing left as NaN / NaT / None
@@ -76,7 +82,8 @@ def test_french_table_headers_codes_formats_and_footnote(frame: pd.DataFrame) ->
     assert "NaN" not in page and "NaT" not in page and "None" not in page
     # no row index (17, 42 are not shown), full text, escaped value
     assert ">17<" not in page and ">42<" not in page
-    assert LONG_REASON.replace("'", "&#x27;") in page or LONG_REASON.replace("'", "&#39;") in page
+    reason = french_spaces(LONG_REASON)  # spaces inside numbers and before units: no-break
+    assert reason.replace("'", "&#x27;") in page or reason.replace("'", "&#39;") in page
     assert "..." not in page and "…" not in page
     assert "&lt;b&gt;C002&lt;/b&gt;" in page and "<b>C002</b>" not in page
     assert "white-space: normal" in page and "overflow-wrap: anywhere" in page
@@ -132,14 +139,14 @@ def test_call_list_and_priority_counts_tables() -> None:
                           "value": [128156.22], "expected_value_at_risk": [96664.5], "priority": ["P1"],
                           "recommended_action": ["personal_call"], "reasons": [LONG_REASON]})
     row = client_table(calls, call_list_columns(), lang="en").data.iloc[0].tolist()
-    assert row == ["C1", "at watch", "75%", "Critical risk", "€128,156", "€96,664", "P1: immediate human intervention",
+    assert row == ["C1", "At watch", "75%", "Critical risk", "€128,156", "€96,664", "P1: immediate human intervention",
                    "Personal call by the account owner", LONG_REASON]
     orders = client_table(calls, call_list_columns(money=False), lang="fr").data.iloc[0].tolist()
     assert orders[4:6] == [f"128{NNBSP}156", f"96{NNBSP}664"]           # an order count, no currency
     counts = pd.DataFrame({"value_tier": ["high"], "low": [438], "medium": [9], "high": [5], "critical": [1879]})
     shown = client_table(counts, priority_count_columns(), lang="fr").data
     assert list(shown.columns) == ["Niveau de valeur", "Risque faible", "Risque moyen", "Risque élevé", "Risque critique"]
-    assert shown.iloc[0].tolist() == ["Forte valeur (top 20 %)", "438", "9", "5", f"1{NNBSP}879"]
+    assert shown.iloc[0].tolist() == [f"Forte valeur (top 20{NNBSP}%)", "438", "9", "5", f"1{NNBSP}879"]
 
 
 def test_model_metrics_table() -> None:
@@ -152,6 +159,31 @@ def test_model_metrics_table() -> None:
     n = NNBSP
     assert list(shown.data.columns) == ["méthode", "AUC ROC", "lift du premier décile", "score de Brier",
                                         "rappel à capacité", "clients testés", "part perdue"]
-    assert shown.data.iloc[0].tolist() == ["arbres boostés", "0,82", "6,2", "0,033", f"55{n}%", f"2{n}220", f"4,5{n}%"]
-    assert shown.data.iloc[1].tolist()[:4] == ["jours depuis la dernière interaction", "0,72", "4,7", "–"]
+    assert shown.data.iloc[0].tolist() == ["Arbres boostés", "0,82", "6,2", "0,033", f"55{n}%", f"2{n}220", f"4,5{n}%"]
+    assert shown.data.iloc[1].tolist()[:4] == ["Jours depuis la dernière interaction", "0,72", "4,7", "–"]
     assert "pas de score de Brier pour une règle qui classe les clients" in shown.to_html()
+
+
+def test_at_risk_table_is_a_client_table() -> None:
+    from analysis.reporting.client_tables import at_risk_client_table
+    from analysis.reporting.plots.cohorts import plot_survival
+
+    rows = pd.DataFrame({"group": ["2024-11 – 2025-04"] * 3 + ["2025-05 – 2025-10"] * 3,
+                         "months": [0.0, 3.0, 6.0] * 2, "at_risk": [1417, 411, 398, 474, 471, 0]})
+    fr = at_risk_client_table(rows, "fr")
+    assert list(fr.data.columns) == ["cohorte d'acquisition", "à 0 mois", "à 3 mois", "à 6 mois"]
+    assert fr.data.values.tolist() == [["novembre 2024 – avril 2025", f"1{NNBSP}417", "411", "398"],
+                                       ["mai 2025 – octobre 2025", "474", "471", "0"]]
+    quarterly = at_risk_client_table(rows, "fr", period="Q").data.iloc[:, 0].tolist()
+    assert quarterly == ["T4 2024 – T2 2025", "T2 2025 – T4 2025"]      # cohorts named by their first month
+    assert at_risk_client_table(rows, "en", period="Q").data.iloc[0, 0] == "Q4 2024 – Q2 2025"
+    page = fr.to_html()
+    assert ">Cohorte d&#x27;acquisition</th>" in page or ">Cohorte d&#39;acquisition</th>" in page
+    assert "row_heading" not in page and "Clients encore suivis à chaque âge" in page
+    seg = rows.assign(group=["Pro"] * 3 + ["<b>Starter</b>"] * 3)
+    en = at_risk_client_table(seg, "en", attribute="plan")
+    assert list(en.data.columns)[:2] == ["plan", "at 0 months"] and en.data.iloc[1, 1] == "1,417"
+    assert "&lt;b&gt;Starter&lt;/b&gt;" in en.to_html()
+    curves = pd.DataFrame({"group": ["2024-11 – 2025-04"] * 2 + ["2025-05"] * 2, "months": [0, 3] * 2,
+                           "survival": [1.0, 0.9] * 2, "lower": [1.0, 0.8] * 2, "upper": [1.0, 0.95] * 2})
+    assert [ln.get_label() for ln in plot_survival(curves, lang="fr").get_lines()] == ["11/2024 – 04/2025", "05/2025"]

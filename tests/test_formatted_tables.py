@@ -47,10 +47,10 @@ def test_population_table_translated_without_index() -> None:
     rows = population_rows(metrics)
     shown = client_table(rows, population_columns(rows), "fr")
     assert list(shown.data.columns) == ["méthode", "tous les clients notés", "actifs dans les 90 derniers jours"]
-    assert shown.data.iloc[0].tolist() == ["arbres boostés", "0,82", "0,82"]
-    assert shown.data.iloc[1].tolist() == ["jours depuis la dernière interaction", "0,72", "–"]
+    assert shown.data.iloc[0].tolist() == ["Arbres boostés", "0,82", "0,82"]
+    assert shown.data.iloc[1].tolist() == ["Jours depuis la dernière interaction", "0,72", "–"]
     english = client_table(rows, population_columns(rows), "en").data
-    assert english.iloc[0].tolist() == ["gradient-boosted trees", "0.82", "0.82"]
+    assert english.iloc[0].tolist() == ["Gradient-boosted trees", "0.82", "0.82"]
 
 
 def test_segment_table_header_is_the_attribute_label() -> None:
@@ -76,3 +76,19 @@ def test_frequency_threshold_has_a_real_plural() -> None:
     assert threshold_text("frequency", one, "en") == "interactions down 60% over 1 month"
     assert threshold_text("frequency", two, "en") == "interactions down 40% over 2 months"
     assert threshold_text("frequency", two, "fr") == "interactions en baisse de 40 % sur 2 mois"
+
+
+def test_silent_churners_table_counts_with_thousands_separator() -> None:
+    from types import SimpleNamespace
+
+    from analysis.reporting.tables import audit_silent_table
+
+    silent = pd.DataFrame({"customer_id": ["C1"], "churn_date": [pd.Timestamp("2026-08-26")], "tenure_days": [1879],
+                           "last_interaction": [pd.Timestamp("2026-08-25")], "revenue_12m": [4272.4],
+                           "indicators_evaluable": ["recency, value"], "plan": ["Pro"]})
+    audit = SimpleNamespace(silent_=silent, clients_=silent.drop(columns="plan"))
+    fr = audit_silent_table(audit, "fr")
+    assert fr.iloc[0].tolist() == ["C1", "26/08/2026", "1 879", "25/08/2026", "4 272 €",
+                                   "délai depuis la dernière interaction, érosion de la valeur", "Pro"]
+    assert formatted_table(fr, "fr").data.iloc[0, 2] == "1\u202f879"          # a number that never breaks
+    assert audit_silent_table(audit, "en").iloc[0, 2] == "1,879"

@@ -18,7 +18,7 @@ import pytest
 
 from analysis import load
 from analysis.cli import main
-from analysis.reporting.i18n import t
+from analysis.reporting.i18n import plural
 from analysis.reporting.safety import FORMULA_PREFIXES, Pseudonymiser, pseudonym_key
 
 pytestmark = pytest.mark.notebook
@@ -129,7 +129,7 @@ def test_email_and_phone_ids_pseudonymised_in_pages_and_summary(hostile_run):
     n = json.loads((run / "manifest.json").read_text(encoding="utf-8"))["pseudonymised_ids"]
     kept = set(load(hostile_run["data"]).customers["customer_id"])  # validation may set a customer aside
     assert n == len([v for v in personal_ids if v in kept]) > 100
-    assert t("report_pseudonymised", "fr", n=n) in html.unescape(texts["index.html"])
+    assert plural("report_pseudonymised", n, "fr") in html.unescape(texts["index.html"])
     assert not list(run.rglob(".pseudonym-key"))  # the key stays outside the month's folder
 
 

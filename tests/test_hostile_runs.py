@@ -146,4 +146,4 @@ def test_sigkill_leaves_old_month_then_next_run_completes(setup):
     executed = (run / "01_fixture_wait.ipynb").read_text(encoding="utf-8")
     assert str(run.resolve()) in executed and ".partial-" not in executed
     index = html.unescape((run / "index.html").read_text(encoding="utf-8"))
-    assert t("report_month_without_data", "fr", end="2026-02-15") in index
+    assert t("report_month_without_data", "fr", end="15/02/2026") in index  # French date style

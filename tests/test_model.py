@@ -206,6 +206,8 @@ def test_reason_codes_then_plain_words():
     assert r.iloc[1].startswith("no single warning signal")
     fr = reason_text(reason_codes(frame, max_reasons=1), "fr")
     assert fr.iloc[0] == "NPS passé de 9 à 5"
+    # French: " ; " with a space before the semicolon (client tables make it a no-break space)
+    assert reason_text(codes, "fr").iloc[0].startswith("NPS passé de 9 à 5 ; commande tous les 45 jours")
     # the share reason (4th by default order) with one decimal, language formats
     share = reason_codes(frame, importance=pd.DataFrame({"feature": ["alert_share"], "importance_mean": [1.0]}))
     assert share.loc[0, "reason_1"] == "share"

@@ -37,7 +37,7 @@ def test_words_escape_values_from_the_export_and_the_config():
     assert "50.0% against 16.7%, a difference of +33.3 points [" in text
     assert EVIL not in effects_table(e, "fr").to_csv()
     okr = okr_markdown(okr_progress(ds, "2026-05-01"), "fr")
-    assert EVIL not in okr and "&lt;script&gt;" in okr and "800 €" in okr     # 8 orders of 100 in 2026-Q1
+    assert EVIL not in okr and "&lt;script&gt;" in okr and "800\u202f€" in okr     # 8 orders of 100 in 2026-Q1
 
 
 def test_plots_return_axes():

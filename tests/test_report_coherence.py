@@ -177,7 +177,9 @@ def test_objectives_in_the_reports_language():
                              "value": [5.0, 12.0], "target": [10.0, 10.0], "status": ["closed"] * 2,
                              "achieved": [False, True], "on_track": [False, True]})
     en = okr_markdown(progress, "en", "EUR", both).splitlines()
-    assert en[0] == "- **Re-activate the lapsed**, KR1: revenue on *lapsed* over 2026-Q3: €5 for a target of €10 (missed)."
+    # population and period in words (issue #14: no raw code such as "lapsed" or "2026-Q3" on a client page)
+    assert en[0] == ("- **Re-activate the lapsed**, KR1: revenue on *customers gone quiet* over Q3 2026: €5 for a "
+                     "target of €10 (missed).")
     assert en[2].startswith("- **Objective 2**, KR1: ")  # French only: named neutrally, not in French
     assert okr_markdown(progress, "fr", "EUR", both).splitlines()[2].startswith("- **Fidéliser**, KR1 : ")
     with pytest.raises(ConfigError, match=r"objectives\[0\]\.objective is"):

@@ -11,6 +11,7 @@ export once, and give the same summary when run again. One module, so that pytes
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import test_notebook_01 as nb01
@@ -122,6 +123,35 @@ def test_report_validates_the_export_once(sample_report):
     manifest = json.loads((sample_report.run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert len(manifest["notebooks"]) == len(test_report._real_notebooks())
     assert all(n["status"] == "ok" for n in manifest["notebooks"])
+
+
+def _visible(page: str) -> str:
+    """A client page without its styles, scripts and embedded image data (base64 holds any letters)."""
+    page = re.sub(r"<(style|script)\b.*?</\1>", "", page, flags=re.S)
+    return re.sub(r'src="data:[^"]*"', 'src=""', page)
+
+
+def test_client_pages_are_finished_on_sample(sample_report):
+    # issue #14, French sample report: every page shows client tables only (no raw DataFrame
+    # with its index; in 05 no code or column name), every table header of every page in sentence
+    # case, no '.' decimal in a French alt text, no breakable space inside a number or before
+    # % / € in a table cell (the 01 dashboard's reading, the 02 tuning intervals...)
+    pages = {p.name: _visible(p.read_text(encoding="utf-8")) for p in sample_report.run_dir.glob("0*.html")}
+    assert len(pages) == 5
+    p05 = pages["05_reactivation.html"]
+    assert 'class="dataframe"' not in p05 and "row_heading" not in p05
+    for code in ("email_sequence", "lapsed_buyers", "separate_list", "removal_candidate", "campaign_id",
+                 "median_days", "share_over_7", "value_tier", "mean_treatment", "failed_in_a_row"):
+        assert code not in p05, code
+    assert len(re.findall(r'<th class="col_heading', p05)) >= 30          # effects, balance, sizes, delays, list
+    for name, page in pages.items():
+        assert 'class="dataframe"' not in page, name                          # no raw DataFrame, no index
+        headers = re.findall(r'<th class="col_heading[^"]*"[^>]*>([^<]*)</th>', page)
+        assert headers and not [h for h in headers if h[:1].islower()], name
+        alts = re.findall(r'alt="([^"]*)"', page)
+        assert alts and not [a for a in alts if re.search(r"\d\.\d", a)], name
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
+        assert not [c for c in cells if re.search(r"\d (?:%|€)|\d \d{3}\b", c)], name
 
 
 def test_report_pages_and_summary_agree(sample_report):

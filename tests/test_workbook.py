@@ -27,8 +27,8 @@ def test_french_workbook_is_typed_formatted_and_frozen(tmp_path) -> None:
     assert frame["customer_id"].tolist() == ["00042", "C7"]        # zero-padded id kept as text
     path = write_call_list_xlsx(frame, tmp_path / "call_list.xlsx", lang="fr", currency="EUR")
     ws = load_workbook(path)["Liste d'appels"]
-    assert [c.value for c in ws[1]] == ["client", "priorité", "probabilité de départ", "risque", "valeur",
-                                        "valeur à risque attendue", "action recommandée", "pourquoi"]
+    assert [c.value for c in ws[1]] == ["Client", "Priorité", "Probabilité de départ", "Risque", "Valeur",
+                                        "Valeur à risque attendue", "Action recommandée", "Pourquoi"]
     row = [c.value for c in ws[2]]
     assert row[0] == "00042" and row[1] == "P1 : intervention humaine immédiate"
     assert row[2] == pytest.approx(0.7542709450088602)       # a number, not "75 %" text
@@ -47,7 +47,7 @@ def test_french_workbook_is_typed_formatted_and_frozen(tmp_path) -> None:
 def test_english_workbook(tmp_path) -> None:
     path = write_call_list_xlsx(SCORES, tmp_path / "call_list.xlsx", lang="en", currency="USD")
     ws = load_workbook(path)["Call list"]
-    assert ws["A1"].value == "customer" and ws["D2"].value == "Critical risk"
+    assert ws["A1"].value == "Customer" and ws["D2"].value == "Critical risk"
     assert ws["E2"].number_format == '"$"#,##0'
 
 

@@ -42,6 +42,7 @@ from pandas.io.formats.style import Styler
 from analysis.reporting.i18n import check_lang, fmt_date, fmt_money, fmt_num, fmt_pct, t, texts
 
 __all__ = ["KINDS", "NNBSP", "MISSING", "ColumnSpec", "format_cell", "client_table", "retention_columns",
+           "french_spaces", "sentence_case", "at_risk_client_table",
            "call_list_columns", "call_list_rows", "priority_count_columns", "model_metrics_columns",
            "formatted_table", "population_rows", "population_columns"]
 
@@ -143,7 +144,8 @@ def _translate_codes(values: pd.Series, codes: str | Mapping[str, str], lang: st
     for code in pd.unique(values.dropna()):
         key = codes.get(str(code)) if isinstance(codes, Mapping) else f"{codes}{code}"
         entry = known.get(key) if key else None
-        mapping[code] = entry[lang] if isinstance(entry, dict) and lang in entry else str(code)
+        # a translated code starts with a capital, as the headers (a client's own value is left as it is)
+        mapping[code] = sentence_case(entry[lang]) if isinstance(entry, dict) and lang in entry else str(code)
     return values.map(mapping)
 
 
@@ -213,17 +215,50 @@ def client_table(frame: pd.DataFrame, columns: Iterable[ColumnSpec | Mapping[str
 
     numeric = [h for h, s in zip(headers, specs, strict=True) if s.kind in _NUMERIC_KINDS]
     dates = [h for h, s in zip(headers, specs, strict=True) if s.kind in ("date", "month")]
-    return _styled(shown, numeric, dates, footnotes, max_text_width)
+    return _styled(shown, numeric, dates, footnotes, max_text_width, lang)
+
+
+#: In French, the regular space inside a written number or between a number and its unit
+#: (``12 345``, ``95 %``, ``12 €``, ``3 pts``, ``12 jours``) and before ``;`` ``:`` ``!`` ``?``.
+_FR_NUMBER_SPACE = re.compile(
+    r"(?<=\d) (?=\d{3}(?!\d))"
+    r"|(?<=\d) (?=(?:%|€|\$|£|pts?\b|points?\b|jours?\b|mois\b|semaines?\b|ans?\b))"
+    r"|(?<=\S) (?=[;!?](?:\s|$))")
+
+
+def french_spaces(text: str) -> str:
+    """``text`` with the spaces French typography keeps on one line made narrow no-break
+    spaces (U+202F): inside a number (``12 345``), between a number and its unit (``95 %``,
+    ``12 €``, ``3 pts``, ``12 jours``) and before ``;`` ``!`` ``?``, so that a table cell or
+    a sentence never breaks there.
+
+    >>> french_spaces("sous 2,00 % [12 ; 1 879 €]") == "sous 2,00\u202f% [12\u202f; 1\u202f879\u202f€]"
+    True
+    """
+    return _FR_NUMBER_SPACE.sub(NNBSP, text)
+
+
+def sentence_case(header: str) -> str:
+    """The house style of a table header (STYLE.md: sentence case): first letter capital,
+    the rest as written in the locale files (``taux d'ouverture`` -> ``Taux d'ouverture``,
+    ``NPS`` stays ``NPS``)."""
+    return header[:1].upper() + header[1:]
 
 
 def _styled(shown: pd.DataFrame, numeric: list[str], dates: list[str], footnotes: list[str],
-            max_text_width: str = "32em") -> Styler:
-    """The house style of a client table: no index, escaped cells and headers, numbers
-    right-aligned and never broken, text wrapped, footnotes as a caption below."""
+            max_text_width: str = "32em", lang: str | None = None) -> Styler:
+    """The house style of a client table: no index, escaped cells and headers in sentence
+    case, numbers right-aligned and never broken (in French, every space inside a number or
+    before a unit is a narrow no-break space), text wrapped, footnotes as a caption below."""
     headers = list(shown.columns)
+    if lang == "fr":
+        shown = shown.map(lambda v: french_spaces(v) if isinstance(v, str) else v)
+        footnotes = [french_spaces(n) for n in footnotes]
     styler = shown.style.hide(axis="index").format(escape="html")
-    # headers come from the locale files, but are escaped too (a label may hold "<" or "&")
-    styler = styler.format_index(escape="html", axis="columns")
+    # headers come from the locale files, but are escaped too (a label may hold "<" or "&");
+    # shown in sentence case whatever the case of the label (the data keeps the label)
+    styler = styler.format_index((lambda h: sentence_case(french_spaces(h))) if lang == "fr" else sentence_case,
+                                 escape="html", axis="columns")
     text = [h for h in headers if h not in numeric and h not in dates]
     styles = [
         {"selector": "", "props": "border-collapse: collapse; table-layout: auto; margin: .4rem 0;"},
@@ -369,7 +404,7 @@ def formatted_table(frame: pd.DataFrame | None, lang: str = "fr", *, notes: Iter
     footnotes = [t("table_missing_footnote", lang, dash=MISSING, column=", ".join(quote(c) for c in with_dash),
                    note=t("table_missing_note", lang))] if with_dash else []
     footnotes.extend(notes)
-    return _styled(shown, numeric, dates, footnotes, max_text_width)
+    return _styled(shown, numeric, dates, footnotes, max_text_width, lang)
 
 
 def population_rows(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -384,3 +419,45 @@ def population_columns(rows: pd.DataFrame) -> list[ColumnSpec]:
     each population (2 decimals, as in the metrics table) headed by its ``risk_population_`` label."""
     return [ColumnSpec("method", "risk_method", codes="risk_method_")] + [
         ColumnSpec(c, f"risk_population_{c}", kind="number", digits=2) for c in rows.columns if c != "method"]
+
+
+_MONTH_GROUP = re.compile(r"^(\d{4}-\d{2})(?:\s+[–-]\s+(\d{4}-\d{2}))?$")
+
+
+def _group_label(value: Any, lang: str, period: str = "M") -> str:
+    """A cohort group written in the language's style (``2024-11 – 2025-04`` -> ``novembre
+    2024 – avril 2025``; quarterly cohorts, named by their first month: ``T4 2024`` / ``Q4
+    2024``); any other group (a segment value) as it is."""
+    m = _MONTH_GROUP.match(str(value))
+    if not m:
+        return str(value)
+    if period == "Q":
+        quarter = (lambda ts: f"T{ts.quarter} {ts.year}") if lang == "fr" else (lambda ts: f"Q{ts.quarter} {ts.year}")
+        return " – ".join(quarter(pd.Timestamp(part)) for part in m.groups() if part)
+    return " – ".join(_month(part, lang) for part in m.groups() if part)
+
+
+def at_risk_client_table(at_risk: pd.DataFrame, lang: str = "fr", attribute: str | None = None,
+                         period: str = "M") -> Styler:
+    """The customers still followed at each age under a survival plot
+    (:func:`analysis.metrics.cohorts.at_risk_table`: ``group``, ``months``, ``at_risk``) as a
+    client table: one row per group (cohorts in the language's month style, or quarter style
+    when ``period`` is ``Q``, or the values of the customer ``attribute``, headed by its
+    ``attr_<name>`` label), one column per age
+    ("à 6 mois" / "at 6 months"), counts in the language's format.
+
+    >>> rows = pd.DataFrame({"group": ["2024-11 – 2025-04"] * 2, "months": [0.0, 3.0], "at_risk": [1417, 411]})
+    >>> at_risk_client_table(rows, "fr").data.values.tolist()
+    [['novembre 2024 – avril 2025', '1\u202f417', '411']]
+    """
+    check_lang(lang)
+    wide = at_risk.pivot(index="group", columns="months", values="at_risk")
+    if attribute is None:
+        header = t("coh_cohort", lang)
+    else:
+        header = t(f"attr_{attribute}", lang) if f"attr_{attribute}" in texts() else str(attribute)
+    frame = pd.DataFrame({header: [_group_label(g, lang, period) for g in wide.index]})
+    for m in wide.columns:
+        frame[t("table_col_at_age", lang, months=fmt_num(m, lang, 0 if float(m).is_integer() else 1))] = [
+            fmt_num(v, lang) for v in wide[m].to_numpy()]
+    return formatted_table(frame, lang, notes=[t("table_note_still_followed", lang)])

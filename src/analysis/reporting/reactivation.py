@@ -10,13 +10,18 @@ interval; a difference whose interval includes zero is said not to be a finding.
 
 from __future__ import annotations
 
+import functools
 import html
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.reporting.client_tables import french_spaces
 from analysis.reporting.i18n import fmt_date, fmt_interval, fmt_money, fmt_num, fmt_pct, plural, t
+from analysis.reporting.reactivation_tables import action_text, period_text, population_text
 
 __all__ = [
     "balance_markdown",
@@ -33,6 +38,21 @@ __all__ = [
 ]
 
 
+def _typeset(func: Callable[..., str]) -> Callable[..., str]:
+    """The Markdown of ``func`` with French typography when its ``lang`` is ``fr``: the spaces
+    inside a number, before a unit and before ``;`` made narrow no-break spaces
+    (:func:`analysis.reporting.client_tables.french_spaces`), so that ``1 890 €`` or
+    ``[+0,1 ; +31,4]`` never breaks across two lines."""
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs) -> str:
+        text = func(*args, **kwargs)
+        return french_spaces(text) if signature.bind(*args, **kwargs).arguments.get("lang") == "fr" else text
+
+    return wrapper
+
+
 def _e(value: Any) -> str:
     return html.escape(str(value))
 
@@ -44,6 +64,7 @@ def _pts(x: float, lang: str) -> str:
     return s if s.startswith("-") or s == "–" else f"+{s}"
 
 
+@_typeset
 def intro_markdown(interventions: pd.DataFrame, effects: pd.DataFrame, as_of: str, lang: str) -> str:
     """Counts of actions, customers and campaigns (with a control group) before ``as_of``."""
     cut = pd.Timestamp(as_of)
@@ -55,6 +76,7 @@ def intro_markdown(interventions: pd.DataFrame, effects: pd.DataFrame, as_of: st
              n_with_control=fmt_num(with_control, lang))
 
 
+@_typeset
 def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", as_of: str | None = None) -> str:
     """One paragraph per campaign and variant: sizes, purchase rates, lift with interval, value, ROI."""
     if effects.empty:
@@ -64,7 +86,7 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
     purchase = effects.loc[effects["outcome"].eq(outcome)].sort_values(["action_date", "campaign_id", "variant"])
     rev = effects.loc[effects["outcome"].eq("revenue")].set_index(["campaign_id", "variant"])
     for r in purchase.itertuples(index=False):  # a loop over the campaigns (a handful a year)
-        common = {"campaign": _e(r.campaign_id), "variant": _e(r.variant), "action": _e(r.action),
+        common = {"campaign": _e(r.campaign_id), "variant": _e(r.variant), "action": _e(action_text(r.action, lang)),
                   "date": fmt_date(r.action_date, lang), "days": r.window_days}
         if r.status == "window_open":
             lines.append(t("rea_campaign_open", lang, **common))
@@ -119,11 +141,13 @@ def effects_table(effects: pd.DataFrame, lang: str, currency: str = "EUR") -> pd
     })
 
 
+@_typeset
 def balance_markdown(balance: pd.DataFrame, lang: str) -> str:
     """How many pre-campaign comparisons are imbalanced beyond 0.1 standardised difference."""
     return t("rea_balance", lang, flagged=fmt_num(int(balance["flagged"].sum()), lang), n=fmt_num(len(balance), lang))
 
 
+@_typeset
 def uplift_markdown(evaluation, lang: str) -> str:
     """The uplift model's held-out Qini (with intervals) against churn-risk targeting and random,
     or why it was not fitted. The model is recommended only when its interval lies above 0 and
@@ -139,19 +163,21 @@ def uplift_markdown(evaluation, lang: str) -> str:
              verdict=t("rea_uplift_better" if better else "rea_uplift_not_better", lang))
 
 
+@_typeset
 def plan_markdown(plan, target: str, holdout: float, seed: int, lang: str) -> str:
     """The planned campaign: sizes, control group and the minimum detectable effect next to "up to 20 %"."""
     n = len(plan.assignments)
     if plan.mde_purchase is None:
         why = "n = 0" if min(plan.n_treatment, plan.n_control) == 0 else f"base {fmt_pct(plan.baseline_purchase, lang)}"
-        return t("rea_plan_none", lang, target=_e(target), n=fmt_num(n, lang), why=why)
+        return t("rea_plan_none", lang, target=_e(population_text(target, lang)), n=fmt_num(n, lang), why=why)
     compare = t("rea_plan_compare_ok" if plan.mde_purchase <= 0.20 else "rea_plan_compare_weak", lang)
-    return t("rea_plan", lang, target=_e(target), n=fmt_num(n, lang), unsub=fmt_num(plan.excluded_unsubscribed, lang),
+    return t("rea_plan", lang, target=_e(population_text(target, lang)), n=fmt_num(n, lang), unsub=fmt_num(plan.excluded_unsubscribed, lang),
              n_t=fmt_num(plan.n_treatment, lang), n_c=fmt_num(plan.n_control, lang), holdout=fmt_pct(holdout, lang, 0),
              seed=seed, mde=fmt_num(100 * plan.mde_purchase, lang, 1), base=fmt_pct(plan.baseline_purchase, lang),
              compare=compare)
 
 
+@_typeset
 def reaction_markdown(overall: pd.DataFrame, weeks: int, lang: str) -> str:
     """The reaction delay in one paragraph, from :func:`analysis.metrics.reaction.reaction_summary`."""
     r = overall.iloc[0]
@@ -162,12 +188,14 @@ def reaction_markdown(overall: pd.DataFrame, weeks: int, lang: str) -> str:
              none=fmt_num(r["no_action"], lang), verdict=verdict)
 
 
+@_typeset
 def sunset_markdown(lists: pd.DataFrame, failed_cycles: int, lang: str) -> str:
     """Customers with cycles, on the separate list, and removal candidates."""
     counts = lists["list_status"].value_counts()
-    return t("rea_sunset", lang, with_cycles=fmt_num(int((lists["cycles"] > 0).sum()), lang),
-             separate=fmt_num(int(counts.get("separate_list", 0)), lang),
-             removal=fmt_num(int(counts.get("removal_candidate", 0)), lang), failed=failed_cycles)
+    return t("rea_sunset_n", lang, with_cycles=fmt_num(int((lists["cycles"] > 0).sum()), lang),
+             separate=plural("rea_sunset_separate", int(counts.get("separate_list", 0)), lang),
+             removal=plural("rea_sunset_removal", int(counts.get("removal_candidate", 0)), lang),
+             failed=fmt_num(failed_cycles, lang))
 
 
 def _okr_status(r) -> str:
@@ -190,6 +218,7 @@ def objective_title(objective: str, config, lang: str) -> str:
     return t("rea_objective_untitled", lang, n=rank)
 
 
+@_typeset
 def okr_markdown(progress: pd.DataFrame, lang: str, currency: str = "EUR", config=None) -> str:
     """One line per key result: value against target and status; with the dataset's ``config``,
     each objective in the report's language (:func:`objective_title`)."""
@@ -203,8 +232,9 @@ def okr_markdown(progress: pd.DataFrame, lang: str, currency: str = "EUR", confi
         def fmt(v, money=money, rate=rate):
             return fmt_money(v, lang, currency) if money else (fmt_pct(v, lang) if rate else fmt_num(v, lang, 1))
 
-        lines.append(t("rea_okr_line", lang, objective=_e(objective_title(r.objective, config, lang)), kr=r.kr, metric=t(f"rea_metric_{r.metric}", lang),
-                       population=_e(r.population), period=_e(r.period), value=fmt(r.value), target=fmt(r.target),
+        lines.append(t("rea_okr_line", lang, objective=_e(objective_title(r.objective, config, lang)), kr=r.kr,
+                       metric=t(f"rea_metric_{r.metric}", lang), population=_e(population_text(r.population, lang)),
+                       period=_e(period_text(r.period, lang, getattr(r, "start", None), getattr(r, "end", None))), value=fmt(r.value), target=fmt(r.target),
                        status=t(f"rea_okr_status_{_okr_status(r)}", lang)))
     return "\n\n".join(f"- {line}" for line in lines)
 

@@ -73,7 +73,7 @@ from analysis.errors import ReportError
 from analysis.metrics.lifecycle import check_as_of
 from analysis.paths import NOTEBOOKS_DIR
 from analysis.reporting.error_text import error_text
-from analysis.reporting.i18n import check_lang, dataset_title, t
+from analysis.reporting.i18n import check_lang, dataset_title, fmt_date, plural, t
 from analysis.reporting.outputs import FIGURE_FACTS_MIME, to_jsonable
 from analysis.reporting.safety import Pseudonymiser, escape, pseudonym_key, write_quarantine_copies
 
@@ -925,9 +925,9 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
     notes = []
     if not month_has_data:
         notes.append(t("report_month_without_data", lang,
-                       end=ds.observed_until.date().isoformat() if ds.observed_until is not None else "–"))
+                       end=fmt_date(ds.observed_until, lang) if ds.observed_until is not None else "–"))
     if aliases:
-        notes.append(t("report_pseudonymised", lang, n=len(aliases)))
+        notes.append(plural("report_pseudonymised", len(aliases), lang))  # "1 identifiant", "2 identifiants"
     index = render_index(work, manifest, summary, lang=lang, currency=ds.config.currency,
                          business_model=ds.config.business_model, notes=notes,
                          index_pdf="pdf/index.pdf" if pdf else None,

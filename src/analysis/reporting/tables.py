@@ -194,6 +194,7 @@ def audit_silent_table(audit: RetroAudit, lang: str = "en", currency: str = "EUR
     out["churn_date"] = s["churn_date"].map(lambda v: fmt_date(v, lang))
     out["last_interaction"] = s["last_interaction"].map(lambda v: fmt_date(v, lang))
     out["revenue_12m"] = s["revenue_12m"].map(lambda v: fmt_money(v, lang, currency))
+    out["tenure_days"] = s["tenure_days"].map(lambda v: fmt_num(v, lang))  # 1 879, not 1879
     out["indicators_evaluable"] = s["indicators_evaluable"].fillna("").str.split(", ").map(
         lambda items: ", ".join(names.get(i, i) for i in items if i))
     known = texts()

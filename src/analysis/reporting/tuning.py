@@ -30,6 +30,25 @@ def _label(indicator: str, lang: str) -> str:
     return t(f"aud_ind_{indicator}", lang)
 
 
+def _points(x, lang: str, unit: bool = True) -> str:
+    """A difference of two shares (a gain in precision, recall or false alarms avoided) in
+    signed points with one decimal (``+4,7 points``; ``+4,7`` without ``unit``, for the bounds
+    of its interval); ``–`` when missing."""
+    if x is None or pd.isna(x):
+        return "–"
+    s = fmt_num(100 * float(x), lang, 1)
+    s = s if s.startswith("-") else "+" + s
+    return f"{s} {t('tun_points', lang)}" if unit else s
+
+
+def _lift(x, lang: str) -> str:
+    """A lift or a bound of its interval: ``∞``, two decimals below 10, one above (``4,75``,
+    ``9,10``, ``16,7``), the same rule for the value and both bounds."""
+    if x is None or pd.isna(x):
+        return "–"
+    return "∞" if np.isinf(x) else fmt_num(x, lang, 2 if abs(float(x)) < 10 else 1)
+
+
 def threshold_text(indicator: str, params: dict, lang: str = "en") -> str:
     """A candidate's thresholds in plain words (e.g. "basket down more than 30 % or
     purchase interval ×2.0 or revenue share down 50 %"); switched-off parts are left out."""
@@ -99,12 +118,11 @@ def recommendation_table(tuner: ThresholdTuner, lang: str = "en", scope: str = B
             "recall": _arrow(d["eval_recall_default"], d["eval_recall_tuned"], lambda v: fmt_pct(v, lang, 0)),
             "lead": _arrow(d["eval_median_lead_weeks_default"], d["eval_median_lead_weeks_tuned"],
                            lambda v: fmt_num(v, lang, 1)),
-            "lift": ("∞" if np.isinf(lift) else fmt_num(lift, lang, 2))
-            + " " + fmt_interval(fmt_num(d[f"eval_lift_low_{which}"], lang, 2),
-                                 fmt_num(d[f"eval_lift_high_{which}"], lang, 1), lang),
+            "lift": _lift(lift, lang) + " " + fmt_interval(_lift(d[f"eval_lift_low_{which}"], lang),
+                                                           _lift(d[f"eval_lift_high_{which}"], lang), lang),
             "gain": "–" if pd.isna(d["gain_low"]) else
-            f"{fmt_num(d['gain'], lang, 3)} "
-            + fmt_interval(fmt_num(d["gain_low"], lang, 3), fmt_num(d["gain_high"], lang, 3), lang),
+            f"{_points(d['gain'], lang)} "
+            + fmt_interval(_points(d["gain_low"], lang, False), _points(d["gain_high"], lang, False), lang),
             "decision": decision,
         })
     out = pd.DataFrame(rows, columns=["indicator", "default", "tuned", "precision", "recall", "lead", "lift", "gain",
@@ -129,11 +147,11 @@ def recommendation_sentences(tuner: ThresholdTuner, lang: str = "en", scope: str
             "p_default": pct(d["eval_precision_default"]), "p_tuned": pct(d["eval_precision_tuned"]),
             "r_default": pct(d["eval_recall_default"]), "r_tuned": pct(d["eval_recall_tuned"]),
             "lead": num(d["eval_median_lead_weeks_tuned"], 1), "lead_default": num(d["eval_median_lead_weeks_default"], 1),
-            "lift": "∞" if np.isinf(d["eval_lift_tuned"]) else num(d["eval_lift_tuned"]),
-            "lift_low": num(d["eval_lift_low_tuned"]), "lift_high": num(d["eval_lift_high_tuned"], 1),
+            "lift": _lift(d["eval_lift_tuned"], lang),
+            "lift_low": _lift(d["eval_lift_low_tuned"], lang), "lift_high": _lift(d["eval_lift_high_tuned"], lang),
             "measure": t(f"tun_measure_{d['gain_measure']}", lang),
-            "gain": num(d.get("gain"), 3), "gain_low": num(d.get("gain_low"), 3),
-            "gain_high": num(d.get("gain_high"), 3),
+            "gain": _points(d.get("gain"), lang), "gain_low": _points(d.get("gain_low"), lang, False),
+            "gain_high": _points(d.get("gain_high"), lang, False),
         }
         out.append(t(f"tun_sentence_{rec.status}", lang, **kw))
         if rec.informative is False:

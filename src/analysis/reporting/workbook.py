@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.reporting.client_tables import sentence_case
 from analysis.reporting.i18n import CURRENCY_SYMBOLS, check_lang, t, texts
 
 __all__ = ["CALL_LIST_COLUMNS", "call_list_frame", "write_call_list_xlsx", "read_scores"]
@@ -49,7 +50,8 @@ def _label(prefix: str, code, lang: str) -> str | None:
     if code is None or code is pd.NA or (isinstance(code, float) and code != code):
         return None
     entry = texts().get(f"{prefix}{code}")
-    return entry[lang] if isinstance(entry, dict) and lang in entry else str(code)
+    # translated codes and headers in sentence case, as in the client tables of the pages
+    return sentence_case(entry[lang]) if isinstance(entry, dict) and lang in entry else str(code)
 
 
 def call_list_frame(frame: pd.DataFrame, lang: str = "fr") -> pd.DataFrame:
@@ -70,7 +72,7 @@ def call_list_frame(frame: pd.DataFrame, lang: str = "fr") -> pd.DataFrame:
             s = pd.to_numeric(s, errors="coerce").astype("float64")
         else:
             s = s.astype("string").astype("object").where(s.notna(), None)
-        out[t(key, lang)] = s.to_numpy()
+        out[sentence_case(t(key, lang))] = s.to_numpy()
     return pd.DataFrame(out)
 
 

@@ -114,7 +114,10 @@ def plot_survival(curves: pd.DataFrame, ax: Axes | None = None, lang: str = "en"
     groups = list(dict.fromkeys(curves["group"]))
     for color, name in zip(color_cycle(len(groups)), groups, strict=True):
         c = curves.loc[curves["group"].eq(name)]
-        label = t("coh_all", lang) if name == "all" else escape(name, "figure")  # segment values are data
+        # a range of monthly cohorts ("2024-11 – 2025-04") in the language's month style; segment values are data
+        parts = re.fullmatch(r"(\d{4}-\d{2})(?: – (\d{4}-\d{2}))?", str(name))
+        label = (t("coh_all", lang) if name == "all" else
+                 " – ".join(_group_label(p, lang) for p in parts.groups() if p) if parts else escape(name, "figure"))
         ax.step(c["months"], c["survival"], where="post", color=color, label=label, linewidth=1.8)
         ax.fill_between(c["months"], c["lower"], c["upper"], step="post", color=color, alpha=0.18,
                         linewidth=0)

@@ -12,6 +12,7 @@ accessibility) instead of nbconvert's "No description has been provided for this
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from analysis.reporting.i18n import check_lang, fmt_num, t
+from analysis.reporting.i18n import check_lang, fmt_num, plural, t
 
 __all__ = ["figure_facts", "describe_figure"]
 
@@ -90,10 +91,33 @@ def figure_facts(fig: Figure | Axes) -> dict[str, Any]:
     return {"title": title, "panels": panels}
 
 
+#: A tick label written by matplotlib's default formatter (``−2.5``, ``12.50``, ``1e3`` is not one).
+_PLAIN_NUMBER = re.compile(r"^[-\u2212]?\d+(?:\.(\d+))?$")
+
+
+def _local_tick(text: str, lang: str) -> str:
+    """A tick label in the report's language: a plain number of matplotlib's default
+    formatter (``−2.5``, ``1000``) written by :func:`analysis.reporting.i18n.fmt_num` with the
+    same decimals (French ``−2,5``, ``1 000``, as the other labels of the alt text); labels already
+    written for the language (``2,5 %``, ``31/10/2026``, a category) are left as they are."""
+    m = _PLAIN_NUMBER.match(text)
+    if not m:
+        return text
+    value = float(text.replace("\u2212", "-"))
+    out = fmt_num(abs(value), lang, len(m.group(1) or ""))
+    return ("\u2212" + out) if value < 0 else out
+
+
+def _span(rng: list[str], lang: str) -> str:
+    if len(rng) != 2 or rng[0] == rng[-1]:
+        return ""
+    return t("fig_alt_range", lang, low=_local_tick(rng[0], lang), high=_local_tick(rng[-1], lang))
+
+
 def _axis_text(label: str, rng: list[str], lang: str, which: str) -> str:
     if not label and not rng:
         return ""
-    span = t("fig_alt_range", lang, low=rng[0], high=rng[-1]) if len(rng) == 2 and rng[0] != rng[-1] else ""
+    span = _span(rng, lang)
     if not label:
         if not span:
             return ""
@@ -102,7 +126,7 @@ def _axis_text(label: str, rng: list[str], lang: str, which: str) -> str:
 
 
 def _series_text(series: list[dict[str, Any]], lang: str) -> str:
-    parts = [t(f"fig_alt_series_{s['kind']}", lang, label=s["label"], n=fmt_num(s["n"], lang)) for s in series]
+    parts = [plural(f"fig_alt_series_{s['kind']}", s["n"], lang, label=s["label"]) for s in series]  # 1 point, 2 points
     return t("fig_alt_series", lang, series=", ".join(parts)) if parts else ""
 
 
@@ -130,6 +154,6 @@ def describe_figure(facts: dict[str, Any], lang: str = "en") -> str:
     items = []
     for p in panels:
         rng = p.get("y") or []
-        span = t("fig_alt_range", lang, low=rng[0], high=rng[-1]) if len(rng) == 2 and rng[0] != rng[-1] else ""
+        span = _span(rng, lang)
         items.append((p.get("title") or "–") + (f" ({span.removeprefix(', ')})" if span else ""))
     return t("fig_alt_panels", lang, title=title, n=fmt_num(len(panels), lang), panels=(" ; " if lang == "fr" else "; ").join(items))

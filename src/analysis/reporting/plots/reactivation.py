@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis.reporting.i18n import t
-from analysis.reporting.plots.style import NEUTRAL, PALETTE, axes_or_new, styled
+from analysis.reporting.i18n import fmt_num, t
+from analysis.reporting.plots.style import NEUTRAL, PALETTE, axes_or_new, locale_axis, styled
 
 __all__ = ["lift_plot", "okr_plot", "qini_plot", "reaction_plot"]
 
@@ -38,6 +38,7 @@ def lift_plot(effects: pd.DataFrame, outcome: str = "purchase", lang: str = "en"
     ax.set_yticks(y, [f"{c} · {v}" for c, v in zip(e["campaign_id"], e["variant"], strict=True)])
     ax.set_xlabel(t(f"rea_lift_axis_{'revenue' if outcome == 'revenue' else 'rate'}", lang))
     ax.set_title(t("rea_lift_title", lang, outcome=t(f"rea_outcome_{outcome}", lang)))
+    locale_axis(ax, lang, "money" if outcome == "revenue" else "number", axis="x")
     return ax
 
 
@@ -57,7 +58,9 @@ def qini_plot(curves: pd.DataFrame, lang: str = "en", ax: Axes | None = None) ->
     ax.set_xlabel(t("rea_qini_x", lang))
     ax.set_ylabel(t("rea_qini_y", lang))
     ax.set_title(t("rea_qini_title", lang))
-    ax.legend(loc="upper left")
+    locale_axis(ax, lang, "number", axis="x")
+    locale_axis(ax, lang, "number", axis="y")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)  # beside the curves, never over them
     return ax
 
 
@@ -77,7 +80,9 @@ def reaction_plot(delays: pd.DataFrame, late_days: int = 7, lang: str = "en", ax
     ax.axvline(late_days, color=PALETTE[3], linestyle="--", linewidth=1.2)
     ax.set_xlabel(t("rea_delay_x", lang))
     ax.set_ylabel(t("rea_delay_y", lang))
-    ax.set_title(t("rea_delay_title", lang))
+    ax.set_title(t("rea_delay_title_n", lang, n=fmt_num(len(d), lang)))  # the alerts drawn: acted ones only
+    locale_axis(ax, lang, "number", axis="x", integer=True)
+    locale_axis(ax, lang, "number", axis="y", integer=True)
     return ax
 
 
@@ -102,4 +107,5 @@ def okr_plot(progress: pd.DataFrame, lang: str = "en", ax: Axes | None = None) -
     ax.set_yticks(y, [f"KR{k} · {t(f'rea_metric_{m}', lang)}" for k, m in zip(p["kr"], p["metric"], strict=True)])
     ax.set_xlabel(t("rea_okr_x", lang))
     ax.set_title(t("rea_okr_title", lang))
+    locale_axis(ax, lang, "number", axis="x")
     return ax

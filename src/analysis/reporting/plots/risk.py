@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis.reporting.i18n import CURRENCY_SYMBOLS, fmt_num, t, texts
+from analysis.reporting.i18n import CURRENCY_SYMBOLS, plural, t, texts
 from analysis.reporting.plots.style import (
     NEUTRAL,
     PALETTE,
@@ -161,9 +161,10 @@ def priority_plot(matrix: pd.DataFrame, lang: str = "en", ax: Axes | None = None
     ax.set_ylabel(t("risk_probability_axis", lang))
     ax.set_title(t("risk_matrix_title", lang))
     n_zero = int((~positive).sum())
-    if n_zero:
-        ax.text(0.99, 0.98, t("risk_matrix_zero_value", lang, n=fmt_num(n_zero, lang)), transform=ax.transAxes,
+    if n_zero:  # under the axis, where no point can hide it
+        ax.text(1.0, -0.17, plural("risk_matrix_zero_value", n_zero, lang), transform=ax.transAxes,
                 ha="right", va="top", fontsize=8.5, color="#555555")
     handles, names = ax.get_legend_handles_labels()
-    ax.legend(handles[::-1], names[::-1], loc="upper left")  # priority 1 first
+    # priority 1 first, beside the axes: inside, it would hide the customers drawn under it
+    ax.legend(handles[::-1], names[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax

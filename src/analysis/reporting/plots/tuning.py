@@ -11,7 +11,7 @@ from matplotlib.lines import Line2D
 
 from analysis.reporting.i18n import t
 from analysis.reporting.plots.audit import indicator_colors, indicator_label
-from analysis.reporting.plots.style import NEUTRAL, axes_or_new, styled
+from analysis.reporting.plots.style import NEUTRAL, axes_or_new, locale_axis, styled
 
 __all__ = ["plot_tradeoff"]
 
@@ -52,6 +52,8 @@ def plot_tradeoff(points: pd.DataFrame, ax: Axes | None = None, lang: str = "en"
     ax.set_xlabel(t("tun_tradeoff_x", lang))
     ax.set_ylabel(t("tun_tradeoff_y", lang))
     ax.set_title(t("tun_tradeoff_title", lang))
+    locale_axis(ax, lang, "number", axis="x")
+    locale_axis(ax, lang, "pct", axis="y", even=False)  # precision, a share: 0 % to 100 % within the fixed limits
     handles, labels = ax.get_legend_handles_labels()
     handles += [Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor="#000000",
                        markersize=9),
