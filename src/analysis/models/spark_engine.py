@@ -1,0 +1,350 @@
+"""The Spark engine: the local engine's partition functions run by PySpark.
+
+Bases beyond one machine run on Spark (``--engine spark``, or ``engine: {kind: spark}`` in
+dataset.yml) with exactly the functions of the local engine
+(:mod:`analysis.models.partitioned`); only who runs them changes:
+
+1. **Tables.** The validated copy of the export, bucketed by customer
+   (:func:`analysis.data.partitions.load_partitioned`: ``tables/<table>/bucket-NNNN.parquet``),
+   or the Parquet / CSV paths or URIs of validated tables named under ``engine.spark.tables``
+   in dataset.yml, are read by Spark; every row gets its bucket with the SAME function as the
+   local engine (:func:`analysis.data.spark.bucket_column` = CRC-32 of the id, modulo the
+   number of buckets), and the tables are unioned into one long frame with a table column
+   (:func:`analysis.data.spark.long_frame`).
+2. **Per bucket, in Spark.** ``groupBy("bucket").applyInPandas(fn)``: ``fn`` rebuilds the
+   bucket's :class:`~analysis.data.dataset.Dataset` (:func:`analysis.data.spark.partition_frames`
+   plus the broadcast configuration, dates and :class:`~analysis.data.dataset.BaseContext`) and
+   calls a partition function with broadcast globals. Small per-bucket results (BG/NBD
+   summaries, training rows, counts, values) travel back to the driver as pickled payloads.
+3. **On the driver**, with the same code as the local engine: the BG/NBD fits
+   (:func:`~analysis.models.partitioned.fit_bgnbd`) and the classifier
+   (:func:`~analysis.models.partitioned.fit_scorer`).
+4. **Scores, in Spark.** Every bucket is scored with the broadcast fitted scorer
+   (:func:`~analysis.models.partitioned.score_partition`), the scores are written as Parquet
+   (``<out>/scores/``, one row per customer) and the call list (the first ``capacity`` in call
+   order) is brought back to the driver; with ``collect=True`` every score is brought back and
+   put in call order by :func:`~analysis.models.partitioned.finish`, which gives the
+   :class:`~analysis.models.classifier.ScoreResult` of the local engine.
+
+Step 4 computes the bucket's features again rather than keeping them between passes: a
+re-computation per bucket is cheaper on a cluster than shipping wide feature rows around.
+
+Errors: without PySpark or Java, :class:`~analysis.errors.EngineError` names what to install.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from analysis.data.dataset import BaseContext, Dataset
+from analysis.data.partitions import PartitionedDataset
+from analysis.data.spark import (
+    BUCKET_COLUMN,
+    SparkSettings,
+    long_frame,
+    partition_frames,
+    read_validated,
+    table_dtypes,
+)
+from analysis.errors import EngineError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from pyspark.sql import DataFrame as SparkFrame
+    from pyspark.sql import SparkSession
+
+    from analysis.models.classifier import ScoreResult
+
+__all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "SparkScoreRun", "score_spark",
+           "call_order"]
+
+_PAYLOAD_SCHEMA = "bucket int, payload binary"
+
+
+@dataclass
+class SparkSource:
+    """The validated tables of one export as seen by Spark, and what rebuilds a partition.
+
+    Attributes
+    ----------
+    frame : the long Spark frame (:func:`analysis.data.spark.long_frame`) with ``bucket``.
+    n_buckets : number of buckets.
+    context : what every worker needs to rebuild a partition (pickled once, broadcast):
+        the tables' pandas dtypes, the config, the dates and the base context.
+    pds : the local bucketed copy it was read from (None for URIs named in dataset.yml).
+    """
+
+    frame: SparkFrame
+    n_buckets: int
+    context: dict[str, Any]
+    pds: PartitionedDataset | None = None
+
+
+def spark_source(spark: SparkSession, pds: PartitionedDataset, settings: SparkSettings | None = None) -> SparkSource:
+    """The tables of ``pds`` (a bucketed validated copy) read by Spark.
+
+    Tables named under ``settings.tables`` (paths or URIs of validated Parquet or CSV) are read
+    from there instead of the local copy; they must hold the validated columns of the copy.
+    """
+    settings = settings or SparkSettings()
+    schemas, files = {}, {}
+    for table in pds.tables:
+        parts = pds.table_files(table)
+        if not parts:
+            continue
+        schemas[table] = pq.read_schema(parts[0])
+        files[table] = settings.tables.get(table) or parts
+    tables = read_validated(spark, files, schemas)
+    context = {
+        "dtypes": {t: table_dtypes(schemas[t]) for t in tables},
+        "config": pds.config, "path": pds.path, "report": None,
+        "observed_from": pds.observed_from, "observed_until": pds.observed_until, "base": pds.base,
+    }
+    return SparkSource(frame=long_frame(tables, pds.n_buckets), n_buckets=pds.n_buckets, context=context, pds=pds)
+
+
+def _partition(rows: pd.DataFrame, context: dict[str, Any]) -> Dataset:
+    """The :class:`Dataset` of one bucket from its rows of the long frame."""
+    from analysis.data.validation import ValidationReport
+
+    frames = partition_frames(rows, context["dtypes"])
+    base: BaseContext = context["base"]
+    return Dataset(**frames, config=context["config"], report=ValidationReport(), path=context["path"],
+                   observed_from=context["observed_from"], observed_until=context["observed_until"], base=base)
+
+
+def map_buckets(spark: SparkSession, source: SparkSource, fn: Callable[[Dataset, Any], Any],
+                globals_: Any = None) -> list[Any]:
+    """``fn(partition, globals_)`` on every bucket, in Spark; the results, in bucket order.
+
+    ``fn`` and its results must pickle (results are small: summaries, counts, sampled rows);
+    ``globals_`` is broadcast once with the partition context.
+    """
+    shared = spark.sparkContext.broadcast(pickle.dumps((source.context, globals_), protocol=5))
+
+    def run(rows: pd.DataFrame) -> pd.DataFrame:
+        import analysis  # noqa: F401 - the package's pandas options in the worker
+
+        context, glob = pickle.loads(shared.value)
+        bucket = int(rows[BUCKET_COLUMN].iloc[0])
+        out = fn(_partition(rows, context), glob)
+        return pd.DataFrame({"bucket": [bucket], "payload": [pickle.dumps(out, protocol=5)]})
+
+    rows = source.frame.groupBy(BUCKET_COLUMN).applyInPandas(run, _PAYLOAD_SCHEMA).collect()
+    shared.unpersist()
+    return [pickle.loads(r["payload"]) for r in sorted(rows, key=lambda r: r["bucket"])]
+
+
+# ----------------------------------------------------------------------------- indicators
+def _indicators(part: Dataset, dates) -> pd.DataFrame:
+    from analysis.metrics.signals import indicators
+
+    return indicators(part, dates)
+
+
+def indicators_spark(spark: SparkSession, source: SparkSource, dates) -> pd.DataFrame:
+    """The six indicators (:func:`analysis.metrics.signals.indicators`) at ``dates`` for every
+    customer, computed bucket by bucket in Spark; rows sorted by ``as_of`` and ``customer_id``."""
+    parts = [p for p in map_buckets(spark, source, _indicators, dates) if len(p)]
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- scoring
+def call_order(frame: SparkFrame) -> SparkFrame:
+    """Scores in call order, in Spark: customers to contact (priority, then expected value at
+    risk and probability, highest first, then id), then the separate list, then removal; the
+    order of :func:`analysis.models.classifier.score`."""
+    from pyspark.sql import functions as F
+
+    from analysis.models.classifier import NOT_CALLED
+
+    lst = F.when(F.col("recommended_action") == NOT_CALLED[0], 1).when(
+        F.col("recommended_action") == NOT_CALLED[1], 2).otherwise(0)
+    return frame.withColumn("_list", lst).orderBy(
+        F.col("_list").asc(), F.col("priority").asc_nulls_last(), F.col("expected_value_at_risk").desc(),
+        F.col("churn_probability").desc(), F.col("customer_id").asc()).drop("_list")
+
+
+@dataclass
+class SparkScoreRun:
+    """What the Spark engine produced.
+
+    Attributes
+    ----------
+    call_list : the first ``capacity`` customers to contact, in call order (:data:`SCORE_COLUMNS`).
+    scores_path : the Parquet folder of every score (None when not written).
+    n_scored : customers scored.
+    fitted : the fitted scorer (model, backtest, BG/NBD fits, parameters).
+    result : with ``collect=True``, the :class:`ScoreResult` of every customer (as the local engine).
+    n_buckets : number of buckets.
+    """
+
+    call_list: pd.DataFrame
+    scores_path: Path | None
+    n_scored: int
+    fitted: Any
+    result: ScoreResult | None
+    n_buckets: int
+
+
+def _rfm(part: Dataset, plan) -> pd.DataFrame:
+    from analysis.models.partitioned import rfm_part
+
+    return rfm_part(part, plan)
+
+
+def _rows(part: Dataset, glob) -> dict[str, Any]:
+    from analysis.models.partitioned import snapshot_rows
+
+    plan, bgnbd = glob
+    rows = snapshot_rows(part, plan, bgnbd)
+    return {"training": rows.training, "counts": rows.counts,
+            "values": rows.now["value"].to_numpy(dtype="float64") if "value" in rows.now else np.zeros(0),
+            "sample": rows.now.head(50)}
+
+
+def _scores(part: Dataset, glob) -> pd.DataFrame:
+    from analysis.models.partitioned import score_partition, snapshot_rows
+
+    plan, bgnbd, fitted = glob
+    return score_partition(snapshot_rows(part, plan, bgnbd).now, fitted)
+
+
+def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: int | None = None,
+                capacity: int | None = None, random_state: int = 0, *, out_dir: str | Path | None = None,
+                collect: bool = False, training_cap: int | None = 300_000,
+                progress: Callable[[str], None] | None = None) -> SparkScoreRun:
+    """Score every customer of ``source`` at ``as_of`` with Spark (see the module docstring).
+
+    Parameters
+    ----------
+    spark : the session (:func:`analysis.data.spark.spark_session`).
+    source : the tables (:func:`spark_source`).
+    as_of, horizon_days, capacity, random_state, training_cap : as for the local engine
+        (:func:`analysis.models.partitioned.score_partitioned`).
+    out_dir : folder (path or URI) where the scores are written as Parquet (``<out_dir>/scores``);
+        None writes nothing.
+    collect : also bring every score back and return the local engine's :class:`ScoreResult`.
+    progress : optional callable receiving one line per step.
+
+    Returns
+    -------
+    :class:`SparkScoreRun`.
+    """
+    from analysis.models.partitioned import finish, fit_bgnbd, fit_scorer, plan_run, score_partition
+
+    say = progress or (lambda _line: None)
+    if source.pds is None:
+        raise EngineError("the Spark engine needs the validated copy of the export (load_partitioned).")
+    plan = plan_run(source.pds, as_of, horizon_days, capacity, random_state, training_cap=training_cap)
+    rfm = [r for r in map_buckets(spark, source, _rfm, plan) if r is not None and len(r)]
+    bgnbd = fit_bgnbd(pd.concat(rfm, ignore_index=True) if rfm else pd.DataFrame(), plan)
+    say(f"spark        BG/NBD summaries of {source.n_buckets} bucket(s) gathered and fitted")
+    parts = map_buckets(spark, source, _rows, (plan, bgnbd))
+    training = pd.concat([p["training"] for p in parts], ignore_index=True)
+    counts = pd.concat([p["counts"] for p in parts], ignore_index=True)
+    values = np.concatenate([p["values"] for p in parts]) if parts else np.zeros(0)
+    fitted = fit_scorer(training, counts, values, plan, bgnbd)
+    say(f"spark        model fitted on the driver ({len(training):,} snapshot rows)")
+    sample = score_partition(pd.concat([p["sample"] for p in parts], ignore_index=True), fitted)
+    schema = _spark_schema(sample)
+    shared = spark.sparkContext.broadcast(pickle.dumps((source.context, (plan, bgnbd, fitted)), protocol=5))
+    columns = list(sample.columns)
+
+    def run(rows: pd.DataFrame) -> pd.DataFrame:
+        import analysis  # noqa: F401 - the package's pandas options in the worker
+
+        context, glob = pickle.loads(shared.value)
+        out = _scores(_partition(rows, context), glob)
+        return _arrow_safe(out[columns])
+
+    scores = source.frame.groupBy(BUCKET_COLUMN).applyInPandas(run, schema)
+    scores_path = None
+    if out_dir is not None:
+        scores_path = f"{str(out_dir).rstrip('/')}/scores"
+        scores.write.mode("overwrite").parquet(scores_path)
+        scores = spark.read.schema(schema).parquet(scores_path)
+        say(f"spark        scores written to {scores_path}")
+    else:
+        scores = scores.cache()
+    n_scored = scores.count()
+    from analysis.models.classifier import SCORE_COLUMNS
+
+    cap = int(plan.capacity)
+    call = _from_spark(call_order(scores.filter(~scores["recommended_action"].isin("separate_list", "removal")))
+                       .limit(cap).toPandas(), sample)
+    result = None
+    if collect:
+        result = finish(_from_spark(scores.toPandas(), sample), fitted)
+        call = result.call_list[SCORE_COLUMNS].reset_index(drop=True)
+    shared.unpersist()
+    say(f"spark        {n_scored:,} customers scored; call list of {len(call):,}")
+    return SparkScoreRun(call_list=call[[c for c in SCORE_COLUMNS if c in call.columns]].reset_index(drop=True),
+                         scores_path=Path(scores_path) if scores_path and "://" not in scores_path else None,
+                         n_scored=int(n_scored), fitted=fitted, result=result, n_buckets=source.n_buckets)
+
+
+def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with nullable extension columns as plain numpy/object columns (Arrow in
+    applyInPandas takes both, but the schema must match exactly)."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype("string")
+        if isinstance(s.dtype, pd.StringDtype):
+            s = s.astype(object).where(s.notna(), None)
+        elif isinstance(s.dtype, pd.BooleanDtype):
+            s = s.astype(object).where(s.notna(), None)
+        elif pd.api.types.is_extension_array_dtype(s.dtype):
+            s = s.astype("float64")
+        out[col] = s
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _spark_schema(sample: pd.DataFrame):
+    """The Spark schema of score rows, from rows computed on the driver."""
+    from pyspark.sql import types as T
+
+    fields = []
+    for col in sample.columns:
+        dt = sample[col].dtype
+        if pd.api.types.is_bool_dtype(dt) and not isinstance(dt, pd.BooleanDtype):
+            st = T.BooleanType()
+        elif isinstance(dt, pd.BooleanDtype):
+            st = T.BooleanType()
+        elif pd.api.types.is_integer_dtype(dt) and not pd.api.types.is_extension_array_dtype(dt):
+            st = T.LongType()
+        elif pd.api.types.is_numeric_dtype(dt):
+            st = T.DoubleType()
+        elif pd.api.types.is_datetime64_any_dtype(dt):
+            st = T.TimestampNTZType()
+        else:
+            st = T.StringType()
+        fields.append(T.StructField(str(col), st, True))
+    return T.StructType(fields)
+
+
+def _from_spark(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """Score rows brought back from Spark with the dtypes of ``like`` (rows of the driver)."""
+    out = frame.copy()
+    for col in like.columns:
+        if col not in out.columns:
+            continue
+        dt = like[col].dtype
+        try:
+            out[col] = out[col].astype(dt)
+        except (TypeError, ValueError):  # pragma: no cover - e.g. object columns mixing kinds
+            print(f"spark engine: column {col} kept as {out[col].dtype}", file=sys.stderr)
+    return out
