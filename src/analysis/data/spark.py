@@ -309,10 +309,20 @@ def bucket_column(customer_id, n_buckets: int):
 
 # ------------------------------------------------------------------------------ tables
 def table_dtypes(schema) -> dict[str, Any]:
-    """The pandas dtypes of a validated table, from its Arrow schema (pandas metadata):
-    what :func:`partition_frames` casts the rows of a bucket back to."""
+    """The pandas dtypes of a validated table, from its Arrow schema and the pandas metadata
+    pandas wrote in it: what :func:`partition_frames` casts the rows of a bucket back to."""
+    meta = {c["name"]: c for c in (schema.pandas_metadata or {}).get("columns", []) if c.get("name")}
     empty = schema.empty_table().to_pandas()
-    return {c: empty[c].dtype for c in empty.columns}
+    out: dict[str, Any] = {}
+    for col in schema.names:
+        kind = meta.get(col, {})
+        if kind.get("numpy_type") == "string":
+            out[col] = pd.StringDtype()
+        elif kind.get("pandas_type") == "categorical":
+            out[col] = pd.CategoricalDtype(EMAIL_EVENTS if col == "event" else None)
+        else:
+            out[col] = empty[col].dtype
+    return out
 
 
 def read_validated(spark: SparkSession, files: Mapping[str, list[Path] | str],
@@ -404,7 +414,7 @@ def partition_frames(rows: pd.DataFrame, dtypes: Mapping[str, Mapping[str, Any]]
             elif dtype == bool:
                 frame[col] = values.astype(bool)
             else:
-                frame[col] = pd.Series(values).astype(dtype).to_numpy()
+                frame[col] = pd.Series(values).astype(dtype).array
         if len(sub) and not (_ROW in sub.columns and sub[_ROW].notna().all()):
             time_col = TABLES[table].time_column if table in TABLES else None
             keys = ["customer_id", time_col] if time_col and time_col in frame.columns else ["customer_id"]
