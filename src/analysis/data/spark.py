@@ -411,7 +411,7 @@ def partition_frames(rows: pd.DataFrame, dtypes: Mapping[str, Mapping[str, Any]]
             elif isinstance(dtype, pd.CategoricalDtype):
                 cats = EMAIL_EVENTS if col == "event" else dtype.categories
                 frame[col] = pd.Categorical(values, categories=cats if len(cats) else None)
-            elif dtype == bool:
+            elif pd.api.types.is_bool_dtype(dtype):
                 frame[col] = values.astype(bool)
             else:
                 frame[col] = pd.Series(values).astype(dtype).array

@@ -35,13 +35,11 @@ Errors: without PySpark or Java, :class:`~analysis.errors.EngineError` names wha
 from __future__ import annotations
 
 import pickle
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -55,7 +53,8 @@ from analysis.data.spark import (
     read_validated,
     table_dtypes,
 )
-from analysis.errors import EngineError
+from analysis.errors import EngineError, NotEnoughDataError
+from analysis.models.classifier import NOT_CALLED
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from pyspark.sql import DataFrame as SparkFrame
@@ -64,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.models.classifier import ScoreResult
 
 __all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "SparkScoreRun", "score_spark",
-           "call_order"]
+           "spark_call_order"]
 
 _PAYLOAD_SCHEMA = "bucket int, payload binary"
 
@@ -161,19 +160,19 @@ def indicators_spark(spark: SparkSession, source: SparkSource, dates) -> pd.Data
 
 
 # ----------------------------------------------------------------------------- scoring
-def call_order(frame: SparkFrame) -> SparkFrame:
-    """Scores in call order, in Spark: customers to contact (priority, then expected value at
-    risk and probability, highest first, then id), then the separate list, then removal; the
-    order of :func:`analysis.models.classifier.score`."""
+def spark_call_order(frame: SparkFrame) -> SparkFrame:
+    """Score rows in call order, in Spark: customers to contact (priority, then expected value
+    at risk and probability, highest first, then id), then the separate list, then removal;
+    the order of :func:`analysis.models.classifier.call_order` (missing values last)."""
     from pyspark.sql import functions as F
 
-    from analysis.models.classifier import NOT_CALLED
-
-    lst = F.when(F.col("recommended_action") == NOT_CALLED[0], 1).when(
-        F.col("recommended_action") == NOT_CALLED[1], 2).otherwise(0)
+    lst = F.lit(0)
+    for i, action in reversed(list(enumerate(NOT_CALLED))):
+        lst = F.when(F.col("recommended_action") == action, i + 1).otherwise(lst)
     return frame.withColumn("_list", lst).orderBy(
-        F.col("_list").asc(), F.col("priority").asc_nulls_last(), F.col("expected_value_at_risk").desc(),
-        F.col("churn_probability").desc(), F.col("customer_id").asc()).drop("_list")
+        F.col("_list").asc(), F.col("priority").asc_nulls_last(),
+        F.col("expected_value_at_risk").desc_nulls_last(), F.col("churn_probability").desc_nulls_last(),
+        F.col("customer_id").asc_nulls_last()).drop("_list")
 
 
 @dataclass
@@ -182,20 +181,28 @@ class SparkScoreRun:
 
     Attributes
     ----------
-    call_list : the first ``capacity`` customers to contact, in call order (:data:`SCORE_COLUMNS`).
-    scores_path : the Parquet folder of every score (None when not written).
+    call: the :class:`~analysis.models.classifier.ScoreResult` of the call list only: its
+        ``scores`` are the first ``capacity`` customers to contact, in call order, with the
+        backtest, model and parameters of the run (what ``churn-radar score`` writes).
+    scores_path : the Parquet folder (path or URI) holding every score, or None.
     n_scored : customers scored.
-    fitted : the fitted scorer (model, backtest, BG/NBD fits, parameters).
-    result : with ``collect=True``, the :class:`ScoreResult` of every customer (as the local engine).
+    fitted : the :class:`~analysis.models.partitioned.FittedScorer` (model, backtest, BG/NBD fits).
+    result : with ``collect=True``, the :class:`ScoreResult` of every customer (as the local
+        engine's :func:`~analysis.models.partitioned.score_partitioned`), else None.
     n_buckets : number of buckets.
     """
 
-    call_list: pd.DataFrame
-    scores_path: Path | None
+    call: ScoreResult
+    scores_path: str | None
     n_scored: int
     fitted: Any
     result: ScoreResult | None
     n_buckets: int
+
+    @property
+    def call_list(self) -> pd.DataFrame:
+        """The call list (:data:`~analysis.models.classifier.SCORE_COLUMNS`), in call order."""
+        return self.call.call_list.reset_index(drop=True)
 
 
 def _rfm(part: Dataset, plan) -> pd.DataFrame:
@@ -210,31 +217,24 @@ def _rows(part: Dataset, glob) -> dict[str, Any]:
     plan, bgnbd = glob
     rows = snapshot_rows(part, plan, bgnbd)
     return {"training": rows.training, "counts": rows.counts,
-            "values": rows.now["value"].to_numpy(dtype="float64") if "value" in rows.now else np.zeros(0),
-            "sample": rows.now.head(50)}
-
-
-def _scores(part: Dataset, glob) -> pd.DataFrame:
-    from analysis.models.partitioned import score_partition, snapshot_rows
-
-    plan, bgnbd, fitted = glob
-    return score_partition(snapshot_rows(part, plan, bgnbd).now, fitted)
+            "values": rows.now["value"].to_numpy(dtype="float64"),
+            "shape": rows.now.iloc[:0], "sample": rows.now.head(20)}
 
 
 def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: int | None = None,
                 capacity: int | None = None, random_state: int = 0, *, out_dir: str | Path | None = None,
                 collect: bool = False, training_cap: int | None = 300_000,
-                progress: Callable[[str], None] | None = None) -> SparkScoreRun:
+                progress: Callable[[str], None] | None = None, **plan_kwargs) -> SparkScoreRun:
     """Score every customer of ``source`` at ``as_of`` with Spark (see the module docstring).
 
     Parameters
     ----------
     spark : the session (:func:`analysis.data.spark.spark_session`).
     source : the tables (:func:`spark_source`).
-    as_of, horizon_days, capacity, random_state, training_cap : as for the local engine
-        (:func:`analysis.models.partitioned.score_partitioned`).
-    out_dir : folder (path or URI) where the scores are written as Parquet (``<out_dir>/scores``);
-        None writes nothing.
+    as_of, horizon_days, capacity, random_state, training_cap, plan_kwargs : as for the local
+        engine (:func:`analysis.models.partitioned.score_partitioned`).
+    out_dir : folder (path or URI) where the scores are written as Parquet (``<out_dir>/scores``,
+        replaced); None writes nothing.
     collect : also bring every score back and return the local engine's :class:`ScoreResult`.
     progress : optional callable receiving one line per step.
 
@@ -242,32 +242,49 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
     -------
     :class:`SparkScoreRun`.
     """
-    from analysis.models.partitioned import finish, fit_bgnbd, fit_scorer, plan_run, score_partition
+    from pyspark.sql import functions as F
+
+    from analysis.models.partitioned import (
+        BgnbdFits,
+        finish,
+        fit_bgnbd,
+        fit_scorer,
+        plan_run,
+        score_partition,
+        snapshot_rows,
+    )
 
     say = progress or (lambda _line: None)
     if source.pds is None:
         raise EngineError("the Spark engine needs the validated copy of the export (load_partitioned).")
-    plan = plan_run(source.pds, as_of, horizon_days, capacity, random_state, training_cap=training_cap)
-    rfm = [r for r in map_buckets(spark, source, _rfm, plan) if r is not None and len(r)]
-    bgnbd = fit_bgnbd(pd.concat(rfm, ignore_index=True) if rfm else pd.DataFrame(), plan)
-    say(f"spark        BG/NBD summaries of {source.n_buckets} bucket(s) gathered and fitted")
+    pds = source.pds
+    plan = plan_run(pds, as_of, horizon_days, capacity, random_state, training_cap=training_cap, **plan_kwargs)
+    say(f"plan         {len(plan.snapshots)} snapshots to {plan.snapshots[-1].date()}, {plan.expected_rows:,} "
+        f"labelled rows, training cap {training_cap}, {source.n_buckets} bucket(s) on Spark")
+    bgnbd = BgnbdFits()
+    if plan.has_orders:
+        bgnbd = fit_bgnbd(map_buckets(spark, source, _rfm, plan), plan)
+        say(f"BG/NBD       summaries of {source.n_buckets} bucket(s) gathered, fitted at {len(bgnbd.records)} date(s)")
     parts = map_buckets(spark, source, _rows, (plan, bgnbd))
-    training = pd.concat([p["training"] for p in parts], ignore_index=True)
-    counts = pd.concat([p["counts"] for p in parts], ignore_index=True)
-    values = np.concatenate([p["values"] for p in parts]) if parts else np.zeros(0)
-    fitted = fit_scorer(training, counts, values, plan, bgnbd)
-    say(f"spark        model fitted on the driver ({len(training):,} snapshot rows)")
+    say(f"features     snapshot rows of {len(parts)} bucket(s) gathered")
+    fitted = fit_scorer([p["training"] for p in parts], [p["counts"] for p in parts],
+                        [p["values"] for p in parts], plan, bgnbd, segments=pds.base.segment_columns,
+                        now_columns=[p["shape"] for p in parts])
+    say(f"model        {fitted.backtest.best_model} trained on {fitted.n_training_rows:,} of "
+        f"{fitted.n_labelled_rows:,} labelled rows")
     sample = score_partition(pd.concat([p["sample"] for p in parts], ignore_index=True), fitted)
+    del parts
+    columns = list(sample.columns)
     schema = _spark_schema(sample)
     shared = spark.sparkContext.broadcast(pickle.dumps((source.context, (plan, bgnbd, fitted)), protocol=5))
-    columns = list(sample.columns)
 
     def run(rows: pd.DataFrame) -> pd.DataFrame:
         import analysis  # noqa: F401 - the package's pandas options in the worker
 
-        context, glob = pickle.loads(shared.value)
-        out = _scores(_partition(rows, context), glob)
-        return _arrow_safe(out[columns])
+        context, (plan_, bgnbd_, fitted_) = pickle.loads(shared.value)
+        part = _partition(rows, context)
+        out = score_partition(snapshot_rows(part, plan_, bgnbd_).now, fitted_)
+        return _arrow_safe(out.reindex(columns=columns))
 
     scores = source.frame.groupBy(BUCKET_COLUMN).applyInPandas(run, schema)
     scores_path = None
@@ -275,37 +292,39 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
         scores_path = f"{str(out_dir).rstrip('/')}/scores"
         scores.write.mode("overwrite").parquet(scores_path)
         scores = spark.read.schema(schema).parquet(scores_path)
-        say(f"spark        scores written to {scores_path}")
+        say(f"scores       written to {scores_path}")
     else:
         scores = scores.cache()
-    n_scored = scores.count()
-    from analysis.models.classifier import SCORE_COLUMNS
-
-    cap = int(plan.capacity)
-    call = _from_spark(call_order(scores.filter(~scores["recommended_action"].isin("separate_list", "removal")))
-                       .limit(cap).toPandas(), sample)
+    n_scored = int(scores.count())
+    called = scores.filter(~F.coalesce(F.col("recommended_action").isin(*NOT_CALLED), F.lit(False)))
+    top = _from_spark(spark_call_order(called).limit(int(plan.capacity)).toPandas(), sample)
+    call = finish(top, fitted) if len(top) else None
     result = None
     if collect:
         result = finish(_from_spark(scores.toPandas(), sample), fitted)
-        call = result.call_list[SCORE_COLUMNS].reset_index(drop=True)
+        for r in (result, call):
+            if r is not None:
+                r.training_rows, r.labelled_rows = fitted.n_training_rows, fitted.n_labelled_rows
+                r.training_cap = training_cap
+    if out_dir is None:
+        scores.unpersist()
     shared.unpersist()
-    say(f"spark        {n_scored:,} customers scored; call list of {len(call):,}")
-    return SparkScoreRun(call_list=call[[c for c in SCORE_COLUMNS if c in call.columns]].reset_index(drop=True),
-                         scores_path=Path(scores_path) if scores_path and "://" not in scores_path else None,
-                         n_scored=int(n_scored), fitted=fitted, result=result, n_buckets=source.n_buckets)
+    if call is None:
+        raise NotEnoughDataError(f"No customer to contact on {plan.as_of.date()}: nothing to score.")
+    call.training_rows, call.labelled_rows, call.training_cap = (fitted.n_training_rows, fitted.n_labelled_rows,
+                                                                 training_cap)
+    say(f"scores       {n_scored:,} customers scored; call list of {len(call.scores):,}")
+    return SparkScoreRun(call=call, scores_path=scores_path, n_scored=n_scored, fitted=fitted, result=result,
+                         n_buckets=source.n_buckets)
 
 
 def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with nullable extension columns as plain numpy/object columns (Arrow in
-    applyInPandas takes both, but the schema must match exactly)."""
+    """``frame`` with nullable extension columns as plain columns (None for missing), which
+    Arrow converts to the Spark schema of :func:`_spark_schema`."""
     out = {}
     for col in frame.columns:
         s = frame[col]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            s = s.astype("string")
-        if isinstance(s.dtype, pd.StringDtype):
-            s = s.astype(object).where(s.notna(), None)
-        elif isinstance(s.dtype, pd.BooleanDtype):
+        if isinstance(s.dtype, pd.CategoricalDtype | pd.StringDtype | pd.BooleanDtype) or s.dtype == object:
             s = s.astype(object).where(s.notna(), None)
         elif pd.api.types.is_extension_array_dtype(s.dtype):
             s = s.astype("float64")
@@ -314,22 +333,18 @@ def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _spark_schema(sample: pd.DataFrame):
-    """The Spark schema of score rows, from rows computed on the driver."""
+    """The Spark schema of score rows, from rows scored on the driver."""
     from pyspark.sql import types as T
 
     fields = []
     for col in sample.columns:
         dt = sample[col].dtype
-        if pd.api.types.is_bool_dtype(dt) and not isinstance(dt, pd.BooleanDtype):
-            st = T.BooleanType()
-        elif isinstance(dt, pd.BooleanDtype):
+        if pd.api.types.is_bool_dtype(dt):
             st = T.BooleanType()
         elif pd.api.types.is_integer_dtype(dt) and not pd.api.types.is_extension_array_dtype(dt):
             st = T.LongType()
         elif pd.api.types.is_numeric_dtype(dt):
             st = T.DoubleType()
-        elif pd.api.types.is_datetime64_any_dtype(dt):
-            st = T.TimestampNTZType()
         else:
             st = T.StringType()
         fields.append(T.StructField(str(col), st, True))
@@ -337,14 +352,9 @@ def _spark_schema(sample: pd.DataFrame):
 
 
 def _from_spark(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
-    """Score rows brought back from Spark with the dtypes of ``like`` (rows of the driver)."""
+    """Score rows brought back from Spark with the dtypes of ``like`` (rows scored on the driver)."""
     out = frame.copy()
     for col in like.columns:
-        if col not in out.columns:
-            continue
-        dt = like[col].dtype
-        try:
-            out[col] = out[col].astype(dt)
-        except (TypeError, ValueError):  # pragma: no cover - e.g. object columns mixing kinds
-            print(f"spark engine: column {col} kept as {out[col].dtype}", file=sys.stderr)
+        if col in out.columns and out[col].dtype != like[col].dtype:
+            out[col] = out[col].astype(like[col].dtype)
     return out
