@@ -55,14 +55,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.data.cache import dataset_hash, prune_entries, validator_fingerprint
 from analysis.data.cache import cache_root as _cache_root
+from analysis.data.cache import dataset_hash, prune_entries, validator_fingerprint
 from analysis.data.config import DatasetConfig, read_config
 from analysis.data.dataset import BaseContext, Dataset, _assemble, _withheld
 from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import (
-    PARQUET_SUFFIXES,
     _ARROW_STRINGS,
+    PARQUET_SUFFIXES,
     _check_header,
     _head_bytes,
     detect_encoding,
