@@ -99,7 +99,7 @@ from analysis.errors import ConfigError
 if TYPE_CHECKING:
     from analysis.data.dataset import Dataset
 
-__all__ = ["CampaignConfig", "CsvOptions", "DatasetConfig", "DEFAULT_CAPACITY", "ENGINES", "EngineConfig", "KeyResult", "KpiThresholds",
+__all__ = ["CampaignConfig", "CsvOptions", "DatasetConfig", "DEFAULT_CAPACITY", "KeyResult", "KpiThresholds",
            "OKR_METRICS", "Objective", "SignalParams", "SWITCHABLE_INDICATORS", "TableConfig", "THRESHOLD_CLASSES",
            "Thresholds", "TUNED_RANGES", "read_config"]
 
@@ -332,60 +332,6 @@ class Objective:
     key_results: tuple[KeyResult, ...] = ()
 
 
-#: Engines that run the per-customer work (``engine.kind`` in dataset.yml, ``--engine``).
-ENGINES: tuple[str, ...] = ("local", "spark")
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """How the work is run (``engine:`` in dataset.yml; issue 16).
-
-    .. code-block:: yaml
-
-        engine:
-          kind: spark                  # local (default) or spark
-          buckets: 64                  # buckets of customers (default: from the base size)
-          rows_per_bucket: 1000000     # or: event rows per bucket when buckets is not given
-          training_cap: 300000         # labelled snapshot rows the models train on, at most
-          spark:                       # read by the Spark engine only (analysis.data.spark)
-            master: local[4]           # or spark://host:7077, yarn, k8s://...; default local[2]
-            conf: {spark.executor.memory: 8g}
-            tables: {orders: s3a://bucket/validated/orders/}
-
-    ``spark`` is kept as written and checked by :func:`analysis.data.spark.parse_spark_settings`.
-    """
-
-    kind: str = "local"
-    buckets: int | None = None
-    rows_per_bucket: int | None = None
-    training_cap: int | None = None
-    spark: dict[str, Any] = field(default_factory=dict)
-
-
-def _parse_engine(raw: Any) -> EngineConfig:
-    """The ``engine:`` block of dataset.yml."""
-    from analysis.data.spark import parse_spark_settings
-
-    raw = _as_dict(raw, "engine")
-    known = {f.name for f in fields(EngineConfig)}
-    extra = set(raw) - known
-    if extra:
-        raise ConfigError(f"dataset.yml: unknown key(s) {sorted(map(str, extra))} under engine; "
-                          f"expected some of {sorted(known)}.")
-    kind = raw.get("kind", "local")
-    if kind not in ENGINES:
-        raise ConfigError(f"dataset.yml: engine.kind is {_shown(kind)}; expected one of {list(ENGINES)}.")
-    ints: dict[str, int | None] = {}
-    for k in ("buckets", "rows_per_bucket", "training_cap"):
-        v = raw.get(k)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-            raise ConfigError(f"dataset.yml: engine.{k} is {_shown(v)}; expected a whole number, 1 or more.")
-        ints[k] = v
-    spark = raw.get("spark") or {}
-    parse_spark_settings(spark)  # checked here, used by the Spark engine
-    return EngineConfig(kind=str(kind), spark=dict(spark), **ints)
-
-
 @dataclass(frozen=True)
 class DatasetConfig:
     """Everything ``dataset.yml`` can say, with the defaults used when it is silent."""
@@ -411,8 +357,6 @@ class DatasetConfig:
     timezone: str | None = None
     #: True lets ``tables.<t>.file`` name a file outside the dataset folder.
     allow_external_files: bool = False
-    #: How the work is run (local or Spark engine, buckets); see :class:`EngineConfig`.
-    engine: EngineConfig = field(default_factory=EngineConfig)
     source: str | None = None  # path of the dataset.yml read, if any
 
     def campaign(self, campaign_id: str | None) -> CampaignConfig:
@@ -635,8 +579,6 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
         kwargs["significant_interactions"] = tuple(sig)
     kwargs["campaigns"] = _parse_campaigns(_as_dict(raw.get("campaigns"), "campaigns"))
     kwargs["objectives"] = _parse_objectives(raw.get("objectives"))
-    if raw.get("engine") is not None:
-        kwargs["engine"] = _parse_engine(raw["engine"])
     return DatasetConfig(**kwargs)
 
 
