@@ -6,8 +6,9 @@ functions as the local engine (:mod:`analysis.data.partitions`,
 (``groupBy("bucket").applyInPandas``). This module holds what is Spark-specific and knows
 nothing of models:
 
-* :class:`SparkSettings`: the ``engine: spark:`` block of ``dataset.yml`` (master, Spark
-  configuration passed through as is, table paths or URIs) and ``--spark-conf key=value``;
+* :class:`SparkSettings`: the ``engine: spark:`` mapping of ``dataset.yml`` (Spark settings
+  passed through as they are, ``spark.master`` among them, and table paths or URIs) and
+  ``--spark-conf key=value``;
 * :func:`require_spark` and :func:`spark_session`: a session in local mode by default
   (``local[2]``), quiet (log level ERROR, no progress bars), Arrow on, bound to the loopback
   address in local mode; :func:`spark_session` is a context manager that stops what it started;
@@ -73,7 +74,6 @@ TABLE_COLUMN = "_table"
 BUCKET_COLUMN = "bucket"
 _SEP = "__"
 _FILE, _ROW = "_file", "_row"
-_KEYS = ("master", "conf", "tables", "app_name")
 
 
 @dataclass(frozen=True)
@@ -103,56 +103,50 @@ class SparkSettings:
                              app_name=self.app_name)
 
 
-def parse_spark_settings(raw: Any, where: str = "engine.spark") -> SparkSettings:
-    """The ``engine: spark:`` block of dataset.yml as :class:`SparkSettings`.
+def parse_spark_settings(raw: Mapping[str, Any] | None, where: str = "engine.spark") -> SparkSettings:
+    """The ``engine: spark:`` mapping of dataset.yml as :class:`SparkSettings`.
+
+    Every key is a Spark setting passed through as it is (``spark.master`` is the master),
+    except ``tables.<table>``, the path or URI of that table's validated rows:
 
     .. code-block:: yaml
 
         engine:
+          kind: spark
           spark:
-            master: local[4]                   # or spark://host:7077, yarn, k8s://...
-            conf: {spark.executor.memory: 8g, spark.sql.shuffle.partitions: 200}
-            tables: {orders: s3a://bucket/validated/orders/}
+            spark.master: spark://host:7077          # default local[2]
+            spark.executor.memory: 8g
+            spark.sql.shuffle.partitions: 200
+            tables.orders: s3a://bucket/validated/orders/
 
     Raises
     ------
     ConfigError
-        On an unknown key or a value of the wrong kind.
+        On a key that is neither a Spark setting (``spark.``) nor ``tables.<table>``.
     """
-    if raw is None:
+    if not raw:
         return SparkSettings()
-    if not isinstance(raw, dict):
-        raise ConfigError(f"dataset.yml: {where} is {_shown(raw)}; expected a mapping with some of {list(_KEYS)}.")
-    extra = set(raw) - set(_KEYS)
-    if extra:
-        raise ConfigError(f"dataset.yml: unknown key(s) {sorted(map(str, extra))} under {where}; "
-                          f"expected some of {list(_KEYS)}.")
-    master = raw.get("master")
-    if master is not None and (not isinstance(master, str) or not master.strip()):
-        raise ConfigError(f"dataset.yml: {where}.master is {_shown(master)}; expected a Spark master "
-                          "URL such as local[2] or spark://host:7077.")
-    conf = raw.get("conf") or {}
-    if not isinstance(conf, dict):
-        raise ConfigError(f"dataset.yml: {where}.conf is {_shown(conf)}; expected a mapping of Spark "
-                          "settings, e.g. {spark.executor.memory: 8g}.")
-    bad = [k for k in conf if not str(k).startswith("spark.")]
-    if bad:
-        raise ConfigError(f"dataset.yml: {where}.conf has {sorted(map(str, bad))}; expected Spark "
-                          "settings, whose names start with 'spark.'.")
-    tables = raw.get("tables") or {}
-    if not isinstance(tables, dict):
-        raise ConfigError(f"dataset.yml: {where}.tables is {_shown(tables)}; expected table: path or URI.")
-    unknown = [t for t in tables if t not in TABLES]
-    if unknown:
-        raise ConfigError(f"dataset.yml: unknown table(s) {sorted(map(str, unknown))} under {where}.tables; "
-                          f"expected some of {list(TABLES)}.")
-    for t, uri in tables.items():
-        if not isinstance(uri, str) or not uri.strip():
-            raise ConfigError(f"dataset.yml: {where}.tables.{t} is {_shown(uri)}; expected a path or URI.")
-    app = raw.get("app_name", "churn-radar")
-    return SparkSettings(master=master.strip() if master else None,
-                         conf={str(k): _conf_value(v) for k, v in conf.items()},
-                         tables={str(t): str(u) for t, u in tables.items()}, app_name=str(app))
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"dataset.yml: {where} is {_shown(raw)}; expected a mapping of Spark settings.")
+    conf: dict[str, str] = {}
+    tables: dict[str, str] = {}
+    for key, value in raw.items():
+        key = str(key).strip()
+        if key.startswith("tables."):
+            table = key.partition(".")[2]
+            if table not in TABLES:
+                raise ConfigError(f"dataset.yml: {where}.{key}: unknown table '{table}'; expected one of "
+                                  f"{list(TABLES)}.")
+            if not str(value).strip():
+                raise ConfigError(f"dataset.yml: {where}.{key} is empty; expected a path or URI.")
+            tables[table] = str(value).strip()
+        elif key.startswith("spark."):
+            conf[key] = _conf_value(value)
+        else:
+            raise ConfigError(f"dataset.yml: {where} has '{_shown(key)}'; expected Spark settings, whose names "
+                              "start with 'spark.' (spark.master, spark.executor.memory...), or tables.<table>.")
+    master = conf.pop("spark.master", None)
+    return SparkSettings(master=master or None, conf=conf, tables=tables)
 
 
 def parse_spark_conf(pairs: list[str] | None) -> dict[str, str]:
