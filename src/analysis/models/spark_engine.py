@@ -34,7 +34,6 @@ Errors: without PySpark or Java, :class:`~analysis.errors.EngineError` names wha
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +65,19 @@ __all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "Sp
            "spark_call_order"]
 
 _PAYLOAD_SCHEMA = "bucket int, payload binary"
+
+
+def _dumps(obj: Any, protocol: int = 5) -> bytes:
+    """Pickle with cloudpickle (Spark's own): fitted lifetimes models hold lambdas."""
+    from pyspark import cloudpickle
+
+    return cloudpickle.dumps(obj, protocol=protocol)
+
+
+def _loads(data: bytes) -> Any:
+    import pickle
+
+    return pickle.loads(data)
 
 
 @dataclass
@@ -127,19 +139,19 @@ def map_buckets(spark: SparkSession, source: SparkSource, fn: Callable[[Dataset,
     ``fn`` and its results must pickle (results are small: summaries, counts, sampled rows);
     ``globals_`` is broadcast once with the partition context.
     """
-    shared = spark.sparkContext.broadcast(pickle.dumps((source.context, globals_), protocol=5))
+    shared = spark.sparkContext.broadcast(_dumps((source.context, globals_), protocol=5))
 
     def run(rows: pd.DataFrame) -> pd.DataFrame:
         import analysis  # noqa: F401 - the package's pandas options in the worker
 
-        context, glob = pickle.loads(shared.value)
+        context, glob = _loads(shared.value)
         bucket = int(rows[BUCKET_COLUMN].iloc[0])
         out = fn(_partition(rows, context), glob)
-        return pd.DataFrame({"bucket": [bucket], "payload": [pickle.dumps(out, protocol=5)]})
+        return pd.DataFrame({"bucket": [bucket], "payload": [_dumps(out, protocol=5)]})
 
     rows = source.frame.groupBy(BUCKET_COLUMN).applyInPandas(run, _PAYLOAD_SCHEMA).collect()
     shared.unpersist()
-    return [pickle.loads(r["payload"]) for r in sorted(rows, key=lambda r: r["bucket"])]
+    return [_loads(r["payload"]) for r in sorted(rows, key=lambda r: r["bucket"])]
 
 
 # ----------------------------------------------------------------------------- indicators
@@ -276,12 +288,12 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
     del parts
     columns = list(sample.columns)
     schema = _spark_schema(sample)
-    shared = spark.sparkContext.broadcast(pickle.dumps((source.context, (plan, bgnbd, fitted)), protocol=5))
+    shared = spark.sparkContext.broadcast(_dumps((source.context, (plan, bgnbd, fitted)), protocol=5))
 
     def run(rows: pd.DataFrame) -> pd.DataFrame:
         import analysis  # noqa: F401 - the package's pandas options in the worker
 
-        context, (plan_, bgnbd_, fitted_) = pickle.loads(shared.value)
+        context, (plan_, bgnbd_, fitted_) = _loads(shared.value)
         part = _partition(rows, context)
         out = score_partition(snapshot_rows(part, plan_, bgnbd_).now, fitted_)
         return _arrow_safe(out.reindex(columns=columns))
