@@ -21,7 +21,7 @@ dataset.yml) with exactly the functions of the local engine
    (:func:`~analysis.models.partitioned.fit_scorer`).
 4. **Scores, in Spark.** Every bucket is scored with the broadcast fitted scorer
    (:func:`~analysis.models.partitioned.score_partition`), the scores are written as Parquet
-   (``<out>/scores/``, one row per customer) and the call list (the first ``capacity`` in call
+   (``scores_path``, one row per customer) and the call list (the first ``capacity`` in call
    order) is brought back to the driver; with ``collect=True`` every score is brought back and
    put in call order by :func:`~analysis.models.partitioned.finish`, which gives the
    :class:`~analysis.models.classifier.ScoreResult` of the local engine.
@@ -234,7 +234,7 @@ def _rows(part: Dataset, glob) -> dict[str, Any]:
 
 
 def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: int | None = None,
-                capacity: int | None = None, random_state: int = 0, *, out_dir: str | Path | None = None,
+                capacity: int | None = None, random_state: int = 0, *, scores_path: str | Path | None = None,
                 collect: bool = False, training_cap: int | None = 300_000,
                 progress: Callable[[str], None] | None = None, **plan_kwargs) -> SparkScoreRun:
     """Score every customer of ``source`` at ``as_of`` with Spark (see the module docstring).
@@ -245,8 +245,8 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
     source : the tables (:func:`spark_source`).
     as_of, horizon_days, capacity, random_state, training_cap, plan_kwargs : as for the local
         engine (:func:`analysis.models.partitioned.score_partitioned`).
-    out_dir : folder (path or URI) where the scores are written as Parquet (``<out_dir>/scores``,
-        replaced); None writes nothing.
+    scores_path : folder (path or URI) where Spark writes every score as Parquet (replaced);
+        None writes nothing.
     collect : also bring every score back and return the local engine's :class:`ScoreResult`.
     progress : optional callable receiving one line per step.
 
@@ -299,9 +299,8 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
         return _arrow_safe(out.reindex(columns=columns))
 
     scores = source.frame.groupBy(BUCKET_COLUMN).applyInPandas(run, schema)
-    scores_path = None
-    if out_dir is not None:
-        scores_path = f"{str(out_dir).rstrip('/')}/scores"
+    if scores_path is not None:
+        scores_path = str(scores_path)
         scores.write.mode("overwrite").parquet(scores_path)
         scores = spark.read.schema(schema).parquet(scores_path)
         say(f"scores       written to {scores_path}")
@@ -318,7 +317,7 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
             if r is not None:
                 r.training_rows, r.labelled_rows = fitted.n_training_rows, fitted.n_labelled_rows
                 r.training_cap = training_cap
-    if out_dir is None:
+    if scores_path is None:
         scores.unpersist()
     shared.unpersist()
     if call is None:
