@@ -373,8 +373,10 @@ def _score_on_spark(data_dir: Path, as_of: str, horizon: int | None, capacity: i
     target = scores_dir or str(out.with_name(out.stem + "-all-scores"))
     with spark_session(settings) as spark:
         say(f"spark        {spark.sparkContext.master}, Spark {spark.version}")
-        run = score_spark(spark, spark_source(spark, pds, settings), as_of, horizon, capacity, random_state,
-                          scores_path=target, training_cap=cap, progress=say)
+        source = spark_source(spark, pds, settings)
+        run = score_spark(spark, source, as_of, horizon, capacity, random_state, scores_path=target,
+                          training_cap=cap, progress=say)
+        source.release()
     result = run.call
     write_people_csv(scores_table(result, lang), out)  # formulas neutralised; exact values in <out>.parquet
     bt = result.backtest

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = [
     "DEFAULT_MASTER", "INSTALL_HINT", "SPARK_DEFAULTS", "SparkSettings", "parse_spark_settings",
     "parse_spark_conf", "require_spark", "spark_session", "bucket_column", "read_validated",
-    "table_dtypes", "long_frame", "partition_frames", "TABLE_COLUMN", "BUCKET_COLUMN",
+    "table_dtypes", "long_frame", "by_bucket", "partition_frames", "TABLE_COLUMN", "BUCKET_COLUMN",
 ]
 
 #: Spark master used when neither dataset.yml nor the command line names one.
@@ -162,7 +162,7 @@ def parse_spark_conf(pairs: list[str] | None) -> dict[str, str]:
         key, sep, value = str(item).partition("=")
         key = key.strip()
         if not sep or not key.startswith("spark."):
-            raise ConfigError(f"--spark-conf '{_shown(item)}': expected key=value with a Spark setting "
+            raise ConfigError(f"--spark-conf {_shown(str(item))}: expected key=value with a Spark setting "
                               "as key, e.g. spark.executor.memory=8g.")
         out[key] = value.strip()
     return out
@@ -377,6 +377,17 @@ def long_frame(tables: Mapping[str, SparkFrame], n_buckets: int) -> SparkFrame:
     for p in parts[1:]:
         out = out.unionByName(p, allowMissingColumns=True)
     return out
+
+
+def by_bucket(frame: SparkFrame, n_buckets: int, partitions: int | None = None) -> SparkFrame:
+    """``frame`` shuffled by bucket once and kept (memory, then disk): the passes of an engine
+    run (``groupBy("bucket").applyInPandas``) then reuse it without reading and shuffling again.
+    ``partitions`` defaults to ``min(n_buckets, spark.sql.shuffle.partitions)``."""
+    from pyspark import StorageLevel
+
+    spark = frame.sparkSession
+    n = partitions or max(1, min(int(n_buckets), int(spark.conf.get("spark.sql.shuffle.partitions"))))
+    return frame.repartition(n, BUCKET_COLUMN).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def partition_frames(rows: pd.DataFrame, dtypes: Mapping[str, Mapping[str, Any]]) -> dict[str, pd.DataFrame]:

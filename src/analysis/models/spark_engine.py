@@ -26,8 +26,9 @@ dataset.yml) with exactly the functions of the local engine
    put in call order by :func:`~analysis.models.partitioned.finish`, which gives the
    :class:`~analysis.models.classifier.ScoreResult` of the local engine.
 
-Step 4 computes the bucket's features again rather than keeping them between passes: a
-re-computation per bucket is cheaper on a cluster than shipping wide feature rows around.
+Step 4 computes the bucket's features at ``as_of`` again (:func:`now_rows`, one date) rather
+than keeping them between passes: cheaper on a cluster than shipping wide feature rows around.
+The long frame is shuffled by bucket once and kept (memory, then disk) for the three passes.
 
 Errors: without PySpark or Java, :class:`~analysis.errors.EngineError` names what to install.
 """
@@ -47,6 +48,7 @@ from analysis.data.partitions import PartitionedDataset
 from analysis.data.spark import (
     BUCKET_COLUMN,
     SparkSettings,
+    by_bucket,
     long_frame,
     partition_frames,
     read_validated,
@@ -86,7 +88,8 @@ class SparkSource:
 
     Attributes
     ----------
-    frame : the long Spark frame (:func:`analysis.data.spark.long_frame`) with ``bucket``.
+    frame : the long Spark frame (:func:`analysis.data.spark.long_frame`) with ``bucket``,
+        shuffled by bucket and kept (:func:`analysis.data.spark.by_bucket`; :meth:`release`).
     n_buckets : number of buckets.
     context : what every worker needs to rebuild a partition (pickled once, broadcast):
         the tables' pandas dtypes, the config, the dates and the base context.
@@ -97,6 +100,10 @@ class SparkSource:
     n_buckets: int
     context: dict[str, Any]
     pds: PartitionedDataset | None = None
+
+    def release(self) -> None:
+        """Drop the kept (persisted) long frame."""
+        self.frame.unpersist()
 
 
 def spark_source(spark: SparkSession, pds: PartitionedDataset, settings: SparkSettings | None = None) -> SparkSource:
@@ -119,7 +126,8 @@ def spark_source(spark: SparkSession, pds: PartitionedDataset, settings: SparkSe
         "config": pds.config, "path": pds.path, "report": None,
         "observed_from": pds.observed_from, "observed_until": pds.observed_until, "base": pds.base,
     }
-    return SparkSource(frame=long_frame(tables, pds.n_buckets), n_buckets=pds.n_buckets, context=context, pds=pds)
+    frame = by_bucket(long_frame(tables, pds.n_buckets), pds.n_buckets)
+    return SparkSource(frame=frame, n_buckets=pds.n_buckets, context=context, pds=pds)
 
 
 def _partition(rows: pd.DataFrame, context: dict[str, Any]) -> Dataset:
@@ -233,6 +241,23 @@ def _rows(part: Dataset, glob) -> dict[str, Any]:
             "shape": rows.now.iloc[:0], "sample": rows.now.head(20)}
 
 
+def now_rows(part: Dataset, plan, bgnbd) -> pd.DataFrame:
+    """The feature rows at ``as_of`` of one partition, with ``value``: the ``now`` rows of
+    :func:`analysis.models.partitioned.snapshot_rows`, without the snapshot dates (features are
+    computed date by date, so one date gives the same rows)."""
+    from analysis.metrics.lifecycle import as_dates
+    from analysis.models.classifier import customer_value
+    from analysis.models.features import features
+
+    feats = features(part, as_dates([plan.as_of]), horizon_days=plan.horizon_days, random_state=plan.random_state,
+                     bgnbd=bgnbd.models if plan.has_orders else None)
+    now = feats.loc[feats["as_of"] == plan.as_of].reset_index(drop=True)
+    if len(now):
+        value, _ = customer_value(part, plan.as_of)
+        return now.merge(value, on="customer_id", how="left")
+    return now.assign(value=pd.Series(dtype="float64"))
+
+
 def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: int | None = None,
                 capacity: int | None = None, random_state: int = 0, *, scores_path: str | Path | None = None,
                 collect: bool = False, training_cap: int | None = 300_000,
@@ -263,7 +288,6 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
         fit_scorer,
         plan_run,
         score_partition,
-        snapshot_rows,
     )
 
     say = progress or (lambda _line: None)
@@ -294,8 +318,7 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
         import analysis  # noqa: F401 - the package's pandas options in the worker
 
         context, (plan_, bgnbd_, fitted_) = _loads(shared.value)
-        part = _partition(rows, context)
-        out = score_partition(snapshot_rows(part, plan_, bgnbd_).now, fitted_)
+        out = score_partition(now_rows(_partition(rows, context), plan_, bgnbd_), fitted_)
         return _arrow_safe(out.reindex(columns=columns))
 
     scores = source.frame.groupBy(BUCKET_COLUMN).applyInPandas(run, schema)
