@@ -110,7 +110,9 @@ def spark_source(spark: SparkSession, pds: PartitionedDataset, settings: SparkSe
     """The tables of ``pds`` (a bucketed validated copy) read by Spark.
 
     Tables named under ``settings.tables`` (paths or URIs of validated Parquet or CSV) are read
-    from there instead of the local copy; they must hold the validated columns of the copy.
+    from there instead of the local copy; they must hold the validated columns of the copy. The
+    personal columns of ``customers`` (:attr:`BaseContext.personal_columns`) are not read: no
+    per-customer computation uses them, so they never leave the driver's machine.
     """
     settings = settings or SparkSettings()
     schemas, files = {}, {}
@@ -118,7 +120,12 @@ def spark_source(spark: SparkSession, pds: PartitionedDataset, settings: SparkSe
         parts = pds.table_files(table)
         if not parts:
             continue
-        schemas[table] = pq.read_schema(parts[0])
+        schema = pq.read_schema(parts[0])
+        if table == "customers":  # personal data never travels to the cluster: no computation reads it
+            for col in pds.base.personal_columns:
+                if col in schema.names:
+                    schema = schema.remove(schema.get_field_index(col))
+        schemas[table] = schema
         files[table] = settings.tables.get(table) or parts
     tables = read_validated(spark, files, schemas)
     context = {
