@@ -171,6 +171,27 @@ def test_indicators_at_one_date_equal_the_in_memory_ones(spark, source, pds):
     pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=0, atol=1e-9)
 
 
+def test_spark_indicators_read_nothing_on_or_after_as_of(spark, source):
+    """Removing every event on or after as_of from the Spark tables changes no indicator."""
+    from dataclasses import replace
+
+    from pyspark.sql import functions as F
+
+    from analysis.data.schema import TABLES
+    from analysis.models.spark_engine import indicators_spark
+
+    cut = pd.Timestamp("2026-06-01")
+    keep = F.lit(True)
+    for table, spec in TABLES.items():
+        col = f"{table}__{spec.time_column}"
+        if spec.time_column and col in source.frame.columns:
+            keep = keep & ~((F.col("_table") == table) & (F.col(col) >= F.lit(cut.value)))
+    past = replace(source, frame=source.frame.filter(keep))
+    assert past.frame.count() < source.frame.count()
+    full = indicators_spark(spark, source, [cut])
+    pd.testing.assert_frame_equal(indicators_spark(spark, past, [cut]), full, check_exact=True)
+
+
 @pytest.fixture(scope="module")
 def scored(spark, source, pds, tmp_path_factory):
     from analysis.models.partitioned import score_partitioned
