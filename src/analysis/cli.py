@@ -272,7 +272,11 @@ def score(
         from analysis.data.partitions import load_partitioned
         from analysis.models.partitioned import score_partitioned
 
-        say = (lambda line: None) if quiet else (lambda line: typer.echo(line, err=True))
+        import time
+
+        t0 = time.perf_counter()
+        say = (lambda line: None) if quiet else (
+            lambda line: typer.echo(f"[{time.perf_counter() - t0:7.1f} s] {line}", err=True))
         pds = load_partitioned(data_dir, n_buckets, progress=say)
         lang = check_lang(lang or pds.config.language)
         result = score_partitioned(pds, as_of, horizon, capacity, random_state, training_cap=cap, progress=say,

@@ -223,14 +223,15 @@ def rfm_part(part: Dataset, plan: RunPlan) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[list(cols)]
 
 
-def fit_bgnbd(rfm: pd.DataFrame | Iterable[pd.DataFrame], plan: RunPlan) -> BgnbdFits:
-    """Each date's BG/NBD fit on the summaries of every partition (:func:`rfm_part`)."""
+def fit_bgnbd(rfm: pd.DataFrame | Iterable[pd.DataFrame], plan: RunPlan, dates=None) -> BgnbdFits:
+    """Each date's BG/NBD fit on the summaries of every partition (:func:`rfm_part`);
+    ``dates``: only these dates of the plan (default all)."""
     if not isinstance(rfm, pd.DataFrame):
         rfm = pd.concat(list(rfm), ignore_index=True)
     out = BgnbdFits()
     if not plan.has_orders:
         return out
-    for d in plan.dates:  # a dozen dates
+    for d in (plan.dates if dates is None else as_dates(dates)):  # a dozen dates
         summ = rfm.loc[rfm["as_of"] == d].drop(columns="as_of").set_index("customer_id").sort_index()
         model, record, _ = fit_bgnbd_at(summ, d, plan.horizon_days, random_state=plan.random_state)
         out.models[pd.Timestamp(d)] = (model, record)
@@ -318,7 +319,10 @@ def training_sample(rows: pd.DataFrame, counts: pd.DataFrame, cap: int | None) -
     """The capped, stratified sample of labelled snapshot rows (sorted by as_of, customer_id).
 
     Below the cap, every row. Above it, each (as_of, label) stratum of ``counts`` keeps
-    ``round(cap * n_stratum / n_total)`` rows: its rows with the smallest ``_u``.
+    ``round(cap * n_stratum / n_total)`` rows: its rows with the smallest ``_u``. ``rows``
+    are those a partition kept (``_u`` below the plan's pre-filter, twice the cap's share):
+    on average twice each quota, so only a stratum of a few rows can fall short of its quota
+    (it then keeps every row it has).
     """
     total = int(counts["n"].sum())
     if cap and total > cap:
@@ -496,19 +500,25 @@ def score_partitioned(source: Dataset | PartitionedDataset, as_of, horizon_days:
     def parts() -> Iterable[Dataset]:
         return iter_partitions(source, n_buckets=None if isinstance(source, PartitionedDataset) else n)
 
-    bg = BgnbdFits()
-    if plan.has_orders:
-        rfm = []
-        for b, part in enumerate(parts()):
-            rfm.append(rfm_part(part, plan))
-            if (b + 1) % every == 0 or b + 1 == n:
-                say(f"BG/NBD       summaries of bucket {b + 1}/{n}")
-        bg = fit_bgnbd(rfm, plan)
-        del rfm
-        say(f"BG/NBD       fitted at {len(bg.records)} date(s)")
     segments = (source.base.segment_columns if isinstance(source, PartitionedDataset)
                 else source.segment_columns())
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        bg = BgnbdFits()
+        if plan.has_orders:  # summaries on disk, one file per date and bucket: one date in memory at a time
+            for b, part in enumerate(parts()):
+                rfm = rfm_part(part, plan)
+                for i, d in enumerate(plan.dates):
+                    pq.write_table(pa.Table.from_pandas(rfm.loc[rfm["as_of"] == d], preserve_index=False),
+                                   Path(tmp) / f"rfm-{i:02d}-{b:04d}.parquet")
+                del rfm, part
+                if (b + 1) % every == 0 or b + 1 == n:
+                    say(f"BG/NBD       summaries of bucket {b + 1}/{n}")
+            for i, d in enumerate(plan.dates):
+                one = fit_bgnbd(pq.read_table(sorted(Path(tmp).glob(f"rfm-{i:02d}-*.parquet"))).to_pandas(),
+                                plan, dates=[d])
+                bg.models.update(one.models)
+                bg.records.extend(one.records)
+            say(f"BG/NBD       fitted at {len(bg.records)} date(s)")
         training, counts, values, shapes = [], [], [], []
         for b, part in enumerate(parts()):
             pr = snapshot_rows(part, plan, bg)
