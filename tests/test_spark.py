@@ -24,6 +24,7 @@ import pytest
 from analysis.errors import ConfigError, EngineError
 
 AS_OF = "2026-11-01"
+CUT = "2026-06-01"  # a date inside the export, for the no-look-ahead test
 N_BUCKETS = 3
 PLAN = {"max_snapshots": 4}
 
@@ -159,19 +160,26 @@ def test_spark_buckets_are_the_local_engines_buckets(spark, source):
     assert got == [zlib.crc32(i.encode("utf-8")) % 7 for i in ids]
 
 
-def test_indicators_at_one_date_equal_the_in_memory_ones(spark, source, pds):
-    import analysis
-    from analysis.metrics.signals import indicators
+@pytest.fixture(scope="module")
+def spark_indicators(spark, source):
     from analysis.models.spark_engine import indicators_spark
 
-    got = indicators_spark(spark, source, [pd.Timestamp(AS_OF)])
-    ref = indicators(analysis.load(pds.path), [pd.Timestamp(AS_OF)])
+    return indicators_spark(spark, source, [pd.Timestamp(CUT), pd.Timestamp(AS_OF)])
+
+
+def test_indicators_at_one_date_equal_the_in_memory_ones(spark_indicators, pds):
+    import analysis
+    from analysis.metrics.signals import indicators
+
+    dates = [pd.Timestamp(CUT), pd.Timestamp(AS_OF)]
+    got = spark_indicators
+    ref = indicators(analysis.load(pds.path), dates)
     ref = ref.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
-    assert len(got) == len(ref) == 3000
+    assert len(got) == len(ref) and got["as_of"].eq(pd.Timestamp(AS_OF)).sum() == 3000
     pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=0, atol=1e-9)
 
 
-def test_spark_indicators_read_nothing_on_or_after_as_of(spark, source):
+def test_spark_indicators_read_nothing_on_or_after_as_of(spark, source, spark_indicators):
     """Removing every event on or after as_of from the Spark tables changes no indicator."""
     from dataclasses import replace
 
@@ -180,7 +188,7 @@ def test_spark_indicators_read_nothing_on_or_after_as_of(spark, source):
     from analysis.data.schema import TABLES
     from analysis.models.spark_engine import indicators_spark
 
-    cut = pd.Timestamp("2026-06-01")
+    cut = pd.Timestamp(CUT)
     keep = F.lit(True)
     for table, spec in TABLES.items():
         col = f"{table}__{spec.time_column}"
@@ -188,7 +196,7 @@ def test_spark_indicators_read_nothing_on_or_after_as_of(spark, source):
             keep = keep & ~((F.col("_table") == table) & (F.col(col) >= F.lit(cut.value)))
     past = replace(source, frame=source.frame.filter(keep))
     assert past.frame.count() < source.frame.count()
-    full = indicators_spark(spark, source, [cut])
+    full = spark_indicators.loc[spark_indicators["as_of"] == cut].reset_index(drop=True)
     pd.testing.assert_frame_equal(indicators_spark(spark, past, [cut]), full, check_exact=True)
 
 

@@ -387,7 +387,9 @@ def by_bucket(frame: SparkFrame, n_buckets: int, partitions: int | None = None) 
 
     spark = frame.sparkSession
     n = partitions or max(1, min(int(n_buckets), int(spark.conf.get("spark.sql.shuffle.partitions"))))
-    return frame.repartition(n, BUCKET_COLUMN).persist(StorageLevel.MEMORY_AND_DISK)
+    order = [c for c in (BUCKET_COLUMN, TABLE_COLUMN, _FILE, _ROW) if c in frame.columns]
+    # sorted by bucket inside each partition: applyInPandas then needs neither shuffle nor sort
+    return frame.repartition(n, BUCKET_COLUMN).sortWithinPartitions(*order).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def partition_frames(rows: pd.DataFrame, dtypes: Mapping[str, Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
