@@ -123,18 +123,44 @@ def synthesise(folder: Path, n_customers: int, per_customer: int, seed: int) -> 
     return counts
 
 
-def run_child(args: list[str], env: dict[str, str]) -> tuple[int, float, float, str]:
-    """Run ``python -m analysis ARGS``; return exit code, wall seconds, peak RSS (MB) of
-    the child and its last stdout lines."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_child(args: list[str], env: dict[str, str]) -> tuple[int, float, float, float, str]:
+    """Run ``python -m analysis ARGS``; return exit code, wall seconds, the peak resident
+    memory (MB) of the largest single process (``ru_maxrss`` of the children) and the peak
+    of the sum over the child and its worker processes (sampled every 0.2 s with psutil),
+    and the child's last stdout lines."""
+    import psutil
+
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "analysis", *args], env=env, capture_output=True, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "analysis", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    me = psutil.Process(proc.pid)
+    tree_peak = 0
+    out_lines: list[str] = []
+    import threading
+
+    def drain(stream, sink, echo):
+        for line in stream:
+            sink.append(line)
+            if echo:
+                sys.stderr.write(line)
+
+    err_lines: list[str] = []
+    threads = [threading.Thread(target=drain, args=(proc.stdout, out_lines, False)),
+               threading.Thread(target=drain, args=(proc.stderr, err_lines, True))]
+    for th in threads:
+        th.start()
+    while proc.poll() is None:  # sampling the process tree's memory
+        try:
+            procs = [me, *me.children(recursive=True)]
+            tree_peak = max(tree_peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+        time.sleep(0.2)
+    for th in threads:
+        th.join()
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak <= before:  # an earlier child was bigger: this one's peak is not visible here
-        peak = float("nan")
-    sys.stderr.write(proc.stderr[-3000:])
-    return proc.returncode, wall, peak / 1024, "\n".join(proc.stdout.strip().splitlines()[-6:])
+    single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return proc.returncode, wall, single, tree_peak / 2**20, "".join(out_lines[-8:]).rstrip()
 
 
 def indicators_vs_duckdb(folder: Path, as_of: str) -> tuple[float, float]:
@@ -159,9 +185,9 @@ def indicators_vs_duckdb(folder: Path, as_of: str) -> tuple[float, float]:
     glob = str(pds.entry / "tables" / "orders" / "*.parquet")
     con = duckdb.connect()
     t0 = time.perf_counter()
-    con.execute(
+    con.sql(
         "SELECT customer_id, max(order_date) AS last, count(*) AS n, sum(amount) AS revenue "
-        f"FROM read_parquet('{glob}') WHERE order_date < DATE '{as_of}' GROUP BY customer_id").fetch_arrow_table()
+        f"FROM read_parquet('{glob}') WHERE order_date < DATE '{as_of}' GROUP BY customer_id").to_arrow_table()
     t_duck = time.perf_counter() - t0
     print(f"indicators   {n_rows:,} customer rows at {as_of} in {t_ind:.1f} s (customers + orders, "
           f"{pds.n_buckets} buckets read from the validated copy)")
@@ -174,6 +200,7 @@ def main() -> None:
     ap.add_argument("--events-per-customer", type=int, default=50)
     ap.add_argument("--rows-per-bucket", type=int, default=None, help="engine.rows_per_bucket (default 1,000,000)")
     ap.add_argument("--buckets", type=int, default=None, help="force the number of buckets")
+    ap.add_argument("--workers", type=int, default=None, help="worker processes (default: the CLI's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--as-of", default="2026-10-31")
     ap.add_argument("--dir", type=Path, default=None, help="folder for the base (default: a temporary one)")
@@ -200,18 +227,22 @@ def main() -> None:
                "--capacity", "500", "--lang", "en"]
         if args.buckets:
             cmd += ["--buckets", str(args.buckets)]
-        code, wall, peak, tail = run_child(cmd, env)
+        if args.workers:
+            cmd += ["--workers", str(args.workers)]
+        code, wall, single, tree, tail = run_child(cmd, env)
         print(tail)
         print(f"score        exit code {code}; {wall:.1f} s end to end (validation into buckets, backtest, scoring, "
-              f"scores file); peak RSS {peak:,.0f} MB (child process)")
+              f"scores file); peak RSS {single:,.0f} MB (largest single process), {tree:,.0f} MB (sum over "
+              "the command and its worker processes, sampled)")
         t_ind, t_duck = indicators_vs_duckdb(folder, args.as_of)
         print(f"floor        DuckDB recency/frequency/monetary GROUP BY over the same orders: {t_duck:.2f} s; "
               f"ratio {t_ind / max(t_duck, 1e-9):.1f}")
         if args.report:
-            code, wall, peak, tail = run_child(["report", str(folder), "--as-of", "2026-11-01", "--out",
-                                                str(root / "reports"), "--lang", "en", "--force"], env)
+            code, wall, single, tree, tail = run_child(["report", str(folder), "--as-of", "2026-11-01", "--out",
+                                                        str(root / "reports"), "--lang", "en", "--force"], env)
             print(tail)
-            print(f"report       exit code {code}; {wall:.1f} s; peak RSS {peak:,.0f} MB (child process)")
+            print(f"report       exit code {code}; {wall:.1f} s; peak RSS {single:,.0f} MB (largest single "
+                  f"process), {tree:,.0f} MB (sum over the process tree, sampled)")
     finally:
         if not args.keep and not args.dir:
             shutil.rmtree(root, ignore_errors=True)

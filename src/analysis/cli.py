@@ -229,6 +229,9 @@ def score(
     training_cap: int | None = typer.Option(None, "--training-cap", help="Labelled snapshot rows the models are "
                                             "trained and tested on with buckets (a stratified sample; default: "
                                             "engine.training_cap of dataset.yml, else 300,000)."),
+    workers: int | None = typer.Option(None, "--workers", help="Processes working on buckets at once (default: "
+                                       "engine.workers of dataset.yml, else 2 when the machine has 2 cores or "
+                                       "more and there are 4 buckets or more)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
     spark_conf: list[str] | None = typer.Option(None, "--spark-conf", help="With --engine spark: a Spark setting "
                                                 "key=value (repeatable), e.g. spark.master=local[4]; on top of "
@@ -269,18 +272,20 @@ def score(
         result = score_customers(ds, as_of, horizon, capacity=capacity, random_state=random_state)
         write_people_csv(scores_table(result, lang), out)  # formulas neutralised; exact values in <out>.parquet
     else:
+        import time
+
         from analysis.data.partitions import load_partitioned
         from analysis.models.partitioned import score_partitioned
-
-        import time
 
         t0 = time.perf_counter()
         say = (lambda line: None) if quiet else (
             lambda line: typer.echo(f"[{time.perf_counter() - t0:7.1f} s] {line}", err=True))
-        pds = load_partitioned(data_dir, n_buckets, progress=say)
+        _positive(workers, "--workers", "processes")
+        procs = workers or pds_workers(data_dir, n_buckets)
+        pds = load_partitioned(data_dir, n_buckets, progress=say, workers=procs)
         lang = check_lang(lang or pds.config.language)
         result = score_partitioned(pds, as_of, horizon, capacity, random_state, training_cap=cap, progress=say,
-                                   every=max(1, n_buckets // 10))
+                                   every=max(1, n_buckets // 10), workers=procs)
         _write_scores_streamed(result, lang, out)
         ds = pds
     bt = result.backtest
@@ -396,6 +401,17 @@ def _score_on_spark(data_dir: Path, as_of: str, horizon: int | None, capacity: i
     typer.echo(f"engine       spark, {run.n_buckets} buckets; models trained and tested on "
                f"{run.fitted.n_training_rows:,} of {run.fitted.n_labelled_rows:,} labelled snapshot rows (cap {cap})")
     typer.echo(f"written      {out} (call list, {len(result.scores):,} customers) and {target} (every score, Parquet)")
+
+
+def pds_workers(data_dir: Path, n_buckets: int) -> int:
+    """Worker processes of a partitioned run: ``engine.workers`` of dataset.yml, else 2 on a
+    machine with 2 cores or more when there are 4 buckets or more, else 1."""
+    from analysis.data.config import read_config
+
+    configured = read_config(data_dir).engine.workers
+    if configured:
+        return int(configured)
+    return 2 if (os.cpu_count() or 1) >= 2 and n_buckets >= 4 else 1
 
 
 def _write_scores_streamed(result, lang: str, out: Path, chunk: int = 200_000) -> None:

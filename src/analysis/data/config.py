@@ -158,6 +158,8 @@ class EngineConfig:
     rows_per_bucket: int | None = None
     training_cap: int | None = 300_000
     spark: dict[str, str] = field(default_factory=dict)
+    #: local engine: processes working on buckets at once (None: 2 on 2 cores or more with 4+ buckets)
+    workers: int | None = None
 
 
 def _engine(raw: Any) -> EngineConfig:
@@ -175,7 +177,7 @@ def _engine(raw: Any) -> EngineConfig:
         if kind not in ENGINES:
             raise ConfigError(f"dataset.yml: engine.kind is {_shown(kind)}; expected one of {list(ENGINES)}.")
         kw["kind"] = kind
-    for key in ("buckets", "rows_per_bucket", "training_cap"):
+    for key in ("buckets", "rows_per_bucket", "training_cap", "workers"):
         if key in raw:
             v = raw[key]
             if v is None and key == "training_cap":

@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 
 from analysis.data.config import DatasetConfig
 from analysis.data.dataset import Dataset
-from analysis.data.partitions import PartitionedDataset, _crc32, iter_partitions
+from analysis.data.partitions import PartitionedDataset, _crc32, _map, iter_partitions
 from analysis.errors import NotEnoughDataError
 from analysis.metrics.lifecycle import as_dates
 from analysis.metrics.priority import VALUE_DTYPE
@@ -388,11 +388,19 @@ def fit_scorer(training_rows: pd.DataFrame | Iterable[pd.DataFrame], counts: pd.
     parts = [training_rows] if isinstance(training_rows, pd.DataFrame) else list(training_rows)
     counts = counts if isinstance(counts, pd.DataFrame) else pd.concat(list(counts), ignore_index=True)
     order, dummies = canonical_columns([*parts, *now_columns], list(segments))
-    rows = pd.concat([_aligned(p, order, dummies) for p in parts if len(p)], ignore_index=True)
+    # the sample is chosen on the keys alone, then only its rows are gathered (bounded memory)
+    keys = pd.concat([p[["as_of", "customer_id", "label", "_u"]].assign(_p=i, _r=np.arange(len(p)))
+                      for i, p in enumerate(parts) if len(p)], ignore_index=True)
+    chosen = training_sample(keys, counts, plan.training_cap)
+    del keys
+    picked = [_aligned(parts[i].iloc[g["_r"].to_numpy()], order, dummies)
+              for i, g in chosen.groupby("_p", sort=True)]  # over partitions
+    data = pd.concat(picked, ignore_index=True).drop(columns="_u") if picked else pd.DataFrame(columns=order)
+    del picked
     for c in dummies:
-        rows[c] = rows[c].fillna(0.0)
-    data = training_sample(rows, counts, plan.training_cap).drop(columns="_u")
-    del rows
+        if c in data.columns:
+            data[c] = data[c].fillna(0.0)
+    data = data.sort_values(KEYS, kind="stable").reset_index(drop=True)
     if data.empty:
         raise NotEnoughDataError("No labelled snapshot row: nobody was known at the snapshots.")
     log.info("training     %s labelled snapshot rows of %s (cap %s)", f"{len(data):,}",
@@ -468,10 +476,24 @@ def finish(parts: pd.DataFrame | Iterable[pd.DataFrame], fitted: FittedScorer) -
 
 
 # ------------------------------------------------------------------------ local engine
+def _features_of(part: Dataset, b: int, plan: RunPlan, bg: BgnbdFits, tmp: str) -> tuple:
+    """:func:`snapshot_rows` of one partition; its rows at ``as_of`` go to ``tmp``."""
+    pr = snapshot_rows(part, plan, bg)
+    pq.write_table(pa.Table.from_pandas(pr.now, preserve_index=False), Path(tmp) / f"now-{b:04d}.parquet")
+    return pr.training, pr.counts, pr.now["value"].to_numpy(dtype="float64"), pr.now.iloc[:0]
+
+
+def _features_task(task: tuple) -> tuple:
+    """A worker's task: read bucket ``b`` of a :class:`PartitionedDataset` and run :func:`_features_of`."""
+    source, b, plan, bg, tmp = task
+    return _features_of(source.partition(b), b, plan, bg, tmp)
+
+
 def score_partitioned(source: Dataset | PartitionedDataset, as_of, horizon_days: int | None = None,
                       capacity: int | None = None, random_state: int = 0, *, n_buckets: int | None = None,
                       training_cap: int | None = DEFAULT_TRAINING_CAP, progress: Callable[[str], None] | None = None,
-                      every: int = 1, workdir: str | Path | None = None, **plan_kwargs) -> ScoreResult:
+                      every: int = 1, workdir: str | Path | None = None, workers: int = 1,
+                      **plan_kwargs) -> ScoreResult:
     """:func:`~analysis.models.classifier.score` with the local partitioned engine.
 
     Parameters
@@ -483,6 +505,8 @@ def score_partitioned(source: Dataset | PartitionedDataset, as_of, horizon_days:
     progress : callable receiving one line per step and every ``every`` buckets.
     workdir : folder for the feature rows at ``as_of`` between the passes (default a
         temporary folder, removed at the end).
+    workers : processes computing features at once for a :class:`PartitionedDataset`
+        (1: this process only; each worker holds one bucket). Results do not depend on it.
     plan_kwargs : ``freq``, ``min_history_days``, ``max_snapshots``, ``n_test``,
         ``test_fraction``, ``importance_rows`` of :func:`plan_run`.
 
@@ -520,14 +544,15 @@ def score_partitioned(source: Dataset | PartitionedDataset, as_of, horizon_days:
                 bg.records.extend(one.records)
             say(f"BG/NBD       fitted at {len(bg.records)} date(s)")
         training, counts, values, shapes = [], [], [], []
-        for b, part in enumerate(parts()):
-            pr = snapshot_rows(part, plan, bg)
-            training.append(pr.training)
-            counts.append(pr.counts)
-            values.append(pr.now["value"].to_numpy(dtype="float64"))
-            shapes.append(pr.now.iloc[:0])
-            pq.write_table(pa.Table.from_pandas(pr.now, preserve_index=False), Path(tmp) / f"now-{b:04d}.parquet")
-            del pr, part
+        if isinstance(source, PartitionedDataset) and workers > 1:  # buckets read by the workers themselves
+            results = _map(_features_task, [(source, b, plan, bg, tmp) for b in range(n)], workers)
+        else:
+            results = (_features_of(part, b, plan, bg, tmp) for b, part in enumerate(parts()))
+        for b, (tr, ct, val, shape) in enumerate(results):
+            training.append(tr)
+            counts.append(ct)
+            values.append(val)
+            shapes.append(shape)
             if (b + 1) % every == 0 or b + 1 == n:
                 say(f"features     bucket {b + 1}/{n}")
         fitted = fit_scorer(training, counts, values, plan, bg, segments=segments, now_columns=shapes)
