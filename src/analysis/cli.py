@@ -233,8 +233,17 @@ def score(
                                        "engine.workers of dataset.yml, else 2 when the machine has 2 cores or "
                                        "more and there are 4 buckets or more)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
+    spark_conf: list[str] | None = typer.Option(None, "--spark-conf", help="With --engine spark: a Spark setting "
+                                                "key=value (repeatable), e.g. spark.master=local[4]; on top of "
+                                                "engine.spark of dataset.yml."),
+    scores_dir: str | None = typer.Option(None, "--scores-dir", help="With --engine spark: folder or URI where "
+                                          "Spark writes every score as Parquet (default: OUT's name + "
+                                          "'-all-scores'); OUT then holds the call list."),
 ) -> None:
-    """Churn probability, status, priority and reasons for every known customer, after a backtest."""
+    """Churn probability, status, priority and reasons for every known customer, after a backtest.
+
+    With ``--engine spark`` (or ``engine: {kind: spark}`` in dataset.yml) the same work runs on
+    Spark: every score is written as Parquet (``--scores-dir``) and OUT holds the call list."""
     from analysis.data.dataset import load
     from analysis.models.classifier import forward_evaluation
     from analysis.models.classifier import score as score_customers
@@ -248,6 +257,11 @@ def score(
     if lang:
         _choice(lang, "--lang", ("fr", "en"))
     _check_output_file(out)  # before the backtest, not after it
+    if _engine_kind(data_dir, engine) == "spark":
+        _score_on_spark(data_dir, as_of, horizon, capacity, random_state, lang, out, buckets=buckets,
+                        training_cap=training_cap, spark_conf=spark_conf, scores_dir=scores_dir, quiet=quiet,
+                        evaluate=evaluate)
+        return
     _positive(buckets, "--buckets", "buckets")
     _positive(training_cap, "--training-cap", "rows")
     n_buckets, cap = _score_engine(data_dir, engine, buckets, training_cap)
@@ -324,6 +338,69 @@ def _score_engine(data_dir: Path, engine: str, buckets: int | None, training_cap
     n = buckets or cfg.engine.buckets or choose_buckets(estimate_rows(data_dir, cfg), cfg.engine.rows_per_bucket)
     cap = training_cap if training_cap is not None else cfg.engine.training_cap
     return int(n), cap
+
+
+def _engine_kind(data_dir: Path, engine: str) -> str:
+    """``--engine``, else ``engine.kind`` of dataset.yml, else ``local``."""
+    from analysis.data.config import read_config
+
+    if engine:
+        _choice(engine, "--engine", ("local", "spark"))
+        return engine
+    return read_config(data_dir).engine.kind if Path(data_dir).is_dir() else "local"
+
+
+def _score_on_spark(data_dir: Path, as_of: str, horizon: int | None, capacity: int | None, random_state: int,
+                    lang: str, out: Path, *, buckets: int | None, training_cap: int | None,
+                    spark_conf: list[str] | None, scores_dir: str | None, quiet: bool, evaluate: bool) -> None:
+    """``churn-radar score --engine spark``: the Spark engine (:mod:`analysis.models.spark_engine`)
+    on the bucketed validated copy; every score as Parquet in ``scores_dir``, the call list in ``out``."""
+    from analysis.data.config import read_config
+    from analysis.data.partitions import choose_buckets, estimate_rows, load_partitioned
+    from analysis.data.spark import (
+        parse_spark_conf,
+        parse_spark_settings,
+        require_spark,
+        spark_session,
+    )
+    from analysis.models.spark_engine import score_spark, spark_source
+    from analysis.reporting import check_lang
+    from analysis.reporting.risk_text import scores_table
+    from analysis.reporting.safety import write_people_csv
+
+    if evaluate:
+        raise ConfigError("--evaluate is not available with --engine spark yet; run it with --engine local.")
+    conf = parse_spark_conf(spark_conf)
+    require_spark()  # before validating: one line naming what to install
+    say = (lambda line: None) if quiet else (lambda line: typer.echo(line, err=True))
+    cfg = read_config(data_dir)
+    settings = parse_spark_settings(cfg.engine.spark).merged(conf)
+    n = buckets or cfg.engine.buckets or choose_buckets(estimate_rows(data_dir, cfg), cfg.engine.rows_per_bucket)
+    cap = training_cap if training_cap is not None else cfg.engine.training_cap
+    pds = load_partitioned(data_dir, int(n), progress=say)
+    lang = check_lang(lang or pds.config.language)
+    target = scores_dir or str(out.with_name(out.stem + "-all-scores"))
+    with spark_session(settings) as spark:
+        say(f"spark        {spark.sparkContext.master}, Spark {spark.version}")
+        source = spark_source(spark, pds, settings)
+        run = score_spark(spark, source, as_of, horizon, capacity, random_state, scores_path=target,
+                          training_cap=cap, progress=say)
+        source.release()
+    result = run.call
+    write_people_csv(scores_table(result, lang), out)  # formulas neutralised; exact values in <out>.parquet
+    bt = result.backtest
+    typer.echo(f"backtest     train snapshots {', '.join(d.date().isoformat() for d in bt.split.train)}")
+    typer.echo(f"             test snapshots  {', '.join(d.date().isoformat() for d in bt.split.test)}"
+               + ("  (customers held out: history too short for a full gap)" if bt.split.holdout else ""))
+    metrics = bt.metrics[["auc", "average_precision", "lift_top_decile", "brier", "recall_at_capacity", "n"]]
+    typer.echo(metrics.round(4).to_string())
+    typer.echo(f"best model   {bt.best_model}")
+    typer.echo(_auc_line("backtest AUC", bt.population_metrics, bt.best_model))
+    typer.echo(f"scored       {run.n_scored:,} of {result.n_known:,} known customers on {result.as_of.date()} "
+               f"(horizon {result.horizon_days} days, capacity {result.capacity}, value: {result.value_basis})")
+    typer.echo(f"engine       spark, {run.n_buckets} buckets; models trained and tested on "
+               f"{run.fitted.n_training_rows:,} of {run.fitted.n_labelled_rows:,} labelled snapshot rows (cap {cap})")
+    typer.echo(f"written      {out} (call list, {len(result.scores):,} customers) and {target} (every score, Parquet)")
 
 
 def pds_workers(data_dir: Path, n_buckets: int) -> int:
