@@ -200,16 +200,19 @@ class Warehouse:
             self._personal = [c for c in found if c != "customer_id"]
         return list(self._personal)
 
-    def segment_columns(self, max_levels: int = 30) -> list[str]:
+    def segment_columns(self, max_levels: int = 30, before: pd.Timestamp | None = None) -> list[str]:
         """Customer attributes usable as segments (as :meth:`Dataset.segment_columns`):
-        not personal, at most ``max_levels`` distinct values; counted in SQL."""
+        not personal, at most ``max_levels`` distinct values; counted in SQL, among the
+        customers signed up before ``before`` when given (as on ``Dataset.before(before)``)."""
         base = {"customer_id", "signup_date", "churn_date"}
         personal = set(self.personal_columns())
         cols = [c for c in self.columns("customers") if c not in base and c not in personal]
         if not cols:
             return []
+        where = "" if before is None else " WHERE signup_date < $before"
         counts = self.query("SELECT " + ", ".join(f"count(DISTINCT {_quote(c)}) AS {_quote(c)}" for c in cols)
-                            + " FROM customers").iloc[0]
+                            + " FROM customers" + where,
+                            None if before is None else {"before": pd.Timestamp(before).to_pydatetime()}).iloc[0]
         return [c for c in cols if int(counts[c]) <= max_levels]
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "base_summary",
     "customer_status",
     "event_retention",
+    "has_amounts_before",
 ]
 
 _COUNTS: dict[str, str] = {
@@ -212,7 +213,7 @@ def email_kpis(wh: Warehouse, as_of: str | pd.Timestamp, by: str = "month", segm
     seg = _segment_sql(wh, segment)
     months = complete_months(wh, cut) if by == "month" else None
     if not wh.has("email_events"):
-        return _empty_email(by, seg is not None, levels)
+        return _empty_email(by, seg is not None, levels, months)
     ev = _email_events_sql(wh, cut, open_correction, th.machine_open_seconds)
     flags = ",\n".join(f"bool_or(event = '{e}') AS {n}" for n, e in _COUNTS.items())
     seg_col = (f", coalesce(CAST(cu.{_q(seg)} AS VARCHAR), '{UNSEGMENTED}') AS segment" if seg else "")
@@ -279,16 +280,22 @@ def email_kpis(wh: Warehouse, as_of: str | pd.Timestamp, by: str = "month", segm
     return out[cols].sort_values(gkeys, kind="stable").reset_index(drop=True)
 
 
-def _empty_email(by: str, segmented: bool, levels: tuple[int, ...]) -> pd.DataFrame:
+def _empty_email(by: str, segmented: bool, levels: tuple[int, ...],
+                 months: pd.DatetimeIndex | None) -> pd.DataFrame:
+    """No email event: every complete month with zero counts (unsegmented by month), else no row."""
     keys = {"month": "datetime64[ns]"} if by == "month" else {"campaign_id": "string",
                                                               "campaign_time": "datetime64[ns]"}
     if segmented:
         keys["segment"] = "string"
     ints = [*_COUNTS, "contacts", *[f"inactive_{x}" for x in levels]]
     rates = [*_EMAIL_KPIS, *[f"inactivity_rate_{x}" for x in levels]]
-    return pd.DataFrame({**{k: pd.Series(dtype=d) for k, d in keys.items()},
-                         **{c: pd.Series(dtype="int64") for c in ints},
-                         **{c: pd.Series(dtype="float64") for c in rates}})
+    n = len(months) if by == "month" and not segmented else 0
+    out = pd.DataFrame({**{k: pd.Series(dtype=d) for k, d in keys.items()},
+                        **{c: pd.Series(np.zeros(n, dtype="int64")) for c in ints},
+                        **{c: pd.Series(np.full(n, np.nan)) for c in rates}})
+    if n:
+        out["month"] = pd.Series(months.to_numpy(), dtype="datetime64[ns]")
+    return out
 
 
 # ----------------------------------------------------------------------------- customer KPIs
@@ -374,6 +381,15 @@ def base_summary(wh: Warehouse, as_of: str | pd.Timestamp, quarantined_rows: int
 
 
 # ----------------------------------------------------------------------------- cohorts
+def has_amounts_before(wh: Warehouse, as_of: str | pd.Timestamp) -> bool:
+    """True if orders before ``as_of`` exist and carry amounts (``Dataset.before(as_of).has_amounts``)."""
+    if not wh.has_amounts:
+        return False
+    cut = check_as_of(as_of)
+    return int(wh.query(f"SELECT count(*) AS n FROM orders WHERE order_date < TIMESTAMP '{cut.isoformat(sep=' ')}'")
+               ["n"].iloc[0]) > 0
+
+
 def customer_status(wh: Warehouse, as_of: str | pd.Timestamp, end: pd.Timestamp,
                     horizon_days: int | None = None, attributes: list[str] | None = None) -> pd.DataFrame:
     """One row per customer signed up before ``as_of``: its status at ``end`` (the end of
