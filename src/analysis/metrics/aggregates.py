@@ -37,6 +37,10 @@ __all__ = [
     "customer_status",
     "event_retention",
     "has_amounts_before",
+    "email_segments_sql",
+    "email_segments",
+    "email_segment_shares",
+    "month_transitions",
 ]
 
 _COUNTS: dict[str, str] = {
@@ -144,6 +148,127 @@ def status_at(wh: Warehouse, dates, horizon_days: int | None = None,
     return out
 
 
+# ----------------------------------------------------------------------------- email segments
+def email_segments_sql(wh: Warehouse, dates_table: str, cut: pd.Timestamp) -> str:
+    """SQL of :func:`analysis.metrics.signals.email_segments` on the data before ``cut``.
+
+    ``dates_table`` names a relation with one column ``as_of`` (dates on or before ``cut``).
+    Columns ``as_of`` (TIMESTAMP), ``customer_id``, ``email_segment`` (one of
+    :data:`analysis.metrics.signals.EMAIL_SEGMENTS`, NULL when never emailed before the date),
+    one row per customer signed up before the date. Days are whole calendar days, as there.
+    """
+    from analysis.metrics.signals import EMAIL_SEGMENTS
+
+    p = wh.config.signal_params.resolved(wh)
+    a, i = int(p.segment_active_days), int(p.segment_inactive_days)
+    c = f"TIMESTAMP '{cut.isoformat(sep=' ')}'"
+    e0, e1, e2, e3 = (f"'{s}'" for s in EMAIL_SEGMENTS)
+    return f"""
+        WITH grid AS (
+            SELECT CAST(d.as_of AS TIMESTAMP) AS as_of, CAST(d.as_of AS DATE) AS day, cu.customer_id
+            FROM customers cu CROSS JOIN {dates_table} d
+            WHERE cu.signup_date < {c} AND cu.signup_date < d.as_of),
+        ev AS (SELECT customer_id, CAST(event_time AS DATE) AS day, CAST(event AS VARCHAR) AS event
+               FROM email_events WHERE event_time < {c}),
+        firsts AS (SELECT customer_id, min(day) AS first_day FROM ev GROUP BY customer_id),
+        opens AS (SELECT DISTINCT customer_id, day FROM ev WHERE event IN ('open', 'click')),
+        clicks AS (SELECT DISTINCT customer_id, day FROM ev WHERE event = 'click'),
+        g AS (
+            SELECT grid.as_of, grid.day, grid.customer_id, f.first_day, o.day AS last_open, k.day AS last_click
+            FROM grid
+            LEFT JOIN firsts f ON f.customer_id = grid.customer_id
+            ASOF LEFT JOIN opens o ON o.customer_id = grid.customer_id AND grid.day > o.day
+            ASOF LEFT JOIN clicks k ON k.customer_id = grid.customer_id AND grid.day > k.day),
+        h AS (SELECT *, day - coalesce(last_open, first_day) AS since FROM g)
+        SELECT as_of, customer_id,
+               CASE WHEN first_day IS NULL OR first_day >= day THEN NULL
+                    WHEN last_open IS NOT NULL AND since < {a} AND last_click >= day - {a} THEN {e0}
+                    WHEN last_open IS NOT NULL AND since < {a} THEN {e1}
+                    WHEN since < {i} THEN {e2}
+                    ELSE {e3} END AS email_segment
+        FROM h"""
+
+
+def email_segments(wh: Warehouse, dates, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+    """:func:`analysis.metrics.signals.email_segments` by SQL: ``as_of``, ``customer_id``,
+    ``email_segment`` (ordered categorical, NA if never emailed), sorted by as_of then
+    customer_id. ``as_of`` (default: the last date + 1 day) is the first day not read."""
+    from analysis.metrics.signals import SEGMENT_DTYPE
+
+    idx = as_dates(dates)
+    cut = check_as_of(as_of) if as_of is not None else idx.max() + pd.Timedelta(days=1)
+    name = _register(wh, "_segment_dates", pd.DataFrame({"as_of": idx}))
+    if not wh.has("email_events"):
+        out = wh.query(f"SELECT CAST(d.as_of AS TIMESTAMP) AS as_of, cu.customer_id, NULL AS email_segment "
+                       f"FROM customers cu CROSS JOIN {name} d WHERE cu.signup_date < d.as_of "
+                       f"ORDER BY as_of, customer_id")
+        out.attrs["unavailable"] = ["email"]
+    else:
+        out = wh.query(email_segments_sql(wh, name, cut) + " ORDER BY as_of, customer_id")
+    out["as_of"] = out["as_of"].astype("datetime64[ns]")
+    out["customer_id"] = out["customer_id"].astype("string")
+    out["email_segment"] = pd.Categorical(out["email_segment"].astype(object), dtype=SEGMENT_DTYPE)
+    return out
+
+
+def _boundaries(wh: Warehouse, cut: pd.Timestamp) -> pd.DatetimeIndex:
+    months = complete_months(wh, cut)
+    if len(months) == 0:
+        return months
+    return months.union(pd.DatetimeIndex([months[-1] + pd.offsets.MonthBegin(1)]))
+
+
+def email_segment_shares(wh: Warehouse, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """:func:`analysis.metrics.kpis.email_segment_shares` by SQL (counts per date and segment)."""
+    from analysis.metrics.signals import EMAIL_SEGMENTS
+
+    cut = check_as_of(as_of)
+    dates = _boundaries(wh, cut)
+    cols = {"as_of": "datetime64[ns]", "email_segment": "string", "customers": "int64", "share": "float64"}
+    if not wh.has("email_events") or len(dates) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
+    name = _register(wh, "_share_dates", pd.DataFrame({"as_of": dates}))
+    counts = wh.query(f"SELECT as_of, email_segment, count(*) AS customers FROM ({email_segments_sql(wh, name, cut)}) "
+                      f"WHERE email_segment IS NOT NULL GROUP BY 1, 2")
+    counts["as_of"] = counts["as_of"].astype("datetime64[ns]")
+    full = pd.MultiIndex.from_product([dates, list(EMAIL_SEGMENTS)], names=["as_of", "email_segment"])
+    out = counts.set_index(["as_of", "email_segment"])["customers"].reindex(full, fill_value=0).reset_index()
+    tot = out.groupby("as_of")["customers"].transform("sum").astype("float64")
+    out["share"] = out["customers"].astype("float64") / tot.where(tot > 0)
+    out["email_segment"] = out["email_segment"].astype("string")
+    out["customers"] = out["customers"].astype("int64")
+    return out[list(cols)]
+
+
+def month_transitions(wh: Warehouse, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """:func:`analysis.metrics.kpis.month_transitions` by SQL (customers per pair of segments)."""
+    from analysis.metrics.signals import EMAIL_SEGMENTS, NO_SEGMENT
+
+    cut = check_as_of(as_of)
+    start = (cut.to_period("M").to_timestamp() - pd.offsets.MonthBegin(1)).normalize()
+    end = start + pd.offsets.MonthBegin(1)
+    cols = {"period_start": "datetime64[ns]", "period_end": "datetime64[ns]", "from_segment": "string",
+            "to_segment": "string", "customers": "int64"}
+    if not wh.has("email_events") or end > cut or len(complete_months(wh, cut)) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
+    name = _register(wh, "_move_dates", pd.DataFrame({"as_of": [start, end]}))
+    ts = f"TIMESTAMP '{start.isoformat(sep=' ')}'"
+    te = f"TIMESTAMP '{end.isoformat(sep=' ')}'"
+    out = wh.query(f"""
+        WITH s AS ({email_segments_sql(wh, name, cut)}),
+        cur AS (SELECT customer_id, coalesce(email_segment, '{NO_SEGMENT}') AS to_segment FROM s WHERE as_of = {te}),
+        prev AS (SELECT customer_id, coalesce(email_segment, '{NO_SEGMENT}') AS from_segment FROM s WHERE as_of = {ts})
+        SELECT coalesce(prev.from_segment, '{NO_SEGMENT}') AS from_segment, cur.to_segment, count(*) AS customers
+        FROM cur LEFT JOIN prev USING (customer_id) GROUP BY 1, 2""")
+    rank = {s: i for i, s in enumerate((*EMAIL_SEGMENTS, NO_SEGMENT))}
+    out = out.assign(_f=out["from_segment"].map(rank), _t=out["to_segment"].map(rank)) \
+        .sort_values(["_f", "_t"], kind="stable").drop(columns=["_f", "_t"])
+    out.insert(0, "period_end", end)
+    out.insert(0, "period_start", start)
+    out = out.astype(cols)
+    return out[list(cols)].reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------- email KPIs
 def _email_events_sql(wh: Warehouse, cut: pd.Timestamp, open_correction: bool, seconds: float) -> str:
     """SQL of the email events before ``cut`` (machine opens dropped when asked)."""
@@ -175,21 +300,49 @@ def _email_events_sql(wh: Warehouse, cut: pd.Timestamp, open_correction: bool, s
                                BETWEEN 0 AND {float(seconds)!r}, false)"""
 
 
-def _segment_sql(wh: Warehouse, segment: str | None) -> str | None:
+def _segment_join(wh: Warehouse, segment: str | pd.DataFrame | None, by: str,
+                  cut: pd.Timestamp) -> tuple[str, str] | None:
+    """(extra CTEs, the SELECT of ``ps``) attaching a ``segment`` to the pairs ``p``, or None.
+
+    As :func:`analysis.metrics.kpis._segment_frame` and ``_attach_segment``: a customer
+    attribute, ``"email_segment"`` (the engagement segment at the start of the month or on the
+    campaign's send day, ``no_email`` when none) or a table (``customer_id``, ``segment``,
+    optionally ``as_of``); customers without a segment get ``"(none)"`` (or ``attrs["fill"]``).
+    """
+    from analysis.metrics.signals import NO_SEGMENT
+
     if segment is None:
         return None
+    when = "p.month" if by == "month" else "date_trunc('day', p.campaign_time)"
+    if isinstance(segment, pd.DataFrame):
+        if "customer_id" not in segment.columns or "segment" not in segment.columns:
+            raise ConfigError("a segment table needs the columns customer_id and segment "
+                              "(and as_of when segments change over time).")
+        fill = str(segment.attrs.get("fill", UNSEGMENTED)).replace("'", "''")
+        dated = "as_of" in segment.columns
+        cols = ["as_of", "customer_id", "segment"] if dated else ["customer_id", "segment"]
+        frame = segment[cols].astype({"customer_id": "string", "segment": "string"})
+        _register(wh, "_segment_table", frame)
+        on = f"s.customer_id = p.customer_id" + (f" AND CAST(s.as_of AS TIMESTAMP) = {when}" if dated else "")
+        return "", (f"SELECT p.*, coalesce(s.segment, '{fill}') AS segment "
+                    f"FROM p LEFT JOIN _segment_table s ON {on}")
     if segment == "email_segment":
-        raise ConfigError("the email engagement segment is computed per customer (analysis.metrics.kpis."
-                          "email_kpis); the SQL email KPIs split by a customer attribute only.")
-    cols = wh.columns("customers")
-    if segment not in cols:
+        days = "SELECT DISTINCT month AS as_of FROM p" if by == "month" else \
+            "SELECT DISTINCT date_trunc('day', campaign_time) AS as_of FROM p"
+        if not wh.has("email_events"):
+            return "", f"SELECT p.*, '{NO_SEGMENT}' AS segment FROM p"
+        ctes = f"seg_days AS ({days}), segs AS ({email_segments_sql(wh, 'seg_days', cut)}),"
+        return ctes, (f"SELECT p.*, coalesce(s.email_segment, '{NO_SEGMENT}') AS segment FROM p "
+                      f"LEFT JOIN segs s ON s.customer_id = p.customer_id AND s.as_of = {when}")
+    if segment not in wh.columns("customers"):
         raise ConfigError(
             f"segment '{segment}' is not a column of the customers table; expected one of "
             f"{', '.join(wh.segment_columns()) or '(no segment column)'} or 'email_segment'."
         )
     if segment in wh.config.personal_columns or segment in ("customer_id", "signup_date", "churn_date"):
         raise ConfigError(f"'{segment}' cannot be used as a segment (personal or key column).")
-    return segment
+    return "", (f"SELECT p.*, coalesce(CAST(cu.{_q(segment)} AS VARCHAR), '{UNSEGMENTED}') AS segment "
+                f"FROM p LEFT JOIN customers cu ON cu.customer_id = p.customer_id")
 
 
 def email_kpis(wh: Warehouse, as_of: str | pd.Timestamp, by: str = "month", segment: str | None = None,
@@ -210,14 +363,13 @@ def email_kpis(wh: Warehouse, as_of: str | pd.Timestamp, by: str = "month", segm
     cut = check_as_of(as_of)
     th = thresholds or wh.config.kpi_thresholds
     levels = wh.config.thresholds.levels()
-    seg = _segment_sql(wh, segment)
+    seg = _segment_join(wh, segment, by, cut)
     months = complete_months(wh, cut) if by == "month" else None
     if not wh.has("email_events"):
         return _empty_email(by, seg is not None, levels, months)
     ev = _email_events_sql(wh, cut, open_correction, th.machine_open_seconds)
     flags = ",\n".join(f"bool_or(event = '{e}') AS {n}" for n, e in _COUNTS.items())
-    seg_col = (f", coalesce(CAST(cu.{_q(seg)} AS VARCHAR), '{UNSEGMENTED}') AS segment" if seg else "")
-    seg_join = "LEFT JOIN customers cu ON cu.customer_id = p.customer_id" if seg else ""
+    seg_ctes, seg_select = seg if seg else ("", "SELECT * FROM p")
     if by == "month":
         mlist = _register(wh, "_kpi_months", pd.DataFrame({"month": months}))
         keys, period = ["month"], (f"date_trunc('month', camp.campaign_time) AS month, "
@@ -240,7 +392,8 @@ def email_kpis(wh: Warehouse, as_of: str | pd.Timestamp, by: str = "month", segm
             FROM ev GROUP BY campaign_id),
         p0 AS (SELECT campaign_id, customer_id, {flags} FROM ev GROUP BY campaign_id, customer_id),
         p AS (SELECT p0.*, {period} FROM p0 JOIN camp ON camp.campaign_id = p0.campaign_id {keep}),
-        ps AS (SELECT p.* {seg_col} FROM p {seg_join}),
+        {seg_ctes}
+        ps AS ({seg_select}),
         counts AS (SELECT {gk}, {sums} FROM ps GROUP BY {gk}),
         per AS (SELECT {gk}, customer_id, min(ref) AS ref FROM ps WHERE sent GROUP BY {gk}, customer_id),
         eng AS (SELECT customer_id, event_time AS t FROM ev WHERE event IN ('open', 'click')),
