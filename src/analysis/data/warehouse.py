@@ -31,9 +31,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+import pyarrow.parquet as pq
+
 from analysis.data.cache import dataset_hash, entry_dir
 from analysis.data.config import DatasetConfig, read_config
 from analysis.data.personal import detect_personal_columns
+from analysis.data.reading import find_table_file
+from analysis.data.validation import TableReport, ValidationReport
 from analysis.errors import DataError
 
 __all__ = ["Warehouse", "interactions_sql"]
@@ -63,12 +67,15 @@ class Warehouse:
     config : the dataset's configuration.
     observed_from, observed_until : first and last observed days (as in the Dataset).
     path : the dataset folder, or None.
+    report : the validation report (counts, notes and the quarantined rows, which are few).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, tables: tuple[str, ...], config: DatasetConfig,
                  observed_from: pd.Timestamp | None, observed_until: pd.Timestamp | None,
-                 path: Path | None = None, personal: list[str] | None = None) -> None:
+                 path: Path | None = None, personal: list[str] | None = None,
+                 report: ValidationReport | None = None) -> None:
         self.con = con
+        self.report = report if report is not None else ValidationReport()
         self.tables = tuple(tables)
         self.config = config
         self.observed_from = observed_from
@@ -96,7 +103,7 @@ class Warehouse:
             con.execute(f"CREATE VIEW {_quote(name)} AS SELECT * FROM {_quote('_frame_' + name)}")
             names.append(name)
         return cls(con, tuple(names), ds.config, ds.observed_from, ds.observed_until, ds.path,
-                   personal=ds.personal_columns())
+                   personal=ds.personal_columns(), report=ds.report)
 
     @classmethod
     def from_entry(cls, folder: str | Path, config: DatasetConfig, path: Path | None = None) -> Warehouse:
@@ -129,7 +136,22 @@ class Warehouse:
         def ts(value: Any) -> pd.Timestamp | None:
             return pd.Timestamp(value) if value else None
 
-        return cls(con, tuple(names), config, ts(meta.get("observed_from")), ts(meta.get("observed_until")), path)
+        try:
+            report = ValidationReport(
+                tables={t: TableReport(**r) for t, r in meta["report"]["tables"].items()},
+                notes=list(meta["report"]["notes"]),
+                quarantine={t: pq.read_table(folder / "quarantine" / f"{t}.parquet").to_pandas()
+                            for t in meta.get("quarantine", [])},
+            )
+        except (OSError, KeyError, TypeError) as exc:
+            raise DataError(f"{folder}: the validation report of this validated copy is unreadable; "
+                            "delete the folder to validate the export again.") from exc
+        if path is not None:  # the files as found in the folder given (as analysis.load does)
+            for table, rep in report.tables.items():
+                rep.file = str(find_table_file(path, table, config.table(table),
+                                               allow_external=config.allow_external_files))
+        return cls(con, tuple(names), config, ts(meta.get("observed_from")), ts(meta.get("observed_until")), path,
+                   report=report)
 
     @classmethod
     def open(cls, data_dir: str | Path) -> Warehouse:

@@ -498,7 +498,7 @@ def customer_kpis(wh: Warehouse, as_of: str | pd.Timestamp) -> pd.DataFrame:
     amounts = wh.has_amounts and int(wh.query(
         f"SELECT count(*) AS n FROM orders WHERE order_date < {c}")["n"].iloc[0]) > 0
     if amounts:
-        rev = wh.query(f"SELECT date_trunc('month', order_date) AS month, sum(amount) AS revenue FROM orders "
+        rev = wh.query(f"SELECT date_trunc('month', order_date) AS month, fsum(amount) AS revenue FROM orders "
                        f"WHERE order_date < {c} GROUP BY 1")
         rev["month"] = rev["month"].astype("datetime64[ns]")
         out["revenue"] = rev.set_index("month")["revenue"].fillna(0.0).reindex(months, fill_value=0.0) \
@@ -590,7 +590,7 @@ def event_retention(wh: Warehouse, as_of: str | pd.Timestamp, life: pd.DataFrame
               .astype({"customer_id": "string", "signup_month": "int64"}))
     if metric == "revenue":
         ev = f"SELECT customer_id, order_date AS time, amount AS x FROM orders WHERE order_date < {c} AND amount IS NOT NULL"
-        agg = "sum(x)"
+        agg = "fsum(x)"
     elif metric == "activity":
         ev = f"SELECT customer_id, time, 1.0 AS x FROM ({interactions_sql(wh)}) WHERE time < {c}"
         agg = "count(DISTINCT customer_id)"
