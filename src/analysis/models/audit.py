@@ -70,6 +70,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.data.dataset import Dataset
+from analysis.data.partitions import base_context
 from analysis.errors import ConfigError, DataError, NotEnoughDataError
 from analysis.metrics import signals as _signals
 from analysis.metrics.lifecycle import as_dates, check_as_of, lost_clients, status_at
@@ -94,6 +95,7 @@ __all__ = [
     "match_retained",
     "revenue_before",
     "swimlane_frame",
+    "replay_indicators",
 ]
 
 #: Name of the pseudo-indicator "at least one indicator fired".
@@ -404,6 +406,58 @@ def discriminates(k_lost: int, n_lost: int, k_retained: int, n_retained: int, mi
     return bool(significant and large)
 
 
+# --------------------------------------------------------------------------- replay
+#: Clients replayed per partition by :func:`replay_indicators`.
+REPLAY_PART_SIZE = 5_000
+
+
+def replay_indicators(ds: Dataset, customer_ids: pd.Series, dates, params=None,
+                      part_size: int = REPLAY_PART_SIZE) -> pd.DataFrame:
+    """The six indicators of the replayed clients only, computed partition by partition.
+
+    The per-client replay reads each client's own rows: the clients (lost and matched
+    retained) are split into partitions of ``part_size`` customers, each a
+    :class:`~analysis.data.dataset.Dataset` holding every row of its customers and the
+    whole base's context (:func:`analysis.data.partitions.base_context`: the revenue and
+    usage denominators of the indicators), so the result equals
+    :func:`analysis.metrics.signals.indicators` on the whole base restricted to these clients,
+    while the replay's size is set by the audited clients, not by the base.
+
+    Parameters
+    ----------
+    ds : the dataset (cut at the audit date).
+    customer_ids : the clients to replay (duplicates allowed).
+    dates : the replay dates.
+    params : indicator thresholds, as for :func:`analysis.metrics.signals.indicators`.
+    part_size : clients per partition.
+
+    Returns
+    -------
+    The rows of :func:`analysis.metrics.signals.indicators` of these clients, sorted by
+    as_of then customer_id; ``attrs["unavailable"]`` as on the whole base.
+    """
+    if int(part_size) < 1:
+        raise ConfigError(f"part_size is {part_size}; expected at least 1 client per partition.")
+    base = base_context(ds)
+    ids = pd.Index(pd.unique(customer_ids.astype("string").dropna())).sort_values()
+    parts = []
+    for start in range(0, len(ids), int(part_size)):  # a loop over partitions of clients, not over clients
+        keep = ids[start:start + int(part_size)]
+        tables = {name: frame.loc[frame["customer_id"].astype("string").isin(keep)].reset_index(drop=True)
+                  for name, frame in ds.tables.items()}
+        part = Dataset(**tables, config=ds.config, report=ds.report, path=ds.path,
+                       observed_from=ds.observed_from, observed_until=ds.observed_until, base=base)
+        parts.append(_signals.indicators(part, dates, params=params))
+    if not parts:
+        return _signals.indicators(ds, dates, params=params).iloc[0:0]
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    out = out.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
+    out.attrs.update(parts[0].attrs)
+    out.attrs["unavailable"] = [name for name, table in INDICATOR_TABLES.items() if table is not None
+                                and not (ds.has_amounts if name == "value" else ds.has(table))]
+    return out
+
+
 # --------------------------------------------------------------------------- matching
 def _value_tiers_at(ds: Dataset, dates: pd.DatetimeIndex) -> pd.DataFrame:
     """``date``, ``customer_id``, ``value_tier`` for each date (12-month value before it)."""
@@ -694,7 +748,7 @@ class RetroAudit:
         self.windows_ = windows
         grid = replay_grid(windows, self.lookback_weeks)
         if indicator_table is None:
-            indicator_table = _signals.indicators(past, as_dates(grid["as_of"]), params=self.params)
+            indicator_table = replay_indicators(past, windows["customer_id"], as_dates(grid["as_of"]), self.params)
         self.replayed_ = replay_signals(indicator_table, grid)
         # hook for the threshold tuner (models/tuning.py): the raw indicator rows of the replay grid
         rows = grid[["window_id", "weeks_before", "as_of", "customer_id"]].astype({"customer_id": "string"})
