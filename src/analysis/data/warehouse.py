@@ -37,6 +37,7 @@ from analysis.data.cache import dataset_hash, entry_dir
 from analysis.data.config import DatasetConfig, read_config
 from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import find_table_file
+from analysis.data.schema import TABLES
 from analysis.data.validation import TableReport, ValidationReport
 from analysis.errors import DataError
 
@@ -121,7 +122,7 @@ class Warehouse:
             raise DataError(f"{folder}: not a validated copy of an export (entry.json missing or unreadable).") from exc
         con = cls._connect()
         names = []
-        for name in meta.get("tables", []):
+        for name in sorted(meta.get("tables", []), key=lambda t: list(TABLES).index(t) if t in TABLES else len(TABLES)):
             single = folder / "tables" / f"{name}.parquet"
             parts = folder / "tables" / name
             if single.is_file():
