@@ -30,7 +30,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-
 import pyarrow.parquet as pq
 
 from analysis.data.cache import dataset_hash, entry_dir

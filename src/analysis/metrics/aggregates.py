@@ -323,7 +323,7 @@ def _segment_join(wh: Warehouse, segment: str | pd.DataFrame | None, by: str,
         cols = ["as_of", "customer_id", "segment"] if dated else ["customer_id", "segment"]
         frame = segment[cols].astype({"customer_id": "string", "segment": "string"})
         _register(wh, "_segment_table", frame)
-        on = f"s.customer_id = p.customer_id" + (f" AND CAST(s.as_of AS TIMESTAMP) = {when}" if dated else "")
+        on = "s.customer_id = p.customer_id" + (f" AND CAST(s.as_of AS TIMESTAMP) = {when}" if dated else "")
         return "", (f"SELECT p.*, coalesce(s.segment, '{fill}') AS segment "
                     f"FROM p LEFT JOIN _segment_table s ON {on}")
     if segment == "email_segment":
@@ -372,8 +372,8 @@ def email_kpis(wh: Warehouse, as_of: str | pd.Timestamp, by: str = "month", segm
     seg_ctes, seg_select = seg if seg else ("", "SELECT * FROM p")
     if by == "month":
         mlist = _register(wh, "_kpi_months", pd.DataFrame({"month": months}))
-        keys, period = ["month"], (f"date_trunc('month', camp.campaign_time) AS month, "
-                                   f"date_trunc('month', camp.campaign_time) + INTERVAL 1 MONTH AS ref")
+        keys, period = ["month"], ("date_trunc('month', camp.campaign_time) AS month, "
+                                   "date_trunc('month', camp.campaign_time) + INTERVAL 1 MONTH AS ref")
         keep = f"WHERE date_trunc('month', camp.campaign_time) IN (SELECT CAST(month AS TIMESTAMP) FROM {mlist})"
     else:
         keys, period = ["campaign_id", "campaign_time"], "camp.campaign_time, camp.campaign_time AS ref"
