@@ -83,6 +83,8 @@ class Warehouse:
         self.path = path
         self._personal = personal
         self._counts: dict[str, int] = {}
+        self._files: dict[str, list[Path]] = {}  # table -> Parquet files (over a validated copy)
+        self._frames: dict[str, pd.DataFrame] = {}  # table -> frame (over a Dataset)
 
     # ------------------------------------------------------------------ construction
     @staticmethod
@@ -102,8 +104,10 @@ class Warehouse:
             con.register(f"_frame_{name}", frame.assign(**cat) if cat else frame)
             con.execute(f"CREATE VIEW {_quote(name)} AS SELECT * FROM {_quote('_frame_' + name)}")
             names.append(name)
-        return cls(con, tuple(names), ds.config, ds.observed_from, ds.observed_until, ds.path,
-                   personal=ds.personal_columns(), report=ds.report)
+        wh = cls(con, tuple(names), ds.config, ds.observed_from, ds.observed_until, ds.path,
+                 personal=ds.personal_columns(), report=ds.report)
+        wh._frames = dict(ds.tables)
+        return wh
 
     @classmethod
     def from_entry(cls, folder: str | Path, config: DatasetConfig, path: Path | None = None) -> Warehouse:
@@ -121,13 +125,14 @@ class Warehouse:
             raise DataError(f"{folder}: not a validated copy of an export (entry.json missing or unreadable).") from exc
         con = cls._connect()
         names = []
+        files: dict[str, list[Path]] = {}
         for name in sorted(meta.get("tables", []), key=lambda t: list(TABLES).index(t) if t in TABLES else len(TABLES)):
             single = folder / "tables" / f"{name}.parquet"
             parts = folder / "tables" / name
             if single.is_file():
-                source = _literal(single)
+                source, files[name] = _literal(single), [single]
             elif parts.is_dir() and any(parts.glob("*.parquet")):
-                source = _literal(parts / "*.parquet")
+                source, files[name] = _literal(parts / "*.parquet"), sorted(parts.glob("*.parquet"))
             else:
                 raise DataError(f"{folder}: table '{name}' has no Parquet file ({single.name} or {name}/*.parquet).")
             con.execute(f"CREATE VIEW {_quote(name)} AS SELECT * FROM read_parquet({source})")
@@ -150,8 +155,10 @@ class Warehouse:
             for table, rep in report.tables.items():
                 rep.file = str(find_table_file(path, table, config.table(table),
                                                allow_external=config.allow_external_files))
-        return cls(con, tuple(names), config, ts(meta.get("observed_from")), ts(meta.get("observed_until")), path,
-                   report=report)
+        wh = cls(con, tuple(names), config, ts(meta.get("observed_from")), ts(meta.get("observed_until")), path,
+                 report=report)
+        wh._files = files
+        return wh
 
     @classmethod
     def open(cls, data_dir: str | Path) -> Warehouse:
@@ -236,6 +243,54 @@ class Warehouse:
                             + " FROM customers" + where,
                             None if before is None else {"before": pd.Timestamp(before).to_pydatetime()}).iloc[0]
         return [c for c in cols if int(counts[c]) <= max_levels]
+
+
+    # ------------------------------------------------------------------ partitions of customers
+    def base_context(self, before: pd.Timestamp | None = None):
+        """The :class:`~analysis.data.dataset.BaseContext` of the whole base (rows strictly
+        before ``before`` when given), by SQL: what per-customer code run on a partition of
+        customers reads about the rest of the base."""
+        from analysis.data.dataset import BaseContext
+
+        cut = {"cut": pd.Timestamp(before).to_pydatetime()} if before is not None else {}
+        fd = rv = None
+        if self.has("usage") and "feature" in self.columns("usage"):
+            where = " AND event_date < $cut" if cut else ""
+            fd = self.query("SELECT DISTINCT CAST(feature AS VARCHAR) AS feature, "
+                            "CAST(date_diff('day', DATE '1970-01-01', CAST(event_date AS DATE)) AS BIGINT) AS day "
+                            f"FROM usage WHERE feature IS NOT NULL{where} ORDER BY feature, day", cut)
+            fd["feature"] = fd["feature"].astype("string")
+        if self.has_amounts:
+            where = " WHERE order_date < $cut" if cut else ""
+            rv = self.query("SELECT CAST(date_diff('day', DATE '1970-01-01', CAST(order_date AS DATE)) AS BIGINT) AS day, "
+                            f"fsum(coalesce(amount, 0.0)) AS amount FROM orders{where} GROUP BY 1 ORDER BY 1", cut)
+            if rv.empty:
+                rv = None
+        segs = self.segment_columns(before=before)
+        return BaseContext(personal_columns=tuple(self.personal_columns()), segment_columns=tuple(segs),
+                           usage_feature_days=fd, revenue_by_day=rv)
+
+    def subset(self, customer_ids, before: pd.Timestamp | None = None):
+        """A :class:`~analysis.data.dataset.Dataset` holding every row of the customers
+        ``customer_ids`` (and the whole base's context, :meth:`base_context`): a partition of
+        chosen customers, read from the Parquet copy with a filter on ``customer_id`` (the
+        validated types kept). With ``before``, cut there (:meth:`Dataset.before`)."""
+        from analysis.data.dataset import Dataset
+
+        ids = sorted({str(i) for i in pd.Series(customer_ids).dropna()})
+        tables: dict[str, pd.DataFrame] = {}
+        for name in self.tables:
+            if name in self._frames:
+                frame = self._frames[name]
+                tables[name] = frame.loc[frame["customer_id"].astype("string").isin(ids)].reset_index(drop=True)
+            else:
+                parts = [pq.read_table(f, filters=[("customer_id", "in", ids)]).to_pandas() if ids else
+                         pq.read_table(f).schema.empty_table().to_pandas() for f in self._files[name]]
+                tables[name] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        ds = Dataset(**tables, config=self.config, report=self.report, path=self.path,
+                     observed_from=self.observed_from, observed_until=self.observed_until,
+                     base=self.base_context(before))
+        return ds if before is None else ds.before(before)
 
 
 def interactions_sql(wh: Warehouse, kinds: tuple[str, ...] | None = None) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "complete_months",
     "status_sql",
     "status_at",
+    "lost_clients",
     "email_kpis",
     "customer_kpis",
     "base_summary",
@@ -141,6 +142,22 @@ def status_at(wh: Warehouse, dates, horizon_days: int | None = None,
     cut = check_as_of(as_of) if as_of is not None else idx.max() + pd.Timedelta(days=1)
     name = _register(wh, "_status_dates", pd.DataFrame({"as_of": idx}))
     out = wh.query(status_sql(wh, name, cut, horizon_days) + " ORDER BY as_of, customer_id")
+    out["customer_id"] = out["customer_id"].astype("string")
+    for col in ("as_of", "signup_date", "last_interaction", "churn_date"):
+        out[col] = out[col].astype("datetime64[ns]")
+    out["lost"] = out["lost"].astype(bool)
+    return out
+
+
+def lost_clients(wh: Warehouse, as_of: str | pd.Timestamp, n: int | None = None,
+                 horizon_days: int | None = None) -> pd.DataFrame:
+    """:func:`analysis.metrics.lifecycle.lost_clients` in SQL: the rows of :func:`status_at` at
+    ``as_of`` of the clients lost before it, most recent churn first (the last ``n`` if given)."""
+    cut = check_as_of(as_of)
+    name = _register(wh, "_lost_dates", pd.DataFrame({"as_of": [cut]}))
+    limit = f" LIMIT {int(n)}" if n else ""
+    out = wh.query(f"SELECT * FROM ({status_sql(wh, name, cut, horizon_days)}) WHERE lost "
+                   f"ORDER BY churn_date DESC, customer_id{limit}")
     out["customer_id"] = out["customer_id"].astype("string")
     for col in ("as_of", "signup_date", "last_interaction", "churn_date"):
         out[col] = out[col].astype("datetime64[ns]")
