@@ -225,3 +225,18 @@ def test_retro_audit_over_the_warehouse_equals_pandas(sample):
             assert np.isnan(w), k
         else:
             assert v == w or v == pytest.approx(w, rel=1e-9), k
+
+
+def test_warehouse_over_the_bucketed_copy(tmp_path, monkeypatch):
+    """Over #16a's bucketed validated copy (three buckets): the same KPIs as in memory."""
+    from analysis.data.partitions import load_partitioned
+    from notebook_runs import tiny_base
+
+    monkeypatch.setenv("CHURN_RADAR_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tiny_base(tmp_path / "base")
+    ds = analysis.load(folder, cache=False)
+    wh = Warehouse.from_partitioned(load_partitioned(folder, n_buckets=3))
+    assert {t: wh.rows(t) for t in wh.tables} == {t: len(f) for t, f in ds.tables.items()}
+    _same_dataclass(kpis.base_health(ds, AS_OF), kpis.base_health(wh, AS_OF))
+    sub = wh.subset(["c1", "c4"])
+    assert sorted(sub.customers["customer_id"]) == ["c1", "c4"] and len(sub.orders) == 2

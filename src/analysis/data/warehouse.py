@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
+from analysis.data.cache import _valid as _valid_entry
 from analysis.data.cache import dataset_hash, entry_dir
 from analysis.data.config import DatasetConfig, read_config
 from analysis.data.personal import detect_personal_columns
@@ -161,24 +162,53 @@ class Warehouse:
         return wh
 
     @classmethod
+    def from_partitioned(cls, pds) -> Warehouse:
+        """A warehouse over a bucketed validated copy
+        (:class:`~analysis.data.partitions.PartitionedDataset`): one view per table over its
+        bucket files."""
+        con = cls._connect()
+        names, files = [], {}
+        for name in sorted(pds.tables, key=lambda t: list(TABLES).index(t) if t in TABLES else len(TABLES)):
+            parts = pds.table_files(name)
+            if not parts:
+                raise DataError(f"{pds.entry}: table '{name}' has no bucket file.")
+            listed = ", ".join(_literal(p) for p in parts)
+            con.execute(f"CREATE VIEW {_quote(name)} AS SELECT * FROM read_parquet([{listed}])")
+            names.append(name)
+            files[name] = parts
+        wh = cls(con, tuple(names), pds.config, pds.observed_from, pds.observed_until, pds.path,
+                 personal=list(pds.base.personal_columns), report=pds.report)
+        wh._files = files
+        return wh
+
+    @classmethod
     def open(cls, data_dir: str | Path) -> Warehouse:
         """The warehouse of the dataset folder ``data_dir``, over its validated copy.
 
-        The export is validated first (and its copy written) when no copy of its current
-        content exists, exactly as :func:`analysis.load` does; a folder whose copy cannot be
-        written (a read-only place) is served from the validated frames in memory.
+        An existing validated copy of the current content is used as it is (one Parquet file
+        per table). Otherwise the export is validated first: bucket by bucket into the
+        bucketed copy (:func:`analysis.data.partitions.load_partitioned`, memory bounded by a
+        bucket) when it needs more than one bucket, else as :func:`analysis.load` does; a
+        folder whose copy cannot be written (a read-only place) is served from the validated
+        frames in memory.
         """
-        from analysis.data.dataset import load  # the loader is above the cache; imported on use
+        from analysis.data.dataset import load  # the loaders are above the cache; imported on use
+        from analysis.data.partitions import choose_buckets, estimate_rows, load_partitioned
 
         folder = Path(data_dir)
         config = read_config(folder) if folder.is_dir() else None
         if config is None:
             raise DataError(f"{folder}: not a folder. A dataset is a folder of CSV or Parquet tables.")
         entry = entry_dir(folder, dataset_hash(folder))
-        if not (entry / "entry.json").exists():
-            ds = load(folder)
-            if not (entry / "entry.json").exists():
-                return cls.from_dataset(ds)
+        if _valid_entry(entry):
+            return cls.from_entry(entry, config, folder)
+        eng = getattr(config, "engine", None)
+        if getattr(eng, "buckets", None) or choose_buckets(estimate_rows(folder, config),
+                                                           getattr(eng, "rows_per_bucket", None)) > 1:
+            return cls.from_partitioned(load_partitioned(folder))
+        ds = load(folder)
+        if not _valid_entry(entry):
+            return cls.from_dataset(ds)
         return cls.from_entry(entry, config, folder)
 
     # ------------------------------------------------------------------ questions
@@ -286,6 +316,7 @@ class Warehouse:
             else:
                 parts = [pq.read_table(f, filters=[("customer_id", "in", ids)]).to_pandas() if ids else
                          pq.read_table(f).schema.empty_table().to_pandas() for f in self._files[name]]
+                parts = [p for p in parts if len(p)] or parts[:1]
                 tables[name] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         ds = Dataset(**tables, config=self.config, report=self.report, path=self.path,
                      observed_from=self.observed_from, observed_until=self.observed_until,
