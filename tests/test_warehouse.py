@@ -229,8 +229,9 @@ def test_retro_audit_over_the_warehouse_equals_pandas(sample):
 
 def test_warehouse_over_the_bucketed_copy(tmp_path, monkeypatch):
     """Over #16a's bucketed validated copy (three buckets): the same KPIs as in memory."""
-    from analysis.data.partitions import load_partitioned
     from notebook_runs import tiny_base
+
+    from analysis.data.partitions import load_partitioned
 
     monkeypatch.setenv("CHURN_RADAR_CACHE_DIR", str(tmp_path / "cache"))
     folder = tiny_base(tmp_path / "base")
