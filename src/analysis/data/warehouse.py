@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from analysis.data.cache import _valid as _valid_entry
 from analysis.data.cache import dataset_hash, entry_dir
-from analysis.data.config import DatasetConfig, read_config
+from analysis.data.config import DatasetConfig, read_config, warn_undeclared_business_model
 from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import find_table_file
 from analysis.data.schema import TABLES
@@ -201,7 +201,11 @@ class Warehouse:
             raise DataError(f"{folder}: not a folder. A dataset is a folder of CSV or Parquet tables.")
         entry = entry_dir(folder, dataset_hash(folder))
         if _valid_entry(entry):
-            return cls.from_entry(entry, config, folder)
+            wh = cls.from_entry(entry, config, folder)
+            if config.business_model == "contractual":  # as analysis.load warns
+                n = wh.query("SELECT count(churn_date) AS n FROM customers")["n"].iloc[0]
+                warn_undeclared_business_model(folder, bool(n))
+            return wh
         eng = getattr(config, "engine", None)
         if getattr(eng, "buckets", None) or choose_buckets(estimate_rows(folder, config),
                                                            getattr(eng, "rows_per_bucket", None)) > 1:
@@ -248,6 +252,18 @@ class Warehouse:
     def has_amounts(self) -> bool:
         """True if orders carry an amount (as :attr:`Dataset.has_amounts`)."""
         return self.has("orders") and "amount" in self.columns("orders")
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """The whole customers table (one row per customer, validated types), read once."""
+        if "_customers" not in self.__dict__:
+            if "customers" in self._frames:
+                self._customers = self._frames["customers"]
+            else:
+                parts = [pq.read_table(f).to_pandas() for f in self._files.get("customers", [])]
+                parts = [p for p in parts if len(p)] or parts[:1]
+                self._customers = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return self._customers
 
     def personal_columns(self) -> list[str]:
         """Customer attributes holding personal data (as :meth:`Dataset.personal_columns`:
