@@ -133,7 +133,7 @@ def main() -> None:
         status, sec, mb = timed([py, "-m", "analysis", "validate", str(folder)], args.timeout, env)
         print(f"validate      {status:>24}  {sec:7.1f} s  peak {mb:8,.0f} MB", flush=True)
         total, peak = sec, mb
-        nb_dir = Path(__file__).resolve().parents[1] / "notebooks"
+        from analysis.paths import NOTEBOOKS_DIR as nb_dir  # the notebooks of the package run
         for nb in [n.strip() for n in args.only.split(",") if n.strip()]:
             path = next(nb_dir.glob(f"{nb}_*.ipynb"))
             out = Path(tmp) / f"run-{nb}"

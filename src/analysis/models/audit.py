@@ -632,17 +632,31 @@ def _match_retained_sql(wh: Warehouse, cases: pd.DataFrame, as_of: pd.Timestamp,
                    {_band_sql(_days_sql('CAST(k.ref_date AS TIMESTAMP)', 'cu.signup_date'), tenure_bands)} AS tenure_band,
                    coalesce(t.value_tier, 'none') AS value_tier
             FROM _match_cases k LEFT JOIN customers cu ON cu.customer_id = k.case_id
-            LEFT JOIN tier t ON t.start = CAST(k.start AS TIMESTAMP) AND t.customer_id = k.case_id)
-        SELECT cs.case_id, cand.customer_id, cs.ref_date, cs.tenure_band, cs.value_tier
-        FROM cs JOIN cand USING (ref_date, tenure_band, value_tier)
-        WHERE cand.customer_id <> cs.case_id
-        ORDER BY cs.case_id, cand.customer_id"""
-    pairs = wh.query(sql)
+            LEFT JOIN tier t ON t.start = CAST(k.start AS TIMESTAMP) AND t.customer_id = k.case_id),
+        num AS (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS cust_no FROM customers)
+        """
+    # the cases in case_id order, then their candidate pairs as two integer codes in (case_id,
+    # customer_id) order: the order of the pairs a Dataset gives, at 16 bytes a pair
+    cases_sql = ("SELECT case_id, ref_date, tenure_band, value_tier, "
+                 "row_number() OVER (ORDER BY case_id) AS case_no FROM cs")
+    cs = wh.query(sql + cases_sql + " ORDER BY case_no")
+    wh.con.register("_match_cs", cs)
+    pairs = wh.query(sql + """
+        SELECT k.case_no, num.cust_no
+        FROM _match_cs k JOIN cand ON cand.ref_date = CAST(k.ref_date AS TIMESTAMP)
+             AND cand.tenure_band = k.tenure_band AND cand.value_tier = k.value_tier
+        JOIN num ON num.customer_id = cand.customer_id
+        WHERE cand.customer_id <> k.case_id
+        ORDER BY k.case_no, num.cust_no""")
     rng = np.random.default_rng(random_state)
     pairs["_key"] = rng.random(len(pairs))
-    pairs["_draw"] = pairs.groupby("case_id", sort=False)["_key"].rank(method="first")
-    chosen = pairs.loc[pairs["_draw"] <= int(ratio)].sort_values(["case_id", "_draw"], kind="stable")
-    out = chosen[["customer_id", "ref_date", "case_id", "tenure_band", "value_tier"]].reset_index(drop=True)
+    pairs["_draw"] = pairs.groupby("case_no", sort=False)["_key"].rank(method="first")
+    chosen = pairs.loc[pairs["_draw"] <= int(ratio)].sort_values(["case_no", "_draw"], kind="stable")
+    del pairs
+    wh.con.register("_match_chosen", chosen[["cust_no"]].drop_duplicates())
+    ids = wh.query(sql + "SELECT num.cust_no, num.customer_id FROM num JOIN _match_chosen c USING (cust_no)")
+    out = chosen[["case_no", "cust_no"]].merge(ids, on="cust_no", how="left").merge(cs, on="case_no", how="left")
+    out = out[["customer_id", "ref_date", "case_id", "tenure_band", "value_tier"]].reset_index(drop=True)
     for col in ("customer_id", "case_id", "tenure_band", "value_tier"):
         out[col] = out[col].astype("string")
     out["ref_date"] = out["ref_date"].astype("datetime64[ns]")
