@@ -25,6 +25,7 @@ those functions ask (``config``, ``observed_from``, ``observed_until``, :meth:`h
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,9 @@ __all__ = ["Warehouse", "interactions_sql"]
 
 #: Threads DuckDB may use (the machine is shared; the partitioned engine runs beside it).
 THREADS = 2
+#: Memory DuckDB may hold before it spills to its temporary folder (joins, sorts and
+#: aggregates over every event stay within it whatever the size of the base).
+MEMORY_LIMIT = "3GB"
 
 
 def _quote(name: str) -> str:
@@ -92,6 +96,8 @@ class Warehouse:
     def _connect() -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(database=":memory:")
         con.execute(f"SET threads = {THREADS}")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = {_literal(Path(tempfile.gettempdir()) / 'churn-radar-duckdb')}")
         con.execute("SET preserve_insertion_order = false")
         return con
 
