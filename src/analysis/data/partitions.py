@@ -529,7 +529,7 @@ def _open(folder: Path, meta: dict, config: DatasetConfig, data_dir: Path) -> Pa
 
 
 def load_partitioned(path: str | Path, n_buckets: int | None = None, rows_per_bucket: int | None = None,
-                     *, progress=None) -> PartitionedDataset:
+                     *, progress=None, workers: int = 1) -> PartitionedDataset:
     """The export in folder ``path`` validated into buckets of customers (cached).
 
     The first call for an export's content (and number of buckets) reads the export once
@@ -543,6 +543,8 @@ def load_partitioned(path: str | Path, n_buckets: int | None = None, rows_per_bu
         :func:`choose_buckets` of :func:`estimate_rows` with ``rows_per_bucket`` (default
         ``engine.rows_per_bucket``, else :data:`DEFAULT_ROWS_PER_BUCKET`).
     progress : optional callable receiving one line of text per step.
+    workers : processes validating buckets at once (1: this process only; each worker holds
+        one bucket, so peak memory grows with it).
 
     Raises
     ------
@@ -571,7 +573,7 @@ def load_partitioned(path: str | Path, n_buckets: int | None = None, rows_per_bu
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-{content[:16]}-{uuid.uuid4().hex}"
     try:
-        meta = _write(folder, config, n, tmp, say)
+        meta = _write(folder, config, n, tmp, say, workers)
         meta["content_sha256"] = content
         (tmp / _ENTRY).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
         if final.exists():
@@ -589,7 +591,59 @@ def load_partitioned(path: str | Path, n_buckets: int | None = None, rows_per_bu
     return _open(final, _read_meta(final) or meta, config, folder)
 
 
-def _write(folder: Path, config: DatasetConfig, n: int, out: Path, say) -> dict:
+def _map(func, tasks: list, workers: int):
+    """``func`` over ``tasks`` in order: in this process, or in ``workers`` processes
+    (spawned: a fresh interpreter each; results come back in task order)."""
+    if workers <= 1 or len(tasks) <= 1:
+        yield from map(func, tasks)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(func, tasks)
+
+
+def _validate_bucket(task: tuple) -> tuple:
+    """Validate one bucket's raw rows and write its tables and quarantine (a worker task)."""
+    folder, config, found, external, work, out, b = task
+    raw, rows = {}, {}
+    for t, (fname, detected, is_csv, _) in found.items():
+        tab = pq.read_table(work / t / f"bucket-{b:04d}.parquet")
+        rows[t] = tab.column("_source_row").to_numpy()
+        tab = tab.drop_columns(["_source_row"])
+        frame = tab.to_pandas(types_mapper=_ARROW_STRINGS.get) if is_csv else tab.to_pandas()
+        raw[t] = (frame, fname, detected)
+    ds = _assemble(raw, config, folder, external)
+    for t, rep in ds.report.tables.items():
+        if t in rows:
+            rep.notes = [_remap_rows(x, rows[t]) for x in rep.notes]
+    for t, frame in ds.tables.items():
+        tcol = TABLES[t].time_column
+        keys = ["customer_id"] + ([tcol] if tcol and tcol in frame.columns else [])
+        frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False),
+                       out / "tables" / t / f"bucket-{b:04d}.parquet")
+    for t, q in ds.report.quarantine.items():
+        q = q.copy()
+        if "source_row" in q.columns and t in rows and len(q):
+            local = pd.to_numeric(q["source_row"], errors="coerce")
+            ok = local.notna().to_numpy()
+            fixed = np.full(len(q), np.nan)
+            fixed[ok] = rows[t][local[ok].astype(np.int64).to_numpy() - 2] + 2
+            q["source_row"] = pd.array(fixed, dtype="Int64")
+        q = q.reset_index(drop=True)
+        try:
+            table = pa.Table.from_pandas(q, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            table = pa.Table.from_pandas(q.astype("string"), preserve_index=False)
+        pq.write_table(table, out / "quarantine" / t / f"bucket-{b:04d}.parquet")
+    fd, rv = _base_parts(ds)
+    ds.report.quarantine = {}
+    return ds.report, fd, rv, ds.observed_from, ds.observed_until
+
+
+def _write(folder: Path, config: DatasetConfig, n: int, out: Path, say, workers: int = 1) -> dict:
     """Split, validate per bucket and write the bucketed copy into ``out``; return entry.json."""
     work = out / "raw"
     work.mkdir(parents=True)
@@ -599,54 +653,22 @@ def _write(folder: Path, config: DatasetConfig, n: int, out: Path, say) -> dict:
         _assemble({}, config, folder)  # raises the "no activity table" error
     external = frozenset(t for t, v in found.items()
                          if not Path(v[0]).resolve().is_relative_to(folder.resolve()))
-    reports: list[ValidationReport] = []
-    fds, rvs = [], []
-    lo = hi = None
     for t in found:
         (out / "tables" / t).mkdir(parents=True)
         (out / "quarantine" / t).mkdir(parents=True)
     (out / "tables" / "customers").mkdir(parents=True, exist_ok=True)
     (out / "quarantine" / "customers").mkdir(parents=True, exist_ok=True)
-    for b in range(n):
-        raw, rows = {}, {}
-        for t, (fname, detected, is_csv, _) in found.items():
-            tab = pq.read_table(work / t / f"bucket-{b:04d}.parquet")
-            rows[t] = tab.column("_source_row").to_numpy()
-            tab = tab.drop_columns(["_source_row"])
-            frame = tab.to_pandas(types_mapper=_ARROW_STRINGS.get) if is_csv else tab.to_pandas()
-            raw[t] = (frame, fname, detected)
-        ds = _assemble(raw, config, folder, external)
-        for t, rep in ds.report.tables.items():
-            if t in rows:
-                rep.notes = [_remap_rows(x, rows[t]) for x in rep.notes]
-        for t, frame in ds.tables.items():
-            tcol = TABLES[t].time_column
-            keys = ["customer_id"] + ([tcol] if tcol and tcol in frame.columns else [])
-            frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False),
-                           out / "tables" / t / f"bucket-{b:04d}.parquet")
-        for t, q in ds.report.quarantine.items():
-            q = q.copy()
-            if "source_row" in q.columns and t in rows and len(q):
-                local = pd.to_numeric(q["source_row"], errors="coerce")
-                ok = local.notna().to_numpy()
-                fixed = np.full(len(q), np.nan)
-                fixed[ok] = rows[t][local[ok].astype(np.int64).to_numpy() - 2] + 2
-                q["source_row"] = pd.array(fixed, dtype="Int64")
-            q = q.reset_index(drop=True)
-            try:
-                table = pa.Table.from_pandas(q, preserve_index=False)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                table = pa.Table.from_pandas(q.astype("string"), preserve_index=False)
-            pq.write_table(table, out / "quarantine" / t / f"bucket-{b:04d}.parquet")
-        fd, rv = _base_parts(ds)
+    reports: list[ValidationReport] = []
+    fds, rvs = [], []
+    lo = hi = None
+    tasks = [(folder, config, found, external, work, out, b) for b in range(n)]
+    for b, (report, fd, rv, first, last) in enumerate(_map(_validate_bucket, tasks, workers)):
         fds.append(fd)
         rvs.append(rv)
-        if ds.observed_from is not None:
-            lo = ds.observed_from if lo is None else min(lo, ds.observed_from)
-            hi = ds.observed_until if hi is None else max(hi, ds.observed_until)
-        ds.report.quarantine = {}
-        reports.append(ds.report)
+        if first is not None:
+            lo = first if lo is None else min(lo, first)
+            hi = last if hi is None else max(hi, last)
+        reports.append(report)
         say(f"validated    bucket {b + 1}/{n}")
     shutil.rmtree(work, ignore_errors=True)
     tables = sorted(reports[0].tables)

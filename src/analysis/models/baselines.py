@@ -186,6 +186,22 @@ class BGNBDBaseline:
             f"{[tr['penalizer'] for tr in self.tries_]}); the purchase history before the snapshot is "
             "too short or too irregular.", reason)
 
+    def __getstate__(self) -> dict:
+        """Picklable (sent to worker processes, broadcast by Spark): the fitted
+        ``lifetimes`` object holds lambdas, so only its four parameters travel."""
+        state = dict(self.__dict__)
+        state.pop("model_", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "params_" in state:
+            from lifetimes import BetaGeoFitter
+
+            model = BetaGeoFitter(penalizer_coef=state.get("penalizer_", 0.0))
+            model.params_ = pd.Series(state["params_"])
+            self.model_ = model
+
     def p_no_purchase(self, summary: pd.DataFrame, t: float) -> pd.Series:
         """Probability of no purchase in the next ``t`` units, per row of ``summary``.
 

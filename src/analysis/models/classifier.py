@@ -76,7 +76,7 @@ __all__ = [
     "evaluate_scores", "informative_columns", "Backtest", "backtest", "backtest_on_rows", "ScoreResult", "score", "SCORE_COLUMNS",
     "REASON_RULES", "REASON_COLUMNS", "reason_codes", "customer_value", "list_overlap", "POPULATIONS",
     "ACTIVE_DAYS", "forward_evaluation", "forward_summary", "population_metrics", "resolve_run_parameters",
-    "score_rows", "call_order", "fit_final_model",
+    "score_rows", "call_order", "fit_final_model", "forward_metrics",
 ]
 
 MODEL_KINDS = ("logit", "hgb")
@@ -691,6 +691,8 @@ class ScoreResult:
     capacity, horizon_days, as_of : the parameters used.
     bgnbd_fits : BG/NBD fit records of every date used (snapshots and ``as_of``).
     n_known : customers known at ``as_of`` (signed up before it).
+    training_rows, labelled_rows, training_cap : the partitioned engines' capped training
+        sample (:mod:`analysis.models.partitioned`); None in memory.
     """
 
     scores: pd.DataFrame
@@ -703,6 +705,11 @@ class ScoreResult:
     as_of: pd.Timestamp
     bgnbd_fits: list[dict] = field(default_factory=list)
     n_known: int = 0
+    #: partitioned engines only: rows of the training sample, labelled snapshot rows of the
+    #: base, and the cap (None: the in-memory path, where the fit alone is capped)
+    training_rows: int | None = None
+    labelled_rows: int | None = None
+    training_cap: int | None = None
 
     @property
     def call_list(self) -> pd.DataFrame:
@@ -729,6 +736,8 @@ class ScoreResult:
             "n_by_action": {str(k): int(v) for k, v in actions.items()},
             "n_priority_1": int(self.scores["priority"].eq("P1").sum()),
             "top_priorities": top.to_dict(orient="records"),
+            **({"training_rows": self.training_rows, "labelled_rows": self.labelled_rows,
+                "training_cap": self.training_cap} if self.training_rows is not None else {}),
         }
 
 
@@ -902,7 +911,13 @@ def forward_evaluation(ds: Dataset, result: ScoreResult) -> pd.DataFrame | None:
     end = cut + pd.Timedelta(days=h)
     if ds.observed_until is None or ds.observed_until + pd.Timedelta(days=1) < end:
         return None
-    lab = labels(ds, [cut], h, end)
+    return forward_metrics(result, labels(ds, [cut], h, end))
+
+
+def forward_metrics(result: ScoreResult, lab: pd.DataFrame) -> pd.DataFrame:
+    """:func:`forward_evaluation` given the labels at ``as_of`` (``as_of``, ``customer_id``,
+    ``label``; gathered per partition by the partitioned engines)."""
+    cut = result.as_of
     rows = result.matrix[["customer_id", "days_since_last", "churn_probability"]
                          + (["bgnbd_expected_purchases"] if "bgnbd_expected_purchases" in result.matrix else [])]
     rows = rows.assign(as_of=cut).merge(lab, on=KEYS, how="inner")
