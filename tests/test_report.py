@@ -187,12 +187,14 @@ def test_client_notebook_strips_code_cells_and_tracebacks():
     client = _client_notebook(_executed_notebook(), "fr", failure="ValueError: boom")
     # failure note, intro markdown, the cell with stdout, the error cell; nothing else
     assert [c.cell_type for c in client.cells] == ["markdown", "markdown", "code", "code"]
-    assert "n'a pas pu être produite : ValueError: boom" in client.cells[0].source
+    assert ("n'a pas pu être produite : une erreur inattendue du programme \\(détail technique, en anglais : "
+            "ValueError: boom\\)") in client.cells[0].source  # the error in French words (Markdown-escaped)
     assert [o.output_type for o in client.cells[2].outputs] == ["stream"]
     assert client.cells[2].outputs[0].name == "stdout"
     err = client.cells[3].outputs[0]
     assert err.output_type == "display_data"
-    assert "L&#x27;analyse s&#x27;est arrêtée ici : ValueError: boom" in err.data["text/html"]
+    assert ("L&#x27;analyse s&#x27;est arrêtée ici : une erreur inattendue du programme (détail technique, "
+            "en anglais : ValueError: boom)") in err.data["text/html"]
 
 
 def test_export_html_no_code_title_language(tmp_path):
@@ -204,7 +206,8 @@ def test_export_html_no_code_title_language(tmp_path):
     assert '<html lang="en"' in page and "<title>Santé de la base</title>" in page
     _code_free(page)
     assert "import analysis deprecated" not in page  # stderr dropped
-    assert "This section could not be completed: ValueError: boom." in page
+    assert ("This section could not be completed: an unexpected error of the program (technical detail: "
+            "ValueError: boom).") in page
     assert "hello" in page
     assert "sidecar_repr" not in page and "analyst-only note" not in page  # remove-output / remove_cell tags
 

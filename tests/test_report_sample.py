@@ -124,6 +124,50 @@ def test_report_validates_the_export_once(sample_report):
     assert all(n["status"] == "ok" for n in manifest["notebooks"])
 
 
+def test_report_pages_and_summary_agree(sample_report):
+    """Issue 14b: one source per figure, no contradiction between the summary and the pages."""
+    import html as html_lib
+
+    from analysis.reporting.i18n import dataset_title, fmt_kpi
+    from analysis.reporting.summary import executive_summary
+
+    run = sample_report.run_dir
+    pages = {p.stem: html_lib.unescape(p.read_text(encoding="utf-8")).replace("\u202f", " ").replace("\xa0", " ")
+             for p in run.glob("*.html")}  # client tables keep French numbers together with no-break spaces
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    base = summary["01_base_health"]
+    # the month's revenue: the same euro in the index and on page 01 (4 260 387 €, not 4 260 390 €)
+    revenue = fmt_kpi("revenue", base["kpis_month"]["revenue"], "fr")
+    assert revenue.endswith("387 €") and revenue in pages["index"] and revenue in pages["01_base_health"]
+    # 03 says why it follows fewer customers than the export holds
+    decay = summary["03_cohort_decay"]
+    assert decay["n_signed_up"] == base["customers"] == 3000
+    assert decay["n_customers"] == 3000 - decay["n_lost_before_export"] and decay["n_lost_before_export"] > 0
+    assert (f"L'export compte 3 000 clients ; {decay['n_lost_before_export']} d'entre eux sont partis au plus "
+            f"tard le premier jour de l'export") in pages["03_cohort_decay"]
+    # the quarantined rows are an alert: no decision says there is none, on the index or on 01
+    assert base["quarantined_rows"] > 0
+    for page in (pages["index"], pages["01_base_health"]):
+        assert t("kpi_decision_keep_course", "fr") not in page and t("bh_alerts_none", "fr") not in page
+        assert f"{base['quarantined_rows']} lignes de l'export ont été mises de côté" in page
+    # every reason shows a visible change
+    for name in ("index", "04_churn_risk"):
+        assert "0,0 % à 0,0 %" not in pages[name], name
+    # the model's lead over each baseline carries its interval (index and 04)
+    lead = summary["04_churn_risk"]["auc_vs_baselines"]
+    assert set(lead) == {"recency", "bgnbd"} and all(c["low"] <= c["diff"] <= c["high"] for c in lead.values())
+    assert "Avance du modèle, en fois sur 100 : " in pages["index"] and "(intervalle à 95 % : " in pages["index"]
+    assert "bootstrap sur" in pages["04_churn_risk"]
+    # the same figures in English: English words and spacing, the dataset's English title (the
+    # priorities' reasons are words of the run's own language in its sidecar: French here)
+    es = executive_summary(summary, "en")
+    words = " ".join([*es["headline"], *es["alerts"], *es["audit"], *es["decay"], *es["risk"], *es["decisions"],
+                      *es["appendix"], *(c for row in es["priorities"] for c in row[:-1])])
+    for french in (" %", " : ", " ; ", "é", "è", "à ", "fois sur", "clients perdus", "0.0% to 0.0%"):
+        assert french not in words, french
+    assert dataset_title(load(SAMPLE_DIR).config, "en") == "Churn Radar sample: B2B software publisher (synthetic)"
+
+
 def test_report_on_sample_twice(sample_report):
     # last of this module: --force moves the shared run aside (to <as_of>.previous-1)
     first, out = sample_report.result, sample_report.out
@@ -133,3 +177,4 @@ def test_report_on_sample_twice(sample_report):
     assert (second.run_dir / "summary.json").read_bytes() == summary
     assert (out / f"{sample_report.as_of}.previous-1" / "summary.json").read_bytes() == summary
     assert second.manifest["dataset"]["content_sha256"] == first.manifest["dataset"]["content_sha256"]
+

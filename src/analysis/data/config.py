@@ -4,7 +4,9 @@ Every key is optional; without the file, sensible defaults and detection apply.
 
 .. code-block:: yaml
 
-    name: Acme SaaS export           # shown in reports
+    name: Acme SaaS export           # shown in reports written in `language`
+    title: {fr: Export Acme SaaS, en: Acme SaaS export}   # optional: the title per report
+                                     # language (else a neutral translated title)
     business_model: contractual      # or non_contractual (lost = inactive past the horizon)
     currency: EUR
     language: fr                     # report language, fr or en
@@ -385,10 +387,13 @@ class KeyResult:
 
 @dataclass(frozen=True)
 class Objective:
-    """An objective (free text, shown escaped) and its key results."""
+    """An objective (free text, shown escaped) and its key results. ``objective:`` may also be
+    one text per report language (``{fr: ..., en: ...}``, kept in ``titles``); ``objective`` is
+    then the text in the dataset's ``language`` (else the first one given)."""
 
     objective: str
     key_results: tuple[KeyResult, ...] = ()
+    titles: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -419,6 +424,30 @@ class DatasetConfig:
     #: how large bases are processed (issue 16)
     engine: EngineConfig = field(default_factory=EngineConfig)
     source: str | None = None  # path of the dataset.yml read, if any
+    #: ``title:`` of dataset.yml, the dataset's title per report language (``{"fr": ..., "en": ...}``).
+    title: dict[str, str] = field(default_factory=dict)
+
+    def title_in(self, lang: str) -> str | None:
+        """The dataset's title for a report in ``lang``: ``title.<lang>``, else ``name`` when the
+        dataset's ``language`` is ``lang`` (the name is written in that language), else None (the
+        report shows a neutral title in its own language). Without dataset.yml, the name is the
+        folder's, shown in every language."""
+        if self.title.get(lang):
+            return self.title[lang]
+        if self.name != "dataset" and (lang == self.language or self.source is None):
+            return self.name  # written in the dataset's language, or a folder name (no dataset.yml)
+        return None
+
+    def objective_in(self, objective: str, lang: str) -> str | None:
+        """The objective written ``objective`` (as in :attr:`Objective.objective`) for a report in
+        ``lang``: its ``lang`` text, else the text itself when the dataset's ``language`` is
+        ``lang``, else None (the report names it neutrally)."""
+        for o in self.objectives:
+            if o.objective == objective:
+                if o.titles.get(lang):
+                    return o.titles[lang]
+                return objective if lang == self.language and not o.titles else None
+        return objective if lang == self.language else None
 
     def campaign(self, campaign_id: str | None) -> CampaignConfig:
         """Metadata of ``campaign_id``: its own entry, else ``default``, else the defaults."""
@@ -524,6 +553,17 @@ def _personal_columns(value: Any) -> tuple[str, ...]:
     return tuple(str(v).strip() for v in value if str(v).strip())
 
 
+def _check_title(value: Any, language: str, where: str = "title") -> dict[str, str]:
+    """``title`` (or ``where``): one text (in the dataset's ``language``) or ``{fr: ..., en: ...}``."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return {language: str(value)}
+    if isinstance(value, dict) and value and set(map(str, value)) <= set(LANGUAGES) \
+            and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value.values()):
+        return {str(k): str(v) for k, v in value.items()}
+    raise ConfigError(f"dataset.yml: {where} is {_shown(value)}; expected a text, or one text per report "
+                      f"language such as {{fr: Export Acme, en: Acme export}} (languages: {', '.join(LANGUAGES)}).")
+
+
 def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfig:
     """Build a :class:`DatasetConfig` from the parsed YAML mapping, checking every key."""
     raw = _as_dict(raw, "top level")
@@ -537,6 +577,8 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
     for key in ("name", "currency"):
         if raw.get(key) is not None:
             kwargs[key] = str(raw[key])
+    if raw.get("title") is not None:
+        kwargs["title"] = _check_title(raw["title"], str(raw.get("language") or "en"))
     if raw.get("observed_until") is not None:
         kwargs["observed_until"] = _check_date(raw["observed_until"], "observed_until")
     if raw.get("timezone") is not None:
@@ -641,7 +683,7 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
             )
         kwargs["significant_interactions"] = tuple(sig)
     kwargs["campaigns"] = _parse_campaigns(_as_dict(raw.get("campaigns"), "campaigns"))
-    kwargs["objectives"] = _parse_objectives(raw.get("objectives"))
+    kwargs["objectives"] = _parse_objectives(raw.get("objectives"), str(raw.get("language") or "en"))
     return DatasetConfig(**kwargs)
 
 
@@ -717,7 +759,7 @@ def parse_period(period: Any, where: str = "period") -> tuple[str, str, str]:
     return label, start.date().isoformat(), end.date().isoformat()
 
 
-def _parse_objectives(raw: Any) -> tuple[Objective, ...]:
+def _parse_objectives(raw: Any, language: str = "en") -> tuple[Objective, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -750,7 +792,13 @@ def _parse_objectives(raw: Any) -> tuple[Objective, ...]:
             parsed.append(KeyResult(metric=str(kr["metric"]), population=str(kr["population"]),
                                     target=_number(kr["target"], f"{where}.target"),
                                     period=label, start=start, end=end))
-        out.append(Objective(objective=str(obj["objective"]), key_results=tuple(parsed)))
+        text = obj["objective"]
+        if isinstance(text, dict):
+            titles = _check_title(text, language, f"objectives[{i}].objective")
+            text = titles.get(language, next(iter(titles.values())))
+        else:
+            titles = {}
+        out.append(Objective(objective=str(text), key_results=tuple(parsed), titles=titles))
     return tuple(out)
 
 

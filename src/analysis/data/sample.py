@@ -329,8 +329,11 @@ class _Params:
     def dataset_yml(self) -> dict:
         name = ("Échantillon Churn Radar : éditeur de logiciels B2B (synthétique)" if self.contractual
                 else "Échantillon Churn Radar : e-boutique (synthétique)")
+        english = ("Churn Radar sample: B2B software publisher (synthetic)" if self.contractual
+                   else "Churn Radar sample: online shop (synthetic)")
         return {
-            "name": name, "business_model": self.business, "currency": "EUR", "language": "fr",
+            "name": name, "title": {"fr": name, "en": english},
+            "business_model": self.business, "currency": "EUR", "language": "fr",
             "observed_until": self.end.date().isoformat(),
             "personal_columns": ["name", "email", "phone"],
             "campaigns": {"default": {
@@ -338,7 +341,7 @@ class _Params:
                 "fixed_cost": CAMPAIGN_FIXED_COST, "margin_rate": CAMPAIGN_MARGIN,
                 "outcome_window_days": CAMPAIGN_WINDOW_DAYS}},
             "objectives": [{
-                "objective": "Réactiver les acheteurs inactifs",
+                "objective": {"fr": "Réactiver les acheteurs inactifs", "en": "Re-activate the lapsed buyers"},
                 "key_results": [
                     {"metric": "repurchase_rate", "population": "lapsed_buyers", "target": 0.75,
                      "period": f"{(self.end - pd.DateOffset(months=3)).year}-Q{(self.end - pd.DateOffset(months=3)).quarter}"},

@@ -768,6 +768,8 @@ class CohortDecay:
     revenue : revenue retention matrix (None without amounts).
     activity : activity retention matrix.
     contractual, churn_horizon_days, dataset, business_model : from the dataset config.
+    n_signed_up : customers of the export signed up before ``as_of`` (those of the other
+        notebooks); :attr:`n_lost_before_export` of them are not in ``lifetimes``.
     """
 
     as_of: str
@@ -790,6 +792,14 @@ class CohortDecay:
     dataset: str = ""
     business_model: str = "contractual"
     churn_horizon_days: int = 90
+    n_signed_up: int = 0
+
+    @property
+    def n_lost_before_export(self) -> int:
+        """Customers of the export signed up before ``as_of`` but left out of the analysis: lost
+        on or before the export's first event (:func:`customer_lifetimes`), so the cohort views
+        count ``n_signed_up - n_lost_before_export`` customers."""
+        return max(int(self.n_signed_up) - int(len(self.lifetimes)), 0)
 
     @property
     def n_left_truncated(self) -> int:
@@ -801,7 +811,8 @@ class CohortDecay:
         :class:`analysis.reporting.summary.CohortDecayFigures`)."""
         return {**self.summary, "as_of": self.as_of, "dataset": self.dataset,
                 "business_model": self.business_model, "churn_horizon_days": self.churn_horizon_days,
-                "heatmap_metric": self.heat_metric}
+                "heatmap_metric": self.heat_metric, "n_signed_up": int(self.n_signed_up),
+                "n_lost_before_export": self.n_lost_before_export}
 
 
 def cohort_decay(ds: Dataset, as_of, period: str = "M", segment_by: str | None = "auto",
@@ -835,6 +846,7 @@ def cohort_decay(ds: Dataset, as_of, period: str = "M", segment_by: str | None =
                  if ds.has_amounts else None),
         dataset=ds.config.name, business_model=ds.config.business_model,
         churn_horizon_days=int(horizon_days or ds.config.thresholds.churn_horizon_days),
+        n_signed_up=int((ds.customers["signup_date"] < pd.Timestamp(as_of)).sum()),
     )
     if segment is not None:
         out.segment_table, _ = segment_decay(life, segment, 12)

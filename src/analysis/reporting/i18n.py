@@ -26,7 +26,7 @@ import yaml
 from analysis.errors import ConfigError
 
 __all__ = ["LANGUAGES", "t", "reason_label", "texts", "fmt_pct", "fmt_num", "fmt_date", "fmt_money", "fmt_kpi",
-           "is_share_kpi", "check_lang", "plural"]
+           "is_share_kpi", "check_lang", "plural", "dataset_title", "fmt_interval"]
 
 LANGUAGES = ("fr", "en")
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
@@ -184,3 +184,19 @@ def fmt_kpi(key: str, value, lang: str = "en", currency: str = "EUR") -> str:
     if isinstance(value, int) or float(value).is_integer():
         return fmt_num(value, lang)
     return fmt_num(value, lang, 1)
+
+
+def dataset_title(config, lang: str = "en") -> str:
+    """The dataset's title in a report written in ``lang``: ``title.<lang>`` of dataset.yml, else
+    its ``name`` when written in ``lang`` (:meth:`analysis.data.config.DatasetConfig.title_in`),
+    else the neutral ``report_dataset_untitled`` label ("Customer-base export"). Not escaped: the
+    caller escapes it where it is rendered (:func:`analysis.reporting.safety.escape`)."""
+    check_lang(lang)
+    title = config.title_in(lang)
+    return title if title else t("report_dataset_untitled", lang)
+
+
+def fmt_interval(low: str, high: str, lang: str = "en") -> str:
+    """Two formatted bounds as an interval: ``[44 % ; 76 %]`` (fr, a space before the
+    semicolon), ``[44%; 76%]`` (en)."""
+    return f"[{low} ; {high}]" if check_lang(lang) == "fr" else f"[{low}; {high}]"

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from analysis.reporting.client_tables import format_cell
 from analysis.reporting.i18n import check_lang, fmt_kpi, fmt_num, fmt_pct, plural, t
 from analysis.reporting.safety import escape
 from analysis.reporting.tables import kpi_reading
 
 __all__ = ["alert_text", "alert_texts", "alerts_markdown", "decision_text", "decision_texts",
-           "decisions_markdown", "cohort_takeaways"]
+           "decisions_markdown", "cohort_takeaways", "month_alert_texts", "month_decision_texts"]
 
 
 # ----------------------------------------------------------------------------- base health
@@ -56,25 +57,54 @@ def decision_texts(codes: list[str], lang: str = "en") -> list[str]:
     return [decision_text(c, lang) for c in codes]
 
 
+def _month_label(month: Any, lang: str) -> str:
+    """The report month (``2026-10``) as the text of the reports (``octobre 2026`` / ``October 2026``)."""
+    return format_cell(month, "month", lang) if month else "–"
+
+
+def month_alert_texts(figures: Mapping[str, Any], lang: str = "en", currency: str = "EUR") -> list[str]:
+    """The month's alerts as sentences, from the base-health key figures (``alerts``,
+    ``quarantined_rows``): the KPI alerts, then the data-quality alert when validation set
+    rows aside, so that the page and the executive summary list the same alerts."""
+    out = alert_texts(figures.get("alerts") or [], lang, currency)
+    if figures.get("quarantined_rows"):
+        out.append(plural("report_alert_quarantine", figures["quarantined_rows"], lang))
+    return out
+
+
+def month_decision_texts(figures: Mapping[str, Any], lang: str = "en") -> list[str]:
+    """The month's decisions from the base-health key figures (``decisions``, ``quarantined_rows``).
+
+    ``keep_course`` ("no alert this month") is a decision only when nothing else alerted:
+    with rows set aside by validation it reads "no KPI alert; check the N rows set aside
+    first", so no decision contradicts the data-quality alert shown beside it.
+    """
+    n = figures.get("quarantined_rows") or 0
+    return [plural("report_decision_keep_course_quarantine", n, lang) if code == "keep_course" and n
+            else decision_text(code, lang) for code in figures.get("decisions") or []]
+
+
 def alerts_markdown(figures: Mapping[str, Any], lang: str = "en", currency: str = "EUR") -> str:
     """The month's alerts as a Markdown list under its title (or "no alert"), from the
-    base-health key figures (``month``, ``alerts``)."""
-    lines = [f"- {a}" for a in alert_texts(figures["alerts"], lang, currency)] or [t("bh_alerts_none", lang)]
-    return "\n".join([t("bh_alerts_title", lang, month=figures["month"] or "–"), "", *lines])
+    base-health key figures (``month``, ``alerts``, and ``quarantined_rows``: rows set aside by
+    validation are a data-quality alert, as in the executive summary)."""
+    lines = [f"- {a}" for a in month_alert_texts(figures, lang, currency)] or [t("bh_alerts_none", lang)]
+    return "\n".join([t("bh_alerts_title", lang, month=_month_label(figures["month"], lang)), "", *lines])
 
 
 def decisions_markdown(figures: Mapping[str, Any], lang: str = "en") -> str:
     """What changed in the report month and the numbered decisions, from the base-health key
-    figures (``month``, ``kpis_month``, ``kpis_prev_month``, ``alerts``, ``decisions``)."""
+    figures (``month``, ``kpis_month``, ``kpis_prev_month``, ``alerts``, ``decisions``,
+    ``quarantined_rows``); the alert count includes the data-quality alert."""
     now, before = figures["kpis_month"], figures["kpis_prev_month"]
-    lines = [t("bh_decisions_title", lang, month=figures["month"] or "–"), ""]
+    lines = [t("bh_decisions_title", lang, month=_month_label(figures["month"], lang)), ""]
     if figures["month"]:
         change = (now.get("active_customers") or 0) - (before.get("active_customers") or 0)
         lines += [t("bh_changes", lang, active=fmt_num(now.get("active_customers"), lang),
                     active_change=("+" if change > 0 else "") + fmt_num(change, lang),
                     churn=fmt_pct(now.get("churn_rate"), lang),
-                    alerts=plural("table_n_alerts", len(figures["alerts"]), lang)), ""]
-    lines += [f"{i}. {d}" for i, d in enumerate(decision_texts(figures["decisions"], lang), start=1)]
+                    alerts=plural("table_n_alerts", len(month_alert_texts(figures, lang)), lang)), ""]
+    lines += [f"{i}. {d}" for i, d in enumerate(month_decision_texts(figures, lang), start=1)]
     return "\n".join(lines)
 
 

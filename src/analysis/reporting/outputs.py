@@ -14,7 +14,8 @@ never writes into an official month folder. ``churn-radar report`` passes the mo
 Every saved figure also leaves ``figures/<notebook>_<name>.json``: what it shows
 (:func:`analysis.reporting.plots.describe.figure_facts`), from which the client HTML and the
 index write its alt text in the report's language. JSON is written with sorted keys and
-floats rounded to 6 significant digits, so the same run gives the same file.
+floats rounded to 6 significant digits (to the cent from 10 000 on, so amounts keep their
+units), so the same run gives the same file.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ FIGURE_FACTS_MIME = "application/vnd.churn-radar.figure-facts+json"
 
 
 def to_jsonable(value: Any) -> Any:
-    """Plain JSON types for numpy / pandas values; NaN and NA become ``None``."""
+    """Plain JSON types for numpy / pandas values; NaN and NA become ``None``; floats rounded
+    to 6 significant digits, to the cent from 10 000 on (an amount keeps its units)."""
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -59,7 +61,9 @@ def to_jsonable(value: Any) -> Any:
         f = float(value)
         if math.isnan(f) or math.isinf(f):
             return None
-        return float(f"{f:.6g}")
+        # 6 significant digits, but never coarser than cents: an amount of 4 260 387,35 stays
+        # 4260387.35 (not 4260390), so a page and the summary quote the same euro
+        return float(f"{f:.6g}") if abs(f) < 1e4 else round(f, 2)
     if isinstance(value, (pd.Timestamp, datetime, date)):
         return pd.Timestamp(value).date().isoformat() if pd.Timestamp(value).normalize() == pd.Timestamp(value) \
             else pd.Timestamp(value).isoformat()

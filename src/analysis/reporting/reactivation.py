@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, plural, t
+from analysis.reporting.i18n import fmt_date, fmt_interval, fmt_money, fmt_num, fmt_pct, plural, t
 
 __all__ = [
     "balance_markdown",
@@ -102,8 +102,9 @@ def effects_table(effects: pd.DataFrame, lang: str, currency: str = "EUR") -> pd
         return fmt_money(v, lang, currency) if m else fmt_pct(v, lang)
 
     lift = [
-        "–" if pd.isna(a) else (f"{fmt_money(a, lang, currency)} [{fmt_money(lo, lang, currency)} ; {fmt_money(hi, lang, currency)}]"
-                                if m else f"{_pts(a, lang)} [{_pts(lo, lang)} ; {_pts(hi, lang)}]")
+        "–" if pd.isna(a) else (fmt_money(a, lang, currency) + " "
+                                + fmt_interval(fmt_money(lo, lang, currency), fmt_money(hi, lang, currency), lang)
+                                if m else f"{_pts(a, lang)} " + fmt_interval(_pts(lo, lang), _pts(hi, lang), lang))
         for a, lo, hi, m in zip(e["abs_lift"], e["abs_lift_low"], e["abs_lift_high"], money, strict=True)]
     return pd.DataFrame({
         t("rea_col_campaign", lang): e["campaign_id"].map(_e).to_numpy(),
@@ -177,8 +178,21 @@ def _okr_status(r) -> str:
     return "on_track" if r.on_track else "behind"
 
 
-def okr_markdown(progress: pd.DataFrame, lang: str, currency: str = "EUR") -> str:
-    """One line per key result: value against target and status."""
+def objective_title(objective: str, config, lang: str) -> str:
+    """An objective of dataset.yml in the report's language (:meth:`DatasetConfig.objective_in`),
+    else the neutral "Objective N" (N its rank in dataset.yml); the text itself without ``config``."""
+    if config is None:
+        return objective
+    title = config.objective_in(objective, lang)
+    if title:
+        return title
+    rank = next((i for i, o in enumerate(config.objectives, start=1) if o.objective == objective), 1)
+    return t("rea_objective_untitled", lang, n=rank)
+
+
+def okr_markdown(progress: pd.DataFrame, lang: str, currency: str = "EUR", config=None) -> str:
+    """One line per key result: value against target and status; with the dataset's ``config``,
+    each objective in the report's language (:func:`objective_title`)."""
     if progress.empty:
         return t("rea_okr_none", lang)
     lines = []
@@ -189,7 +203,7 @@ def okr_markdown(progress: pd.DataFrame, lang: str, currency: str = "EUR") -> st
         def fmt(v, money=money, rate=rate):
             return fmt_money(v, lang, currency) if money else (fmt_pct(v, lang) if rate else fmt_num(v, lang, 1))
 
-        lines.append(t("rea_okr_line", lang, objective=_e(r.objective), kr=r.kr, metric=t(f"rea_metric_{r.metric}", lang),
+        lines.append(t("rea_okr_line", lang, objective=_e(objective_title(r.objective, config, lang)), kr=r.kr, metric=t(f"rea_metric_{r.metric}", lang),
                        population=_e(r.population), period=_e(r.period), value=fmt(r.value), target=fmt(r.target),
                        status=t(f"rea_okr_status_{_okr_status(r)}", lang)))
     return "\n\n".join(f"- {line}" for line in lines)

@@ -13,21 +13,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.models.auc_compare import compare_to_baselines
 from analysis.models.classifier import ScoreResult
 from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, t
 from analysis.reporting.i18n import texts as all_labels
 
 __all__ = ["reason_text", "scores_table", "backtest_markdown", "metrics_table", "populations_table",
-           "call_list_table", "bgnbd_note", "sidecar_summary", "REASON_FORMATS"]
+           "call_list_table", "bgnbd_note", "sidecar_summary", "REASON_FORMATS", "auc_comparison_text",
+           "signed"]
 
 #: How each value of a reason code is written: ``int`` (whole number), ``pct`` (share as a
-#: whole percentage, absolute), ``pct1`` (share with one decimal).
+#: whole percentage, absolute), ``pct1`` (share with one decimal), ``pct_pair`` (a "from ... to"
+#: pair of shares, with the decimals that show their difference: :func:`_format_pair`).
 REASON_FORMATS: dict[str, dict[str, str]] = {
     "recency": {"days": "int"}, "interval": {"recent": "int", "prev": "int"},
     "frequency": {"pct": "pct"}, "basket": {"pct": "pct"}, "usage": {"pct": "pct"},
-    "share": {"prev": "pct1", "last": "pct1"}, "nps": {"prev": "int", "last": "int"},
+    "share": {"prev": "pct_pair", "last": "pct_pair"}, "nps": {"prev": "int", "last": "int"},
     "detractor": {"last": "int"}, "email": {}, "email_inactive": {},
 }
+
+
+def _fixed_pct(v: pd.Series, digits: int, lang: str) -> pd.Series:
+    """Shares as percentages with ``digits`` decimals (``0,6 %``, ``0.04%``), vectorised."""
+    scale = 10 ** digits
+    w = (100.0 * scale * v).round().astype("Int64")
+    s = (w // scale).astype("string")
+    if digits:
+        s = s + ("," if lang == "fr" else ".") + (w % scale).astype("string").str.zfill(digits)
+    return s + (" %" if lang == "fr" else "%")
 
 
 def _format(values: pd.Series, kind: str, lang: str) -> pd.Series:
@@ -36,9 +49,33 @@ def _format(values: pd.Series, kind: str, lang: str) -> pd.Series:
         return v.round().astype("Int64").astype("string")
     if kind == "pct":
         return (100.0 * v.abs()).round().astype("Int64").astype("string") + (" %" if lang == "fr" else "%")
-    w = (1000.0 * v).round().astype("Int64")
-    s = (w // 10).astype("string") + ("," if lang == "fr" else ".") + (w % 10).astype("string")
-    return s + (" %" if lang == "fr" else "%")
+    return _fixed_pct(v, 1, lang)
+
+
+#: Most decimals :func:`_format_pair` uses; a change still invisible there is dropped.
+PAIR_MAX_DIGITS = 3
+
+
+def _format_pair(a: pd.Series, b: pd.Series, lang: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Two shares of a "from ``a`` to ``b``" reason, each row with the fewest decimals (one to
+    :data:`PAIR_MAX_DIGITS`) at which they differ: ``0,6 % à 0,1 %``, ``0,04 % à 0,01 %``,
+    never ``0,0 % à 0,0 %``. Returns the two texts and a mask of the rows whose change is
+    visible (False: equal even at :data:`PAIR_MAX_DIGITS` decimals, the reason is not shown)."""
+    x = pd.to_numeric(a, errors="coerce").astype("float64")
+    y = pd.to_numeric(b, errors="coerce").astype("float64")
+    digits = pd.Series(PAIR_MAX_DIGITS, index=x.index)
+    for d in range(PAIR_MAX_DIGITS, 0, -1):  # a few precisions, each vectorised over customers
+        differ = (100 * 10 ** d * x).round() != (100 * 10 ** d * y).round()
+        digits = digits.where(~differ, d)
+    top = 10 ** PAIR_MAX_DIGITS
+    visible = (((100 * top * x).round() != (100 * top * y).round()) | x.isna() | y.isna()).to_numpy()
+    out_a = pd.Series(pd.NA, index=x.index, dtype="string")
+    out_b = out_a.copy()
+    for d in range(1, PAIR_MAX_DIGITS + 1):
+        rows = (digits == d).to_numpy()
+        out_a[rows] = _fixed_pct(x[rows], d, lang).to_numpy()
+        out_b[rows] = _fixed_pct(y[rows], d, lang).to_numpy()
+    return out_a, out_b, visible
 
 
 def _one_reason(codes: pd.Series, values: pd.Series, lang: str) -> pd.Series:
@@ -49,10 +86,21 @@ def _one_reason(codes: pd.Series, values: pd.Series, lang: str) -> pd.Series:
         rows = codes.eq(code).fillna(False).to_numpy()
         template = t(f"risk_reason_{code}", lang)
         fills: dict[str, pd.Series] = {}
+        raws: dict[str, pd.Series] = {}
         for key, kind in REASON_FORMATS.get(str(code), {}).items():
-            raw = pairs[rows].map(lambda items, k=key: next((i.split("=", 1)[1] for i in items
-                                                             if i.startswith(k + "=")), None))
-            fills[key] = _format(raw, kind, lang)
+            raws[key] = pairs[rows].map(lambda items, k=key: next((i.split("=", 1)[1] for i in items
+                                                                   if i.startswith(k + "=")), None))
+            if kind != "pct_pair":
+                fills[key] = _format(raws[key], kind, lang)
+        pair = [k for k, kind in REASON_FORMATS.get(str(code), {}).items() if kind == "pct_pair"]
+        if len(pair) == 2:  # "from prev to last": the decimals that show the change, or no reason
+            fills[pair[0]], fills[pair[1]], visible = _format_pair(raws[pair[0]], raws[pair[1]], lang)
+            keep = rows.copy()
+            keep[rows] = visible
+            rows = keep
+            fills = {k: v[visible] for k, v in fills.items()}
+            if not rows.any():
+                continue
         text = pd.Series(template, index=codes.index[rows], dtype="string")
         rest = template
         if fills:
@@ -68,14 +116,15 @@ def _one_reason(codes: pd.Series, values: pd.Series, lang: str) -> pd.Series:
 
 def reason_text(frame: pd.DataFrame, lang: str = "en") -> pd.Series:
     """Reasons in plain words from the ``reason_<i>`` / ``reason_<i>_values`` columns of
-    :func:`analysis.models.classifier.reason_codes`, joined by ``"; "``; a customer with no
-    reason gets the ``risk_reason_none`` sentence."""
+    :func:`analysis.models.classifier.reason_codes`, joined by ``"; "`` (French ``" ; "``); a
+    customer with no reason gets the ``risk_reason_none`` sentence."""
     slots = sorted(int(c.split("_")[1]) for c in frame.columns
                    if c.startswith("reason_") and c.split("_")[1].isdigit() and not c.endswith("_values"))
     out = pd.Series("", index=frame.index, dtype="string")
     for i in slots:
         part = _one_reason(frame[f"reason_{i}"].astype("string"), frame[f"reason_{i}_values"], lang)
-        sep = pd.Series(np.where(out.ne(""), "; ", ""), index=frame.index, dtype="string")
+        sep = pd.Series(np.where(out.ne(""), " ; " if lang == "fr" else "; ", ""), index=frame.index,
+                        dtype="string")  # French typography: a space before the semicolon
         out = out.where(part.isna(), out + sep + part.fillna(""))
     return out.where(out.ne(""), t("risk_reason_none", lang)).rename("reasons")
 
@@ -99,8 +148,44 @@ def bgnbd_note(fits: list[dict], lang: str = "en") -> str:
     return " ".join(parts)
 
 
-def backtest_markdown(result: ScoreResult, lang: str = "en") -> str:
-    """The backtest in plain words (fr/en), for the notebook and the monthly report."""
+def signed(x: float | None, lang: str, digits: int = 2) -> str:
+    """``+0,10`` / ``-0.03`` (no sign when it rounds to zero); ``–`` when missing."""
+    if x is None:
+        return "–"
+    shown = fmt_num(abs(x), lang, digits)
+    return ("" if not any(c in "123456789" for c in shown) else "+" if x > 0 else "-") + shown
+
+
+def _p_text(p: float | None, lang: str, n_boot: int | None = None) -> str:
+    """A p-value; a bootstrap p at its floor (no draw on the other side of 0) as ``p ≤ 1/n_boot``."""
+    if p is None:
+        return "p = –"
+    if n_boot and p <= 1.0 / n_boot:
+        return "p ≤ " + fmt_num(1.0 / n_boot, lang, max(3, len(str(int(n_boot))) - 1))
+    return "p < " + fmt_num(0.001, lang, 3) if p < 0.001 else "p = " + fmt_num(p, lang, 3 if p < 0.1 else 2)
+
+
+def auc_comparison_text(comparison: dict, lang: str = "en") -> list[str]:
+    """One sentence per baseline of :func:`analysis.models.auc_compare.compare_to_baselines`: the
+    AUC difference with its 95 % bootstrap interval over customers, worded as a finding only
+    when the interval excludes zero, else as a tendency."""
+    out = []
+    for name, c in comparison.items():
+        if c.get("diff") is None:
+            continue
+        key = "risk_auc_diff_significant" if c["significant"] else "risk_auc_diff_tendency"
+        out.append(t(key, lang, baseline=t(f"report_baseline_{name}", lang), diff=signed(c["diff"], lang),
+                     low=signed(c["low"], lang), high=signed(c["high"], lang),
+                     p=_p_text(c["p"], lang, c.get("n_boot")),
+                     n=fmt_num(c["n_customers"], lang), draws=fmt_num(c["n_boot"], lang)))
+    return out
+
+
+def backtest_markdown(result: ScoreResult, lang: str = "en", comparison: dict | None = None,
+                      random_state: int = 0) -> str:
+    """The backtest in plain words (fr/en), for the notebook and the monthly report, with the
+    model's AUC lead over each baseline and its interval (``comparison``: :func:`compare_to_baselines`
+    of ``result.backtest``, computed with ``random_state`` when not given)."""
     s = result.backtest.summary()
 
     def dates(ds):
@@ -113,6 +198,11 @@ def backtest_markdown(result: ScoreResult, lang: str = "en") -> str:
              auc_recency=fmt_num(s["auc_recency"], lang, 2), bgnbd=bg,
              lift=fmt_num(s["lift_top_decile_model"], lang, 1), capacity=fmt_num(result.capacity, lang),
              recall=fmt_pct(s["recall_at_capacity"], lang, 0))
+    if comparison is None:
+        comparison = compare_to_baselines(result.backtest, random_state=random_state)
+    lines = auc_comparison_text(comparison, lang)
+    if lines:
+        text += "\n\n" + "\n".join(f"- {line}" for line in lines)
     if s["split_holdout"]:
         text += "\n\n" + t("risk_holdout_note", lang, horizon=result.horizon_days)
     note = bgnbd_note(result.bgnbd_fits, lang)
@@ -164,10 +254,16 @@ def call_list_table(result: ScoreResult, lang: str = "en", currency: str = "EUR"
 
 
 
-def sidecar_summary(result: ScoreResult, lang: str = "en", n_top: int = 10) -> dict:
+def sidecar_summary(result: ScoreResult, lang: str = "en", n_top: int = 10, comparison: dict | None = None,
+                    random_state: int = 0) -> dict:
     """:meth:`ScoreResult.summary` with each top priority's ``reasons`` in words (what the
-    monthly report's executive summary shows)."""
+    monthly report's executive summary shows) and ``auc_vs_baselines``: the model's AUC lead
+    over each baseline with its bootstrap interval (``comparison``, else
+    :func:`compare_to_baselines` with ``random_state``)."""
     out = result.key_figures(n_top)
+    if comparison is None:
+        comparison = compare_to_baselines(result.backtest, random_state=random_state)
+    out["auc_vs_baselines"] = comparison
     top = result.call_list.head(n_top)
     words = reason_text(top, lang).tolist()
     for row, text in zip(out["top_priorities"], words, strict=True):

@@ -73,7 +73,8 @@ from analysis.data.warehouse import Warehouse
 from analysis.errors import ReportError
 from analysis.metrics.lifecycle import check_as_of
 from analysis.paths import NOTEBOOKS_DIR
-from analysis.reporting.i18n import check_lang, t
+from analysis.reporting.error_text import error_text
+from analysis.reporting.i18n import check_lang, dataset_title, t
 from analysis.reporting.outputs import FIGURE_FACTS_MIME, to_jsonable
 from analysis.reporting.safety import Pseudonymiser, escape, pseudonym_key, write_quarantine_copies
 
@@ -296,7 +297,7 @@ def _client_notebook(nb: nbformat.NotebookNode, lang: str,
                 if o.output_type == "stream" and o.get("name") == "stderr":
                     continue
                 if o.output_type == "error":
-                    msg = html.escape(t("report_cell_error", lang, error=f"{o.ename}: {o.evalue}"))
+                    msg = html.escape(t("report_cell_error", lang, error=error_text(f"{o.ename}: {o.evalue}", lang)))
                     o = nbformat.v4.new_output("display_data",
                                                data={"text/html": f'<p class="report-error">{msg}</p>'})
                 outputs.append(o)
@@ -305,7 +306,7 @@ def _client_notebook(nb: nbformat.NotebookNode, lang: str,
                 continue
         cells.append(cell)
     if failure is not None:
-        msg = t("report_section_failed", lang, error=escape(failure))  # an error may quote data
+        msg = t("report_section_failed", lang, error=escape(error_text(failure, lang)))  # may quote data
         cells.insert(0, nbformat.v4.new_markdown_cell(f"> **{msg}**"))
     nb.cells = cells
     return nb
@@ -902,6 +903,7 @@ def _run_into(work: Path, final_dir: Path, ds: Dataset, data_path: Path, as_of: 
         "dataset": {
             "path": str(data_path),
             "name": ds.config.name,
+            "title": dataset_title(ds.config, lang),  # the name in the report's language (issue 14)
             "business_model": ds.config.business_model,
             "content_sha256": dataset_hash(data_path),
             "customers": len(ds.customers),

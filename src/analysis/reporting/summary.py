@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypedDict
 
+from analysis.reporting.error_text import error_text
 from analysis.reporting.i18n import (
     check_lang,
     fmt_date,
@@ -37,7 +38,7 @@ from analysis.reporting.i18n import (
     t,
     texts,
 )
-from analysis.reporting.narrative import alert_text, decision_text
+from analysis.reporting.narrative import month_alert_texts, month_decision_texts
 
 __all__ = ["MAX_DECISIONS", "MAX_PRIORITIES", "ALPHA", "fmt_p", "KPI_ORDER", "kpi_label", "kpi_sort_key", "fmt_kpi",
            "BaseHealthFigures", "RetroAuditFigures", "CohortDecayFigures", "ChurnRiskFigures", "SCHEMAS",
@@ -97,7 +98,15 @@ class CohortDecayFigures(TypedDict):
     logrank_p: float | None  # log-rank test across segments: "fastest" is a finding only if < ALPHA
 
 
-class ChurnRiskFigures(TypedDict):
+class _ChurnRiskComparisonFigures(TypedDict, total=False):
+    """Optional ``04_churn_risk`` figure (:func:`analysis.reporting.risk_text.sidecar_summary`): the
+    model's AUC lead over each baseline with its 95 % bootstrap interval, ``{baseline: {diff, low,
+    high, p, significant, ...}}`` (:func:`analysis.models.auc_compare.compare_to_baselines`)."""
+
+    auc_vs_baselines: dict[str, dict[str, Any]]
+
+
+class ChurnRiskFigures(_ChurnRiskComparisonFigures):
     """``04_churn_risk``: the churn-risk result's key figures (``ScoreResult.key_figures()``)."""
 
     auc_model: float | None
@@ -292,9 +301,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
              "change": _change(k, v, prev.get(k) if isinstance(prev, dict) else None, lang)}
             for k, v in sorted(now.items(), key=lambda kv: kpi_sort_key(kv[0]))
         ]
-    out["alerts"] += [alert_text(a, lang, currency) for a in base.get("alerts") or []]
-    if base.get("quarantined_rows"):
-        out["alerts"].append(plural("report_alert_quarantine", base["quarantined_rows"], lang))
+    out["alerts"] += month_alert_texts(base, lang, currency)  # the same alerts as page 01's
 
     # -- retro-audit verdict
     if audit.get("share_signal_min_lead") is not None:
@@ -360,6 +367,9 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
                                  recency=per100(risk["auc_recency"]), bgnbd=per100(risk["auc_bgnbd"])))
         else:
             out["risk"].append(t("report_risk_ranking_short", lang, model=per100(risk["auc_model"])))
+        lead = _lead_sentence(risk.get("auc_vs_baselines"), lang)
+        if lead:
+            out["risk"].append(lead)
         name = _str(risk.get("best_model")) or "–"
         out["appendix"].append(t("report_appendix_model", lang, model=_label_or(f"report_model_name_{name}", lang, name),
                                  auc=fmt_num(risk["auc_model"], lang, 2),
@@ -382,7 +392,7 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
             ])
 
     # -- at most three decisions: the base-health ones first, then risk, then audit
-    decisions = [decision_text(d, lang) for d in base.get("decisions") or []]
+    decisions = month_decision_texts(base, lang)  # the same decisions as page 01's
     if len(decisions) < MAX_DECISIONS and risk.get("n_priority_1"):
         decisions.append(_priority_decision(risk["n_priority_1"], top, lang, currency))
     if (len(decisions) < MAX_DECISIONS and audit.get("share_signal_min_lead") is not None
@@ -397,6 +407,30 @@ def executive_summary(summary: dict[str, Any], lang: str = "fr", currency: str =
         out["appendix"].append(t("report_appendix_test", lang, alpha=fmt_num(ALPHA, lang, 2)))
     out["reactivation"] = reactivation_lines(summary, lang)
     return out
+
+
+def _per100_signed(x: float, lang: str) -> str:
+    """An AUC difference in "times in 100", signed: ``+10``, ``-0,4`` (a decimal under 1)."""
+    v = 100 * x
+    shown = fmt_num(abs(v), lang, 0 if abs(v) >= 1 else 1)
+    return _sign(v, shown) + shown
+
+
+def _lead_sentence(comparison: Any, lang: str) -> str:
+    """The model's lead over each baseline in "times in 100", with its 95 % interval; a lead whose
+    interval includes 0 is a tendency (``auc_vs_baselines`` of the 04 sidecar). '' without it."""
+    if not isinstance(comparison, dict):
+        return ""
+    parts = []
+    for name in ("recency", "bgnbd"):
+        c = comparison.get(name)
+        if not isinstance(c, dict) or c.get("diff") is None:
+            continue
+        key = "report_risk_lead_significant" if c.get("significant") else "report_risk_lead_tendency"
+        parts.append(t(key, lang, diff=_per100_signed(c["diff"], lang), low=_per100_signed(c["low"], lang),
+                       high=_per100_signed(c["high"], lang), baseline=t(f"report_baseline_{name}", lang)))
+    return t("report_risk_lead", lang, parts="; ".join(parts) if lang == "en" else " ; ".join(parts)) \
+        if parts else ""
 
 
 def _priority_decision(n_p1: int, top: list[dict[str, Any]], lang: str, currency: str) -> str:
@@ -492,7 +526,7 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
     for nb in manifest.get("notebooks", []):
         sections.append({
             "name": nb["name"], "title": nb.get("title") or nb["name"], "status": nb["status"],
-            "ok": nb["status"] == "ok", "error": nb.get("error"),
+            "ok": nb["status"] == "ok", "error": error_text(nb["error"], lang) if nb.get("error") else None,
             "duration": fmt_num(nb.get("duration_s"), lang, 0),
             "html": nb.get("files", {}).get("html"), "ipynb": nb.get("files", {}).get("ipynb"),
             "figures": [f for f in figures if f.startswith(nb["name"] + "_")],
@@ -511,7 +545,7 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
     page = template.render(
         lang=lang, L=lambda key, **kw: t(key, lang, **kw), es=executive_summary(summary, lang, currency),
         P=lambda key, n, **kw: plural(key, n or 0, lang, **kw),
-        as_of=fmt_date(manifest.get("as_of"), lang), dataset_name=ds.get("name", ""),
+        as_of=fmt_date(manifest.get("as_of"), lang), dataset_name=ds.get("title") or ds.get("name", ""),
         business_model=t(f"report_model_{business_model}", lang),
         customers=fmt_num(ds.get("customers"), lang),
         quarantined=fmt_num(ds.get("rows_quarantined"), lang), n_quarantined=ds.get("rows_quarantined") or 0,

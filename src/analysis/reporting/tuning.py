@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from analysis.models.tuning import BASE, INTERVAL_OFF, ThresholdTuner
-from analysis.reporting.i18n import fmt_date, fmt_num, fmt_pct, plural, t
+from analysis.reporting.i18n import fmt_date, fmt_interval, fmt_num, fmt_pct, plural, t
 
 __all__ = ["criterion_text", "intro_text", "recommendation_sentences", "recommendation_table", "segments_text",
            "threshold_text", "thresholds_yaml", "watch_text", "yaml_markdown"]
@@ -94,14 +94,17 @@ def recommendation_table(tuner: ThresholdTuner, lang: str = "en", scope: str = B
             "default": threshold_text(rec.indicator, tuner.params_of(int(d["default"])), lang),
             "tuned": threshold_text(rec.indicator, tuner.params_of(int(tuned)), lang),
             "precision": _arrow(d["eval_precision_default"], d["eval_precision_tuned"], lambda v: fmt_pct(v, lang, 0))
-            + f" [{fmt_pct(d['eval_precision_low_tuned'], lang, 0)} ; {fmt_pct(d['eval_precision_high_tuned'], lang, 0)}]",
+            + " " + fmt_interval(fmt_pct(d["eval_precision_low_tuned"], lang, 0),
+                                 fmt_pct(d["eval_precision_high_tuned"], lang, 0), lang),
             "recall": _arrow(d["eval_recall_default"], d["eval_recall_tuned"], lambda v: fmt_pct(v, lang, 0)),
             "lead": _arrow(d["eval_median_lead_weeks_default"], d["eval_median_lead_weeks_tuned"],
                            lambda v: fmt_num(v, lang, 1)),
             "lift": ("∞" if np.isinf(lift) else fmt_num(lift, lang, 2))
-            + f" [{fmt_num(d[f'eval_lift_low_{which}'], lang, 2)} ; {fmt_num(d[f'eval_lift_high_{which}'], lang, 1)}]",
+            + " " + fmt_interval(fmt_num(d[f"eval_lift_low_{which}"], lang, 2),
+                                 fmt_num(d[f"eval_lift_high_{which}"], lang, 1), lang),
             "gain": "–" if pd.isna(d["gain_low"]) else
-            f"{fmt_num(d['gain'], lang, 3)} [{fmt_num(d['gain_low'], lang, 3)} ; {fmt_num(d['gain_high'], lang, 3)}]",
+            f"{fmt_num(d['gain'], lang, 3)} "
+            + fmt_interval(fmt_num(d["gain_low"], lang, 3), fmt_num(d["gain_high"], lang, 3), lang),
             "decision": decision,
         })
     out = pd.DataFrame(rows, columns=["indicator", "default", "tuned", "precision", "recall", "lead", "lift", "gain",
