@@ -34,7 +34,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip >/dev/null
-	$(BIN)/python -m pip install -e ".[lab,test,dev]"
+	$(BIN)/python -m pip install -e ".[lab,test,dev,spark]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name churn-radar --display-name "Python (churn-radar)"
 	touch $(STAMP)
 

@@ -221,8 +221,29 @@ def score(
     random_state: int = typer.Option(0, "--random-state", help="Seed of the models and of the hold-out."),
     evaluate: bool = typer.Option(False, "--evaluate", help="Also measure the scores against what happened "
                                   "in the horizon after --as-of (needs an export that goes that far)."),
+    engine: str = typer.Option("", "--engine", help="local (default: engine.kind of dataset.yml, else local): "
+                               "customers processed in buckets on this machine."),
+    buckets: int | None = typer.Option(None, "--buckets", help="Buckets of customers (default: engine.buckets of "
+                                       "dataset.yml, else one per engine.rows_per_bucket event rows, 1,000,000 by "
+                                       "default). One bucket: the whole base in memory, as before."),
+    training_cap: int | None = typer.Option(None, "--training-cap", help="Labelled snapshot rows the models are "
+                                            "trained and tested on with buckets (a stratified sample; default: "
+                                            "engine.training_cap of dataset.yml, else 300,000)."),
+    workers: int | None = typer.Option(None, "--workers", help="Processes working on buckets at once (default: "
+                                       "engine.workers of dataset.yml, else 2 when the machine has 2 cores or "
+                                       "more and there are 4 buckets or more)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
+    spark_conf: list[str] | None = typer.Option(None, "--spark-conf", help="With --engine spark: a Spark setting "
+                                                "key=value (repeatable), e.g. spark.master=local[4]; on top of "
+                                                "engine.spark of dataset.yml."),
+    scores_dir: str | None = typer.Option(None, "--scores-dir", help="With --engine spark: folder or URI where "
+                                          "Spark writes every score as Parquet (default: OUT's name + "
+                                          "'-all-scores'); OUT then holds the call list."),
 ) -> None:
-    """Churn probability, status, priority and reasons for every known customer, after a backtest."""
+    """Churn probability, status, priority and reasons for every known customer, after a backtest.
+
+    With ``--engine spark`` (or ``engine: {kind: spark}`` in dataset.yml) the same work runs on
+    Spark: every score is written as Parquet (``--scores-dir``) and OUT holds the call list."""
     from analysis.data.dataset import load
     from analysis.models.classifier import forward_evaluation
     from analysis.models.classifier import score as score_customers
@@ -236,11 +257,38 @@ def score(
     if lang:
         _choice(lang, "--lang", ("fr", "en"))
     _check_output_file(out)  # before the backtest, not after it
-    ds = load(data_dir)
-    lang = check_lang(lang or ds.config.language)
-    result = score_customers(ds, as_of, horizon, capacity=capacity, random_state=random_state)
+    if _engine_kind(data_dir, engine) == "spark":
+        _score_on_spark(data_dir, as_of, horizon, capacity, random_state, lang, out, buckets=buckets,
+                        training_cap=training_cap, spark_conf=spark_conf, scores_dir=scores_dir, quiet=quiet,
+                        evaluate=evaluate)
+        return
+    _positive(buckets, "--buckets", "buckets")
+    _positive(training_cap, "--training-cap", "rows")
+    n_buckets, cap = _score_engine(data_dir, engine, buckets, training_cap)
+    pds = None
+    if n_buckets == 1:  # the whole base in memory, exactly as before
+        ds = load(data_dir)
+        lang = check_lang(lang or ds.config.language)
+        result = score_customers(ds, as_of, horizon, capacity=capacity, random_state=random_state)
+        write_people_csv(scores_table(result, lang), out)  # formulas neutralised; exact values in <out>.parquet
+    else:
+        import time
+
+        from analysis.data.partitions import load_partitioned
+        from analysis.models.partitioned import score_partitioned
+
+        t0 = time.perf_counter()
+        say = (lambda line: None) if quiet else (
+            lambda line: typer.echo(f"[{time.perf_counter() - t0:7.1f} s] {line}", err=True))
+        _positive(workers, "--workers", "processes")
+        procs = workers or pds_workers(data_dir, n_buckets)
+        pds = load_partitioned(data_dir, n_buckets, progress=say, workers=procs)
+        lang = check_lang(lang or pds.config.language)
+        result = score_partitioned(pds, as_of, horizon, capacity, random_state, training_cap=cap, progress=say,
+                                   every=max(1, n_buckets // 10), workers=procs)
+        _write_scores_streamed(result, lang, out)
+        ds = pds
     bt = result.backtest
-    write_people_csv(scores_table(result, lang), out)  # formulas neutralised; exact values in <out>.parquet
     split = bt.split
     typer.echo(f"backtest     train snapshots {', '.join(d.date().isoformat() for d in split.train)}")
     typer.echo(f"             test snapshots  {', '.join(d.date().isoformat() for d in split.test)}"
@@ -259,7 +307,14 @@ def score(
                f"(horizon {result.horizon_days} days, capacity {result.capacity}, value: {result.value_basis}); "
                + ", ".join(f"{k} {int(status.get(k, 0)):,}" for k in ("active", "watch", "inactive", "lapsed")))
     typer.echo(f"priority 1   {int(result.scores['priority'].eq('P1').sum()):,}")
+    if result.training_rows is not None:
+        typer.echo(f"engine       local, {n_buckets} buckets; models trained and tested on {result.training_rows:,} "
+                   f"of {result.labelled_rows:,} labelled snapshot rows (cap {result.training_cap})")
     if evaluate:
+        if pds is not None:
+            from analysis.models.partitioned import (
+                forward_evaluation_partitioned as forward_evaluation,
+            )
         fwd = forward_evaluation(ds, result)
         if fwd is None:
             typer.echo(f"forward      not measured: the export ends before {result.as_of.date()} + "
@@ -267,6 +322,126 @@ def score(
         else:
             typer.echo(_auc_line("forward AUC", fwd, "model"))
     typer.echo(f"written      {out}")
+
+
+def _score_engine(data_dir: Path, engine: str, buckets: int | None, training_cap: int | None) -> tuple[int, int | None]:
+    """Number of buckets and training cap of a ``score`` run (options, then dataset.yml, then
+    the base's size: one bucket per ``rows_per_bucket`` event rows)."""
+    from analysis.data.config import read_config
+    from analysis.data.partitions import choose_buckets, estimate_rows
+
+    if not Path(data_dir).is_dir():
+        return 1, None  # load() words the error
+    cfg = read_config(data_dir)
+    kind = engine or cfg.engine.kind
+    _choice(kind, "--engine", ("local",))
+    n = buckets or cfg.engine.buckets or choose_buckets(estimate_rows(data_dir, cfg), cfg.engine.rows_per_bucket)
+    cap = training_cap if training_cap is not None else cfg.engine.training_cap
+    return int(n), cap
+
+
+def _engine_kind(data_dir: Path, engine: str) -> str:
+    """``--engine``, else ``engine.kind`` of dataset.yml, else ``local``."""
+    from analysis.data.config import read_config
+
+    if engine:
+        _choice(engine, "--engine", ("local", "spark"))
+        return engine
+    return read_config(data_dir).engine.kind if Path(data_dir).is_dir() else "local"
+
+
+def _score_on_spark(data_dir: Path, as_of: str, horizon: int | None, capacity: int | None, random_state: int,
+                    lang: str, out: Path, *, buckets: int | None, training_cap: int | None,
+                    spark_conf: list[str] | None, scores_dir: str | None, quiet: bool, evaluate: bool) -> None:
+    """``churn-radar score --engine spark``: the Spark engine (:mod:`analysis.models.spark_engine`)
+    on the bucketed validated copy; every score as Parquet in ``scores_dir``, the call list in ``out``."""
+    from analysis.data.config import read_config
+    from analysis.data.partitions import choose_buckets, estimate_rows, load_partitioned
+    from analysis.data.spark import (
+        parse_spark_conf,
+        parse_spark_settings,
+        require_spark,
+        spark_session,
+    )
+    from analysis.models.spark_engine import score_spark, spark_source
+    from analysis.reporting import check_lang
+    from analysis.reporting.risk_text import scores_table
+    from analysis.reporting.safety import write_people_csv
+
+    if evaluate:
+        raise ConfigError("--evaluate is not available with --engine spark yet; run it with --engine local.")
+    conf = parse_spark_conf(spark_conf)
+    require_spark()  # before validating: one line naming what to install
+    say = (lambda line: None) if quiet else (lambda line: typer.echo(line, err=True))
+    cfg = read_config(data_dir)
+    settings = parse_spark_settings(cfg.engine.spark).merged(conf)
+    n = buckets or cfg.engine.buckets or choose_buckets(estimate_rows(data_dir, cfg), cfg.engine.rows_per_bucket)
+    cap = training_cap if training_cap is not None else cfg.engine.training_cap
+    pds = load_partitioned(data_dir, int(n), progress=say)
+    lang = check_lang(lang or pds.config.language)
+    target = scores_dir or str(out.with_name(out.stem + "-all-scores"))
+    with spark_session(settings) as spark:
+        say(f"spark        {spark.sparkContext.master}, Spark {spark.version}")
+        source = spark_source(spark, pds, settings)
+        run = score_spark(spark, source, as_of, horizon, capacity, random_state, scores_path=target,
+                          training_cap=cap, progress=say)
+        source.release()
+    result = run.call
+    write_people_csv(scores_table(result, lang), out)  # formulas neutralised; exact values in <out>.parquet
+    bt = result.backtest
+    typer.echo(f"backtest     train snapshots {', '.join(d.date().isoformat() for d in bt.split.train)}")
+    typer.echo(f"             test snapshots  {', '.join(d.date().isoformat() for d in bt.split.test)}"
+               + ("  (customers held out: history too short for a full gap)" if bt.split.holdout else ""))
+    metrics = bt.metrics[["auc", "average_precision", "lift_top_decile", "brier", "recall_at_capacity", "n"]]
+    typer.echo(metrics.round(4).to_string())
+    typer.echo(f"best model   {bt.best_model}")
+    typer.echo(_auc_line("backtest AUC", bt.population_metrics, bt.best_model))
+    typer.echo(f"scored       {run.n_scored:,} of {result.n_known:,} known customers on {result.as_of.date()} "
+               f"(horizon {result.horizon_days} days, capacity {result.capacity}, value: {result.value_basis})")
+    typer.echo(f"engine       spark, {run.n_buckets} buckets; models trained and tested on "
+               f"{run.fitted.n_training_rows:,} of {run.fitted.n_labelled_rows:,} labelled snapshot rows (cap {cap})")
+    typer.echo(f"written      {out} (call list, {len(result.scores):,} customers) and {target} (every score, Parquet)")
+
+
+def pds_workers(data_dir: Path, n_buckets: int) -> int:
+    """Worker processes of a partitioned run: ``engine.workers`` of dataset.yml, else 2 on a
+    machine with 2 cores or more when there are 4 buckets or more, else 1."""
+    from analysis.data.config import read_config
+
+    configured = read_config(data_dir).engine.workers
+    if configured:
+        return int(configured)
+    return 2 if (os.cpu_count() or 1) >= 2 and n_buckets >= 4 else 1
+
+
+def _write_scores_streamed(result, lang: str, out: Path, chunk: int = 200_000) -> None:
+    """``scores.csv`` (formulas neutralised) and its exact Parquet copy, written ``chunk``
+    rows at a time: a million-row call list never exists twice in memory as text."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis.reporting.risk_text import reason_text
+    from analysis.reporting.safety import neutralise_formulas
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scores = result.scores
+    writer = None
+    try:
+        for start in range(0, max(len(scores), 1), chunk):  # a few chunks of rows
+            s = scores.iloc[start:start + chunk].copy()
+            s["reasons"] = reason_text(s, lang).to_numpy()
+            neutralise_formulas(s).to_csv(out, index=False, mode="w" if start == 0 else "a", header=start == 0)
+            exact = s.astype({c: "string" for c in s.columns if s[c].dtype == object or
+                              isinstance(s[c].dtype, pd.StringDtype)}).reset_index(drop=True)
+            table = pa.Table.from_pandas(exact, preserve_index=False)
+            if writer is None:
+                schema = table.schema
+                writer = pq.ParquetWriter(out.with_suffix(".parquet"), schema)
+            writer.write_table(table.cast(schema))
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 @app.command()

@@ -6,7 +6,7 @@ The CLI turns any :class:`ChurnRadarError` into that message and exit code 1.
 
 from __future__ import annotations
 
-__all__ = ["ChurnRadarError", "ConfigError", "DataError", "NotEnoughDataError", "ReportError"]
+__all__ = ["ChurnRadarError", "ConfigError", "DataError", "EngineError", "NotEnoughDataError", "ReportError"]
 
 
 class ChurnRadarError(Exception):
@@ -27,3 +27,7 @@ class NotEnoughDataError(ChurnRadarError):
 
 class ReportError(ChurnRadarError):
     """The monthly report cannot be produced as asked (existing folder, unknown notebook...)."""
+
+
+class EngineError(ChurnRadarError):
+    """The computing engine asked for cannot run here (e.g. Spark without PySpark or Java)."""

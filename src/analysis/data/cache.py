@@ -29,9 +29,10 @@ entry to another folder (tests use it to start cold); if the data folder cannot 
 ``~/.cache/churn-radar``) is used.
 
 Layout ``single`` (format 1) holds one Parquet file per table. The partitioned engine of
-issue 16 can add a ``bucketed`` layout (``tables/<table>/bucket-NNNN.parquet``, rows bucketed
-by a hash of ``customer_id`` and sorted by customer and time) under a new ``format``:
-readers check both and treat anything else as a miss.
+issue 16 adds the ``bucketed`` layout (format 2, folder ``<content hash>-b<NNNN>``:
+``tables/<table>/bucket-NNNN.parquet``, rows bucketed by a hash of ``customer_id`` and sorted
+by customer and time), written and read by :mod:`analysis.data.partitions`; each reader
+treats the other layout as a miss, and both copies of the current content are kept.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from analysis.data.validation import TableReport, ValidationReport
 
 __all__ = [
     "CACHE_DIRNAME", "CACHE_ENV", "FORMAT", "CachedValidation", "dataset_files", "dataset_hash",
-    "validator_fingerprint", "cache_root", "entry_dir", "read_entry", "write_entry",
+    "validator_fingerprint", "cache_root", "entry_dir", "read_entry", "write_entry", "prune_entries",
 ]
 
 #: Hidden folder, inside the dataset folder, holding its validated copies.
@@ -233,8 +234,14 @@ def write_entry(data_dir: str | Path, content_hash: str, result: CachedValidatio
 
 def _prune(root: Path, keep: str, source: str) -> None:
     """Remove the entries of ``root`` written for the same folder with older contents."""
+    prune_entries(root, keep, source)
+
+
+def prune_entries(root: Path, keep_prefix: str, source: str) -> None:
+    """Remove the entries of ``root`` written for the folder ``source`` whose name does not
+    start with ``keep_prefix`` (the current content hash: its single and bucketed copies stay)."""
     for other in root.iterdir():
-        if other.name == keep or other.name.startswith(".") or not other.is_dir():
+        if other.name.startswith(keep_prefix) or other.name.startswith(".") or not other.is_dir():
             continue
         meta = _meta(other)
         if meta is not None and meta.get("source") == source:

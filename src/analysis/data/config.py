@@ -48,6 +48,11 @@ Every key is optional; without the file, sensible defaults and detection apply.
         plan:
           enterprise: {basket_drop: 0.15}
     capacity: 150                    # customers the team can contact per month (call list size)
+    engine:                          # large bases (issue 16): see EngineConfig
+      kind: local                    # local (default) or spark
+      buckets: 32                    # buckets of customers (default: from rows_per_bucket)
+      rows_per_bucket: 1000000       # event rows per bucket when buckets is not set
+      training_cap: 300000           # labelled snapshot rows the models train and test on
     interaction_weights: {purchase: 5, support: 4, product_use: 3, reply: 2, click: 2, open: 1}
     significant_interactions: [purchase, support, product_use, reply, click, open]
 
@@ -103,7 +108,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CampaignConfig", "CsvOptions", "DatasetConfig", "DEFAULT_CAPACITY", "KeyResult", "KpiThresholds",
            "OKR_METRICS", "Objective", "SignalParams", "SWITCHABLE_INDICATORS", "TableConfig", "THRESHOLD_CLASSES",
-           "Thresholds", "TUNED_RANGES", "read_config"]
+           "Thresholds", "TUNED_RANGES", "read_config", "EngineConfig", "ENGINES"]
 
 CONFIG_FILE = "dataset.yml"
 BUSINESS_MODELS = ("contractual", "non_contractual")
@@ -132,6 +137,60 @@ class CsvOptions:
                 "expected sep, decimal, encoding, date_format."
             )
         return replace(self, **{k: str(v) for k, v in other.items() if v is not None})
+
+
+#: Engines that run the per-customer work (``engine.kind``).
+ENGINES = ("local", "spark")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How a large base is processed (``engine:`` of dataset.yml; issue 16).
+
+    ``kind``: ``local`` (partitions of customers processed one at a time on this machine) or
+    ``spark``. ``buckets``: number of customer buckets (None: ``ceil(rows / rows_per_bucket)``,
+    so a small export stays in one bucket and is processed in memory exactly as before).
+    ``rows_per_bucket``: event rows per bucket (None: 1,000,000). ``training_cap``: labelled
+    snapshot rows the models are trained and tested on (a stratified sample; None: all).
+    ``spark``: Spark settings passed through (``spark.master`` ...), strings.
+    """
+
+    kind: str = "local"
+    buckets: int | None = None
+    rows_per_bucket: int | None = None
+    training_cap: int | None = 300_000
+    spark: dict[str, str] = field(default_factory=dict)
+    #: local engine: processes working on buckets at once (None: 2 on 2 cores or more with 4+ buckets)
+    workers: int | None = None
+
+
+def _engine(raw: Any) -> EngineConfig:
+    """Parse the ``engine:`` block (a mapping; ``engine: spark`` is short for its kind)."""
+    if isinstance(raw, str):
+        raw = {"kind": raw}
+    raw = _as_dict(raw, "engine")
+    known = {f.name for f in fields(EngineConfig)}
+    extra = set(raw) - known
+    if extra:
+        raise ConfigError(f"dataset.yml: unknown key(s) {sorted(extra)} under engine; expected {sorted(known)}.")
+    kw: dict[str, Any] = {}
+    kind = raw.get("kind")
+    if kind is not None:
+        if kind not in ENGINES:
+            raise ConfigError(f"dataset.yml: engine.kind is {_shown(kind)}; expected one of {list(ENGINES)}.")
+        kw["kind"] = kind
+    for key in ("buckets", "rows_per_bucket", "training_cap", "workers"):
+        if key in raw:
+            v = raw[key]
+            if v is None and key == "training_cap":
+                kw[key] = None
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"dataset.yml: engine.{key} is {_shown(v)}; expected a whole number, 1 or more.")
+            kw[key] = int(v)
+    if raw.get("spark") is not None:
+        kw["spark"] = {str(k): str(v) for k, v in _as_dict(raw["spark"], "engine.spark").items()}
+    return EngineConfig(**kw)
 
 
 @dataclass(frozen=True)
@@ -362,6 +421,8 @@ class DatasetConfig:
     timezone: str | None = None
     #: True lets ``tables.<t>.file`` name a file outside the dataset folder.
     allow_external_files: bool = False
+    #: how large bases are processed (issue 16)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     source: str | None = None  # path of the dataset.yml read, if any
     #: ``title:`` of dataset.yml, the dataset's title per report language (``{"fr": ..., "en": ...}``).
     title: dict[str, str] = field(default_factory=dict)
@@ -601,6 +662,8 @@ def parse_config(raw: dict[str, Any], source: str | None = None) -> DatasetConfi
         )
     kwargs["interaction_weights"] = {**DEFAULT_WEIGHTS,
                                      **{k: _number(v, f"interaction_weights.{k}") for k, v in w.items()}}
+    if raw.get("engine") is not None:
+        kwargs["engine"] = _engine(raw["engine"])
     cap = raw.get("capacity")
     if cap is not None:
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:

@@ -30,7 +30,32 @@ from analysis.data.schema import ACTION_TABLES, ACTIVITY_TABLES, TABLES
 from analysis.data.validation import TableReport, ValidationReport, aggregate_orders, validate_table
 from analysis.errors import DataError
 
-__all__ = ["Dataset", "load", "from_frames"]
+__all__ = ["BaseContext", "Dataset", "load", "from_frames"]
+
+
+@dataclass(frozen=True)
+class BaseContext:
+    """Whole-base quantities that per-customer code needs when it runs on a partition.
+
+    A partition (:mod:`analysis.data.partitions`) is a :class:`Dataset` holding the rows of
+    one bucket of customers. Almost everything computed per customer depends on that
+    customer's rows only; the few exceptions read these small whole-base summaries instead
+    of the partition's own rows, so a partition gives the numbers of the whole base.
+
+    Attributes
+    ----------
+    personal_columns, segment_columns : of the whole customers table.
+    usage_feature_days : distinct ``feature`` (string) / ``day`` (int64, days since
+        1970-01-01) pairs of usage events with a feature, whole base (the usage DUI's
+        denominator); None without usage.
+    revenue_by_day : ``day`` (int64) and ``amount`` (net order amount of that day, whole
+        base; the revenue share's denominator); None without amounts.
+    """
+
+    personal_columns: tuple[str, ...] = ()
+    segment_columns: tuple[str, ...] = ()
+    usage_feature_days: pd.DataFrame | None = None
+    revenue_by_day: pd.DataFrame | None = None
 
 
 @dataclass
@@ -49,6 +74,8 @@ class Dataset:
     config : the :class:`~analysis.data.config.DatasetConfig` used.
     report : the :class:`~analysis.data.validation.ValidationReport`.
     observed_from, observed_until : first and last day covered by the export.
+    base : None for a whole export; for a partition of customers, the
+        :class:`BaseContext` of the whole base (see :mod:`analysis.data.partitions`).
     """
 
     customers: pd.DataFrame
@@ -64,6 +91,7 @@ class Dataset:
     observed_until: pd.Timestamp | None = None
     #: personal columns found once per dataset (a point-in-time copy keeps its parent's)
     _personal: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    base: BaseContext | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------------ tables
     def has(self, table: str) -> bool:
@@ -83,6 +111,8 @@ class Dataset:
 
     def segment_columns(self, max_levels: int = 30) -> list[str]:
         """Customer attributes usable as segments: not personal, at most ``max_levels`` values."""
+        if self.base is not None:  # a partition: the segments of the whole base
+            return list(self.base.segment_columns)
         base = {"customer_id", "signup_date", "churn_date"}
         personal = set(self.personal_columns())
         cols = []
@@ -97,6 +127,8 @@ class Dataset:
         """Customer attributes holding personal data: declared in the config, or detected by
         name or content (:func:`analysis.data.personal.detect_personal_columns`). Never
         segment attributes; masked in every copy meant for people."""
+        if self._personal is None and self.base is not None:
+            self._personal = list(self.base.personal_columns)
         if self._personal is None:
             attrs = self.customers.drop(columns=["signup_date", "churn_date"], errors="ignore")
             found = detect_personal_columns(attrs, self.config.personal_columns, skip=("customer_id",))
@@ -159,7 +191,7 @@ class Dataset:
         past = Dataset(
             customers=c.reset_index(drop=True), config=self.config, report=self.report, path=self.path,
             observed_from=self.observed_from, observed_until=min(self.observed_until, cut - pd.Timedelta(days=1)),
-            **kept,
+            base=self.base, **kept,
         )
         past._personal = self.personal_columns()  # the same columns at every date
         return past

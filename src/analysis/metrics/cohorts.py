@@ -71,7 +71,9 @@ from lifelines.exceptions import StatError
 from scipy.stats import chi2, chi2_contingency
 
 from analysis.data.dataset import Dataset
+from analysis.data.warehouse import Warehouse
 from analysis.errors import ConfigError, NotEnoughDataError
+from analysis.metrics import aggregates
 from analysis.metrics.lifecycle import check_as_of, status_at
 
 __all__ = [
@@ -152,6 +154,15 @@ def customer_lifetimes(ds: Dataset, as_of, period: str = "M",
         If no customer signed up before ``as_of``.
     """
     _check_period(period)
+    if isinstance(ds, Warehouse):  # the survival inputs built by SQL over the validated copy
+        cut = check_as_of(as_of)
+        end = end_of_observation(ds, cut)
+        segs = ds.segment_columns(before=cut)
+        out = aggregates.customer_status(ds, cut, end, horizon_days, segs)
+        if out.empty:
+            raise NotEnoughDataError(f"no customer signed up before {pd.Timestamp(as_of).date()}; "
+                                     "choose a later as_of date.")
+        return _lifetimes(out, segs, end, ds.observed_from, period)
     past = ds.before(as_of)
     end = end_of_observation(past, as_of)
     if past.customers.empty:
@@ -161,13 +172,20 @@ def customer_lifetimes(ds: Dataset, as_of, period: str = "M",
     segs = past.segment_columns()
     out = st[["customer_id", "signup_date", "churn_date"]].merge(
         past.customers[["customer_id", *segs]], on="customer_id", how="left")
+    return _lifetimes(out, segs, end, past.observed_from, period)
+
+
+def _lifetimes(out: pd.DataFrame, segs: list[str], end: pd.Timestamp, observed_from: pd.Timestamp | None,
+               period: str) -> pd.DataFrame:
+    """:func:`customer_lifetimes` from each customer's status at ``end`` (``customer_id``,
+    ``signup_date``, ``churn_date``) and segment attributes ``segs``."""
     out["cohort"] = out["signup_date"].dt.to_period(period).dt.start_time
     out["signup_month"] = _month_ordinal(out["signup_date"]).astype("int64")
     out["event"] = out["churn_date"].notna()
     out["end_date"] = out["churn_date"].fillna(end)
     out["duration_days"] = (out["end_date"] - out["signup_date"]).dt.days.astype("int64")
     out["duration_months"] = out["duration_days"] / MONTH_DAYS
-    start = past.observed_from
+    start = observed_from
     if start is None:
         out["left_truncated"] = False
         out["entry_months"] = 0.0
@@ -229,7 +247,8 @@ def retention_matrix(ds: Dataset, as_of, period: str = "M", metric: str = "custo
     _check_period(period)
     if metric not in METRICS:
         raise ConfigError(f"metric is '{metric}'; expected one of {', '.join(METRICS)}.")
-    past = ds.before(as_of)
+    sql = isinstance(ds, Warehouse)  # the event numerators by SQL over the validated copy
+    past = ds if sql else ds.before(as_of)
     end = end_of_observation(past, as_of)
     life = lifetimes if lifetimes is not None else customer_lifetimes(ds, as_of, period, horizon_days)
     if "left_truncated" in life.columns:
@@ -255,22 +274,26 @@ def retention_matrix(ds: Dataset, as_of, period: str = "M", metric: str = "custo
         grid = grid.merge(num, on=["cohort", "age"], how="left")
         grid["denominator"] = grid["cohort_size"].astype("float64")
     else:
-        if metric == "revenue":
-            if not past.has_amounts:
-                raise NotEnoughDataError("revenue retention needs orders with an amount column; "
-                                         "this export has none (map one in dataset.yml).")
+        amounts = aggregates.has_amounts_before(ds, as_of) if sql else past.has_amounts
+        if metric == "revenue" and not amounts:
+            raise NotEnoughDataError("revenue retention needs orders with an amount column; "
+                                     "this export has none (map one in dataset.yml).")
+        if sql:
+            num = aggregates.event_retention(ds, as_of, life, metric, top).set_index(["cohort", "age"])["numerator"]
+        elif metric == "revenue":
             ev = past.orders[["customer_id", "order_date", "amount"]].rename(
                 columns={"order_date": "time", "amount": "x"})
             ev = ev.loc[ev["x"].notna()]
         else:
             ev = past.interactions()[["customer_id", "time"]].assign(x=1.0)
-        ev = ev.merge(life[["customer_id", "cohort", "signup_month"]], on="customer_id", how="inner")
-        ev["age"] = (_month_ordinal(ev["time"]) - ev["signup_month"]).astype("int64")
-        ev = ev.loc[ev["age"].between(0, top)]
-        if metric == "revenue":
-            num = ev.groupby(["cohort", "age"], observed=True)["x"].sum().rename("numerator")
-        else:
-            num = ev.groupby(["cohort", "age"], observed=True)["customer_id"].nunique().rename("numerator")
+        if not sql:
+            ev = ev.merge(life[["customer_id", "cohort", "signup_month"]], on="customer_id", how="inner")
+            ev["age"] = (_month_ordinal(ev["time"]) - ev["signup_month"]).astype("int64")
+            ev = ev.loc[ev["age"].between(0, top)]
+            if metric == "revenue":
+                num = ev.groupby(["cohort", "age"], observed=True)["x"].sum().rename("numerator")
+            else:
+                num = ev.groupby(["cohort", "age"], observed=True)["customer_id"].nunique().rename("numerator")
         grid = grid.merge(num.reset_index(), on=["cohort", "age"], how="left")
         grid["numerator"] = grid["numerator"].astype("float64").fillna(0.0)
         if metric == "revenue":

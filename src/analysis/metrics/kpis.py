@@ -92,7 +92,9 @@ import pandas as pd
 
 from analysis.data.config import KpiThresholds
 from analysis.data.dataset import Dataset
+from analysis.data.warehouse import Warehouse
 from analysis.errors import ConfigError, DataError
+from analysis.metrics import aggregates
 from analysis.metrics.lifecycle import check_as_of, status_at
 
 __all__ = [
@@ -406,6 +408,8 @@ def email_kpis(ds: Dataset, as_of: str | pd.Timestamp, by: str = "month",
     """
     if by not in ("month", "campaign"):
         raise ConfigError(f"by is '{by}'; expected 'month' or 'campaign'.")
+    if isinstance(ds, Warehouse):  # the same table by DuckDB SQL over the validated copy
+        return aggregates.email_kpis(ds, as_of, by, segment, open_correction, thresholds)
     cut = check_as_of(as_of)
     levels = ds.config.thresholds.levels()
     pairs = email_pairs(ds, cut, open_correction, thresholds)
@@ -495,6 +499,8 @@ def customer_kpis(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
     ``revenue`` (NaN without amounts), and ``level_<L>_share`` for L in 0 and the
     dataset's inactivity levels (shares of the active customers at the month's end, summing to 1).
     """
+    if isinstance(ds, Warehouse):  # the same table by DuckDB SQL over the validated copy
+        return aggregates.customer_kpis(ds, as_of)
     cut = check_as_of(as_of)
     cut_ds = ds.before(cut)
     months = complete_months(ds, cut)
@@ -776,6 +782,8 @@ def base_summary(ds: Dataset, as_of: str | pd.Timestamp) -> dict[str, Any]:
     table loaded), ``quarantined_rows`` (all tables), ``observed_from`` and
     ``observed_until`` (ISO dates).
     """
+    if isinstance(ds, Warehouse):  # the same figures by DuckDB SQL over the validated copy
+        return aggregates.base_summary(ds, as_of, ds.report.rows_quarantined)
     cut = check_as_of(as_of)
     st = status_at(ds.before(cut), cut)
     return {
@@ -967,6 +975,8 @@ def email_segment_shares(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame
     order), ``customers`` and ``share`` (of the contacts emailed before ``as_of``: customers
     never emailed are left out). Empty without email events.
     """
+    if isinstance(ds, Warehouse):  # the same table by DuckDB SQL over the validated copy
+        return aggregates.email_segment_shares(ds, as_of)
     from analysis.metrics import signals
 
     cut = check_as_of(as_of)
@@ -997,6 +1007,8 @@ def month_transitions(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
     ``to_segment``, ``customers``); ``no_email`` marks customers not emailed yet. Empty
     without email events or complete month.
     """
+    if isinstance(ds, Warehouse):  # the same table by DuckDB SQL over the validated copy
+        return aggregates.month_transitions(ds, as_of)
     from analysis.metrics import signals
 
     cut = check_as_of(as_of)

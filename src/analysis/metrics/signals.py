@@ -662,7 +662,12 @@ def _value(ds: Dataset, grid: _Grid, p: SignalParams) -> dict:
     cust_q = net.sum("amount", q, qd)
     cust_pq = net.sum("amount", q, 2 * qd, qd)
     dates = np.unique(q.day)
-    base = _Events(np.zeros(len(oday), np.int64), oday, amount=amount)
+    whole = ds.base.revenue_by_day if ds.base is not None else None  # a partition: the whole base's revenue
+    if whole is not None:
+        base = _Events(np.zeros(len(whole), np.int64), whole["day"].to_numpy(dtype=np.int64),
+                       amount=whole["amount"].to_numpy(dtype="float64"))
+    else:
+        base = _Events(np.zeros(len(oday), np.int64), oday, amount=amount)
     bq = _Query(np.zeros(len(dates), np.int64), dates)
     share = _ratio(cust_q, grid.per_date(dates, base.sum("amount", bq, qd)))
     share_prev = _ratio(cust_pq, grid.per_date(dates, base.sum("amount", bq, 2 * qd, qd)))
@@ -730,7 +735,13 @@ def _usage(ds: Dataset, grid: _Grid, p: SignalParams) -> dict:
         nxt = pairs.groupby(["c", "f"], sort=False)["d"].shift(-1).fillna(_NEVER).to_numpy(dtype=np.int64)
         d = pairs["d"].to_numpy(dtype=np.int64)
         used = _Stabs(pairs["c"].to_numpy(), d, np.minimum(nxt, d + w))
-        base_pairs = pairs[["f", "d"]].drop_duplicates().sort_values(["f", "d"])
+        whole = ds.base.usage_feature_days if ds.base is not None else None  # a partition: whole base's uses
+        if whole is not None:
+            base_pairs = pd.DataFrame({"f": pd.factorize(whole["feature"], sort=True)[0].astype(np.int64),
+                                       "d": whole["day"].to_numpy(dtype=np.int64)})
+            base_pairs = base_pairs.loc[base_pairs["f"] >= 0].drop_duplicates().sort_values(["f", "d"])
+        else:
+            base_pairs = pairs[["f", "d"]].drop_duplicates().sort_values(["f", "d"])
         bn = base_pairs.groupby("f", sort=False)["d"].shift(-1).fillna(_NEVER).to_numpy(dtype=np.int64)
         bd = base_pairs["d"].to_numpy(dtype=np.int64)
         base_used = _Stabs(np.zeros(len(bd), np.int64), bd, np.minimum(bn, bd + w))

@@ -70,7 +70,11 @@ import pandas as pd
 from scipy import stats
 
 from analysis.data.dataset import Dataset
+from analysis.data.partitions import base_context
+from analysis.data.schema import TABLES
+from analysis.data.warehouse import Warehouse
 from analysis.errors import ConfigError, DataError, NotEnoughDataError
+from analysis.metrics import aggregates
 from analysis.metrics import signals as _signals
 from analysis.metrics.lifecycle import as_dates, check_as_of, lost_clients, status_at
 from analysis.metrics.priority import value_tiers
@@ -94,6 +98,7 @@ __all__ = [
     "match_retained",
     "revenue_before",
     "swimlane_frame",
+    "replay_indicators",
 ]
 
 #: Name of the pseudo-indicator "at least one indicator fired".
@@ -404,6 +409,70 @@ def discriminates(k_lost: int, n_lost: int, k_retained: int, n_retained: int, mi
     return bool(significant and large)
 
 
+# --------------------------------------------------------------------------- replay
+#: Clients replayed per partition by :func:`replay_indicators`.
+REPLAY_PART_SIZE = 5_000
+
+
+def replay_indicators(ds: Dataset, customer_ids: pd.Series, dates, params=None,
+                      part_size: int = REPLAY_PART_SIZE) -> pd.DataFrame:
+    """The six indicators of the replayed clients only, computed partition by partition.
+
+    The per-client replay reads each client's own rows: the clients (lost and matched
+    retained) are split into partitions of ``part_size`` customers, each a
+    :class:`~analysis.data.dataset.Dataset` holding every row of its customers and the
+    whole base's context (:func:`analysis.data.partitions.base_context`: the revenue and
+    usage denominators of the indicators), so the result equals
+    :func:`analysis.metrics.signals.indicators` on the whole base restricted to these clients,
+    while the replay's size is set by the audited clients, not by the base.
+
+    Parameters
+    ----------
+    ds : the dataset (cut at the audit date).
+    customer_ids : the clients to replay (duplicates allowed).
+    dates : the replay dates.
+    params : indicator thresholds, as for :func:`analysis.metrics.signals.indicators`.
+    part_size : clients per partition.
+
+    Returns
+    -------
+    The rows of :func:`analysis.metrics.signals.indicators` of these clients, sorted by
+    as_of then customer_id; ``attrs["unavailable"]`` as on the whole base.
+    """
+    if int(part_size) < 1:
+        raise ConfigError(f"part_size is {part_size}; expected at least 1 client per partition.")
+    base = base_context(ds)
+    ids = pd.Index(pd.unique(customer_ids.astype("string").dropna())).sort_values()
+    parts = []
+    for start in range(0, len(ids), int(part_size)):  # a loop over partitions of clients, not over clients
+        keep = ids[start:start + int(part_size)]
+        tables = {name: frame.loc[frame["customer_id"].astype("string").isin(keep)].reset_index(drop=True)
+                  for name, frame in ds.tables.items()}
+        part = Dataset(**tables, config=ds.config, report=ds.report, path=ds.path,
+                       observed_from=ds.observed_from, observed_until=ds.observed_until, base=base)
+        parts.append(_signals.indicators(part, dates, params=params))
+    if not parts:
+        return _signals.indicators(ds, dates, params=params).iloc[0:0]
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    out = out.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
+    out.attrs.update(parts[0].attrs)
+    out.attrs["unavailable"] = [name for name, table in INDICATOR_TABLES.items() if table is not None
+                                and not (ds.has_amounts if name == "value" else ds.has(table))]
+    return out
+
+
+def _has_before(wh: Warehouse, table: str, as_of: pd.Timestamp) -> bool:
+    """True if ``table`` holds a row dated before ``as_of`` (``Dataset.before(as_of).has(table)``)."""
+    if not wh.has(table):
+        return False
+    col = TABLES[table].time_column
+    if col is None:
+        return bool(wh.query("SELECT count(*) AS n FROM customers WHERE signup_date < $cut",
+                             {"cut": as_of.to_pydatetime()})["n"].iloc[0])
+    return bool(wh.query(f'SELECT count(*) AS n FROM {table} WHERE "{col}" < $cut',
+                         {"cut": as_of.to_pydatetime()})["n"].iloc[0])
+
+
 # --------------------------------------------------------------------------- matching
 def _value_tiers_at(ds: Dataset, dates: pd.DatetimeIndex) -> pd.DataFrame:
     """``date``, ``customer_id``, ``value_tier`` for each date (12-month value before it)."""
@@ -456,6 +525,8 @@ def match_retained(ds: Dataset, lost: pd.DataFrame, as_of, *, lookback_weeks: in
     cols = ["customer_id", "ref_date", "case_id", "tenure_band", "value_tier"]
     if cases.empty:
         return pd.DataFrame({c: pd.Series(dtype="string") for c in cols}).astype({"ref_date": "datetime64[ns]"})
+    if isinstance(ds, Warehouse):
+        return _match_retained_sql(ds, cases, as_of, lookback_weeks, ratio, tenure_bands, horizon, random_state)
     refs = as_dates(cases["ref_date"])
     checks = pd.DataFrame({"ref_date": refs, "check": (refs + pd.Timedelta(days=horizon)).where(
         refs + pd.Timedelta(days=horizon) < as_of, as_of)})
@@ -497,6 +568,103 @@ def match_retained(ds: Dataset, lost: pd.DataFrame, as_of, *, lookback_weeks: in
     pairs["_draw"] = pairs.groupby("case_id")["_key"].rank(method="first")
     chosen = pairs.loc[pairs["_draw"] <= int(ratio)].sort_values(["case_id", "_draw"], kind="stable")
     return chosen[cols].reset_index(drop=True)
+
+
+def _band_sql(days: str, tenure_bands: Sequence[int]) -> str:
+    """SQL of the tenure band label of ``days`` (as ``pd.cut(..., right=False)``; else unknown)."""
+    edges = sorted({int(b) for b in tenure_bands})
+    labels = [f"{a}-{b}" for a, b in zip(edges[:-1], edges[1:], strict=True)] + [f"{edges[-1]}+"]
+    whens = " ".join(f"WHEN {days} >= {lo} AND {days} < {hi} THEN '{lab}'"
+                     for lo, hi, lab in zip(edges, [*edges[1:], None], labels, strict=True) if hi is not None)
+    return f"CASE {whens} WHEN {days} >= {edges[-1]} THEN '{labels[-1]}' ELSE 'unknown' END"
+
+
+def _match_retained_sql(wh: Warehouse, cases: pd.DataFrame, as_of: pd.Timestamp, lookback_weeks: int,
+                        ratio: int, tenure_bands: Sequence[int], horizon: int,
+                        random_state: int | None) -> pd.DataFrame:
+    """:func:`match_retained` over a warehouse: eligibility, tenure bands and value tiers of
+    every customer are computed by SQL; only the candidate pairs (two integer codes each) and
+    the draw leave DuckDB. The draw is the same as on a Dataset (same pairs, same order, same
+    random keys), hence the same retained clients."""
+    from analysis.metrics.aggregates import status_sql
+    from analysis.metrics.priority import _tier_from_values  # noqa: F401  (the rule reproduced below)
+
+    refs = as_dates(cases["ref_date"])
+    check = (refs + pd.Timedelta(days=horizon)).where(refs + pd.Timedelta(days=horizon) < as_of, as_of)
+    wh.con.register("_match_checks", pd.DataFrame({"ref_date": refs, "check_date": check}))
+    wh.con.register("_match_dates", pd.DataFrame({"as_of": as_dates(refs.union(pd.DatetimeIndex(check)))}))
+    starts = cases["ref_date"] - pd.Timedelta(weeks=int(lookback_weeks))
+    wh.con.register("_match_cases", cases.assign(start=starts.to_numpy())[["case_id", "ref_date", "start"]])
+    wh.con.register("_match_starts", pd.DataFrame({"start": as_dates(starts)}))
+    cut = f"TIMESTAMP '{as_of.isoformat(sep=' ')}'"
+    lookback = f"INTERVAL {7 * int(lookback_weeks)} DAY"
+    if wh.has_amounts:  # value: net revenue of the 365 days before the start; tier high = top 20 % of positives
+        tiers = f"""
+        val AS (
+            SELECT s.start, cu.customer_id, coalesce(v.value, 0.0) AS value
+            FROM _match_starts s JOIN customers cu ON cu.signup_date < s.start AND cu.signup_date < {cut}
+            LEFT JOIN (SELECT s2.start, o.customer_id, fsum(o.amount) AS value
+                       FROM _match_starts s2 JOIN orders o
+                         ON o.order_date < s2.start AND o.order_date >= s2.start - INTERVAL 365 DAY
+                            AND o.order_date < {cut}
+                       GROUP BY 1, 2) v ON v.start = s.start AND v.customer_id = cu.customer_id),
+        tier AS (
+            SELECT start, customer_id,
+                   CASE WHEN value > 0 AND rank() OVER (PARTITION BY start ORDER BY CASE WHEN value > 0
+                             THEN value END DESC NULLS LAST) <= 0.2 * count(*) FILTER (WHERE value > 0)
+                             OVER (PARTITION BY start)
+                        THEN 'high' ELSE 'standard' END AS value_tier
+            FROM val),"""
+    else:
+        tiers = ("tier AS (SELECT CAST(NULL AS TIMESTAMP) AS start, CAST(NULL AS VARCHAR) AS customer_id, "
+                 "CAST(NULL AS VARCHAR) AS value_tier WHERE false),")
+    sql = f"""
+        WITH s AS ({status_sql(wh, '_match_dates', as_of, horizon)}),
+        {tiers}
+        cand AS (
+            SELECT a.as_of AS ref_date, a.customer_id, {_band_sql('a.tenure_days', tenure_bands)} AS tenure_band,
+                   coalesce(t.value_tier, 'none') AS value_tier
+            FROM s a JOIN _match_checks c ON a.as_of = c.ref_date AND NOT a.lost
+            JOIN s b ON b.as_of = c.check_date AND b.customer_id = a.customer_id AND NOT b.lost
+            LEFT JOIN tier t ON t.start = a.as_of - {lookback} AND t.customer_id = a.customer_id),
+        cs AS (
+            SELECT k.case_id, CAST(k.ref_date AS TIMESTAMP) AS ref_date,
+                   {_band_sql(_days_sql('CAST(k.ref_date AS TIMESTAMP)', 'cu.signup_date'), tenure_bands)} AS tenure_band,
+                   coalesce(t.value_tier, 'none') AS value_tier
+            FROM _match_cases k LEFT JOIN customers cu ON cu.customer_id = k.case_id
+            LEFT JOIN tier t ON t.start = CAST(k.start AS TIMESTAMP) AND t.customer_id = k.case_id),
+        num AS (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS cust_no FROM customers)
+        """
+    # the cases in case_id order, then their candidate pairs as two integer codes in (case_id,
+    # customer_id) order: the order of the pairs a Dataset gives, at 16 bytes a pair
+    cases_sql = ("SELECT case_id, ref_date, tenure_band, value_tier, "
+                 "row_number() OVER (ORDER BY case_id) AS case_no FROM cs")
+    cs = wh.query(sql + cases_sql + " ORDER BY case_no")
+    wh.con.register("_match_cs", cs)
+    pairs = wh.query(sql + """
+        SELECT k.case_no, num.cust_no
+        FROM _match_cs k JOIN cand ON cand.ref_date = CAST(k.ref_date AS TIMESTAMP)
+             AND cand.tenure_band = k.tenure_band AND cand.value_tier = k.value_tier
+        JOIN num ON num.customer_id = cand.customer_id
+        WHERE cand.customer_id <> k.case_id
+        ORDER BY k.case_no, num.cust_no""")
+    rng = np.random.default_rng(random_state)
+    pairs["_key"] = rng.random(len(pairs))
+    pairs["_draw"] = pairs.groupby("case_no", sort=False)["_key"].rank(method="first")
+    chosen = pairs.loc[pairs["_draw"] <= int(ratio)].sort_values(["case_no", "_draw"], kind="stable")
+    del pairs
+    wh.con.register("_match_chosen", chosen[["cust_no"]].drop_duplicates())
+    ids = wh.query(sql + "SELECT num.cust_no, num.customer_id FROM num JOIN _match_chosen c USING (cust_no)")
+    out = chosen[["case_no", "cust_no"]].merge(ids, on="cust_no", how="left").merge(cs, on="case_no", how="left")
+    out = out[["customer_id", "ref_date", "case_id", "tenure_band", "value_tier"]].reset_index(drop=True)
+    for col in ("customer_id", "case_id", "tenure_band", "value_tier"):
+        out[col] = out[col].astype("string")
+    out["ref_date"] = out["ref_date"].astype("datetime64[ns]")
+    return out
+
+
+def _days_sql(later: str, earlier: str) -> str:
+    return f"CAST(floor((epoch_us({later}) - epoch_us({earlier})) / 86400000000) AS BIGINT)"
 
 
 # --------------------------------------------------------------------------- revenue
@@ -665,8 +833,10 @@ class RetroAudit:
             raise ConfigError(f"n_lost is {self.n_lost}; expected at least 1 lost client.")
         as_of = check_as_of(as_of)
         self.as_of_ = as_of
-        past = ds.before(as_of)
-        lost = lost_clients(past, as_of, int(self.n_lost), self.horizon_days)
+        sql = isinstance(ds, Warehouse)  # base-wide steps by SQL, the replay on the audited clients' rows
+        past = ds if sql else ds.before(as_of)
+        lost = (aggregates.lost_clients(ds, as_of, int(self.n_lost), self.horizon_days) if sql
+                else lost_clients(past, as_of, int(self.n_lost), self.horizon_days))
         if lost.empty:
             raise NotEnoughDataError(
                 f"No client was lost before {as_of.date()}: the retro-audit needs lost clients. "
@@ -692,9 +862,20 @@ class RetroAudit:
         windows.insert(0, "window_id", np.arange(len(windows), dtype="int64"))
         windows["group"] = windows["group"].astype("string")
         self.windows_ = windows
+        if sql:  # every row of the audited clients (and the base's context), cut at as_of
+            available = {t: _has_before(ds, t, as_of) for t in ds.tables}
+            has_amounts = aggregates.has_amounts_before(ds, as_of)
+            past = ds.subset(windows["customer_id"], before=as_of)
+        else:
+            available = {t: past.has(t) for t in past.tables}
+            has_amounts = past.has_amounts
+        self.dataset_ = past
         grid = replay_grid(windows, self.lookback_weeks)
         if indicator_table is None:
-            indicator_table = _signals.indicators(past, as_dates(grid["as_of"]), params=self.params)
+            indicator_table = replay_indicators(past, windows["customer_id"], as_dates(grid["as_of"]), self.params)
+            indicator_table.attrs["unavailable"] = [  # as on the whole base, whatever the audited clients hold
+                n for n, t in INDICATOR_TABLES.items()
+                if t is not None and not (has_amounts if n == "value" else available.get(t, False))]
         self.replayed_ = replay_signals(indicator_table, grid)
         # hook for the threshold tuner (models/tuning.py): the raw indicator rows of the replay grid
         rows = grid[["window_id", "weeks_before", "as_of", "customer_id"]].astype({"customer_id": "string"})
@@ -709,7 +890,7 @@ class RetroAudit:
         self.order_ = firing_order(self.signals_)
         self.available_ = [str(i) for i in self.per_indicator_.loc[
             self.per_indicator_["available"] & self.per_indicator_["indicator"].ne(ANY), "indicator"]]
-        self._summarise_clients(past)
+        self._summarise_clients(past, has_amounts)
         row = self.shares_.loc[self.shares_["group"].eq(LOST)
                                & self.shares_["lead_weeks"].eq(int(self.min_lead_weeks))].iloc[0]
         self.share_min_lead_ = float(row["share"])
@@ -722,12 +903,12 @@ class RetroAudit:
                                             min_lift=float(self.min_lift))
         self.unavailable_ = {
             name: table for name, table in INDICATOR_TABLES.items()
-            if table is not None and not (past.has_amounts if name == "value" else past.has(table))
+            if table is not None and not (has_amounts if name == "value" else available.get(table, False))
         }
         self.reaction_delay_days_ = None
         return self
 
-    def _summarise_clients(self, ds: Dataset) -> None:
+    def _summarise_clients(self, ds: Dataset, has_amounts: bool) -> None:
         lost_sig = self.signals_.loc[self.signals_["group"].eq(LOST)]
         anyrows = lost_sig.loc[lost_sig["indicator"].eq(ANY)].set_index("customer_id")
         real = lost_sig.loc[lost_sig["indicator"].ne(ANY)]
@@ -745,6 +926,8 @@ class RetroAudit:
         })
         clients["revenue_12m"] = revenue_before(
             ds, pd.DataFrame({"customer_id": clients["customer_id"], "ref_date": clients["churn_date"]})).to_numpy()
+        if has_amounts and not ds.has_amounts:  # audited clients without any order in a base with amounts
+            clients["revenue_12m"] = 0.0
         clients["lead_weeks_any"] = anyrows["lead_weeks"].reindex(ids).to_numpy()
         clients["signal_min_lead"] = clients["lead_weeks_any"].ge(int(self.min_lead_weeks)).to_numpy()
         clients["silent"] = clients["lead_weeks_any"].isna().to_numpy()
@@ -754,7 +937,7 @@ class RetroAudit:
         segs = ds.segment_columns()
         attrs = ds.customers[["customer_id", *segs]].assign(customer_id=lambda d: d["customer_id"].astype("string"))
         self.silent_ = clients.loc[clients["silent"]].merge(attrs, on="customer_id", how="left").reset_index(drop=True)
-        if ds.has_amounts:
+        if has_amounts:
             self.preventable_revenue_ = float(clients.loc[clients["signal_min_lead"], "revenue_12m"].sum())
             self.lost_revenue_ = float(clients["revenue_12m"].sum())
         else:

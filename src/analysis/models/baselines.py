@@ -35,8 +35,8 @@ from analysis.data.dataset import Dataset
 from analysis.errors import NotEnoughDataError
 from analysis.metrics.lifecycle import as_dates
 
-__all__ = ["rfm_summary", "BGNBDBaseline", "DegenerateFitError", "bgnbd_scores",
-           "PARAM_BOUNDS", "PENALIZERS"]
+__all__ = ["rfm_summary", "BGNBDBaseline", "DegenerateFitError", "bgnbd_scores", "fit_bgnbd_at",
+           "score_bgnbd_at", "PARAM_BOUNDS", "PENALIZERS"]
 
 #: Time unit of the BG/NBD fit, in days (weeks, as in Fader-Hardie's CDNOW analysis).
 BGNBD_UNIT_DAYS = 7.0
@@ -186,6 +186,22 @@ class BGNBDBaseline:
             f"{[tr['penalizer'] for tr in self.tries_]}); the purchase history before the snapshot is "
             "too short or too irregular.", reason)
 
+    def __getstate__(self) -> dict:
+        """Picklable (sent to worker processes, broadcast by Spark): the fitted
+        ``lifetimes`` object holds lambdas, so only its four parameters travel."""
+        state = dict(self.__dict__)
+        state.pop("model_", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "params_" in state:
+            from lifetimes import BetaGeoFitter
+
+            model = BetaGeoFitter(penalizer_coef=state.get("penalizer_", 0.0))
+            model.params_ = pd.Series(state["params_"])
+            self.model_ = model
+
     def p_no_purchase(self, summary: pd.DataFrame, t: float) -> pd.Series:
         """Probability of no purchase in the next ``t`` units, per row of ``summary``.
 
@@ -219,9 +235,51 @@ class BGNBDBaseline:
         return pd.Series(np.asarray(e, dtype="float64"), index=summary.index, name="expected_purchases")
 
 
+def fit_bgnbd_at(summary: pd.DataFrame, as_of, horizon_days: int, penalizer_coef: float = 0.0,
+                 max_fit_buyers: int | None = 25_000, random_state: int = 0
+                 ) -> tuple[BGNBDBaseline | None, dict, DegenerateFitError | None]:
+    """The BG/NBD fit of one date on the :func:`rfm_summary` of the whole base at that date.
+
+    The four parameters are estimated on the buyers (``T > 0``; a seeded random sample of
+    ``max_fit_buyers`` of them on large bases, None: all); every row of ``summary`` must
+    get finite expected purchases. ``summary`` must be sorted by ``customer_id`` (as
+    :func:`rfm_summary` returns it) for the sample to be the same whoever gathered it.
+
+    Returns
+    -------
+    (model or None when dropped, the fit record of :func:`bgnbd_scores`, the error or None).
+    """
+    d = pd.Timestamp(as_of)
+    t = horizon_days / BGNBD_UNIT_DAYS
+    buyers = summary.loc[summary["T"] > 0]
+    if max_fit_buyers and len(buyers) > max_fit_buyers:
+        buyers = buyers.sample(n=max_fit_buyers, random_state=random_state)
+    model = BGNBDBaseline(penalizer_coef)
+    try:
+        model.fit(buyers, check=summary, t=t)
+    except DegenerateFitError as exc:
+        return None, {"as_of": d.date().isoformat(), "status": "dropped", "reason": exc.reason,
+                      "penalizer": None, "params": None}, exc
+    return model, {"as_of": d.date().isoformat(),
+                   "status": "ok" if model.penalizer_ == penalizer_coef else "penalized",
+                   "reason": "ok" if len(model.tries_) == 1 else model.tries_[0]["reason"],
+                   "penalizer": model.penalizer_, "params": model.params_}, None
+
+
+def score_bgnbd_at(model: BGNBDBaseline, summary: pd.DataFrame, as_of, horizon_days: int) -> pd.DataFrame:
+    """Expected purchases, ``P(alive)`` and ``P(no purchase)`` of every row of ``summary``
+    (an :func:`rfm_summary` at ``as_of``) with a fitted ``model``: a per-customer function."""
+    t = horizon_days / BGNBD_UNIT_DAYS
+    e = model.expected_purchases(summary, t)
+    return pd.DataFrame({"as_of": pd.Timestamp(as_of), "customer_id": e.index.astype("string"),
+                         "expected_purchases": e.to_numpy(),
+                         "p_alive": model.p_alive(summary).to_numpy(),
+                         "p_no_purchase": model.p_no_purchase(summary, t).to_numpy()})
+
+
 def bgnbd_scores(ds: Dataset, dates, horizon_days: int, penalizer_coef: float = 0.0,
                  errors: str = "raise", max_fit_buyers: int | None = 25_000,
-                 random_state: int = 0) -> pd.DataFrame:
+                 random_state: int = 0, fitted: dict | None = None) -> pd.DataFrame:
     """BG/NBD churn score of every customer signed up before each date, fitted per date.
 
     At each date the model is fitted on purchases strictly before it (all customers signed
@@ -230,6 +288,10 @@ def bgnbd_scores(ds: Dataset, dates, horizon_days: int, penalizer_coef: float = 
     or has too little history is left out (recorded as ``dropped``) instead of raising
     :class:`DegenerateFitError`. On large bases the four parameters are estimated on a
     seeded random sample of ``max_fit_buyers`` buyers (None: all), then every customer is scored.
+
+    ``fitted`` (a partition of customers, :mod:`analysis.models.partitioned`): the models
+    already fitted on the whole base, ``{date: (model or None, record)}``; nothing is fitted
+    and a date whose model is None is left out (its record says why).
 
     Returns
     -------
@@ -248,34 +310,25 @@ def bgnbd_scores(ds: Dataset, dates, horizon_days: int, penalizer_coef: float = 
     if not ds.has("orders"):
         return empty()
     signup = ds.customers.set_index("customer_id")["signup_date"]
-    t = horizon_days / BGNBD_UNIT_DAYS
     parts, fits = [], []
     for d in as_dates(dates):  # a handful of snapshot dates
         summ = rfm_summary(ds.orders, d, signup=signup)
-        buyers = summ.loc[summ["T"] > 0]
-        if max_fit_buyers and len(buyers) > max_fit_buyers:
-            buyers = buyers.sample(n=max_fit_buyers, random_state=random_state)
-        model = BGNBDBaseline(penalizer_coef)
-        try:
-            model.fit(buyers, check=summ, t=t)
-        except DegenerateFitError as exc:
-            fits.append({"as_of": d.date().isoformat(), "status": "dropped", "reason": exc.reason,
-                         "penalizer": None, "params": None})
-            if errors == "skip":
+        if fitted is not None:
+            model, record = fitted.get(pd.Timestamp(d), (None, None))
+            if record is not None:
+                fits.append(record)
+            if model is None:
                 continue
-            raise
-        fits.append({"as_of": d.date().isoformat(),
-                     "status": "ok" if model.penalizer_ == penalizer_coef else "penalized",
-                     "reason": "ok" if len(model.tries_) == 1 else model.tries_[0]["reason"],
-                     "penalizer": model.penalizer_, "params": model.params_})
-        e = model.expected_purchases(summ, t)
-        parts.append(pd.DataFrame({"as_of": d, "customer_id": e.index.astype("string"),
-                                   "expected_purchases": e.to_numpy(),
-                                   "p_alive": model.p_alive(summ).to_numpy(),
-                                   "p_no_purchase": model.p_no_purchase(summ, t).to_numpy()}))
+        else:
+            model, record, exc = fit_bgnbd_at(summ, d, horizon_days, penalizer_coef, max_fit_buyers, random_state)
+            fits.append(record)
+            if model is None:
+                if errors == "skip":
+                    continue
+                raise exc
+        parts.append(score_bgnbd_at(model, summ, d, horizon_days))
     out = pd.concat(parts, ignore_index=True) if parts else empty()
     out["score_bgnbd"] = -out["expected_purchases"]
     out = out[cols]
     out.attrs["fits"] = fits
     return out
-

@@ -73,9 +73,10 @@ from analysis.models.features import (
 __all__ = [
     "MODEL_KINDS", "Split", "time_split", "make_pipeline", "ChurnClassifier",
     "captured_positives", "top_lift", "recall_at", "gains_curve", "reliability_curve",
-    "evaluate_scores", "informative_columns", "Backtest", "backtest", "ScoreResult", "score", "SCORE_COLUMNS",
+    "evaluate_scores", "informative_columns", "Backtest", "backtest", "backtest_on_rows", "ScoreResult", "score", "SCORE_COLUMNS",
     "REASON_RULES", "REASON_COLUMNS", "reason_codes", "customer_value", "list_overlap", "POPULATIONS",
     "ACTIVE_DAYS", "forward_evaluation", "forward_summary", "population_metrics", "resolve_run_parameters",
+    "score_rows", "call_order", "fit_final_model", "forward_metrics",
 ]
 
 MODEL_KINDS = ("logit", "hgb")
@@ -504,6 +505,21 @@ def backtest(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int 
         feats = features(ds, used, horizon_days=h, random_state=random_state, bgnbd_fits=bgnbd_fits)
     fits = [f for f in (bgnbd_fits or []) if pd.Timestamp(f["as_of"]) in used]
     data = _labelled(ds, feats.loc[feats["as_of"].isin(used)], used, h, as_of)
+    return backtest_on_rows(data, split, capacity, random_state, test_fraction=test_fraction,
+                            importance_rows=importance_rows, max_fit_rows=max_fit_rows,
+                            has_orders=ds.has("orders"), bgnbd_fits=fits)
+
+
+def backtest_on_rows(data: pd.DataFrame, split: Split, capacity: int = 100, random_state: int = 0, *,
+                     test_fraction: float = 0.5, importance_rows: int = 3000,
+                     max_fit_rows: int | None = 300_000, has_orders: bool = True,
+                     bgnbd_fits: list | None = None) -> Backtest:
+    """:func:`backtest` on labelled snapshot rows already built (features merged with
+    :func:`analysis.models.features.labels`, sorted by ``as_of`` and ``customer_id``): the
+    part of the backtest that needs no dataset (used by the partitioned engines, whose rows
+    come from every partition).
+    """
+    fits = list(bgnbd_fits or [])
     cols = feature_columns(data)
     is_test = data["as_of"].isin(split.test)
     if split.holdout:
@@ -526,7 +542,7 @@ def backtest(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int 
         pred[f"prob_{kind}"] = m.predict_proba(test_rows[cols])[:, 1]
     pred["score_recency"] = test_rows["days_since_last"].astype("float64").to_numpy()
     score_cols = {k: f"prob_{k}" for k in MODEL_KINDS} | {"recency": "score_recency"}
-    if ds.has("orders") and "bgnbd_expected_purchases" in test_rows.columns:
+    if has_orders and "bgnbd_expected_purchases" in test_rows.columns:
         # fitted per test snapshot in features(); absent when that fit was dropped (degenerate)
         pred["score_bgnbd"] = -test_rows["bgnbd_expected_purchases"].to_numpy()
         if pred["score_bgnbd"].notna().any():
@@ -675,6 +691,8 @@ class ScoreResult:
     capacity, horizon_days, as_of : the parameters used.
     bgnbd_fits : BG/NBD fit records of every date used (snapshots and ``as_of``).
     n_known : customers known at ``as_of`` (signed up before it).
+    training_rows, labelled_rows, training_cap : the partitioned engines' capped training
+        sample (:mod:`analysis.models.partitioned`); None in memory.
     """
 
     scores: pd.DataFrame
@@ -687,6 +705,11 @@ class ScoreResult:
     as_of: pd.Timestamp
     bgnbd_fits: list[dict] = field(default_factory=list)
     n_known: int = 0
+    #: partitioned engines only: rows of the training sample, labelled snapshot rows of the
+    #: base, and the cap (None: the in-memory path, where the fit alone is capped)
+    training_rows: int | None = None
+    labelled_rows: int | None = None
+    training_cap: int | None = None
 
     @property
     def call_list(self) -> pd.DataFrame:
@@ -713,6 +736,8 @@ class ScoreResult:
             "n_by_action": {str(k): int(v) for k, v in actions.items()},
             "n_priority_1": int(self.scores["priority"].eq("P1").sum()),
             "top_priorities": top.to_dict(orient="records"),
+            **({"training_rows": self.training_rows, "labelled_rows": self.labelled_rows,
+                "training_cap": self.training_cap} if self.training_rows is not None else {}),
         }
 
 
@@ -773,8 +798,6 @@ def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int | N
     -------
     :class:`ScoreResult`; ``scores`` has :data:`SCORE_COLUMNS`.
     """
-    from analysis.metrics.priority import priority_matrix
-
     h, capacity = resolve_run_parameters(ds, horizon_days, capacity)
     cut = pd.Timestamp(as_of).normalize()
     snaps = snapshot_dates(ds, cut, h, freq=freq, min_history_days=min_history_days,
@@ -787,37 +810,86 @@ def score(ds: Dataset, as_of, horizon_days: int | None = None, capacity: int | N
                   importance_rows=importance_rows, max_fit_rows=max_fit_rows,
                   feats=feats.loc[feats["as_of"] < cut], bgnbd_fits=fits)
     data = _labelled(ds, feats.loc[feats["as_of"].isin(snaps)], snaps, h, cut)
-    fit_rows = _cap(data.loc[data["as_of"] < snaps[-1]], max_fit_rows, random_state)
-    cal_rows = data.loc[data["as_of"] == snaps[-1]]
-    cols = informative_columns(fit_rows, feature_columns(data))
-    model = ChurnClassifier(bt.best_model, random_state).fit(fit_rows[cols], fit_rows["label"],
-                                                             cal_rows[cols], cal_rows["label"])
+    model, cols = fit_final_model(data, bt.best_model, random_state, max_fit_rows)
     now = feats.loc[feats["as_of"] == cut].reset_index(drop=True)
     if now.empty:
         raise NotEnoughDataError(f"No customer is known on {cut.date()}: nothing to score.")
-    now["churn_probability"] = model.predict_proba(now[cols])[:, 1]
     value, basis = customer_value(ds, cut)
     now = now.merge(value, on="customer_id", how="left")
-    now["value"] = now["value"].fillna(0.0)
-    now["expected_value_at_risk"] = now["churn_probability"] * now["value"]
-    now["lost"] = False  # ended contracts are not scored
-    now = pd.concat([now, reason_codes(now, bt.importance, watch_days=ds.config.thresholds.watch_days)], axis=1)
-    if "any_alert" not in now.columns:
-        now["any_alert"] = now.filter(like="alert_").fillna(0).gt(0.5).any(axis=1)
-    else:
-        now["any_alert"] = now["any_alert"].astype("boolean").fillna(False).astype(bool)
-    mat = priority_matrix(now, risk_col="churn_probability", value_col="value", risk_kind="probability",
-                          thresholds=ds.config)
-    mat["priority"] = mat["priority"].astype("string")
-    mat["risk_tier"] = mat["risk_tier"].astype("string")
-    mat["_list"] = mat["recommended_action"].map({a: i + 1 for i, a in enumerate(NOT_CALLED)}).fillna(0)
-    mat = mat.sort_values(["_list", "priority", "expected_value_at_risk", "churn_probability", "customer_id"],
-                          ascending=[True, True, False, False, True], kind="stable")
-    mat = mat.drop(columns="_list").reset_index(drop=True)
+    mat = call_order(score_rows(now, model, cols, bt.importance, ds.config))
     scores = mat[SCORE_COLUMNS].copy()
     n_known = int((ds.customers["signup_date"] < cut).sum())
     return ScoreResult(scores=scores, matrix=mat, backtest=bt, model=model, value_basis=basis,
                        capacity=int(capacity), horizon_days=h, as_of=cut, bgnbd_fits=fits, n_known=n_known)
+
+
+def fit_final_model(data: pd.DataFrame, kind: str, random_state: int = 0,
+                    max_fit_rows: int | None = 300_000) -> tuple[ChurnClassifier, list[str]]:
+    """The model that scores: ``kind`` fitted on every labelled snapshot row but the latest
+    snapshot's (at most ``max_fit_rows``, a seeded sample), calibrated on the latest.
+
+    Returns
+    -------
+    (the fitted :class:`ChurnClassifier`, its feature columns).
+    """
+    last = data["as_of"].max()
+    fit_rows = _cap(data.loc[data["as_of"] < last], max_fit_rows, random_state)
+    cal_rows = data.loc[data["as_of"] == last]
+    cols = informative_columns(fit_rows, feature_columns(data))
+    model = ChurnClassifier(kind, random_state).fit(fit_rows[cols], fit_rows["label"],
+                                                    cal_rows[cols], cal_rows["label"])
+    return model, cols
+
+
+def score_rows(now: pd.DataFrame, model: ChurnClassifier, cols: list[str], importance: pd.DataFrame | None,
+               config, value_tier: pd.Series | None = None) -> pd.DataFrame:
+    """Probability, value at risk, reasons, tiers, priority and action of feature rows at one
+    date (a per-customer function: the rows of a partition give the rows of the whole base).
+
+    Parameters
+    ----------
+    now : :func:`analysis.models.features.features` rows at the scoring date, with ``value``.
+    model, cols : the fitted :class:`ChurnClassifier` and its feature columns.
+    importance : permutation importance ordering the reasons.
+    config : the :class:`~analysis.data.config.DatasetConfig` (thresholds, watch days).
+    value_tier : the value tier of each row (``high``/``standard``), when decided on the
+        whole base (a partition); None: from the values of ``now`` (top 20 % of positive values).
+
+    Returns
+    -------
+    The rows of :func:`analysis.metrics.priority.priority_matrix`, not yet in call order.
+    """
+    from analysis.metrics.priority import priority_matrix
+
+    now = now.copy()
+    now["churn_probability"] = model.predict_proba(now[cols])[:, 1]
+    now["value"] = now["value"].fillna(0.0)
+    now["expected_value_at_risk"] = now["churn_probability"] * now["value"]
+    now["lost"] = False  # ended contracts are not scored
+    now = pd.concat([now, reason_codes(now, importance, watch_days=config.thresholds.watch_days)], axis=1)
+    if "any_alert" not in now.columns:
+        now["any_alert"] = now.filter(like="alert_").fillna(0).gt(0.5).any(axis=1)
+    else:
+        now["any_alert"] = now["any_alert"].astype("boolean").fillna(False).astype(bool)
+    if value_tier is None:
+        mat = priority_matrix(now, risk_col="churn_probability", value_col="value", risk_kind="probability",
+                              thresholds=config)
+    else:
+        now["value_tier"] = value_tier.to_numpy()
+        mat = priority_matrix(now, risk_col="churn_probability", value_col="value_tier",
+                              risk_kind="probability", thresholds=config)
+    mat["priority"] = mat["priority"].astype("string")
+    mat["risk_tier"] = mat["risk_tier"].astype("string")
+    return mat
+
+
+def call_order(mat: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`score_rows` in call order: customers to contact first (priority, then
+    expected value at risk, probability, id), then the ``separate_list``, then ``removal``."""
+    mat = mat.assign(_list=mat["recommended_action"].map({a: i + 1 for i, a in enumerate(NOT_CALLED)}).fillna(0))
+    mat = mat.sort_values(["_list", "priority", "expected_value_at_risk", "churn_probability", "customer_id"],
+                          ascending=[True, True, False, False, True], kind="stable")
+    return mat.drop(columns="_list").reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- forward check
@@ -839,7 +911,13 @@ def forward_evaluation(ds: Dataset, result: ScoreResult) -> pd.DataFrame | None:
     end = cut + pd.Timedelta(days=h)
     if ds.observed_until is None or ds.observed_until + pd.Timedelta(days=1) < end:
         return None
-    lab = labels(ds, [cut], h, end)
+    return forward_metrics(result, labels(ds, [cut], h, end))
+
+
+def forward_metrics(result: ScoreResult, lab: pd.DataFrame) -> pd.DataFrame:
+    """:func:`forward_evaluation` given the labels at ``as_of`` (``as_of``, ``customer_id``,
+    ``label``; gathered per partition by the partitioned engines)."""
+    cut = result.as_of
     rows = result.matrix[["customer_id", "days_since_last", "churn_probability"]
                          + (["bgnbd_expected_purchases"] if "bgnbd_expected_purchases" in result.matrix else [])]
     rows = rows.assign(as_of=cut).merge(lab, on=KEYS, how="inner")

@@ -212,7 +212,7 @@ def _lifetime_counts(ds: Dataset, grid: pd.DataFrame) -> pd.DataFrame:
 
 def features(ds: Dataset, dates, params: SignalParams | None = None,
              horizon_days: int | None = None, random_state: int = 0,
-             bgnbd_fits: list | None = None) -> pd.DataFrame:
+             bgnbd_fits: list | None = None, bgnbd: dict | None = None) -> pd.DataFrame:
     """Model features of every customer known at each date, from data strictly before it.
 
     Parameters
@@ -226,6 +226,8 @@ def features(ds: Dataset, dates, params: SignalParams | None = None,
     bgnbd_fits : if a list, one record per date of the BG/NBD fit is appended to it (see
         :func:`analysis.models.baselines.bgnbd_scores`); a dropped fit leaves the BG/NBD
         features NaN at that date.
+    bgnbd : on a partition of customers, the BG/NBD models fitted on the whole base
+        (``fitted`` of :func:`analysis.models.baselines.bgnbd_scores`); None fits them on ``ds``.
 
     Returns
     -------
@@ -261,7 +263,7 @@ def features(ds: Dataset, dates, params: SignalParams | None = None,
         frame["silence_in_usual_gaps"] = frame["days_since_last"] / (age / n)
         frame["recency_over_age"] = frame["days_since_last"] / age.where(n.notna())
         # the BG/NBD baseline itself, fitted at each date on the purchases before it
-        bg = bgnbd_scores(ds, idx, h, errors="skip", random_state=random_state)
+        bg = bgnbd_scores(ds, idx, h, errors="skip", random_state=random_state, fitted=bgnbd)
         if bgnbd_fits is not None:
             bgnbd_fits.extend(bg.attrs.get("fits", []))
         frame = frame.merge(bg[KEYS + ["expected_purchases", "p_alive", "p_no_purchase"]].rename(

@@ -68,7 +68,8 @@ import nbformat
 import pandas as pd
 
 from analysis.data.cache import dataset_hash
-from analysis.data.dataset import Dataset, load
+from analysis.data.dataset import Dataset
+from analysis.data.warehouse import Warehouse
 from analysis.errors import ReportError
 from analysis.metrics.lifecycle import check_as_of
 from analysis.paths import NOTEBOOKS_DIR
@@ -821,7 +822,9 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
         prepare_run_dir(out, as_of, force=False)  # raises with the message
     # The one validation of the report: it fails here, before touching any folder, if the data is
     # unusable, and writes the validated copy that every notebook's analysis.load then reads.
-    ds = load(data_path)
+    # The runner reads only the report, the customers and table presence: through the warehouse
+    # (SQL views over the validated copy), never the events in pandas.
+    ds = Warehouse.open(data_path)
     skipped = [p.stem for p in notebooks if not _has_tables(p, ds)]
     notebooks = [p for p in notebooks if p.stem not in skipped]
     month_has_data = check_data_covers(ds, as_of, allow_empty_month)

@@ -1,0 +1,254 @@
+"""Benchmark of the partitioned local engine (issue 16): time and peak memory at scale.
+
+Synthesises a contractual base straight to Parquet, block by block of customers (vectorised
+NumPy/pyarrow; never the whole base in memory): ``customers``, ``orders``, ``email_events``
+and ``usage`` with about ``--events-per-customer`` events per customer (20 % orders, 50 %
+email events, 30 % usage), over 24 months ending 2026-10-31. Then:
+
+1. runs ``churn-radar score`` (local engine, buckets from ``engine.rows_per_bucket``) in a
+   child process and prints its wall time and peak resident memory (the child's
+   ``ru_maxrss``, from ``resource.getrusage(RUSAGE_CHILDREN)``);
+2. prints the time of the six indicators at one date on the orders (customers and orders of
+   the bucketed validated copy, bucket by bucket) against a bare DuckDB recency / frequency
+   / monetary ``GROUP BY customer_id`` over the same Parquet files, and their ratio;
+3. with ``--report``, runs the whole monthly report (``churn-radar report``) in a child
+   process and prints its time and peak memory.
+
+A script, not a test::
+
+    .venv/bin/python benchmarks/bench_scale.py --customers 100000 [--events-per-customer 50]
+        [--rows-per-bucket 1000000] [--buckets N] [--keep] [--dir DIR] [--report] [--seed 0]
+
+Targets (issue 16, 2-core machine): 1,000,000 customers x 50 events scored in <= 10 min
+with peak RSS <= 8 GB, peak memory nearly flat from 300,000 to 1,000,000 customers; the
+indicators <= 3 x the DuckDB floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's package
+
+END = pd.Timestamp("2026-10-31")
+START = END - pd.DateOffset(months=24)
+BLOCK = 50_000  # customers synthesised at a time
+SHARES = {"orders": 0.2, "email_events": 0.5, "usage": 0.3}
+
+
+def _ids(lo: int, hi: int) -> pa.Array:
+    return pa.array(np.char.add("C", np.char.zfill(np.arange(lo, hi).astype(str), 8)))
+
+
+def _days(ts: np.ndarray) -> pa.Array:
+    return pa.array(ts.astype("datetime64[ns]"))
+
+
+def synthesise(folder: Path, n_customers: int, per_customer: int, seed: int) -> dict[str, int]:
+    """Write the four tables as Parquet into ``folder`` (one row group per block of customers)."""
+    rng = np.random.default_rng(seed)
+    span = (END - START).days
+    start = np.datetime64(START.date(), "D")
+    end_day = np.datetime64(END.date(), "D")
+    writers: dict[str, pq.ParquetWriter] = {}
+    counts = dict.fromkeys(["customers", *SHARES], 0)
+
+    def write(name: str, table: pa.Table) -> None:
+        if name not in writers:
+            writers[name] = pq.ParquetWriter(folder / f"{name}.parquet", table.schema)
+        writers[name].write_table(table)
+        counts[name] += table.num_rows
+
+    try:
+        for lo in range(0, n_customers, BLOCK):  # blocks of customers, not customers
+            hi = min(lo + BLOCK, n_customers)
+            n = hi - lo
+            ids = _ids(lo, hi)
+            signup = start + rng.integers(0, span - 60, n).astype("timedelta64[D]")
+            life = (rng.exponential(540, n).astype(int) + 30).astype("timedelta64[D]")
+            churn = signup + life
+            churned = churn < end_day
+            last = np.where(churned, churn, end_day)
+            write("customers", pa.table({
+                "customer_id": ids, "signup_date": _days(signup),
+                "churn_date": pa.array(np.where(churned, churn, np.datetime64("NaT")).astype("datetime64[ns]")),
+                "size": pa.array(rng.choice(["TPE", "PME", "ETI", "GE"], n)),
+                "sector": pa.array(rng.choice(["Commerce", "Industrie", "Services", "Santé"], n)),
+            }))
+            activity = rng.gamma(2.0, 0.5, n)
+            length = (last - signup).astype(np.int64)
+            for table, share in SHARES.items():
+                k = rng.poisson(per_customer * share * activity)
+                cust = np.repeat(np.arange(n), k)
+                m = len(cust)
+                frac = rng.random(m) ** np.where(churned[cust], 0.8, 1.0)
+                day = signup[cust] + (frac * length[cust]).astype(np.int64).astype("timedelta64[D]")
+                cid = ids.take(pa.array(cust))
+                if table == "orders":
+                    write(table, pa.table({
+                        "customer_id": cid, "order_date": _days(day),
+                        "order_id": pa.array(np.char.add(f"O{lo}-", np.arange(m).astype(str))),
+                        "amount": pa.array(rng.gamma(2.0, 150.0, m).round(2))}))
+                elif table == "email_events":
+                    d = pd.DatetimeIndex(day.astype("datetime64[ns]"))
+                    t = day.astype("datetime64[s]") + rng.integers(0, 86400, m).astype("timedelta64[s]")
+                    write(table, pa.table({
+                        "customer_id": cid, "campaign_id": pa.array((d.year * 100 + d.month).astype(str)),
+                        "event_time": pa.array(t.astype("datetime64[ns]")),
+                        "event": pa.array(rng.choice(["delivered", "open", "click"], m, p=[0.6, 0.3, 0.1]))}))
+                else:
+                    write(table, pa.table({
+                        "customer_id": cid, "event_date": _days(day),
+                        "feature": pa.array(rng.choice(["reports", "export", "api", "alerts", "dashboards"], m)),
+                        "sessions": pa.array(np.ones(m))}))
+    finally:
+        for w in writers.values():
+            w.close()
+    (folder / "dataset.yml").write_text(
+        "business_model: contractual\nobserved_until: 2026-10-31\nlanguage: en\n"
+        "tables:\n  email_events: {duplicates: keep}\n  usage: {duplicates: keep}\n", encoding="utf-8")
+    return counts
+
+
+def run_child(args: list[str], env: dict[str, str]) -> tuple[int, float, float, float, str]:
+    """Run ``python -m analysis ARGS``; return exit code, wall seconds, the peak resident
+    memory (MB) of the largest single process (``ru_maxrss`` of the children) and the peak
+    of the sum over the child and its worker processes (sampled every 0.2 s with psutil),
+    and the child's last stdout lines."""
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "analysis", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    me = psutil.Process(proc.pid)
+    tree_peak = 0
+    out_lines: list[str] = []
+    import threading
+
+    def drain(stream, sink, echo):
+        for line in stream:
+            sink.append(line)
+            if echo:
+                sys.stderr.write(line)
+
+    err_lines: list[str] = []
+    threads = [threading.Thread(target=drain, args=(proc.stdout, out_lines, False)),
+               threading.Thread(target=drain, args=(proc.stderr, err_lines, True))]
+    for th in threads:
+        th.start()
+    while proc.poll() is None:  # sampling the process tree's memory
+        try:
+            procs = [me, *me.children(recursive=True)]
+            tree_peak = max(tree_peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+        time.sleep(0.2)
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t0
+    single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return proc.returncode, wall, single, tree_peak / 2**20, "".join(out_lines[-8:]).rstrip()
+
+
+def indicators_vs_duckdb(folder: Path, as_of: str) -> tuple[float, float]:
+    """Seconds of the six indicators at ``as_of`` on customers + orders, bucket by bucket
+    of the validated copy, and of a DuckDB RFM GROUP BY over the same orders files."""
+    import duckdb
+
+    from analysis.data.dataset import Dataset
+    from analysis.data.partitions import load_partitioned
+    from analysis.metrics.signals import indicators
+
+    pds = load_partitioned(folder)
+    t0 = time.perf_counter()
+    n_rows = 0
+    for b in range(pds.n_buckets):  # buckets
+        cust = pq.read_table(pds.entry / "tables" / "customers" / f"bucket-{b:04d}.parquet").to_pandas()
+        orders = pq.read_table(pds.entry / "tables" / "orders" / f"bucket-{b:04d}.parquet").to_pandas()
+        part = Dataset(customers=cust, orders=orders, config=pds.config, report=pds.report, path=pds.path,
+                       observed_from=pds.observed_from, observed_until=pds.observed_until, base=pds.base)
+        n_rows += len(indicators(part, [as_of]))
+    t_ind = time.perf_counter() - t0
+    glob = str(pds.entry / "tables" / "orders" / "*.parquet")
+    con = duckdb.connect()
+    t0 = time.perf_counter()
+    con.sql(
+        "SELECT customer_id, max(order_date) AS last, count(*) AS n, sum(amount) AS revenue "
+        f"FROM read_parquet('{glob}') WHERE order_date < DATE '{as_of}' GROUP BY customer_id").to_arrow_table()
+    t_duck = time.perf_counter() - t0
+    print(f"indicators   {n_rows:,} customer rows at {as_of} in {t_ind:.1f} s (customers + orders, "
+          f"{pds.n_buckets} buckets read from the validated copy)")
+    return t_ind, t_duck
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--customers", type=int, default=100_000)
+    ap.add_argument("--events-per-customer", type=int, default=50)
+    ap.add_argument("--rows-per-bucket", type=int, default=None, help="engine.rows_per_bucket (default 1,000,000)")
+    ap.add_argument("--buckets", type=int, default=None, help="force the number of buckets")
+    ap.add_argument("--workers", type=int, default=None, help="worker processes (default: the CLI's)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--as-of", default="2026-10-31")
+    ap.add_argument("--dir", type=Path, default=None, help="folder for the base (default: a temporary one)")
+    ap.add_argument("--keep", action="store_true", help="keep the synthesised base (and its validated copy)")
+    ap.add_argument("--report", action="store_true", help="also run the whole monthly report")
+    args = ap.parse_args()
+
+    root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench_scale-"))
+    folder = root / f"base-{args.customers}"
+    try:
+        if not (folder / "dataset.yml").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
+            counts = synthesise(folder, args.customers, args.events_per_customer, args.seed)
+            events = sum(v for k, v in counts.items() if k != "customers")
+            print(f"synthesised  {counts} ({events:,} events) in {time.perf_counter() - t0:.1f} s -> {folder}")
+        if args.rows_per_bucket:
+            with (folder / "dataset.yml").open("a", encoding="utf-8") as fh:
+                fh.write(f"engine: {{rows_per_bucket: {args.rows_per_bucket}}}\n")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"),
+                                             env.get("PYTHONPATH", "")])
+        cmd = ["score", str(folder), "--as-of", args.as_of, "--out", str(root / "scores.csv"),
+               "--capacity", "500", "--lang", "en"]
+        if args.buckets:
+            cmd += ["--buckets", str(args.buckets)]
+        if args.workers:
+            cmd += ["--workers", str(args.workers)]
+        code, wall, single, tree, tail = run_child(cmd, env)
+        print(tail)
+        print(f"score        exit code {code}; {wall:.1f} s end to end (validation into buckets, backtest, scoring, "
+              f"scores file); peak RSS {single:,.0f} MB (largest single process), {tree:,.0f} MB (sum over "
+              "the command and its worker processes, sampled)")
+        t_ind, t_duck = indicators_vs_duckdb(folder, args.as_of)
+        print(f"floor        DuckDB recency/frequency/monetary GROUP BY over the same orders: {t_duck:.2f} s; "
+              f"ratio {t_ind / max(t_duck, 1e-9):.1f}")
+        if args.report:
+            code, wall, single, tree, tail = run_child(["report", str(folder), "--as-of", "2026-11-01", "--out",
+                                                        str(root / "reports"), "--lang", "en", "--force"], env)
+            print(tail)
+            print(f"report       exit code {code}; {wall:.1f} s; peak RSS {single:,.0f} MB (largest single "
+                  f"process), {tree:,.0f} MB (sum over the process tree, sampled)")
+    finally:
+        if not args.keep and not args.dir:
+            shutil.rmtree(root, ignore_errors=True)
+        elif args.keep:
+            print(f"kept         {folder}")
+
+
+if __name__ == "__main__":
+    main()
