@@ -244,16 +244,27 @@ def sample():
 
 
 def test_sample_intervals_contain_the_generators_true_effect(sample):
+    """The 95 % intervals of the sample's campaigns cover the generator's true effect about 95 % of the time.
+
+    66 intervals: 22 campaign-variants with a control group (15 campaigns, 7 of them A/B) x 3
+    outcomes (purchase, reactivated, revenue). Under exact 95 % coverage the number of misses
+    is about Binomial(66, 0.05) (mean 3.3; intervals of one campaign share customers, so the
+    law is only approximate): P(misses <= 8) = 0.9945, so more than 8 misses means the
+    intervals are too narrow or the estimator biased (chance 0.5 %). Measured: 5 misses on
+    this sample (seed 42); over seeds 42 and 1-9 of the generator, 626 of 660 intervals cover
+    (94.8 %; misses per base 1 to 6, never above the bound): purchase 214 of 220, reactivated
+    211 of 220, revenue 201 of 220 (Welch on B2B revenue, 250 to 9,000 EUR baskets, under-covers
+    a little: 91.4 %). Too wide intervals
+    are checked by the simulation of ``test_newcombe_and_welch_cover_the_truth_about_95_percent``.
+    """
     _, result, truth = sample
     e = result.effects
     m = e.merge(truth, on=["campaign_id", "variant", "outcome"])
     m = m.loc[m["status"].eq("ok")]
-    assert len(m) == 27                                            # 9 campaign-variants with a control x 3
+    assert len(m) == 66                                            # 22 campaign-variants with a control x 3
     covered = (m["abs_lift_low"] <= m["true_effect"]) & (m["true_effect"] <= m["abs_lift_high"])
-    # 27 nominal 95 % intervals: at most 4 misses (P = 0.990 under exact coverage, binomial); a biased
-    # estimator or too narrow intervals miss far more (over 6 other seeds: 157 of 162 covered)
-    assert stats.binom.cdf(4, 27, 0.05) == pytest.approx(0.990, abs=1e-3)
-    assert int((~covered).sum()) <= 4
+    assert stats.binom.cdf(8, 66, 0.05) == pytest.approx(0.9945, abs=1e-4)
+    assert int((~covered).sum()) <= 8
     purchase = m.loc[m["outcome"].eq("purchase")]
     assert (purchase["true_effect"] > 0).all()                      # every campaign works a little
 
@@ -264,7 +275,7 @@ def test_uplift_on_the_sample_is_evaluated_on_held_out_customers(sample):
     rows = result.customers
     with_control = result.effects.loc[result.effects["status"].eq("ok"), "campaign_id"].unique()
     assert ev.status == "ok" and ev.n_train + ev.n_test == int(rows["campaign_id"].isin(with_control).sum())
-    assert ev.n_test == pytest.approx(0.3 * (ev.n_train + ev.n_test), rel=0.1)   # 30 % of the customers
+    assert ev.n_test == pytest.approx(0.5 * (ev.n_train + ev.n_test), rel=0.1)   # half of the customers
     assert set(ev.curves["ranking"]) == {"uplift_model", "churn_risk", "random"}
     assert ev.qini["random"] == 0.0 and np.isfinite(ev.qini["uplift_model"])
     lo, hi = ev.qini_ci["uplift_model"]

@@ -38,9 +38,12 @@ def test_nb05_on_sample(sample_report):
     side, nb, run_dir = from_report(sample_report, nb05.NAME)  # as of 2026-11-01, fr
     ds = analysis.load(SAMPLE_DIR)
     nb05._check_against_package(side, nb, run_dir, ds, "2026-11-01", "fr")
-    assert side["campaigns"]["n_campaigns"] == 7 and side["campaigns"]["n_attributable"] == 6
+    # monthly campaigns on the 10th, 2025-02 to 2026-09 (the last 14-day window closing before October):
+    # 20; every fourth (RA-202505, -09, RA-202601, -05, -09) without a control group: 15 attributable
+    assert side["campaigns"]["n_campaigns"] == 20 and side["campaigns"]["n_attributable"] == 15
     assert side["uplift"]["status"] == "ok" and side["plan"]["mde_purchase"] > 0
-    # RA-202511 was sent to everyone: said plainly, in French
+    assert side["uplift"]["beats_random"] and side["uplift"]["qini_model_ci"][0] > 0
+    # RA-202505 was sent to everyone: said plainly, in French
     assert "pas de groupe témoin, l'effet ne peut donc pas être attribué à la campagne" in nb05.output_text(nb)
 
 

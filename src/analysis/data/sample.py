@@ -103,30 +103,38 @@ Re-activation campaigns and calls (``interventions``)
 -----------------------------------------------------
 They draw from their own random stream (``SeedSequence([seed, 12, chunk])``), so every
 other table is byte-identical to a base without them except for the orders the campaigns
-cause. *Campaigns*: on the 10th of every third month from the fourth month of the window
-(:func:`_reactivation_days`, only those whose :data:`CAMPAIGN_WINDOW_DAYS` = 30-day outcome
-window closes before the last month starts, so the report month is untouched; 7 on the
-committed sample, ``RA-YYYYMM``), the target is every alive, still subscribed customer
-signed up 60+ days earlier with no order in the last :data:`CAMPAIGN_LAPSE_DAYS` = 30
-days (140-200 customers a campaign on the committed sample). A seeded random
-:data:`CAMPAIGN_CONTROL_SHARE` = 40 % are ``control`` (not contacted, no cost), except every
-fourth campaign (``k % 4 == 3``), sent to all with no control group (its effect cannot be
-attributed). In the second half of the campaigns the treated are split at random between
-variant ``A`` (``email_sequence``, 0.50 EUR per contact) and ``B`` (``incentive``, a 30 EUR
-voucher; its caused order is 15 % cheaper); before that every treated customer gets ``A``.
-*True effect*: a treated customer alive on the day places one extra order with probability
-:data:`CAMPAIGN_EFFECT` (A 0.20, B 0.35) times a multiplier by company size
-(:data:`EFFECT_BY_SEGMENT`: TPE 1.6, PME 0.6, ETI and GE 0: automated re-activation moves
-small accounts, large ones need a person), on a day drawn uniformly 1-29 days after the
-action, of the customer's usual basket; no effect on emails, unsubscribes or anything
-else. Because some customers would have bought anyway, the true effect on the *measured*
-outcomes is ``mean(y1 - y0)`` over the campaign's customers, computed exactly from the
-potential outcomes kept in ``SampleBase.campaigns`` (:func:`campaign_truth`); on the
-committed sample it is 0.05-0.08 (A) and 0.11-0.15 (B) on the purchase rate, 0-0.02 on
-reactivation (95 % of the target still log in or open emails anyway) and 54-103 EUR of
-revenue per customer (B2B baskets make revenue very noisy: 250 to 9,000 EUR).
-``dataset.yml`` declares the campaigns (fixed cost 300 EUR, margin rate 0.7, 30-day
-window) and one objective with two key results. *Calls*: a customer whose latent health
+cause. *Campaigns*: on the 10th of every month from the fourth month of the window
+(:func:`_reactivation_days`, :data:`CAMPAIGN_EVERY_MONTHS` = 1; only those whose
+:data:`CAMPAIGN_WINDOW_DAYS` = 14-day outcome window closes before the last month starts, so
+the report month is untouched; 20 on the committed sample, ``RA-YYYYMM``), the target is
+every alive, still subscribed customer signed up 60+ days earlier with no order in the last
+:data:`CAMPAIGN_LAPSE_DAYS` = 30 days (143-224 customers a campaign, 3,725 contacts in all on
+the committed sample). A seeded random :data:`CAMPAIGN_CONTROL_SHARE` = 50 % are ``control``
+(not contacted, no cost), except every fourth campaign (``k % 4 == 3``), sent to all with no
+control group (its effect cannot be attributed). In the second half of the campaigns the
+treated are split at random between variant ``A`` (``email_sequence``, 0.50 EUR per contact)
+and ``B`` (``incentive``, a 30 EUR voucher; its caused order is 15 % cheaper); before that
+every treated customer gets ``A``.
+*True effect (heterogeneous, what the uplift model must find)*: a treated customer alive on
+the day places one extra order with probability :data:`CAMPAIGN_EFFECT` (A 0.50, B 0.70)
+times a multiplier by company size (:data:`EFFECT_BY_SEGMENT`: TPE 1.0, PME 0.2, ETI and GE
+0: automated re-activation moves small accounts, large ones need a person) times 0 for the
+*long-dormant* (last order more than :data:`CAMPAIGN_DORMANT_DAYS` = 90 days before the
+action, or none: the message no longer reaches them) and 1 for the recently lapsed; on a day
+drawn uniformly 1-13 days after the action, of the customer's usual basket; no effect on
+emails, unsubscribes or anything else (no "sleeping dogs": nobody is harmed by the contact).
+Because about half the target would have bought anyway within 14 days, the true effect on the
+*measured* outcomes is ``mean(y1 - y0)`` over the campaign's customers, computed exactly from
+the potential outcomes kept in ``SampleBase.campaigns`` (:func:`campaign_truth`); on the
+committed sample it is +0.10 to +0.16 (A) and +0.14 to +0.21 (B) on the purchase rate, +0.23
+(A) and +0.30 (B) among TPE, +0.04 / +0.06 among PME and 0 among ETI and GE, 0-0.03 on
+reactivation (95 % of the target still log in or open emails anyway) and 50-116 EUR of
+revenue per customer (B2B baskets make revenue very noisy: 250 to 9,000 EUR). With 2,751
+randomised contacts (15 campaigns with a control group) this heterogeneity is learnable: the
+uplift model of :mod:`analysis.models.uplift` ranks held-out customers better than random
+(Qini interval above 0; ``tests/test_uplift.py``).
+``dataset.yml`` declares the campaigns (fixed cost 300 EUR, margin rate 0.7, 14-day
+window; its header comments repeat the true effect) and one objective with two key results. *Calls*: a customer whose latent health
 first falls below :data:`ALERT_HEALTH` inside the window is called with probability
 :data:`CALL_SHARE` = 0.6 by an owner drawn from :data:`CALL_OWNERS` (``csm_a`` 40 %,
 ``csm_b`` 35 %, ``csm_c`` 25 %), ``1 + Poisson(mean - 1)`` days (means 3, 9, 16) after a
@@ -147,7 +155,7 @@ the first chunk of customers, so the counts do not depend on the number of custo
 
 Size and speed (``benchmarks/bench_sample.py``, 2-core machine shared with other jobs)
 --------------------------------------------------------------------------------------
-``make sample`` (3,000 customers, 24 months, CSV): 12-19 s, 5.7 MB on disk (usage
+``make sample`` (3,000 customers, 24 months, CSV): 12-19 s, 6.0 MB on disk (usage
 567,000 rows, email events 202,000, orders 66,000, NPS 6,700); most of it is CSV writing
 (the same base as Parquet takes 3 s). 1,000,000 customers over 12 months as Parquet
 (``--format parquet``): 331 s, peak memory 3.2 GB, 675 MB on disk (usage 102 M rows,
@@ -203,18 +211,24 @@ AR_RHO = 0.85
 AR_SD = 0.18
 
 #: Re-activation campaigns (see "Re-activation campaigns" in the module docstring).
-CAMPAIGN_WINDOW_DAYS = 30
+CAMPAIGN_WINDOW_DAYS = 14
 CAMPAIGN_LAPSE_DAYS = 30
-CAMPAIGN_CONTROL_SHARE = 0.40
-#: True effect of each variant: extra purchase probability caused by the action.
-CAMPAIGN_EFFECT: dict[str, float] = {"A": 0.20, "B": 0.35}
+CAMPAIGN_CONTROL_SHARE = 0.50
+#: One campaign every this many months (on the 10th).
+CAMPAIGN_EVERY_MONTHS = 1
+#: Long-dormant customers (last order more than this many days before the action, or none)
+#: do not respond to the campaigns: the effect is for the recently lapsed.
+CAMPAIGN_DORMANT_DAYS = 90
+#: True effect of each variant: extra purchase probability caused by the action on a recently
+#: lapsed customer of multiplier 1 (see :data:`EFFECT_BY_SEGMENT`, :data:`CAMPAIGN_DORMANT_DAYS`).
+CAMPAIGN_EFFECT: dict[str, float] = {"A": 0.50, "B": 0.70}
 CAMPAIGN_ACTION: dict[str, str] = {"A": "email_sequence", "B": "incentive"}
 #: Cost per contacted customer (EUR) by variant; the incentive is a voucher.
 CAMPAIGN_COST: dict[str, float] = {"A": 0.5, "B": 30.0}
 #: Heterogeneity of the effect: multiplier of :data:`CAMPAIGN_EFFECT` by company size
 #: (contractual) or tier (e-shop): automated re-activation moves small accounts, not large ones.
-EFFECT_BY_SEGMENT: dict[str, float] = {"TPE": 1.6, "PME": 0.6, "ETI": 0.0, "GE": 0.0,
-                                       "Standard": 1.3, "Silver": 0.5, "Gold": 0.0}
+EFFECT_BY_SEGMENT: dict[str, float] = {"TPE": 1.0, "PME": 0.2, "ETI": 0.0, "GE": 0.0,
+                                       "Standard": 1.0, "Silver": 0.2, "Gold": 0.0}
 #: Discount on the caused order of the incentive variant.
 INCENTIVE_DISCOUNT = 0.15
 CAMPAIGN_FIXED_COST = 300.0
@@ -656,7 +670,7 @@ def _reactivation_days(p: _Params) -> list[int]:
     first = p.window_start + pd.DateOffset(months=3)
     last_month = p.end.to_period("M").start_time
     days = []
-    for m in pd.date_range(first, p.end, freq="3MS"):
+    for m in pd.date_range(first, p.end, freq=f"{CAMPAIGN_EVERY_MONTHS}MS"):
         d = m + pd.Timedelta(days=9)
         if d + pd.Timedelta(days=CAMPAIGN_WINDOW_DAYS) < last_month:
             days.append(int((d - p.grid_start).days))
@@ -755,7 +769,7 @@ def _campaigns(p: _Params, rng: np.random.Generator, arr: dict, hl: dict, cid: p
                  "group": group, "variant": variant,
                  "y0_purchase": n0 > 0, "y0_revenue": r0, "y0_reactivated": (n0 + i0) > 0}
         # heterogeneous effect: automated re-activation moves small accounts, not large ones
-        respond = respond_all[target]
+        respond = respond_all[target] * (last_order[target] >= d - CAMPAIGN_DORMANT_DAYS)
         for v, tau in CAMPAIGN_EFFECT.items():
             buys = (u < np.minimum(1.0, tau * respond)) & alive
             amt = np.where(buys, base_amt * (1 - INCENTIVE_DISCOUNT if v == "B" else 1.0), 0.0)
@@ -838,6 +852,23 @@ def _intervention_defects(frame: pd.DataFrame, rng: np.random.Generator, p: _Par
         "owner": ["csm_a", "csm_b", "crm", "csm_c"],
     })
     return _sort_interventions(pd.concat([frame, bad], ignore_index=True))
+
+
+def _campaign_header() -> str:
+    """Comment lines of ``dataset.yml`` documenting the campaigns' true effect (from the constants)."""
+    seg = ", ".join(f"{k} {v:g}" for k, v in EFFECT_BY_SEGMENT.items())
+    eff = ", ".join(f"{v} ({CAMPAIGN_ACTION[v]}) {tau:.2f}" for v, tau in CAMPAIGN_EFFECT.items())
+    return (
+        "# Re-activation campaigns (interventions.csv, RA-YYYYMM): every month on the 10th, target = alive,\n"
+        f"# subscribed customers with no order in the last {CAMPAIGN_LAPSE_DAYS} days; {CAMPAIGN_CONTROL_SHARE:.0%} "
+        "drawn at random as control\n"
+        "# (not contacted), except every fourth campaign (no control group: not attributable).\n"
+        "# True effect: a treated customer places one extra order within "
+        f"{CAMPAIGN_WINDOW_DAYS} days with probability\n"
+        f"# {eff}, times {seg} (size or tier),\n"
+        f"# times 0 if the last order is more than {CAMPAIGN_DORMANT_DAYS} days old (long-dormant: no effect). "
+        "No other effect.\n"
+    )
 
 
 def campaign_truth(base: SampleBase) -> pd.DataFrame:
@@ -1133,7 +1164,7 @@ def write_sample(out: str | Path, customers: int = 3000, *, seed: int = 42,
     header = ("# Synthetic sample written by `churn-radar sample` (analysis/sample.py documents the\n"
               f"# model). Regenerate: churn-radar sample --customers {p.customers} --seed {p.seed} "
               f"--business {p.business} --months {p.months} --end {p.end.date()} "
-              f"--{'messy' if p.messy else 'clean'} --out {out}\n")
+              f"--{'messy' if p.messy else 'clean'} --out {out}\n" + _campaign_header())
     yml.write_text(header + yaml.safe_dump(p.dataset_yml(), sort_keys=False, allow_unicode=True),
                    encoding="utf-8")
     return {**paths, "dataset.yml": yml}

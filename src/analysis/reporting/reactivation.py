@@ -150,17 +150,24 @@ def balance_markdown(balance: pd.DataFrame, lang: str) -> str:
 @_typeset
 def uplift_markdown(evaluation, lang: str) -> str:
     """The uplift model's held-out Qini (with intervals) against churn-risk targeting and random,
-    or why it was not fitted. The model is recommended only when its interval lies above 0 and
-    it beats churn-risk targeting."""
+    or why it was not fitted. The model is said to beat a ranking only when the interval (of its
+    Qini, or of the paired difference with churn-risk targeting) lies above 0."""
     if evaluation.status != "ok":
         return t("rea_uplift_small", lang, reason=_e(evaluation.reason))
     q, ci = evaluation.qini, evaluation.qini_ci
-    better = evaluation.beats_random and q["uplift_model"] > q["churn_risk"]
+    if evaluation.beats_churn_risk:
+        verdict = t("rea_uplift_better", lang)
+    elif evaluation.beats_random and evaluation.qini_vs_churn_risk is not None:
+        d, lo, hi = evaluation.qini_vs_churn_risk
+        verdict = t("rea_uplift_better_random", lang, diff=fmt_num(d, lang, 2), lo=fmt_num(lo, lang, 2),
+                    hi=fmt_num(hi, lang, 2))
+    else:
+        verdict = t("rea_uplift_not_better", lang)
     return t("rea_uplift_ok", lang, n_train=fmt_num(evaluation.n_train, lang), n_test=fmt_num(evaluation.n_test, lang),
              q_model=fmt_num(q["uplift_model"], lang, 2), q_model_lo=fmt_num(ci["uplift_model"][0], lang, 2),
              q_model_hi=fmt_num(ci["uplift_model"][1], lang, 2), q_risk=fmt_num(q["churn_risk"], lang, 2),
              q_risk_lo=fmt_num(ci["churn_risk"][0], lang, 2), q_risk_hi=fmt_num(ci["churn_risk"][1], lang, 2),
-             verdict=t("rea_uplift_better" if better else "rea_uplift_not_better", lang))
+             verdict=verdict)
 
 
 @_typeset
