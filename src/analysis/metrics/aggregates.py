@@ -25,7 +25,7 @@ import pandas as pd
 from analysis.data.config import KpiThresholds
 from analysis.data.warehouse import Warehouse, interactions_sql
 from analysis.errors import ConfigError, DataError
-from analysis.metrics.lifecycle import as_dates, check_as_of
+from analysis.metrics.lifecycle import as_dates, check_as_of, month_boundaries, months_between
 
 __all__ = [
     "complete_months",
@@ -85,12 +85,7 @@ def complete_months(wh: Warehouse, as_of: str | pd.Timestamp) -> pd.DatetimeInde
     start = wh.observed_from
     if start is None or pd.isna(start):
         start = wh.query("SELECT min(signup_date) AS s FROM customers")["s"].iloc[0]
-    if start is None or pd.isna(start):
-        return pd.DatetimeIndex([], name="month")
-    first = pd.Timestamp(start).to_period("M").to_timestamp()
-    if first > last:
-        return pd.DatetimeIndex([], name="month")
-    return pd.date_range(first, last, freq="MS", name="month")
+    return months_between(start, last)
 
 
 # ----------------------------------------------------------------------------- status
@@ -228,19 +223,12 @@ def email_segments(wh: Warehouse, dates, as_of: str | pd.Timestamp | None = None
     return out
 
 
-def _boundaries(wh: Warehouse, cut: pd.Timestamp) -> pd.DatetimeIndex:
-    months = complete_months(wh, cut)
-    if len(months) == 0:
-        return months
-    return months.union(pd.DatetimeIndex([months[-1] + pd.offsets.MonthBegin(1)]))
-
-
 def email_segment_shares(wh: Warehouse, as_of: str | pd.Timestamp) -> pd.DataFrame:
     """:func:`analysis.metrics.kpis.email_segment_shares` by SQL (counts per date and segment)."""
     from analysis.metrics.signals import EMAIL_SEGMENTS
 
     cut = check_as_of(as_of)
-    dates = _boundaries(wh, cut)
+    dates = month_boundaries(complete_months(wh, cut))
     cols = {"as_of": "datetime64[ns]", "email_segment": "string", "customers": "int64", "share": "float64"}
     if not wh.has("email_events") or len(dates) == 0:
         return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})

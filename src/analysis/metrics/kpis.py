@@ -95,7 +95,7 @@ from analysis.data.dataset import Dataset
 from analysis.data.warehouse import Warehouse
 from analysis.errors import ConfigError, DataError
 from analysis.metrics import aggregates
-from analysis.metrics.lifecycle import check_as_of, status_at
+from analysis.metrics.lifecycle import check_as_of, month_boundaries, months_between, status_at
 
 __all__ = [
     "EMAIL_KPIS",
@@ -198,16 +198,10 @@ def complete_months(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DatetimeIndex:
     The first month is the month of ``ds.observed_from`` (or of the first signup if the
     dataset has no dated event); empty if no month is complete yet.
     """
-    last = report_month(as_of)
     start = ds.observed_from
     if start is None or pd.isna(start):
         start = ds.customers["signup_date"].min()
-    if start is None or pd.isna(start):
-        return pd.DatetimeIndex([], name="month")
-    first = pd.Timestamp(start).to_period("M").to_timestamp()
-    if first > last:
-        return pd.DatetimeIndex([], name="month")
-    return pd.date_range(first, last, freq="MS", name="month")
+    return months_between(start, report_month(as_of))
 
 
 # ----------------------------------------------------------------------------- email pairs
@@ -955,14 +949,6 @@ def _plain(values: pd.Series) -> dict[str, float | int | None]:
 
 
 # ----------------------------------------------------------------------------- engagement segments
-def _boundaries(ds: Dataset, cut: pd.Timestamp) -> pd.DatetimeIndex:
-    """Month starts of the complete months and the end of the last one."""
-    months = complete_months(ds, cut)
-    if len(months) == 0:
-        return months
-    return months.union(pd.DatetimeIndex([months[-1] + pd.offsets.MonthBegin(1)]))
-
-
 def email_segment_shares(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
     """Emailed contacts per engagement segment at each month boundary before ``as_of``.
 
@@ -980,7 +966,7 @@ def email_segment_shares(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame
     from analysis.metrics import signals
 
     cut = check_as_of(as_of)
-    dates = _boundaries(ds, cut)
+    dates = month_boundaries(complete_months(ds, cut))
     cols = {"as_of": "datetime64[ns]", "email_segment": "string", "customers": "int64", "share": "float64"}
     if not ds.has("email_events") or len(dates) == 0:
         return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})

@@ -21,7 +21,7 @@ import pandas as pd
 from analysis.data.dataset import Dataset
 from analysis.errors import ChurnRadarError, ConfigError
 
-__all__ = ["status_at", "lost_clients", "as_dates", "check_as_of"]
+__all__ = ["status_at", "lost_clients", "as_dates", "check_as_of", "months_between", "month_boundaries"]
 
 
 def check_as_of(as_of: Any, *, strict: bool = False, name: str = "as_of",
@@ -113,3 +113,22 @@ def lost_clients(ds: Dataset, as_of, n: int | None = None, horizon_days: int | N
     st = status_at(ds, as_of, horizon_days)
     lost = st.loc[st["lost"]].sort_values(["churn_date", "customer_id"], ascending=[False, True], kind="stable")
     return (lost.head(n) if n else lost).reset_index(drop=True)
+
+
+def months_between(start: Any, last: pd.Timestamp) -> pd.DatetimeIndex:
+    """First days of the calendar months from the month of ``start`` to ``last`` (a month
+    start), named ``month``; empty if ``start`` is missing or after ``last``."""
+    if start is None or pd.isna(start):
+        return pd.DatetimeIndex([], name="month")
+    first = pd.Timestamp(start).to_period("M").to_timestamp()
+    if first > last:
+        return pd.DatetimeIndex([], name="month")
+    return pd.date_range(first, last, freq="MS", name="month")
+
+
+def month_boundaries(months: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Month starts of ``months`` and the first day after the last one (the dates at which
+    a month-by-month state is read)."""
+    if len(months) == 0:
+        return months
+    return months.union(pd.DatetimeIndex([months[-1] + pd.offsets.MonthBegin(1)]))
