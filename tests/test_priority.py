@@ -124,6 +124,11 @@ def test_priority_matrix_from_alerts_and_probability():
     assert tiers == {"a": "high", "b": "standard", "c": "standard", "d": "standard", "e": "standard", "f": "standard"}
     pr = dict(zip(m2["customer_id"], m2["priority"].astype(str), strict=True))
     assert pr == {"a": "P1", "b": "P2", "c": "P3", "d": "P3", "e": "P2", "f": "P3"}
+    # b is P2 (high risk) but active 10 days ago without alert: inactivity alone asks nothing,
+    # the matrix puts it on the call list, so it is watched; P3 customers keep "none"
+    act = dict(zip(m2["customer_id"], m2["recommended_action"].astype(str), strict=True))
+    assert act == {"a": "personal_call", "b": "watch", "c": "wake_up_sequence", "d": "none",
+                   "e": "separate_list", "f": "none"}
 
 
 def test_priority_matrix_names_missing_columns():

@@ -211,3 +211,17 @@ def test_report_on_sample_twice(sample_report):
     assert (out / f"{sample_report.as_of}.previous-1" / "summary.json").read_bytes() == summary
     assert second.manifest["dataset"]["content_sha256"] == first.manifest["dataset"]["content_sha256"]
 
+
+
+def test_call_list_page_says_how_many_rows_it_shows_and_always_an_action(sample_report):
+    """Issue 14: "the call list says 'les 150 clients' and shows 20 rows including a P2 with
+    'Aucune action'". The page now says it shows the first 20 of the 150 (the sample has more
+    than 20 scored customers, so exactly 20 rows), and no P1/P2 row says "Aucune action"."""
+    import html as html_lib
+
+    page = html_lib.unescape((sample_report.run_dir / "04_churn_risk.html").read_text(encoding="utf-8"))
+    page = page.replace("\u202f", " ").replace("\xa0", " ")
+    assert "les 150 clients à contacter en premier ce mois-ci. Ci-dessous, les 20 premiers" in page
+    rows = [r for r in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S) if re.search(r">P[12] :", r)]
+    assert len(rows) == 20
+    assert not [r for r in rows if "Aucune action" in r]

@@ -279,7 +279,8 @@ def priority_matrix(frame: pd.DataFrame, risk_col: str = "n_alerts", value_col: 
     -------
     A copy of ``frame`` with ``value_tier`` (if ``value_col`` was numeric), ``risk_tier``,
     ``priority`` (ordered categorical P1 < P2 < P3) and, when ``days_since_last`` and
-    ``lost`` are present, ``recommended_action``; sorted by priority, then risk (highest
+    ``lost`` are present, ``recommended_action`` (a P1 or P2 customer whose inactivity alone
+    asks for nothing is at least ``watch``: the call list never says "no action"); sorted by priority, then risk (highest
     first), then value (highest first), then customer_id.
     """
     _need(frame, ["customer_id", risk_col, value_col], "priority_matrix")
@@ -300,8 +301,11 @@ def priority_matrix(frame: pd.DataFrame, risk_col: str = "n_alerts", value_col: 
     out["priority"] = pd.Categorical(pr.where(out["risk_tier"].notna()), dtype=PRIORITY_DTYPE)
     if {"days_since_last", "lost"} <= set(out.columns):
         tmp = out.assign(value_tier=out[tier_col])
-        out["recommended_action"] = recommended_action(tmp, thresholds, contractual=contractual,
-                                                       failed_cycles=failed_cycles)
+        action = recommended_action(tmp, thresholds, contractual=contractual, failed_cycles=failed_cycles)
+        # a customer the matrix ranks P1 or P2 is on the call list: never "no action", at least watched
+        ranked = out["priority"].isin(["P1", "P2"]).to_numpy(dtype=bool)
+        action[ranked & action.eq("none").to_numpy(dtype=bool, na_value=False)] = "watch"
+        out["recommended_action"] = action
     sort_cols = ["_p", "_r", "_v", "customer_id"]
     out = out.assign(_p=out["priority"].cat.codes.replace(-1, 99), _r=-out["risk_tier"].cat.codes,
                      _v=out[tier_col].astype("string").map({"high": 0, "standard": 1}).fillna(2))
