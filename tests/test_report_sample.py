@@ -155,6 +155,8 @@ def test_client_pages_are_finished_on_sample(sample_report):
         assert alts and not [a for a in alts if re.search(r"\d\.\d", a)], name
         cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
         assert not [c for c in cells if re.search(r"\d (?:%|€)|\d \d{3}\b", c)], name
+    index_cells = re.findall(r"<td[^>]*>([^<]*)</td>", (sample_report.run_dir / "index.html").read_text(encoding="utf-8"))
+    assert index_cells and not [c for c in index_cells if re.search(r"\d (?:%|€)|\d \d{3}\b", c)]
 
 
 def test_report_pages_and_summary_agree(sample_report):

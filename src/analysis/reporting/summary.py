@@ -513,12 +513,15 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
 
     from jinja2 import Environment, select_autoescape
 
+    from analysis.reporting.client_tables import french_spaces
     from analysis.reporting.plots.describe import describe_figure
 
     run_dir = Path(run_dir)
     template_text = (resources.files("analysis.reporting") / "templates" / "index.html.j2").read_text(encoding="utf-8")
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True),
                       keep_trailing_newline=True)
+    # table cells keep a number and its unit on one line in French (as the client tables do)
+    env.filters["cell"] = (lambda v: french_spaces(v) if isinstance(v, str) else v) if lang == "fr" else (lambda v: v)
     template = env.from_string(template_text)
     figures = sorted(p.name for p in (run_dir / "figures").glob("*.png"))
     tables = sorted(p.name for p in (run_dir / "tables").glob("*.csv"))
