@@ -72,6 +72,7 @@ __all__ = [
     "DEFAULT_TRAINING_CAP", "RunPlan", "BgnbdFits", "PartRows", "FittedScorer", "plan_run", "row_hash",
     "rfm_part", "fit_bgnbd", "snapshot_rows", "training_sample", "fit_scorer", "score_partition",
     "finish", "score_partitioned", "canonical_columns", "MATRIX_EXTRAS", "forward_evaluation_partitioned",
+    "engine_buckets", "default_workers", "open_source", "source_has", "score_source", "forward_evaluation_source",
 ]
 
 log = logging.getLogger("analysis.engine")
@@ -582,3 +583,73 @@ def forward_evaluation_partitioned(source: Dataset | PartitionedDataset, result:
     lab = pd.concat([labels(part, [cut], h, end) for part in iter_partitions(source, n_buckets=n)],
                     ignore_index=True)
     return forward_metrics(result, lab.sort_values(KEYS, kind="stable").reset_index(drop=True))
+
+
+# ------------------------------------------------------------- the report's engine switch
+def engine_buckets(data_dir: str | Path, config: DatasetConfig | None = None) -> int:
+    """Buckets of customers a run on the export in ``data_dir`` uses, by the rule of
+    ``churn-radar score``: ``engine.buckets`` of dataset.yml, else one bucket per
+    ``engine.rows_per_bucket`` event rows (default 1,000,000). One bucket: the whole base
+    in memory, as before."""
+    from analysis.data.config import read_config
+    from analysis.data.partitions import choose_buckets, estimate_rows
+
+    config = config or read_config(data_dir)
+    return int(config.engine.buckets or choose_buckets(estimate_rows(data_dir, config), config.engine.rows_per_bucket))
+
+
+def default_workers(config: DatasetConfig, n_buckets: int) -> int:
+    """Processes computing features at once: ``engine.workers`` of dataset.yml, else 2 on a
+    machine with 2 cores or more when there are 4 buckets or more, else 1 (as ``churn-radar score``)."""
+    import os
+
+    if config.engine.workers:
+        return int(config.engine.workers)
+    return 2 if (os.cpu_count() or 1) >= 2 and n_buckets >= 4 else 1
+
+
+def open_source(data_dir: str | Path, progress: Callable[[str], None] | None = None) -> Dataset | PartitionedDataset:
+    """The export of ``data_dir`` for scoring: the in-memory :class:`Dataset` of
+    :func:`analysis.load` when it fits one bucket (:func:`engine_buckets`), else its bucketed
+    validated copy (:func:`~analysis.data.partitions.load_partitioned`; no event is held in
+    memory, buckets are read one at a time). Notebook 04 uses it; ``engine.kind: spark`` runs
+    the report on this local engine too."""
+    from analysis.data.dataset import load
+    from analysis.data.partitions import load_partitioned
+
+    n = engine_buckets(data_dir)
+    if n == 1:
+        return load(data_dir)
+    return load_partitioned(data_dir, n, progress=progress)
+
+
+def source_has(source: Dataset | PartitionedDataset, table: str) -> bool:
+    """True if ``table`` was provided and kept at least one row (:meth:`Dataset.has`)."""
+    return _has(source, table)
+
+
+def score_source(source: Dataset | PartitionedDataset, as_of, horizon_days: int | None = None,
+                 capacity: int | None = None, random_state: int = 0,
+                 progress: Callable[[str], None] | None = None) -> ScoreResult:
+    """:func:`~analysis.models.classifier.score` of an in-memory :class:`Dataset`, or
+    :func:`score_partitioned` of a :class:`PartitionedDataset` (training cap and workers from
+    the ``engine:`` block of dataset.yml, as ``churn-radar score``). The scores are the same
+    while the training cap is not binding (tests/test_partitions_scores.py)."""
+    from analysis.models.classifier import score
+
+    if not isinstance(source, PartitionedDataset):
+        return score(source, as_of, horizon_days, capacity=capacity, random_state=random_state)
+    n = source.n_buckets
+    return score_partitioned(source, as_of, horizon_days, capacity, random_state,
+                             training_cap=source.config.engine.training_cap, progress=progress,
+                             every=max(1, n // 10), workers=default_workers(source.config, n))
+
+
+def forward_evaluation_source(source: Dataset | PartitionedDataset, result: ScoreResult) -> pd.DataFrame | None:
+    """:func:`~analysis.models.classifier.forward_evaluation` of an in-memory :class:`Dataset`,
+    or :func:`forward_evaluation_partitioned` (labels gathered bucket by bucket)."""
+    from analysis.models.classifier import forward_evaluation
+
+    if isinstance(source, PartitionedDataset):
+        return forward_evaluation_partitioned(source, result)
+    return forward_evaluation(source, result)
