@@ -89,3 +89,61 @@ def test_cli_score_with_buckets_writes_the_in_memory_scores(sample, in_memory, t
     got = pd.read_parquet(out.with_suffix(".parquet"))
     assert len(pd.read_csv(out)) == len(got)
     _close(in_memory.scores.reset_index(drop=True), got[in_memory.scores.columns])
+
+
+def test_notebook_04_engine_switch_gives_the_in_memory_call_list(sample, in_memory, tmp_path, monkeypatch):
+    """Notebook 04 reads the base with ``open_source`` and scores it with ``score_source``:
+    a base that needs several buckets (here ``engine.buckets: 3``) goes through the partitioned
+    engine and gives the in-memory scores and call list; one bucket stays in memory."""
+    import json
+
+    from analysis.data.dataset import Dataset
+    from analysis.data.partitions import PartitionedDataset
+    from analysis.models.partitioned import (
+        engine_buckets,
+        forward_evaluation_source,
+        open_source,
+        score_source,
+        source_has,
+    )
+    from analysis.paths import NOTEBOOKS_DIR
+
+    code = "".join("".join(c["source"]) for c in json.loads(
+        (NOTEBOOKS_DIR / "04_churn_risk.ipynb").read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code")
+    for call in ("open_source(", "score_source(ds,", "forward_evaluation_source(ds,", "source_has(ds,"):
+        assert call in code, call  # the notebook's path is the one tested here
+    monkeypatch.setenv("CHURN_RADAR_CACHE_DIR", str(tmp_path / "cache"))
+    folders = {}
+    for name, extra in (("one", ""), ("three", "engine:\n  buckets: 3\n")):
+        folder = folders[name] = tmp_path / name
+        folder.mkdir()
+        for table, frame in sample.tables.items():
+            frame.to_parquet(folder / f"{table}.parquet", index=False)
+        yml = (SAMPLE_DIR / "dataset.yml").read_text(encoding="utf-8").rstrip("\n") + "\n" + extra
+        (folder / "dataset.yml").write_text(yml, encoding="utf-8")
+    assert engine_buckets(folders["one"]) == 1 and isinstance(open_source(folders["one"]), Dataset)
+    assert engine_buckets(folders["three"]) == 3
+    source = open_source(folders["three"])
+    assert isinstance(source, PartitionedDataset) and source.n_buckets == 3
+    assert source_has(source, "orders") and source_has(source, "usage") == sample.has("usage")
+    got = score_source(source, AS_OF, 90, 150)
+    assert got.training_rows == got.labelled_rows  # below the cap: the in-memory model
+    _close(in_memory.scores, got.scores)
+    _close(in_memory.call_list.reset_index(drop=True), got.call_list.reset_index(drop=True))
+    assert len(got.call_list) == len(in_memory.call_list) == 150
+    pd.testing.assert_frame_equal(got.backtest.metrics, in_memory.backtest.metrics, rtol=1e-9)
+    # the export ends before AS_OF + 90 days: no forward check on either path
+    assert forward_evaluation_source(source, got) is None is forward_evaluation_source(sample, in_memory)
+
+
+def test_scores_written_in_chunks_are_the_scores_written_at_once(in_memory, tmp_path):
+    from analysis.reporting.workbook import write_scores
+
+    once = write_scores(in_memory, "fr", tmp_path / "once" / "scores.csv")
+    chunked = write_scores(in_memory, "fr", tmp_path / "chunked" / "scores.csv", chunk=70)
+    assert len(in_memory.scores) > 2 * 70  # three chunks or more
+    assert chunked.read_text(encoding="utf-8") == once.read_text(encoding="utf-8")
+    a = pd.read_parquet(once.with_suffix(".parquet"))
+    b = pd.read_parquet(chunked.with_suffix(".parquet"))
+    assert len(b) == len(in_memory.scores) and b["reasons"].notna().all()
+    pd.testing.assert_frame_equal(a.astype({c: "string" for c in a.columns if a[c].dtype == object}), b)

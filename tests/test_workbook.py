@@ -89,3 +89,59 @@ def test_text_starting_with_equals_is_never_a_formula(tmp_path) -> None:
     path = write_call_list_xlsx(hostile, tmp_path / "call_list.xlsx", lang="fr")
     cell = load_workbook(path)["Liste d'appels"]["A2"]
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://x","clic")'
+
+
+LONG = pd.concat([SCORES, SCORES.assign(customer_id=["C8", "C9"])], ignore_index=True)  # 4 rows, call order
+
+
+def test_capped_workbook_keeps_the_first_rows_and_says_where_the_others_are(tmp_path) -> None:
+    path = write_call_list_xlsx(LONG, tmp_path / "call_list.xlsx", lang="fr", max_rows=3)
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["Liste d'appels", "À lire"]
+    ws = wb["Liste d'appels"]
+    assert [r[0] for r in ws.iter_rows(min_row=2, values_only=True)] == ["00042", "C7", "C8"]  # C9 left out
+    assert ws.auto_filter.ref == "A1:H4" and ws.freeze_panes == "A2"
+    assert ws["C4"].number_format == "0%" and ws["C4"].value == pytest.approx(0.7542709450088602)
+    assert ws["E3"].value == 0.0 and ws["E3"].number_format == '#,##0\\ "€"'
+    note = wb["À lire"]["A1"].value
+    assert note.startswith("La feuille contient les 3 premiers clients") and "sur 4 notés" in note
+    assert "scores.csv" in note
+    # below the cap: one sheet, every row
+    full = load_workbook(write_call_list_xlsx(LONG, tmp_path / "full.xlsx", lang="en", max_rows=4))
+    assert full.sheetnames == ["Call list"] and full["Call list"].max_row == 5
+
+
+def test_read_scores_reads_only_the_first_rows_and_counts_them_all(tmp_path) -> None:
+    from analysis.reporting.workbook import count_scores
+
+    many = pd.concat([LONG.assign(customer_id=LONG["customer_id"] + f"-{i}") for i in range(5)], ignore_index=True)
+    many.to_parquet(tmp_path / "scores.parquet", index=False, row_group_size=3)
+    got = read_scores(tmp_path, max_rows=7)
+    assert got["customer_id"].tolist() == many["customer_id"].head(7).tolist()
+    pd.testing.assert_frame_equal(got.drop(columns="customer_id"), many.head(7).drop(columns="customer_id"))
+    assert count_scores(tmp_path) == 20
+    many.to_csv(tmp_path / "only.csv", index=False)
+    (tmp_path / "scores.parquet").unlink()
+    (tmp_path / "only.csv").rename(tmp_path / "scores.csv")
+    assert read_scores(tmp_path, max_rows=2)["customer_id"].tolist() == ["00042-0", "C7-0"]
+    assert count_scores(tmp_path) == 20
+
+
+def test_report_workbook_capped_is_named_in_the_manifest_and_the_index(tmp_path, monkeypatch) -> None:
+    from analysis.reporting import workbook
+    from analysis.reporting.runner import _write_call_list_workbook
+    from analysis.reporting.summary import render_index
+
+    LONG.to_csv(tmp_path / "scores.csv", index=False)
+    LONG.to_parquet(tmp_path / "scores.parquet", index=False)
+    monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", 3)
+    lines: list[str] = []
+    files = _write_call_list_workbook(tmp_path, "fr", "EUR", lines.append)
+    assert files == {"xlsx": "call_list.xlsx", "xlsx_rows": 3, "scores_rows": 4}
+    assert lines == ["[report] call list: the first 3 of 4 rows -> call_list.xlsx (every row in scores.csv)"]
+    assert load_workbook(tmp_path / "call_list.xlsx")["Liste d'appels"].max_row == 4
+    manifest = {"as_of": "2026-11-01", "dataset": {"name": "x", "customers": 4}, "notebooks": [], "files": files}
+    page = render_index(tmp_path, manifest, {}, lang="fr").read_text(encoding="utf-8")
+    assert "les 3 premiers des 4 clients notés, dans l&#39;ordre d&#39;appel" in page
+    monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", 4)
+    assert _write_call_list_workbook(tmp_path, "fr", "EUR", lines.append) == {"xlsx": "call_list.xlsx"}

@@ -13,11 +13,12 @@ import pandas as pd
 __all__ = ["previous_scores"]
 
 
-def previous_scores(reports_dir, as_of) -> tuple[pd.DataFrame | None, str]:
+def previous_scores(reports_dir, as_of, columns: list[str] | None = None) -> tuple[pd.DataFrame | None, str]:
     """The latest ``scores.csv`` of a run dated in the calendar month before ``as_of``.
 
     Looks for ``<reports_dir>/<YYYY-MM-DD>/scores.csv``. Returns the scores (or None) and the
     as-of date of that run (or the previous month, ``YYYY-MM``, when none exists).
+    ``columns``: only these columns are read (a large base's scores stay small).
     """
     cut = pd.Timestamp(as_of).normalize()
     start = cut.replace(day=1) - pd.DateOffset(months=1)
@@ -32,5 +33,5 @@ def previous_scores(reports_dir, as_of) -> tuple[pd.DataFrame | None, str]:
     if not found:
         return None, start.strftime("%Y-%m")
     d, path = max(found)
-    prev = pd.read_csv(path, dtype={"customer_id": "string"})
+    prev = pd.read_csv(path, dtype={"customer_id": "string"}, usecols=columns)
     return prev, d.date().isoformat()

@@ -701,12 +701,18 @@ def _remove_stale_partials(out: Path, as_of: str) -> None:
 def _write_call_list_workbook(run_dir: Path, lang: str, currency: str,
                               echo: Callable[[str], None]) -> dict[str, str]:
     """``call_list.xlsx`` from the run's scores, if a notebook wrote them; ``{"xlsx": name}``."""
-    from analysis.reporting.workbook import read_scores, write_call_list_xlsx
+    from analysis.reporting.workbook import XLSX_MAX_ROWS, count_scores, read_scores, write_call_list_xlsx
 
-    scores = read_scores(run_dir)
+    scores = read_scores(run_dir, max_rows=XLSX_MAX_ROWS)  # the first rows only: the workbook's
     if scores is None:
         return {}
-    write_call_list_xlsx(scores, run_dir / "call_list.xlsx", lang=lang, currency=currency)
+    total = count_scores(run_dir)
+    write_call_list_xlsx(scores, run_dir / "call_list.xlsx", lang=lang, currency=currency,
+                         max_rows=XLSX_MAX_ROWS, total=total)
+    if len(scores) < total:
+        echo(f"[report] call list: the first {len(scores):,} of {total:,} rows -> call_list.xlsx "
+             "(every row in scores.csv)")
+        return {"xlsx": "call_list.xlsx", "xlsx_rows": len(scores), "scores_rows": total}
     echo(f"[report] call list: {len(scores):,} rows -> call_list.xlsx")
     return {"xlsx": "call_list.xlsx"}
 
@@ -783,7 +789,8 @@ def run_report(data_dir: str | Path, as_of: str, out: str | Path = "reports", *,
         screenshots go to ``screenshots/``.
 
     Whenever a notebook wrote ``scores.csv`` (or ``scores.parquet``), the call list is also
-    written as ``call_list.xlsx`` in the report's language (:mod:`analysis.reporting.workbook`).
+    written as ``call_list.xlsx`` in the report's language (:mod:`analysis.reporting.workbook`;
+    its first :data:`~analysis.reporting.workbook.XLSX_MAX_ROWS` rows in call order).
 
     Returns
     -------

@@ -559,6 +559,9 @@ def render_index(run_dir: str | Path, manifest: dict[str, Any], summary: dict[st
         scores_csv="scores.csv" if (run_dir / "scores.csv").exists() else None,
         call_list_xlsx="call_list.xlsx" if (run_dir / "call_list.xlsx").exists() else None,
         n_scores=fmt_num(_count_rows(run_dir / "scores.csv"), lang), n_tables=len(tables),
+        # call_list.xlsx capped to its first rows (reporting.workbook.XLSX_MAX_ROWS): how many
+        n_xlsx=(fmt_num(manifest["files"]["xlsx_rows"], lang)
+                if (manifest.get("files") or {}).get("xlsx_rows") is not None else None),
         follow=follow,  # last month's decisions and what changed (reporting.decisions.follow_up_view)
     )
     path = run_dir / "index.html"

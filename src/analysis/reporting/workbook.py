@@ -17,7 +17,7 @@ import pandas as pd
 from analysis.reporting.client_tables import sentence_case
 from analysis.reporting.i18n import CURRENCY_SYMBOLS, check_lang, fmt_num, t, texts
 
-__all__ = ["CALL_LIST_COLUMNS", "XLSX_MAX_ROWS", "call_list_frame", "write_call_list_xlsx", "read_scores", "count_scores"]
+__all__ = ["CALL_LIST_COLUMNS", "XLSX_MAX_ROWS", "call_list_frame", "write_call_list_xlsx", "read_scores", "count_scores", "write_scores"]
 
 #: Rows of ``call_list.xlsx`` at most: the first in call order. A team calls a few hundred
 #: customers a month; a sheet of hundreds of thousands of rows is slow to open and filter,
@@ -198,4 +198,43 @@ def write_call_list_xlsx(frame: pd.DataFrame, path: str | Path, lang: str = "fr"
         note.column_dimensions["A"].width = 100
         note.append([t("xlsx_note_capped", lang, shown=fmt_num(len(table), lang), total=fmt_num(total, lang))])
     wb.save(path)
+    return path
+
+
+def write_scores(result, lang: str, path: str | Path, chunk: int = 200_000) -> Path:
+    """``scores.csv`` of a :class:`~analysis.models.classifier.ScoreResult` (formulas
+    neutralised, reasons in words) and its exact copy ``scores.parquet``.
+
+    Up to ``chunk`` rows, exactly :func:`~analysis.reporting.safety.write_people_csv` of
+    :func:`~analysis.reporting.risk_text.scores_table`. Beyond, the same rows are written
+    ``chunk`` at a time (CSV appended, Parquet row groups): the reasons of a million
+    customers never exist at once as text in memory.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis.reporting.risk_text import reason_text, scores_table
+    from analysis.reporting.safety import neutralise_formulas, write_people_csv
+
+    path = Path(path)
+    scores = result.scores
+    if len(scores) <= chunk:
+        return write_people_csv(scores_table(result, lang), path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = schema = None
+    try:
+        for start in range(0, len(scores), chunk):  # a few chunks of rows
+            s = scores.iloc[start:start + chunk].copy()
+            s["reasons"] = reason_text(s, lang).to_numpy()
+            neutralise_formulas(s).to_csv(path, index=False, mode="w" if start == 0 else "a", header=start == 0)
+            exact = s.astype({c: "string" for c in s.columns if s[c].dtype == object or
+                              isinstance(s[c].dtype, pd.StringDtype)}).reset_index(drop=True)
+            table = pa.Table.from_pandas(exact, preserve_index=False)
+            if writer is None:
+                schema = table.schema
+                writer = pq.ParquetWriter(path.with_suffix(".parquet"), schema)
+            writer.write_table(table.cast(schema))
+    finally:
+        if writer is not None:
+            writer.close()
     return path
