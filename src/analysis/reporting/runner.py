@@ -699,11 +699,17 @@ def _remove_stale_partials(out: Path, as_of: str) -> None:
 
 
 def _write_call_list_workbook(run_dir: Path, lang: str, currency: str,
-                              echo: Callable[[str], None]) -> dict[str, str]:
-    """``call_list.xlsx`` from the run's scores, if a notebook wrote them; ``{"xlsx": name}``."""
-    from analysis.reporting.workbook import XLSX_MAX_ROWS, count_scores, read_scores, write_call_list_xlsx
+                              echo: Callable[[str], None]) -> dict[str, Any]:
+    """``call_list.xlsx`` from the run's scores, if a notebook wrote them; ``{"xlsx": name}``,
+    with ``xlsx_rows`` and ``scores_rows`` when the workbook holds only the first rows."""
+    from analysis.reporting.workbook import (
+        XLSX_MAX_ROWS,
+        count_scores,
+        read_scores,
+        write_call_list_xlsx,
+    )
 
-    scores = read_scores(run_dir, max_rows=XLSX_MAX_ROWS)  # the first rows only: the workbook's
+    scores = read_scores(run_dir, max_rows=XLSX_MAX_ROWS)  # only the rows the workbook holds
     if scores is None:
         return {}
     total = count_scores(run_dir)
