@@ -138,7 +138,9 @@ def run_child(args: list[str], env: dict[str, str], phases: dict | None = None) 
 
     ``phases``: filled with ``{phase: [seconds, largest process MB, sum MB]}`` in order, a
     phase per notebook of ``churn-radar report`` (from its ``[report] NN_name: started`` /
-    ``done`` lines on stderr) and the runner's own work before, between and after them."""
+    ``done`` lines on stderr) and the runner's own work before (validation, quarantine),
+    between and after them (after the last notebook: the call list workbook, the index and
+    the pages)."""
     import threading
 
     import psutil
@@ -162,7 +164,7 @@ def run_child(args: list[str], env: dict[str, str], phases: dict | None = None) 
             sink.append(line)
             m = _PHASE.match(line)
             if m:
-                enter(m.group(1) if m.group(2) == "started" else "runner: call list, index, pages")
+                enter(m.group(1) if m.group(2) == "started" else f"runner after {m.group(1)}")
             if echo:
                 sys.stderr.write(line)
 
