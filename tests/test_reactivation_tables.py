@@ -37,24 +37,31 @@ def _effects() -> pd.DataFrame:
 
 
 def test_effects_table_french() -> None:
+    """One row per campaign and variant: the purchase row and the revenue row of RA-1 side by side."""
     styler = effects_client_table(_effects(), "fr", "EUR")
     data, page = styler.data, styler.to_html()
-    assert list(data.columns) == ["campagne", "variante", "résultat", "contactés", "témoins", "valeur contactés",
-                                  "valeur témoins", "écart [intervalle à 95 %]", "statut"]
-    assert data.iloc[0].tolist() == ["RA-1", "A", "Taux d'achat", f"1{n}234", "63", f"75,5{n}%", f"57,1{n}%",
-                                     f"+18,4{n}pts [+3,5{n}; +32,8]", "Mesuré"]
-    assert data.iloc[1].tolist()[5:8] == [f"712{n}€", f"383{n}€", f"329{n}€ [84{n}€{n}; 575{n}€]"]
-    assert data.iloc[2].tolist()[4:8] == ["0", f"68,9{n}%", "–", "–"]         # no control group: dashes
-    assert "– dans « valeur témoins », « écart [intervalle à 95 %] » : non disponible." in page.replace(n, " ")
+    assert list(data.columns) == ["campagne", "variante", "contactés", "témoins", "taux d'achat des contactés",
+                                  "taux d'achat des témoins", "écart de taux d'achat [intervalle à 95 %]",
+                                  "écart de chiffre d'affaires par client [intervalle à 95 %]", "statut"]
+    assert len(data) == 2
+    assert data.iloc[0].tolist() == ["RA-1", "A", f"1{n}234", "63", f"75,5{n}%", f"57,1{n}%",
+                                     f"+18,4{n}pts [+3,5{n}; +32,8]", f"329{n}€ [84{n}€{n}; 575{n}€]", "Mesuré"]
+    assert data.iloc[1].tolist()[3:8] == ["0", f"68,9{n}%", "–", "–", "–"]   # no control group, no revenue row
+    assert "tables/effects.csv" in page
     # headers shown in sentence case, no row index, nothing raw
-    assert ">Campagne</th>" in page and f">Écart [intervalle à 95{n}%]" in page    # no break before "%"
+    assert ">Campagne</th>" in page and f"[intervalle à 95{n}%]" in page    # no break before "%"
     assert "row_heading" not in page and "NaN" not in page and "0.755" not in page
 
 
 def test_effects_table_english() -> None:
     data = effects_client_table(_effects(), "en", "EUR").data
-    assert data.iloc[0].tolist()[3:8] == ["1,234", "63", "75.5%", "57.1%", "+18.4 pts [+3.5; +32.8]"]
-    assert data.iloc[1].tolist()[7] == "€329 [€84; €575]"
+    assert data.iloc[0].tolist()[2:8] == ["1,234", "63", "75.5%", "57.1%", "+18.4 pts [+3.5; +32.8]",
+                                          "€329 [€84; €575]"]
+
+
+def test_effects_table_leaves_open_windows_out() -> None:
+    effects = _effects().assign(status=["ok", "ok", "window_open"])
+    assert effects_client_table(effects, "en", "EUR").data.iloc[:, 0].tolist() == ["RA-1"]
 
 
 def test_balance_table() -> None:
@@ -66,6 +73,10 @@ def test_balance_table() -> None:
     assert data.iloc[1].tolist() == ["RA-1", "A", f"Chiffre d'affaires net sur 12{n}mois", f"1{n}746,4", f"1{n}371,2",
                                      "0,00", "Non"]
     assert balance_table(balance, "en").data.iloc[0].tolist()[2:] == ["Orders, 12 months", "2.4", "1.9", "0.38", "Yes"]
+    flagged = balance_table(balance, "fr", flagged_only=True)
+    assert flagged.data.iloc[:, 2].tolist() == [f"Commandes sur 12{n}mois"]
+    assert "(1 sur 2)" in flagged.to_html() and "tables/balance.csv" in flagged.to_html()
+    assert balance_table(balance.assign(flagged=False), "fr", flagged_only=True) is None
 
 
 def test_group_sizes_table() -> None:
