@@ -209,3 +209,24 @@ def test_alt_text_series_counts_with_plurals() -> None:
         "Représenté : au moins un indicateur (1 point), perdus (1 barre), tous (courbe, 1 200 points).")
     assert describe_figure(facts, "en").endswith("Shown: au moins un indicateur (1 point), perdus (1 bar), "
                                                  "tous (line, 1,200 points).")
+
+
+def test_many_campaigns_are_counted_and_only_real_effects_written_out() -> None:
+    """8 variants: 2 real effects, 3 not distinguishable from chance, 2 without control, 1 open:
+    one counting sentence, then a sentence for each real effect and the open one only."""
+    rows = []
+    for i, (status, sig) in enumerate([("ok", True), ("ok", False), ("ok", True), ("too_small", False),
+                                       ("ok", False), ("no_control", False), ("no_control", False),
+                                       ("window_open", False)]):
+        rows.append({"campaign_id": f"K{i}", "variant": "A", "outcome": "purchase", "n_treatment": 100,
+                     "n_control": 0 if status == "no_control" else 100, "treatment_value": 0.5,
+                     "control_value": np.nan if status == "no_control" else 0.3, "abs_lift": 0.2,
+                     "abs_lift_low": 0.05 if sig else -0.05, "abs_lift_high": 0.35, "status": status,
+                     "action": "email_sequence", "action_date": pd.Timestamp("2026-01-10") + pd.Timedelta(days=i),
+                     "window_days": 14, "significant": sig, "before_value": 0.0, "roi_status": "no_cost"})
+    text = campaign_markdown(pd.DataFrame(rows), "en", "EUR")
+    assert text.startswith("8 campaign variants: 2 with a real effect on the purchase rate against their control "
+                           "group (each below, with its value and return), 3 not distinguishable from chance, "
+                           "2 without a control group (descriptive only), 1 still within their measurement window.")
+    assert [f"**K{i} · A**" in text for i in range(8)] == [True, False, True, False, False, False, False, True]
+    assert text.count("\n- ") == 3
