@@ -276,6 +276,8 @@ def main() -> None:
             print(tail)
             print(f"{'phase':<40} {'time':>9} {'peak RSS, largest process':>26} {'peak RSS, sum':>14}")
             for name, (sec, big, total) in phases.items():
+                if sec < 0.05 and not big:  # the runner starting the next notebook: nothing to show
+                    continue
                 print(f"{name:<40} {sec:7.1f} s {big:23,.0f} MB {total:11,.0f} MB")
             print(f"report       exit code {code}; {wall:.1f} s; peak RSS {single:,.0f} MB (largest single "
                   f"process: runner or one notebook's kernel), {tree:,.0f} MB (sum over the process tree); "
