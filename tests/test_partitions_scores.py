@@ -114,7 +114,7 @@ def test_notebook_04_engine_switch_gives_the_in_memory_call_list(sample, in_memo
         assert call in code, call  # the notebook's path is the one tested here
     monkeypatch.setenv("CHURN_RADAR_CACHE_DIR", str(tmp_path / "cache"))
     folders = {}
-    for name, extra in (("one", ""), ("three", "engine:\n  buckets: 3\n")):
+    for name, extra in (("one", ""), ("three", "engine:\n  buckets: 3\n"), ("rpb", "engine:\n  rows_per_bucket: 5000\n")):
         folder = folders[name] = tmp_path / name
         folder.mkdir()
         for table, frame in sample.tables.items():
@@ -123,6 +123,8 @@ def test_notebook_04_engine_switch_gives_the_in_memory_call_list(sample, in_memo
         (folder / "dataset.yml").write_text(yml, encoding="utf-8")
     assert engine_buckets(folders["one"]) == 1 and isinstance(open_source(folders["one"]), Dataset)
     assert engine_buckets(folders["three"]) == 3
+    rows = sum(len(f) for f in sample.tables.values())  # Parquet: exact row counts of every table
+    assert engine_buckets(folders["rpb"]) == -(-rows // 5000) > 1  # one bucket per 5,000 rows, rounded up
     source = open_source(folders["three"])
     assert isinstance(source, PartitionedDataset) and source.n_buckets == 3
     assert source_has(source, "orders") and source_has(source, "usage") == sample.has("usage")
