@@ -614,13 +614,15 @@ def open_source(data_dir: str | Path, progress: Callable[[str], None] | None = N
     validated copy (:func:`~analysis.data.partitions.load_partitioned`; no event is held in
     memory, buckets are read one at a time). Notebook 04 uses it; ``engine.kind: spark`` runs
     the report on this local engine too."""
+    from analysis.data.config import read_config
     from analysis.data.dataset import load
     from analysis.data.partitions import load_partitioned
 
-    n = engine_buckets(data_dir)
+    config = read_config(data_dir)
+    n = engine_buckets(data_dir, config)
     if n == 1:
         return load(data_dir)
-    return load_partitioned(data_dir, n, progress=progress)
+    return load_partitioned(data_dir, n, progress=progress, workers=default_workers(config, n))
 
 
 def source_has(source: Dataset | PartitionedDataset, table: str) -> bool:
