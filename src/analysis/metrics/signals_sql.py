@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analysis.data.config import SignalParams
 from analysis.data.warehouse import Warehouse
@@ -61,8 +62,13 @@ def _f(x: float) -> str:
 
 
 def _day(col: str) -> str:
-    """SQL: calendar day number (days since 1970-01-01) of a date or timestamp column."""
-    return f"CAST(floor(epoch_us(CAST({col} AS TIMESTAMP)) / {_DAY_US}) AS BIGINT)"
+    """SQL: the calendar day (DATE) of a date or timestamp column."""
+    return f"CAST({col} AS DATE)"
+
+
+def _d(day: int) -> str:
+    """SQL: the DATE literal of day number ``day`` (days since 1970-01-01); DATE - DATE is whole days."""
+    return f"DATE '{(pd.Timestamp('1970-01-01') + pd.Timedelta(days=int(day))).date().isoformat()}'"
 
 
 def _ratio(num: str, den: str) -> str:
@@ -91,7 +97,10 @@ class _Windows:
 
     def aggregates(self, t: int, where: str, prefix: str) -> list[str]:
         """``count`` of the interaction rows (``where``) in every window, as ``<prefix>i_lo_hi``."""
-        return [f"count(*) FILTER (WHERE {where} AND d >= {t - lo} AND d < {t - hi}) AS {prefix}{self.name((lo, hi))}"
+        def upper(hi: int) -> str:  # the rows are already before the as-of date
+            return f" AND d < {_d(t - hi)}" if hi else ""
+
+        return [f"count(*) FILTER (WHERE {where} AND d >= {_d(t - lo)}{upper(hi)}) AS {prefix}{self.name((lo, hi))}"
                 for lo, hi in self.spans]
 
 
@@ -156,18 +165,31 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
     ctes.append(f"""cust AS (
         SELECT customer_id, CAST(signup_date AS TIMESTAMP) AS signup_ts,
                CASE WHEN churn_date < {c} THEN CAST(churn_date AS TIMESTAMP) END AS churn_ts,
-               {t} - {_day(start)} AS obs
+               {_d(t)} - {_day(start)} AS obs
         FROM customers WHERE signup_date < {c})""")
 
     def table_cte(alias: str, table: str, select: str, aggregates: list[str], where: str = "") -> None:
         cond, strong_cond = inter.get(table, ("false", "false"))
         aggs = list(aggregates)
+        copies = []  # aliases of an aggregate already computed (each aggregate is computed once)
         if table in inter:
             aggs += win.aggregates(t, cond, f"{alias}_")
-            aggs += [f"max(ts) FILTER (WHERE {cond}) AS {alias}_last_ts",
-                     f"max(d) FILTER (WHERE {strong_cond}) AS {alias}_strong_d"]
+            aggs.append(f"max(ts) FILTER (WHERE {cond}) AS {alias}_last_ts")
+            if strong_cond == cond:  # the last strong interaction is the last interaction
+                copies.append(f"CAST({alias}_last_ts AS DATE) AS {alias}_strong_d")
+            else:
+                aggs.append(f"max(d) FILTER (WHERE {strong_cond}) AS {alias}_strong_d")
+        unique: dict[str, str] = {}
+        for item in aggs:
+            expr, name = item.rsplit(" AS ", 1)
+            if expr in unique:
+                copies.append(f"{unique[expr]} AS {name}")
+            else:
+                unique[expr] = name
+        listed = ", ".join(f"{expr} AS {name}" for expr, name in unique.items())
         ctes.append(f"""{alias}_rows AS (SELECT {select} FROM {_q(table)} WHERE {where})""")
-        ctes.append(f"""{alias} AS (SELECT customer_id, {', '.join(aggs)} FROM {alias}_rows GROUP BY customer_id)""")
+        ctes.append(f"""{alias} AS (SELECT *{''.join(', ' + c for c in copies)} FROM (
+            SELECT customer_id, {listed} FROM {alias}_rows GROUP BY customer_id))""")
         joins.append(f"LEFT JOIN {alias} USING (customer_id)")
 
     cols: dict[str, str] = {}
@@ -178,13 +200,13 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         qd, k = int(p.share_quarter_days), 3 + int(p.interval_prev_gaps)
         aggs = ["count(*) FILTER (WHERE NOT r) AS n_purch", f"max(d, {k}) FILTER (WHERE NOT r) AS top_days"]
         if amounts:
-            aggs += [f"sum(a) FILTER (WHERE d >= {t - int(p.revenue_days)}) AS rev",
-                     f"count(*) FILTER (WHERE NOT r AND d >= {t - r}) AS n_r",
-                     f"sum(a) FILTER (WHERE NOT r AND d >= {t - r}) AS s_r",
-                     f"count(*) FILTER (WHERE NOT r AND d >= {t - pr} AND d < {t - r}) AS n_p",
-                     f"sum(a) FILTER (WHERE NOT r AND d >= {t - pr} AND d < {t - r}) AS s_p",
-                     f"sum(a) FILTER (WHERE d >= {t - qd}) AS cq",
-                     f"sum(a) FILTER (WHERE d >= {t - 2 * qd} AND d < {t - qd}) AS cpq"]
+            aggs += [f"sum(a) FILTER (WHERE d >= {_d(t - int(p.revenue_days))}) AS rev",
+                     f"count(*) FILTER (WHERE NOT r AND d >= {_d(t - r)}) AS n_r",
+                     f"sum(a) FILTER (WHERE NOT r AND d >= {_d(t - r)}) AS s_r",
+                     f"count(*) FILTER (WHERE NOT r AND d >= {_d(t - pr)} AND d < {_d(t - r)}) AS n_p",
+                     f"sum(a) FILTER (WHERE NOT r AND d >= {_d(t - pr)} AND d < {_d(t - r)}) AS s_p",
+                     f"sum(a) FILTER (WHERE d >= {_d(t - qd)}) AS cq",
+                     f"sum(a) FILTER (WHERE d >= {_d(t - 2 * qd)} AND d < {_d(t - qd)}) AS cpq"]
         amount = "coalesce(CAST(amount AS DOUBLE), 0.0) AS a, " if amounts else ""
         table_cte("oa", "orders", f"customer_id, {_day('order_date')} AS d, CAST(order_date AS TIMESTAMP) AS ts, "
                   f"{amount}is_refund AS r", aggs, f"order_date < {c}")
@@ -199,7 +221,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         cols["basket_change"] = f"({_ratio('basket_3m', 'basket_prev_6m')} - 1)"
         cols["_cnt"] = "coalesce(n_purch, 0)"
         cols["interval_recent_days"] = (f"CASE WHEN _cnt >= 3 THEN greatest((top_days[1] - top_days[3]) / 2.0, "
-                                        f"CAST({t} - top_days[1] AS DOUBLE)) END")
+                                        f"CAST({_d(t)} - top_days[1] AS DOUBLE)) END")
         cols["interval_prev_days"] = (f"CASE WHEN _cnt >= 4 THEN (top_days[3] - top_days[least(_cnt, {k})]) / "
                                       f"CAST(least(_cnt - 3, {k - 3}) AS DOUBLE) END")
         cols["interval_drift"] = f"({_ratio('interval_recent_days', 'interval_prev_days')} - 1)"
@@ -224,7 +246,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
                   f"customer_id, CAST(campaign_id AS VARCHAR) AS camp, {_day('event_time')} AS d, "
                   f"CAST(event_time AS TIMESTAMP) AS ts, CAST(event AS VARCHAR) AS ev",
                   ["min(d) AS first_d", "max(d) FILTER (WHERE ev IN ('open', 'click')) AS last_open",
-                   f"count(*) FILTER (WHERE ev = 'click' AND d >= {t - a_days}) AS clicks_recent"],
+                   f"count(*) FILTER (WHERE ev = 'click' AND d >= {_d(t - a_days)}) AS clicks_recent"],
                   f"event_time < {c}")
         depth = max(2 * big_l, big_r + big_l)
         ctes.append(f"""sends AS (
@@ -256,7 +278,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         known = f"(coalesce(s_recent, 0) = {big_r} AND coalesce(d_prior, 0) >= {int(p.email_min_prior_sends)})"
         stop = f"(o_recent = 0 AND {_ratio('o_prior', 'd_prior')} >= {_f(p.email_always_opened)})"
         cols["email_sudden_stop"] = cols["alert_email"] = _when(known, stop)
-        since = f"({t} - coalesce(last_open, first_d))"
+        since = f"({_d(t)} - coalesce(last_open, first_d))"
         active = f"(last_open IS NOT NULL AND {since} < {a_days})"
         segs = [f"'{s}'" for s in SEGMENT_DTYPE.categories]
         cols["email_segment"] = (f"CASE WHEN first_d IS NULL THEN NULL WHEN {active} AND clicks_recent > 0 "
@@ -275,7 +297,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         cols["nps_change"] = f"({last} - {prev})"
         cols["nps_category"] = (f"CASE WHEN {last} >= 9 THEN 'promoter' WHEN {last} >= 7 THEN 'passive' "
                                 f"WHEN {last} >= 0 THEN 'detractor' END")
-        cols["days_since_nps"] = f"CAST({t} - nps_d AS DOUBLE)"
+        cols["days_since_nps"] = f"CAST({_d(t)} - nps_d AS DOUBLE)"
         cols["alert_nps"] = _when(f"{prev} IS NOT NULL",
                                   f"({last} - {prev} <= -{int(p.nps_drop)} OR ({prev} >= 9 AND {last} <= 6))")
     else:
@@ -287,22 +309,22 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         feat = "CAST(feature AS VARCHAR)" if has_feature else "CAST(NULL AS VARCHAR)"
         table_cte("ua", "usage", f"customer_id, {_day('event_date')} AS d, CAST(event_date AS TIMESTAMP) AS ts, "
                   f"CAST(sessions AS DOUBLE) AS sessions, {feat} AS feature",
-                  [f"sum(sessions) FILTER (WHERE d >= {t - w}) AS s0",
-                   f"sum(sessions) FILTER (WHERE d >= {t - m - w} AND d < {t - m}) AS s1",
-                   "max(d) AS last0", f"max(d) FILTER (WHERE d < {t - m}) AS last1",
-                   f"count(DISTINCT feature) FILTER (WHERE d >= {t - w}) AS f0",
-                   f"count(DISTINCT feature) FILTER (WHERE d >= {t - m - w} AND d < {t - m}) AS f1"],
+                  [f"sum(sessions) FILTER (WHERE d >= {_d(t - w)}) AS s0",
+                   f"sum(sessions) FILTER (WHERE d >= {_d(t - m - w)} AND d < {_d(t - m)}) AS s1",
+                   "max(d) AS last0", f"max(d) FILTER (WHERE d < {_d(t - m)}) AS last1",
+                   f"count(DISTINCT feature) FILTER (WHERE d >= {_d(t - w)}) AS f0",
+                   f"count(DISTINCT feature) FILTER (WHERE d >= {_d(t - m - w)} AND d < {_d(t - m)}) AS f1"],
                   f"event_date < {c}")
         ctes.append(f"""ubase AS (
-            SELECT count(DISTINCT feature) FILTER (WHERE d >= {t - w}) AS bf0,
-                   count(DISTINCT feature) FILTER (WHERE d >= {t - m - w} AND d < {t - m}) AS bf1
+            SELECT count(DISTINCT feature) FILTER (WHERE d >= {_d(t - w)}) AS bf0,
+                   count(DISTINCT feature) FILTER (WHERE d >= {_d(t - m - w)} AND d < {_d(t - m)}) AS bf1
             FROM ua_rows)""")
         joins.append("CROSS JOIN ubase")
 
         def score(s: str, last: str, f: str, bf: str, day: int) -> tuple[str, str]:
             dui = _ratio(f"coalesce({f}, 0)", bf)
             freq = f"least(1.0, coalesce({s}, 0.0) / {_f(p.usage_sessions_target)})"
-            rec = f"(CASE WHEN {last} IS NULL THEN 0.0 ELSE greatest(1.0 - ({day} - {last}) / {_f(w)}, 0.0) END)"
+            rec = f"(CASE WHEN {last} IS NULL THEN 0.0 ELSE greatest(1.0 - ({_d(day)} - {last}) / {_f(w)}, 0.0) END)"
             return dui, f"(100.0 * ({freq} + coalesce({dui}, 0.0) + {rec}) / 3.0)"
 
         dui0, cols["usage_score"] = score("s0", "last0", "f0", "bf0", t)
@@ -314,7 +336,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         cols["usage_change"] = _when(known, "_uchange")
         cols["alert_usage"] = _when(known, f"(_score1 > 0 AND coalesce(_uchange <= -{_f(p.usage_drop)}, false))")
         cols["usage_sessions_30"] = "coalesce(s0, 0.0)"
-        cols["days_since_use"] = f"CAST({t} - last0 AS DOUBLE)"
+        cols["days_since_use"] = f"CAST({_d(t)} - last0 AS DOUBLE)"
     else:
         unavailable.append("usage")
     # ---------------------------------------------------------------- frequency (1), recency (2), status
@@ -361,7 +383,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         "recency_level": "CASE " + " ".join(f"WHEN days_since_last >= {v} THEN {v}" for v in levels)
                          + f" ELSE {levels[0]} END",
         "alert_recency": f"(days_since_last >= {int(p.recency_alert_days)})",
-        "days_since_strong": f"CAST({t} - {greatest('strong_d')} AS DOUBLE)",
+        "days_since_strong": f"CAST({_d(t)} - {greatest('strong_d')} AS DOUBLE)",
     }
     cols = {**head, **cols}
     cols["n_alerts"] = " + ".join(f"CAST(coalesce({a}, false) AS BIGINT)"
@@ -411,30 +433,7 @@ def indicators(wh: Warehouse, as_of, params: SignalParams | None = None) -> pd.D
         if name not in table.column_names:  # an absent indicator: NA for everyone
             out[name] = _absent(name, n)
             continue
-        col = table.column(name)
-        if name in _BOOL:
-            values = col.to_numpy(zero_copy_only=False)
-            mask = pd.isna(values)
-            out[name] = pd.arrays.BooleanArray(np.where(mask, False, values).astype(bool), mask)
-        elif name in _NULLABLE_INT:
-            out[name] = pd.array(col.to_pandas(), dtype="Int64")
-        elif name == "customer_id":
-            out[name] = col.to_pandas().astype("string").array
-        elif name == "as_of":
-            out[name] = col.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
-        elif name == "lost":
-            out[name] = col.to_numpy(zero_copy_only=False).astype(bool)
-        elif name == "email_segment":
-            out[name] = pd.Categorical(col.to_pandas().astype(object), dtype=SEGMENT_DTYPE)
-        elif name == "nps_category":
-            out[name] = pd.Categorical(col.to_pandas().astype(object), categories=list(NPS_CATEGORIES))
-        elif name in ("tenure_days", "days_since_last", "recency_level", "n_alerts") or name.startswith("freq_") \
-                and name[5:].isdigit():
-            out[name] = col.to_numpy(zero_copy_only=False).astype(np.int64)
-        else:
-            out[name] = col.to_numpy(zero_copy_only=False).astype("float64")
-            if col.null_count:
-                out[name] = np.where(pd.isna(col.to_pandas()), np.nan, out[name])
+        out[name] = _column(name, table.column(name))
     out["any_alert"] = pd.array(out["n_alerts"] > 0, dtype="boolean")
     frame = pd.DataFrame({c: out[c] for c in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS)}, index=pd.RangeIndex(n), copy=False)
     frame.attrs["unavailable"] = unavailable
@@ -443,12 +442,37 @@ def indicators(wh: Warehouse, as_of, params: SignalParams | None = None) -> pd.D
     return frame
 
 
+def _column(name: str, col: pa.ChunkedArray):
+    """One result column (Arrow) as the pandas reference types it, without Python objects."""
+    if name in _BOOL:
+        return pd.arrays.BooleanArray(col.fill_null(False).to_numpy(zero_copy_only=False).astype(bool),
+                                      col.is_null().to_numpy(zero_copy_only=False))
+    if name in _NULLABLE_INT:
+        return pd.arrays.IntegerArray(col.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64),
+                                      col.is_null().to_numpy(zero_copy_only=False))
+    if name == "customer_id":
+        return pd.StringDtype().__from_arrow__(col.cast(pa.large_string()) if pd.StringDtype().storage == "python"
+                                               else col)
+    if name == "as_of":
+        return col.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    if name == "lost":
+        return col.to_numpy(zero_copy_only=False).astype(bool)
+    if name == "email_segment":
+        return pd.Categorical(col.to_pandas().astype(object), dtype=SEGMENT_DTYPE)
+    if name == "nps_category":
+        return pd.Categorical(col.to_pandas().astype(object), categories=list(NPS_CATEGORIES))
+    if name in ("tenure_days", "days_since_last", "recency_level", "n_alerts") or (
+            name.startswith("freq_") and name[5:].isdigit()):
+        return col.to_numpy(zero_copy_only=False).astype(np.int64)
+    return col.cast(pa.float64()).to_numpy(zero_copy_only=False)  # NULL -> NaN
+
+
 def _absent(name: str, n: int):
     """The column of an absent indicator, as the pandas reference gives it."""
     if name in _BOOL:
         return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
     if name in _NULLABLE_INT:
-        return pd.array([pd.NA] * n, dtype="Int64")
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
     if name == "email_segment":
         return pd.Categorical.from_codes(np.full(n, -1), dtype=SEGMENT_DTYPE)
     if name == "nps_category":
