@@ -175,3 +175,21 @@ def test_cdnow_equals_pandas():
     assert_same(signals.indicators(ds, ["1998-01-01"]), got)
     assert got.attrs["unavailable"] == ["email", "nps", "usage"]
     assert len(got) == 23_570 and got["alert_interval"].sum() > 1000
+
+
+def test_orders_without_amounts_and_no_orders_table():
+    frames = _frames()
+    frames["orders"] = frames["orders"].drop(columns=["amount"])
+    ds = analysis.from_frames(**frames)
+    wh = Warehouse.from_dataset(ds)
+    got = signals_sql.indicators(wh, AS_OF)
+    assert got.attrs["unavailable"] == ["email", "value"]  # no amounts: no value indicator
+    assert got["revenue_12m"].isna().all() and got["alert_value"].isna().all()
+    assert_same(signals.indicators(ds, [AS_OF]), got)
+    # C7 and R8 carry no amount now: they are purchases, so A's last three purchases changed nothing
+    assert got.set_index("customer_id").loc["A", "days_since_last"] == 31
+    frames.pop("orders")
+    ds = analysis.from_frames(**frames)
+    got = signals_sql.indicators(Warehouse.from_dataset(ds), AS_OF)
+    assert got.attrs["unavailable"] == ["email", "value"]
+    assert_same(signals.indicators(ds, [AS_OF]), got)

@@ -201,7 +201,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         amounts = wh.has_amounts
         r, pr = int(p.basket_recent_days), int(p.basket_recent_days) + int(p.basket_prev_days)
         qd, k = int(p.share_quarter_days), 3 + int(p.interval_prev_gaps)
-        aggs = ["count(*) FILTER (WHERE NOT r) AS n_purch", f"max(d, {k}) FILTER (WHERE NOT r) AS top_days"]
+        aggs = [f"max(d, {k}) FILTER (WHERE NOT r) AS top_days"]  # the last k purchase days, latest first
         if amounts:
             aggs += [f"sum(a) FILTER (WHERE d >= {_d(t - int(p.revenue_days))}) AS rev",
                      f"count(*) FILTER (WHERE NOT r AND d >= {_d(t - r)}) AS n_r",
@@ -211,7 +211,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
                      f"sum(a) FILTER (WHERE d >= {_d(t - qd)}) AS cq",
                      f"sum(a) FILTER (WHERE d >= {_d(t - 2 * qd)} AND d < {_d(t - qd)}) AS cpq"]
         amount = "coalesce(CAST(amount AS DOUBLE), 0.0) AS a, " if amounts else ""
-        table_cte("oa", "orders", f"customer_id, {_day('order_date')} AS d, CAST(order_date AS TIMESTAMP) AS ts, "
+        table_cte("oa", "orders", f"customer_id, {_day('order_date')} AS d, order_date AS ts, "
                   f"{amount}is_refund AS r", aggs, f"order_date < {c}")
     else:
         amounts = False
@@ -222,11 +222,13 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         cols["basket_3m"] = _ratio("coalesce(s_r, 0.0)", "coalesce(n_r, 0)")
         cols["basket_prev_6m"] = _ratio("coalesce(s_p, 0.0)", "coalesce(n_p, 0)")
         cols["basket_change"] = f"({_ratio('basket_3m', 'basket_prev_6m')} - 1)"
-        cols["_cnt"] = "coalesce(n_purch, 0)"
+        # purchases before as_of, counted up to k: the gaps before the last three end at the
+        # min(purchases, k)-th last purchase (signals: min(purchases - 3, interval_prev_gaps) gaps)
+        cols["_cnt"] = "coalesce(len(top_days), 0)"
         cols["interval_recent_days"] = (f"CASE WHEN _cnt >= 3 THEN greatest((top_days[1] - top_days[3]) / 2.0, "
                                         f"CAST({_d(t)} - top_days[1] AS DOUBLE)) END")
-        cols["interval_prev_days"] = (f"CASE WHEN _cnt >= 4 THEN (top_days[3] - top_days[least(_cnt, {k})]) / "
-                                      f"CAST(least(_cnt - 3, {k - 3}) AS DOUBLE) END")
+        cols["interval_prev_days"] = (f"CASE WHEN _cnt >= 4 THEN (top_days[3] - top_days[_cnt]) / "
+                                      f"CAST(_cnt - 3 AS DOUBLE) END")
         cols["interval_drift"] = f"({_ratio('interval_recent_days', 'interval_prev_days')} - 1)"
         cols["revenue_share_q"] = _ratio("coalesce(cq, 0.0)", "bq")
         cols["revenue_share_prev_q"] = _ratio("coalesce(cpq, 0.0)", "bpq")
@@ -247,7 +249,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         big_l, big_r = int(p.email_last_sends), int(p.email_recent_sends)
         table_cte("ea", "email_events",
                   f"customer_id, CAST(campaign_id AS VARCHAR) AS camp, {_day('event_time')} AS d, "
-                  f"CAST(event_time AS TIMESTAMP) AS ts, CAST(event AS VARCHAR) AS ev",
+                  f"event_time AS ts, CAST(event AS VARCHAR) AS ev",
                   ["min(d) AS first_d", "max(d) FILTER (WHERE ev IN ('open', 'click')) AS last_open",
                    f"count(*) FILTER (WHERE ev = 'click' AND d >= {_d(t - a_days)}) AS clicks_recent"],
                   f"event_time < {c}")
@@ -292,7 +294,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
     # ---------------------------------------------------------------- nps (5)
     if wh.has("nps"):
         trig = "CAST(\"trigger\" AS VARCHAR)" if "trigger" in wh.columns("nps") else "CAST(NULL AS VARCHAR)"
-        table_cte("na", "nps", f"customer_id, {_day('response_date')} AS d, CAST(response_date AS TIMESTAMP) AS ts, "
+        table_cte("na", "nps", f"customer_id, {_day('response_date')} AS d, response_date AS ts, "
                   f"CAST(score AS BIGINT) AS score, {trig} AS trig",
                   ["max_by(score, ts, 2) AS top_scores", "max(d) AS nps_d"], f"response_date < {c}")
         last, prev = "top_scores[1]", "top_scores[2]"
@@ -310,7 +312,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         w, m = int(p.usage_window_days), int(p.month_days)
         has_feature = "feature" in wh.columns("usage")
         feat = "CAST(feature AS VARCHAR)" if has_feature else "CAST(NULL AS VARCHAR)"
-        table_cte("ua", "usage", f"customer_id, {_day('event_date')} AS d, CAST(event_date AS TIMESTAMP) AS ts, "
+        table_cte("ua", "usage", f"customer_id, {_day('event_date')} AS d, event_date AS ts, "
                   f"CAST(sessions AS DOUBLE) AS sessions, {feat} AS feature",
                   [f"sum(sessions) FILTER (WHERE d >= {_d(t - w)}) AS s0",
                    f"sum(sessions) FILTER (WHERE d >= {_d(t - m - w)} AND d < {_d(t - m)}) AS s1",
