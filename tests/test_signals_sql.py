@@ -186,10 +186,21 @@ def test_orders_without_amounts_and_no_orders_table():
     assert got.attrs["unavailable"] == ["email", "value"]  # no amounts: no value indicator
     assert got["revenue_12m"].isna().all() and got["alert_value"].isna().all()
     assert_same(signals.indicators(ds, [AS_OF]), got)
-    # C7 and R8 carry no amount now: they are purchases, so A's last three purchases changed nothing
+    # without amounts (and without the cancellation pattern) C7 and R8 are purchases; A's last is still 1 March
     assert got.set_index("customer_id").loc["A", "days_since_last"] == 31
     frames.pop("orders")
     ds = analysis.from_frames(**frames)
     got = signals_sql.indicators(Warehouse.from_dataset(ds), AS_OF)
     assert got.attrs["unavailable"] == ["email", "value"]
     assert_same(signals.indicators(ds, [AS_OF]), got)
+
+
+def test_only_some_tables():
+    _, wh = _tiny()
+    frames = _frames()
+    ds = analysis.from_frames(customers=frames["customers"], orders=frames["orders"], config=parse_config(CONFIG))
+    got = signals_sql.indicators(wh, AS_OF, tables=("orders",))  # NPS and usage are in the warehouse, not read
+    assert got.attrs["unavailable"] == ["email", "nps", "usage"]
+    assert_same(signals.indicators(ds, [AS_OF]), got)
+    # without the uses of the product, C's last interaction is its order of 10 February
+    assert got.set_index("customer_id").loc["C", "days_since_last"] == 50

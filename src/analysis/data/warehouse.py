@@ -168,14 +168,13 @@ class Warehouse:
         return wh
 
     @classmethod
-    def from_partitioned(cls, pds, tables: tuple[str, ...] | None = None) -> Warehouse:
+    def from_partitioned(cls, pds) -> Warehouse:
         """A warehouse over a bucketed validated copy
         (:class:`~analysis.data.partitions.PartitionedDataset`): one view per table over its
-        bucket files (only ``tables`` when given, e.g. ``("customers", "orders")``)."""
+        bucket files."""
         con = cls._connect()
         names, files = [], {}
-        chosen = [t for t in pds.tables if tables is None or t in tables]
-        for name in sorted(chosen, key=lambda t: list(TABLES).index(t) if t in TABLES else len(TABLES)):
+        for name in sorted(pds.tables, key=lambda t: list(TABLES).index(t) if t in TABLES else len(TABLES)):
             parts = pds.table_files(name)
             if not parts:
                 raise DataError(f"{pds.entry}: table '{name}' has no bucket file.")

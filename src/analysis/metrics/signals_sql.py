@@ -105,7 +105,7 @@ class _Windows:
                 for lo, hi in self.spans]
 
 
-def _interaction_parts(wh: Warehouse, p: SignalParams) -> dict[str, tuple[str, str]]:
+def _interaction_parts(wh: Warehouse, p: SignalParams, has) -> dict[str, tuple[str, str]]:
     """table -> (SQL condition of its interaction rows, SQL condition of its strong ones),
     as :meth:`Dataset.interactions` and the weights of the config (``strong_weight``)."""
     kinds = tuple(wh.config.significant_interactions)
@@ -115,22 +115,23 @@ def _interaction_parts(wh: Warehouse, p: SignalParams) -> dict[str, tuple[str, s
         return float(weights.get(kind, np.nan)) >= p.strong_weight
 
     parts: dict[str, tuple[str, str]] = {}
-    if "purchase" in kinds and wh.has("orders"):
+    if "purchase" in kinds and has("orders"):
         parts["orders"] = ("NOT r", "NOT r" if strong("purchase") else "false")
-    if "support" in kinds and wh.has("nps"):
+    if "support" in kinds and has("nps"):
         cond = "coalesce(trig = 'support', false)"
         parts["nps"] = (cond, cond if strong("support") else "false")
-    if "product_use" in kinds and wh.has("usage"):
+    if "product_use" in kinds and has("usage"):
         parts["usage"] = ("true", "true" if strong("product_use") else "false")
     email = [k for k in ("reply", "click", "open") if k in kinds]
-    if email and wh.has("email_events"):
+    if email and has("email_events"):
         strong_email = [k for k in email if strong(k)]
         parts["email_events"] = (f"ev IN ({', '.join(repr(k) for k in email)})",
                                  f"ev IN ({', '.join(repr(k) for k in strong_email)})" if strong_email else "false")
     return parts
 
 
-def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> tuple[str, list[str]]:
+def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
+                   tables: tuple[str, ...] | None = None) -> tuple[str, list[str]]:
     """The SQL text of :func:`indicators` and the indicators the warehouse lacks.
 
     Parameters
@@ -139,6 +140,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         ``nps``, ``usage``).
     as_of : the as-of date (first day not read).
     params : thresholds, resolved (:meth:`SignalParams.resolved`); default: the config's.
+    tables : read only these activity tables (the others count as absent); default all.
 
     Returns
     -------
@@ -157,7 +159,11 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
     t = int((cut - pd.Timestamp("1970-01-01")).days)
     c = f"TIMESTAMP '{cut.isoformat(sep=' ')}'"
     win = _Windows(p)
-    inter = _interaction_parts(wh, p)
+
+    def has(table: str) -> bool:
+        return (tables is None or table in tables) and wh.has(table)
+
+    inter = _interaction_parts(wh, p, has)
     unavailable: list[str] = []
     ctes: list[str] = []
     joins: list[str] = []
@@ -191,14 +197,14 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
                 unique[expr] = name
         listed = ", ".join(f"{expr} AS {name}" for expr, name in unique.items())
         ctes.append(f"""{alias}_rows AS (SELECT {select} FROM {_q(table)} WHERE {where})""")
-        ctes.append(f"""{alias} AS (SELECT *{''.join(', ' + c for c in copies)} FROM (
+        ctes.append(f"""{alias} AS (SELECT *{''.join(', ' + copy for copy in copies)} FROM (
             SELECT customer_id, {listed} FROM {alias}_rows GROUP BY customer_id))""")
         joins.append(f"LEFT JOIN {alias} USING (customer_id)")
 
     cols: dict[str, str] = {}
     # ---------------------------------------------------------------- orders: value (4)
-    if wh.has("orders"):
-        amounts = wh.has_amounts
+    if has("orders"):
+        amounts = wh.has_amounts  # orders carry an amount
         r, pr = int(p.basket_recent_days), int(p.basket_recent_days) + int(p.basket_prev_days)
         qd, k = int(p.share_quarter_days), 3 + int(p.interval_prev_gaps)
         aggs = [f"max(d, {k}) FILTER (WHERE NOT r) AS top_days"]  # the last k purchase days, latest first
@@ -227,8 +233,8 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
         cols["_cnt"] = "coalesce(len(top_days), 0)"
         cols["interval_recent_days"] = (f"CASE WHEN _cnt >= 3 THEN greatest((top_days[1] - top_days[3]) / 2.0, "
                                         f"CAST({_d(t)} - top_days[1] AS DOUBLE)) END")
-        cols["interval_prev_days"] = (f"CASE WHEN _cnt >= 4 THEN (top_days[3] - top_days[_cnt]) / "
-                                      f"CAST(_cnt - 3 AS DOUBLE) END")
+        cols["interval_prev_days"] = ("CASE WHEN _cnt >= 4 THEN (top_days[3] - top_days[_cnt]) / "
+                                      "CAST(_cnt - 3 AS DOUBLE) END")
         cols["interval_drift"] = f"({_ratio('interval_recent_days', 'interval_prev_days')} - 1)"
         cols["revenue_share_q"] = _ratio("coalesce(cq, 0.0)", "bq")
         cols["revenue_share_prev_q"] = _ratio("coalesce(cpq, 0.0)", "bpq")
@@ -244,7 +250,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
     else:
         unavailable.append("value")
     # ---------------------------------------------------------------- email (3)
-    if wh.has("email_events"):
+    if has("email_events"):
         a_days, i_days = int(p.segment_active_days), int(p.segment_inactive_days)
         big_l, big_r = int(p.email_last_sends), int(p.email_recent_sends)
         table_cte("ea", "email_events",
@@ -254,7 +260,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
                    f"count(*) FILTER (WHERE ev = 'click' AND d >= {_d(t - a_days)}) AS clicks_recent"],
                   f"event_time < {c}")
         depth = max(2 * big_l, big_r + big_l)
-        ctes.append(f"""sends AS (
+        ctes.append("""sends AS (
             SELECT customer_id, camp, min(d) AS day,
                    bool_or(ev IN ('bounce_soft', 'bounce_hard')) AS bounced,
                    bool_or(ev IN ('open', 'click')) AS opened, bool_or(ev = 'click') AS clicked
@@ -292,7 +298,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
     else:
         unavailable.append("email")
     # ---------------------------------------------------------------- nps (5)
-    if wh.has("nps"):
+    if has("nps"):
         trig = "CAST(\"trigger\" AS VARCHAR)" if "trigger" in wh.columns("nps") else "CAST(NULL AS VARCHAR)"
         table_cte("na", "nps", f"customer_id, {_day('response_date')} AS d, response_date AS ts, "
                   f"CAST(score AS BIGINT) AS score, {trig} AS trig",
@@ -308,7 +314,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
     else:
         unavailable.append("nps")
     # ---------------------------------------------------------------- usage (6)
-    if wh.has("usage"):
+    if has("usage"):
         w, m = int(p.usage_window_days), int(p.month_days)
         has_feature = "feature" in wh.columns("usage")
         feat = "CAST(feature AS VARCHAR)" if has_feature else "CAST(NULL AS VARCHAR)"
@@ -402,7 +408,8 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None) -> 
     return sql, [u for u in ("email", "value", "nps", "usage") if u in unavailable]
 
 
-def indicators(wh: Warehouse, as_of, params: SignalParams | None = None) -> pd.DataFrame:
+def indicators(wh: Warehouse, as_of, params: SignalParams | None = None,
+               tables: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The six early-warning indicators of every customer at ``as_of``, by DuckDB SQL.
 
     The same frame as ``analysis.metrics.signals.indicators(ds, [as_of], params)`` on the
@@ -414,6 +421,8 @@ def indicators(wh: Warehouse, as_of, params: SignalParams | None = None) -> pd.D
     as_of : one as-of date, the first day not read.
     params : thresholds; default :class:`SignalParams` with the dataset's config thresholds,
         with the config's switched-off indicators and per-segment thresholds applied.
+    tables : read only these activity tables, e.g. ``("orders",)`` (the others count as
+        absent, as on a dataset without them); default: every table of the warehouse.
 
     Returns
     -------
@@ -427,7 +436,7 @@ def indicators(wh: Warehouse, as_of, params: SignalParams | None = None) -> pd.D
         If more than one date is given.
     """
     p = (params or wh.config.signal_params).resolved(wh)
-    sql, unavailable = indicators_sql(wh, as_of, p)
+    sql, unavailable = indicators_sql(wh, as_of, p, tables)
     table = wh.con.sql(sql).to_arrow_table()
     table = table.take(pc.sort_indices(table, sort_keys=[("customer_id", "ascending")]))
     n = table.num_rows
