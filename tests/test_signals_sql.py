@@ -26,7 +26,7 @@ def _frames(late: bool = False) -> dict[str, pd.DataFrame]:
     with rows on and after AS_OF for A and C)."""
     customers = pd.DataFrame({"customer_id": ["A", "B", "C"],
                               "signup_date": ["2025-01-05", "2025-06-01", "2026-02-01"],
-                              "churn_date": [None, "2026-05-01", None]})
+                              "churn_date": [None, "2026-05-01", None], "plan": ["gold", "basic", "basic"]})
     orders = pd.DataFrame({
         "customer_id": ["A"] * 9 + ["C"],
         "order_id": ["o1", "o2", "o3", "o4", "o5", "o6", "C7", "R8", "o9", "c1"],
@@ -39,7 +39,7 @@ def _frames(late: bool = False) -> dict[str, pd.DataFrame]:
                           "feature": ["reports", "export"], "sessions": [2.0, 1.0]})
     if late:
         customers = pd.concat([customers, pd.DataFrame({"customer_id": ["D"], "signup_date": ["2026-04-05"],
-                                                        "churn_date": [None]})], ignore_index=True)
+                                                        "churn_date": [None], "plan": ["gold"]})], ignore_index=True)
         customers.loc[customers["customer_id"] == "A", "churn_date"] = "2026-04-20"
         orders = pd.concat([orders, pd.DataFrame({
             "customer_id": ["A", "A", "D"], "order_id": ["o10", "C11", "d1"],
@@ -138,6 +138,11 @@ def test_config_overrides_and_params_as_pandas():
     ds, wh = _tiny(thresholds={"disabled": ["recency"]})
     got = signals_sql.indicators(wh, AS_OF)
     assert got["alert_recency"].isna().all() and got.attrs["disabled"] == ["recency"]
+    assert_same(signals.indicators(ds, [AS_OF]), got)
+    # per-segment thresholds: gold customers are alerted after 400 days without interaction only
+    ds, wh = _tiny(thresholds={"segments": {"plan": {"gold": {"recency_alert_days": 400}}}})
+    got = signals_sql.indicators(wh, AS_OF)
+    assert got.set_index("customer_id")["alert_recency"].to_dict() == {"A": False, "B": True, "C": False}  # C: 7 days
     assert_same(signals.indicators(ds, [AS_OF]), got)
     p = SignalParams(freq_months=1, basket_drop=0.1, recency_alert_days=60, nps_drop=5)
     assert_same(signals.indicators(ds, [AS_OF], p), signals_sql.indicators(wh, AS_OF, p))
