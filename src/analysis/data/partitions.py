@@ -57,7 +57,7 @@ import pyarrow.parquet as pq
 
 from analysis.data.cache import cache_root as _cache_root
 from analysis.data.cache import dataset_hash, prune_entries, validator_fingerprint
-from analysis.data.config import DatasetConfig, read_config
+from analysis.data.config import DatasetConfig, read_config, warn_undeclared_business_model
 from analysis.data.dataset import BaseContext, Dataset, _assemble, _withheld
 from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import (
@@ -528,6 +528,9 @@ def _open(folder: Path, meta: dict, config: DatasetConfig, data_dir: Path) -> Pa
         quarantine[t] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     report = ValidationReport(tables={t: TableReport(**r) for t, r in meta["report"]["tables"].items()},
                               notes=list(meta["report"]["notes"]), quarantine=quarantine)
+    if config.business_model == "contractual":  # as analysis.load warns (one column of the customers read)
+        churn = pq.read_table(folder / "tables" / "customers", columns=["churn_date"]).column(0)
+        warn_undeclared_business_model(data_dir, churn.null_count < len(churn))
     return PartitionedDataset(
         entry=folder, n_buckets=int(meta["buckets"]), config=config, report=report, path=data_dir,
         observed_from=pd.Timestamp(meta["observed_from"]) if meta["observed_from"] else None,

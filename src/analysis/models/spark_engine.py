@@ -64,7 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.models.classifier import ScoreResult
 
 __all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "SparkScoreRun", "score_spark",
-           "spark_call_order"]
+           "spark_call_order", "forward_spark", "lifetimes_spark", "retention_matrix_spark"]
 
 _PAYLOAD_SCHEMA = "bucket int, payload binary"
 
@@ -217,6 +217,10 @@ class SparkScoreRun:
     result : with ``collect=True``, the :class:`ScoreResult` of every customer (as the local
         engine's :func:`~analysis.models.partitioned.score_partitioned`), else None.
     n_buckets : number of buckets.
+    forward : with ``evaluate=True``, the forward check of every score
+        (:func:`forward_spark`: the metrics of
+        :func:`~analysis.models.classifier.forward_evaluation`), None when the export does
+        not cover ``as_of + horizon`` or without ``evaluate``.
     """
 
     call: ScoreResult
@@ -225,6 +229,7 @@ class SparkScoreRun:
     fitted: Any
     result: ScoreResult | None
     n_buckets: int
+    forward: pd.DataFrame | None = None
 
     @property
     def call_list(self) -> pd.DataFrame:
@@ -268,7 +273,8 @@ def now_rows(part: Dataset, plan, bgnbd) -> pd.DataFrame:
 def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: int | None = None,
                 capacity: int | None = None, random_state: int = 0, *, scores_path: str | Path | None = None,
                 collect: bool = False, training_cap: int | None = 300_000,
-                progress: Callable[[str], None] | None = None, **plan_kwargs) -> SparkScoreRun:
+                progress: Callable[[str], None] | None = None, evaluate: bool = False,
+                **plan_kwargs) -> SparkScoreRun:
     """Score every customer of ``source`` at ``as_of`` with Spark (see the module docstring).
 
     Parameters
@@ -281,6 +287,8 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
         None writes nothing.
     collect : also bring every score back and return the local engine's :class:`ScoreResult`.
     progress : optional callable receiving one line per step.
+    evaluate : also measure every score against what happened in the horizon after
+        ``as_of`` (:func:`forward_spark`; ``SparkScoreRun.forward``).
 
     Returns
     -------
@@ -347,6 +355,11 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
             if r is not None:
                 r.training_rows, r.labelled_rows = fitted.n_training_rows, fitted.n_labelled_rows
                 r.training_cap = training_cap
+    forward = None
+    if evaluate and call is not None:
+        forward = forward_spark(spark, source, scores, call, sample)
+        say("forward      " + ("measured on every score" if forward is not None else
+                               f"not measured: the export ends before {plan.as_of.date()} + {plan.horizon_days} days"))
     if scores_path is None:
         scores.unpersist()
     shared.unpersist()
@@ -356,7 +369,53 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
                                                                  training_cap)
     say(f"scores       {n_scored:,} customers scored; call list of {len(call.scores):,}")
     return SparkScoreRun(call=call, scores_path=scores_path, n_scored=n_scored, fitted=fitted, result=result,
-                         n_buckets=source.n_buckets)
+                         n_buckets=source.n_buckets, forward=forward)
+
+
+# ----------------------------------------------------------------------------- forward check
+def _labels(part: Dataset, window) -> pd.DataFrame:
+    from analysis.models.features import labels
+
+    cut, h, end = window
+    return labels(part, [cut], h, end)
+
+
+def forward_spark(spark: SparkSession, source: SparkSource, scores: SparkFrame, call: ScoreResult,
+                  like: pd.DataFrame) -> pd.DataFrame | None:
+    """:func:`~analysis.models.classifier.forward_evaluation` of Spark scores.
+
+    The truth (:func:`analysis.models.features.labels` at ``as_of``, read from the rows after
+    it) is computed bucket by bucket in Spark, as the local engine's
+    :func:`~analysis.models.partitioned.forward_evaluation_partitioned` does; the scores bring
+    back only what the metrics read (id, days since last interaction, probability, BG/NBD
+    expected purchases), in call order (:func:`spark_call_order`): a few numbers per customer.
+
+    Parameters
+    ----------
+    scores : every score row (Spark), ``call`` the run's call-list result (as_of, horizon,
+        capacity), ``like`` score rows scored on the driver (their dtypes).
+
+    Returns
+    -------
+    The metrics frame of :func:`~analysis.models.classifier.forward_metrics`, or None when the
+    export does not cover ``as_of + horizon``.
+    """
+    import dataclasses
+
+    from analysis.models.classifier import forward_metrics
+    from analysis.models.features import KEYS
+
+    cut, h = call.as_of, call.horizon_days
+    end = cut + pd.Timedelta(days=h)
+    until = source.context["observed_until"]
+    if until is None or until + pd.Timedelta(days=1) < end:
+        return None
+    lab = [p for p in map_buckets(spark, source, _labels, (cut, h, end)) if len(p)]
+    lab = pd.concat(lab, ignore_index=True).sort_values(KEYS, kind="stable").reset_index(drop=True)
+    cols = [c for c in ("customer_id", "days_since_last", "churn_probability", "bgnbd_expected_purchases")
+            if c in scores.columns]
+    rows = _from_spark(spark_call_order(scores).select(*cols).toPandas(), like[cols])
+    return forward_metrics(dataclasses.replace(call, matrix=rows), lab)
 
 
 def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -399,3 +458,53 @@ def _from_spark(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
         if col in out.columns and out[col].dtype != like[col].dtype:
             out[col] = out[col].astype(like[col].dtype)
     return out
+
+
+# ----------------------------------------------------------------------------- cohorts
+def _lifetimes(part: Dataset, args) -> pd.DataFrame | None:
+    from analysis.metrics.cohorts import customer_lifetimes
+
+    as_of, period, horizon_days = args
+    if not (part.customers["signup_date"] < as_of).any():
+        return None  # nobody of this bucket signed up before as_of
+    return customer_lifetimes(part, as_of, period, horizon_days)
+
+
+def lifetimes_spark(spark: SparkSession, source: SparkSource, as_of, period: str = "M",
+                    horizon_days: int | None = None) -> pd.DataFrame:
+    """The survival inputs (:func:`analysis.metrics.cohorts.customer_lifetimes`: one row per
+    customer) computed bucket by bucket in Spark and gathered on the driver, sorted by id.
+
+    Raises
+    ------
+    NotEnoughDataError
+        If no customer signed up before ``as_of``.
+    """
+    from analysis.metrics.lifecycle import check_as_of
+
+    cut = check_as_of(as_of)
+    parts = [p for p in map_buckets(spark, source, _lifetimes, (cut, period, horizon_days)) if p is not None]
+    if not parts:
+        raise NotEnoughDataError(f"no customer signed up before {cut.date()}; choose a later as_of date.")
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def retention_matrix_spark(spark: SparkSession, source: SparkSource, as_of, period: str = "M",
+                           max_age: int | None = None, horizon_days: int | None = None,
+                           lifetimes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The cohort retention matrix of customers (:func:`analysis.metrics.cohorts.retention_matrix`,
+    ``metric="customers"``) from the per-customer survival inputs of :func:`lifetimes_spark`:
+    the matrix is a small aggregate of one row per customer, made on the driver by the
+    in-memory code (the customers table, one row per customer, gives the dates)."""
+    from analysis.metrics.cohorts import retention_matrix
+
+    if source.pds is None:
+        raise EngineError("the Spark cohort matrix needs the validated copy of the export (load_partitioned).")
+    pds = source.pds
+    life = lifetimes if lifetimes is not None else lifetimes_spark(spark, source, as_of, period, horizon_days)
+    customers = pds.customers(columns=["customer_id", "signup_date", "churn_date"])
+    shell = Dataset(customers=customers, config=pds.config, path=pds.path, observed_from=pds.observed_from,
+                    observed_until=pds.observed_until, base=pds.base)
+    return retention_matrix(shell, as_of, period, "customers", max_age=max_age, horizon_days=horizon_days,
+                            lifetimes=life)
