@@ -192,3 +192,47 @@ def test_bucketed_copy_warns_without_a_business_model(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_partitioned(folder, n_buckets=2)  # declared: the user chose contractual
+
+
+# ------------------------------------------------------------------ KPIs and cohort tables
+def test_kpis_and_cohort_tables_of_cdnow_over_the_bucketed_copy_equal_the_in_memory_ones(cdnow):
+    """The local engine's aggregates: DuckDB SQL over the 4-bucket copy (the twins of
+    :mod:`analysis.metrics.aggregates`) give the in-memory customer KPIs, survival inputs and
+    retention matrices (customers and revenue) of CDNOW."""
+    from analysis.data.warehouse import Warehouse
+    from analysis.metrics import cohorts, kpis
+
+    ds, pds = cdnow
+    with Warehouse.from_partitioned(pds) as wh:
+        assert wh.rows("orders") == 69_659
+        want = kpis.customer_kpis(ds, AS_OF)
+        pd.testing.assert_frame_equal(kpis.customer_kpis(wh, AS_OF), want, check_exact=False, rtol=1e-9,
+                                      atol=1e-12)
+        pd.testing.assert_frame_equal(cohorts.customer_lifetimes(wh, AS_OF), cohorts.customer_lifetimes(ds, AS_OF))
+        for metric in ("customers", "revenue"):
+            pd.testing.assert_frame_equal(cohorts.retention_matrix(wh, AS_OF, metric=metric),
+                                          cohorts.retention_matrix(ds, AS_OF, metric=metric),
+                                          check_exact=False, rtol=1e-9, atol=1e-12)
+    # by hand: CDNOW's customers all first bought in Q1 1997 (new in Jan, Feb, Mar only),
+    # and December 1997 revenue is the sum of that month's orders
+    assert want["new_customers"].sum() == 23_570 and want.loc[want["month"] >= "1997-04-01", "new_customers"].eq(0).all()
+    dec = ds.orders.loc[ds.orders["order_date"].dt.strftime("%Y-%m") == "1997-12", "amount"].sum()
+    assert want.set_index("month").loc["1997-12-01", "revenue"] == pytest.approx(dec, rel=1e-12)
+
+
+def test_customer_kpi_counts_of_buckets_add_up_to_the_whole_base(cdnow):
+    """The per-bucket counts (what the Spark engine gathers) summed, then the rates: the KPIs."""
+    from analysis.metrics.kpis import customer_kpi_counts, customer_kpis, customer_kpis_from_counts
+
+    ds, pds = cdnow
+    parts = [customer_kpi_counts(p, AS_OF) for p in iter_partitions(pds)]
+    summed = pd.concat(parts).groupby("month", as_index=False).sum()
+    levels = (0, *ds.config.thresholds.levels())
+    pd.testing.assert_frame_equal(customer_kpis_from_counts(summed, levels), customer_kpis(ds, AS_OF),
+                                  check_exact=False, rtol=1e-9, atol=1e-12)
+    whole = customer_kpi_counts(ds, AS_OF)
+    pd.testing.assert_frame_equal(summed.drop(columns="revenue"), whole.drop(columns="revenue"))
+    # churn rate = churned from the month's start / active at its start (hand check on one month)
+    row = whole.set_index("month").loc["1997-12-01"]
+    got = customer_kpis(ds, AS_OF).set_index("month").loc["1997-12-01", "churn_rate"]
+    assert got == row["churned_from_start"] / row["active_at_start"] and 0 < got < 1

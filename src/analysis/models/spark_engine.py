@@ -64,7 +64,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.models.classifier import ScoreResult
 
 __all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "SparkScoreRun", "score_spark",
-           "spark_call_order", "forward_spark", "lifetimes_spark", "retention_matrix_spark"]
+           "spark_call_order", "forward_spark", "lifetimes_spark", "retention_matrix_spark",
+           "customer_kpis_spark"]
 
 _PAYLOAD_SCHEMA = "bucket int, payload binary"
 
@@ -508,3 +509,31 @@ def retention_matrix_spark(spark: SparkSession, source: SparkSource, as_of, peri
                     observed_until=pds.observed_until, base=pds.base)
     return retention_matrix(shell, as_of, period, "customers", max_age=max_age, horizon_days=horizon_days,
                             lifetimes=life)
+
+
+# ----------------------------------------------------------------------------- customer KPIs
+def _kpi_counts(part: Dataset, as_of) -> pd.DataFrame:
+    from analysis.metrics.kpis import customer_kpi_counts
+
+    return customer_kpi_counts(part, as_of)
+
+
+def customer_kpis_spark(spark: SparkSession, source: SparkSource, as_of) -> pd.DataFrame:
+    """The customer KPIs per month (:func:`analysis.metrics.kpis.customer_kpis`) from Spark:
+    each bucket's counts (:func:`~analysis.metrics.kpis.customer_kpi_counts`, one small row
+    per month: sums over its customers) are added on the driver, then the rates are taken
+    (:func:`~analysis.metrics.kpis.customer_kpis_from_counts`)."""
+    from analysis.metrics.kpis import customer_kpis_from_counts
+    from analysis.metrics.lifecycle import check_as_of
+
+    cut = check_as_of(as_of)
+    levels = (0, *source.context["config"].thresholds.levels())
+    parts = map_buckets(spark, source, _kpi_counts, cut)
+    counts = pd.concat(parts, ignore_index=True)
+    if counts.empty:
+        return customer_kpis_from_counts(counts, levels)
+    ints = [c for c in counts.columns if c not in ("month", "revenue")]
+    summed = counts.groupby("month", sort=True).agg(
+        **{c: (c, "sum") for c in ints}, revenue=("revenue", lambda x: x.sum(min_count=1)))
+    summed[ints] = summed[ints].astype("int64")
+    return customer_kpis_from_counts(summed.reset_index()[list(counts.columns)], levels)
