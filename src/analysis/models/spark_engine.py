@@ -26,6 +26,19 @@ dataset.yml) with exactly the functions of the local engine
    put in call order by :func:`~analysis.models.partitioned.finish`, which gives the
    :class:`~analysis.models.classifier.ScoreResult` of the local engine.
 
+5. **Forward check** (``evaluate=True``, ``churn-radar score --engine spark --evaluate``):
+   the truth at ``as_of`` (lost within the horizon, read from the rows after it) is computed
+   per bucket in Spark; a few numbers per score come back for the metrics
+   (:func:`forward_spark`).
+
+Aggregates that are not per customer follow the same rule, global quantities from small
+per-customer or per-group summaries: the survival inputs (:func:`lifetimes_spark`, one row
+per customer) and the customers' retention matrix made from them on the driver
+(:func:`retention_matrix_spark`), and the customer KPIs per month from each bucket's additive
+counts (:func:`customer_kpis_spark`). Not on Spark (the local engine runs them as DuckDB SQL
+over the bucketed copy, :mod:`analysis.metrics.aggregates`): the email KPIs (a campaign's
+month is its first send over the whole base) and the revenue and activity retention matrices.
+
 Step 4 computes the bucket's features at ``as_of`` again (:func:`now_rows`, one date) rather
 than keeping them between passes: cheaper on a cluster than shipping wide feature rows around.
 The long frame is shuffled by bucket once and kept (memory, then disk) for the three passes.
