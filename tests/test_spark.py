@@ -376,3 +376,43 @@ def test_spark_customer_kpis_equal_the_in_memory_ones(spark, cdnow, source, pds)
                       (customer_kpis_spark(spark, source, AS_OF), customer_kpis(analysis.load(pds.path), AS_OF))):
         assert len(got) > 10 and got["lost_customers"].sum() > 0
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_cli_score_engine_spark_evaluate_prints_the_in_memory_forward_check(cdnow_subset, cdnow_scored, tmp_path,
+                                                                           capsys):
+    """``churn-radar score --engine spark --evaluate`` (the module's session reused): the forward
+    AUC line of the in-memory scores, every score written by Spark, the call list in OUT."""
+    from analysis.cli import _auc_line, main
+
+    folder = cdnow_subset[0]
+    _, want, fwd = cdnow_scored
+    out = tmp_path / "calls.csv"
+    code = main(["score", str(folder), "--as-of", CDNOW_AS_OF, "--out", str(out), "--engine", "spark",
+                 "--buckets", "3", "--evaluate", "--quiet"])
+    printed = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert _auc_line("forward AUC", fwd, "model") in printed
+    every = pd.read_parquet(tmp_path / "calls-all-scores").merge(want.scores, on="customer_id", suffixes=("", "_mem"))
+    assert len(every) == len(want.scores)
+    np.testing.assert_allclose(every["churn_probability"], every["churn_probability_mem"], rtol=0, atol=1e-9)
+    calls = pd.read_parquet(out.with_suffix(".parquet"))
+    assert calls["customer_id"].tolist() == want.call_list["customer_id"].head(len(calls)).tolist()
+
+
+def test_spark_features_of_cdnow_equal_the_in_memory_ones(spark, cdnow):
+    """BG/NBD fitted on the summaries gathered from Spark, then the features per bucket in Spark:
+    the in-memory feature rows of the whole of CDNOW (the fits of the in-memory path too)."""
+    from analysis.models.features import features
+    from analysis.models.partitioned import fit_bgnbd, plan_run
+    from analysis.models.spark_engine import _rfm, features_spark, map_buckets
+
+    ds, cpds, src = cdnow
+    plan = plan_run(cpds, CDNOW_AS_OF)
+    fits = fit_bgnbd(map_buckets(spark, src, _rfm, plan), plan, dates=CDNOW_DATES)
+    whole_fits: list = []
+    want = features(ds, CDNOW_DATES, horizon_days=180, bgnbd_fits=whole_fits)
+    assert fits.records == whole_fits
+    got = features_spark(spark, src, CDNOW_DATES, 180, fits.models)
+    want = want.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
+    assert list(got.columns) == list(want.columns) and len(got) == len(want)
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=0, atol=1e-9)

@@ -76,7 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from analysis.models.classifier import ScoreResult
 
-__all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "SparkScoreRun", "score_spark",
+__all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "features_spark", "SparkScoreRun", "score_spark",
            "spark_call_order", "forward_spark", "lifetimes_spark", "retention_matrix_spark",
            "customer_kpis_spark"]
 
@@ -197,6 +197,33 @@ def indicators_spark(spark: SparkSession, source: SparkSource, dates) -> pd.Data
     if not parts:
         return pd.DataFrame()
     out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+def _features(part: Dataset, args) -> pd.DataFrame:
+    from analysis.models.features import features
+
+    dates, horizon_days, random_state, bgnbd = args
+    return features(part, dates, horizon_days=horizon_days, random_state=random_state, bgnbd=bgnbd)
+
+
+def features_spark(spark: SparkSession, source: SparkSource, dates, horizon_days: int, bgnbd: dict | None = None,
+                   random_state: int = 0) -> pd.DataFrame:
+    """The feature rows (:func:`analysis.models.features.features`) at ``dates`` computed bucket
+    by bucket in Spark with the BG/NBD models fitted on the whole base (``bgnbd``: date ->
+    (model, record), :attr:`~analysis.models.partitioned.BgnbdFits.models`), sorted by
+    ``as_of`` and ``customer_id``; a one-hot column absent from a bucket is 0 there."""
+    from analysis.metrics.lifecycle import as_dates
+    from analysis.models.partitioned import canonical_columns
+
+    parts = [p for p in map_buckets(spark, source, _features, (as_dates(dates), horizon_days, random_state, bgnbd))
+             if len(p)]
+    if not parts:
+        return pd.DataFrame()
+    order, dummies = canonical_columns(parts, list(source.context["base"].segment_columns))
+    out = pd.concat(parts, ignore_index=True).reindex(columns=order)
+    for c in dummies:
+        out[c] = out[c].fillna(0.0)
     return out.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
 
 
