@@ -7,9 +7,11 @@ ways: in memory (:func:`analysis.models.classifier.score`), with the local parti
 on ``--buckets`` buckets (:func:`analysis.models.partitioned.score_partitioned`) and with
 Spark in local mode (:func:`analysis.models.spark_engine.score_spark`, skipped with
 ``--no-spark`` or without PySpark). For each engine it prints the largest absolute difference
-from the in-memory result over every numeric score column, the number of rows whose text
-columns (status, tiers, priority, action, reasons) differ, the backtest AUCs and the forward
-check's AUC; then the time of each run. The tests compare the engines on a subset of CDNOW
+of the churn probability from the in-memory result, the largest relative difference over every
+numeric score column (value and expected value at risk are in dollars), the number of rows
+whose text columns (status, tiers, priority, action, reasons) differ, how many places of the
+call order hold another customer (and whether those customers tie to 1e-9), the largest
+difference of the backtest AUCs and of the forward check's AUCs, and the time of each run. The tests compare the engines on a subset of CDNOW
 (``tests/test_engines_cdnow.py``, ``tests/test_spark.py``) because the whole base takes about
 25 s in memory; this script is the full-size check. Not a test: it prints figures.
 """
@@ -34,36 +36,51 @@ from analysis.paths import EXAMPLES_DIR
 CDNOW = EXAMPLES_DIR / "cdnow"
 
 
-def differences(want: pd.DataFrame, got: pd.DataFrame) -> tuple[float, int, bool]:
-    """Largest absolute difference over the numeric columns, rows whose other columns differ,
-    and whether the customers come in the same (call) order."""
+def differences(want: pd.DataFrame, got: pd.DataFrame) -> dict[str, float | int | bool]:
+    """Compare two score tables (each in call order), customer by customer.
+
+    Returns the largest absolute difference of ``churn_probability``, the largest relative
+    difference over every numeric column (money columns run to thousands of dollars, so their
+    absolute differences are larger), the rows whose text columns differ, the positions of the
+    call order holding another customer, and whether every such position holds customers whose
+    ordering keys (priority, expected value at risk, probability) tie to 1e-9 relative.
+    """
     a, b = want[SCORE_COLUMNS].reset_index(drop=True), got[SCORE_COLUMNS].reset_index(drop=True)
-    same_order = a["customer_id"].astype("string").tolist() == b["customer_id"].astype("string").tolist()
-    b = b.set_index(b["customer_id"].astype("string")).loc[a["customer_id"].astype("string")].reset_index(drop=True)
-    worst, texts = 0.0, np.zeros(len(a), dtype=bool)
+    ids_a, ids_b = a["customer_id"].astype("string"), b["customer_id"].astype("string")
+    moved = (ids_a.to_numpy() != ids_b.to_numpy())
+    keys = ["expected_value_at_risk", "churn_probability"]
+    ka, kb = a.loc[moved, keys].to_numpy(dtype="float64"), b.loc[moved, keys].to_numpy(dtype="float64")
+    ties = bool((a.loc[moved, "priority"].astype("string").to_numpy() == b.loc[moved, "priority"].astype("string")
+                 .to_numpy()).all() and np.allclose(ka, kb, rtol=1e-9, atol=0))
+    b = b.set_index(ids_b).loc[ids_a].reset_index(drop=True)
+    prob = float(np.max(np.abs(a["churn_probability"].to_numpy(dtype="float64")
+                               - b["churn_probability"].to_numpy(dtype="float64"))))
+    rel, texts = 0.0, np.zeros(len(a), dtype=bool)
     for col in SCORE_COLUMNS:
         x, y = a[col], b[col]
         if pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
             xv = x.to_numpy(dtype="float64", na_value=np.nan)
             yv = y.to_numpy(dtype="float64", na_value=np.nan)
             if not np.array_equal(np.isnan(xv), np.isnan(yv)):
-                worst = float("inf")
-            ok = ~np.isnan(xv) & ~np.isnan(yv)
+                rel = float("inf")
+            ok = ~np.isnan(xv) & ~np.isnan(yv) & (xv != 0)
             if ok.any():
-                worst = max(worst, float(np.max(np.abs(xv[ok] - yv[ok]))))
+                rel = max(rel, float(np.max(np.abs(xv[ok] - yv[ok]) / np.abs(xv[ok]))))
         else:
             texts |= (x.astype("string").fillna("<NA>").to_numpy() != y.astype("string").fillna("<NA>").to_numpy())
-    return worst, int(texts.sum()), same_order
+    return {"prob": prob, "rel": rel, "texts": int(texts.sum()), "moved": int(moved.sum()), "ties": ties}
 
 
 def line(name: str, want, got, fwd_want, fwd_got, seconds: float) -> None:
-    worst, texts, order = differences(want.scores, got.scores)
+    d = differences(want.scores, got.scores)
     bt = (got.backtest.metrics["auc"] - want.backtest.metrics["auc"]).abs().max()
     fwd = (float("nan") if fwd_want is None or fwd_got is None
            else float((fwd_got["auc"] - fwd_want["auc"]).abs().max()))
-    print(f"{name:<18} {len(got.scores):>7,} scores  max |diff| {worst:.3g}  text cells differing {texts}  "
-          f"same call order {order}  backtest AUC max |diff| {bt:.3g}  forward AUC max |diff| {fwd:.3g}  "
-          f"({seconds:.1f} s)", flush=True)
+    order = ("same call order" if d["moved"] == 0 else
+             f"call order: {d['moved']} positions swap customers" + (" tied to 1e-9" if d["ties"] else " NOT tied"))
+    print(f"{name:<18} {len(got.scores):,} scores; max |diff| probability {d['prob']:.3g}, max relative diff "
+          f"of numeric columns {d['rel']:.3g}; text cells differing {d['texts']}; {order}; backtest AUC max "
+          f"|diff| {bt:.3g}; forward AUC max |diff| {fwd:.3g} ({seconds:.1f} s)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
