@@ -79,57 +79,70 @@ def _pts(x, lang: str) -> str:
     return s if s.startswith("-") else f"+{s}"
 
 
+def _lift_text(a, lo, hi, money: bool, lang: str, currency: str) -> str | None:
+    """A difference with its 95 % interval: points for a rate, an amount for revenue."""
+    if pd.isna(a):
+        return None
+    sep = " ; " if lang == "fr" else "; "
+    if money:
+        return (f"{fmt_money(a, lang, currency)} [{fmt_money(lo, lang, currency)}{sep}"
+                f"{fmt_money(hi, lang, currency)}]")
+    return f"{_pts(a, lang)} {t('rea_pts', lang)} [{_pts(lo, lang)}{sep}{_pts(hi, lang)}]"
+
+
 def effects_client_table(effects: pd.DataFrame, lang: str = "fr", currency: str = "EUR") -> Styler:
     """:attr:`analysis.metrics.campaigns.CampaignResult.effects` as a client table: one row per
-    campaign, variant and outcome (windows not closed left out), group sizes, the value of
-    each group (a rate, or an amount per customer for revenue) and the difference with its
-    95 % interval (points for a rate, an amount for revenue), the status in words."""
+    campaign and variant (windows not closed left out) with the group sizes, the purchase rate
+    of the contacted and of the control customers, the difference in points and the difference
+    in revenue per customer, each with its 95 % interval, and the status in words. The other
+    outcomes (re-activation, unsubscribes, complaints) stay in ``tables/effects.csv``, as the
+    footnote says: a client page shows one line per campaign, not one per measure."""
     check_lang(lang)
-    e = effects.loc[effects["status"].ne("window_open")].reset_index(drop=True)
-    money = e["outcome"].eq("revenue").to_numpy()
+    key = ["campaign_id", "variant"]
+    e = effects.loc[effects["status"].ne("window_open")]
+    revenue = e.loc[e["outcome"].eq("revenue"), [*key, "abs_lift", "abs_lift_low", "abs_lift_high"]]
+    e = (e.loc[e["outcome"].eq("purchase")]
+         .merge(revenue, on=key, how="left", suffixes=("", "_rev"), validate="one_to_one")
+         .reset_index(drop=True))
 
-    def value(v, m):
-        return fmt_money(v, lang, currency) if m else fmt_pct(v, lang)
+    def rate(v):
+        return fmt_pct(v, lang) if pd.notna(v) else None
 
-    lift = []
-    for a, lo, hi, m in zip(e["abs_lift"], e["abs_lift_low"], e["abs_lift_high"], money, strict=True):
-        if pd.isna(a):
-            lift.append(None)
-        elif m:
-            lift.append(f"{fmt_money(a, lang, currency)} [{fmt_money(lo, lang, currency)} ; "
-                        f"{fmt_money(hi, lang, currency)}]" if lang == "fr" else
-                        f"{fmt_money(a, lang, currency)} [{fmt_money(lo, lang, currency)}; {fmt_money(hi, lang, currency)}]")
-        else:
-            sep = " ; " if lang == "fr" else "; "
-            lift.append(f"{_pts(a, lang)} {t('rea_pts', lang)} [{_pts(lo, lang)}{sep}{_pts(hi, lang)}]")
     frame = pd.DataFrame({
         t("rea_col_campaign", lang): e["campaign_id"].astype(str).to_numpy(),
         t("rea_col_variant", lang): e["variant"].astype(object).where(e["variant"].notna(), None).to_numpy(),
-        t("rea_col_outcome", lang): [sentence_case(t(f"rea_outcome_{o}", lang)) for o in e["outcome"]],
         t("rea_col_n_treatment", lang): [fmt_num(v, lang) for v in e["n_treatment"]],
         t("rea_col_n_control", lang): [fmt_num(v, lang) for v in e["n_control"]],
-        t("rea_col_treatment", lang): [value(v, m) if pd.notna(v) else None
-                                       for v, m in zip(e["treatment_value"], money, strict=True)],
-        t("rea_col_control", lang): [value(v, m) if pd.notna(v) else None
-                                     for v, m in zip(e["control_value"], money, strict=True)],
-        t("rea_col_lift", lang): lift,
+        t("rea_col_purchase_treatment", lang): [rate(v) for v in e["treatment_value"]],
+        t("rea_col_purchase_control", lang): [rate(v) for v in e["control_value"]],
+        t("rea_col_purchase_lift", lang): [_lift_text(a, lo, hi, False, lang, currency) for a, lo, hi in
+                                           zip(e["abs_lift"], e["abs_lift_low"], e["abs_lift_high"], strict=True)],
+        t("rea_col_revenue_lift", lang): [_lift_text(a, lo, hi, True, lang, currency) for a, lo, hi in
+                                          zip(e["abs_lift_rev"], e["abs_lift_low_rev"], e["abs_lift_high_rev"],
+                                              strict=True)],
         t("rea_col_status", lang): [sentence_case(t(f"rea_status_{s}", lang)) for s in e["status"]],
     })
     return formatted_table(frame, lang, notes=[t("rea_effects_note", lang)])
 
 
 def balance_table(balance: pd.DataFrame, lang: str = "fr") -> Styler:
-    """:attr:`analysis.metrics.campaigns.CampaignResult.balance` as a client table: campaign,
-    variant, covariate in words (with its unit), mean of the contacted and of the control
-    customers, standardised difference (2 decimals) and whether it exceeds 0.1."""
-    rows = balance.assign(flag=balance["flagged"].map({True: "yes", False: "no"}))
+    """:attr:`analysis.metrics.campaigns.CampaignResult.balance` as a client table, one row per
+    campaign and variant: how many pre-campaign comparisons differ by more than 0.1 standard
+    deviation, and the largest standardised difference (2 decimals) with its covariate in
+    words. Each comparison, with both means, stays in ``tables/balance.csv``."""
+    keys = ["campaign_id", "variant"]
+    b = balance.assign(abs_smd=balance["smd"].abs(), flagged=balance["flagged"].astype(bool))
+    counts = b.groupby(keys, dropna=False, sort=False).agg(n=("smd", "size"), k=("flagged", "sum")).reset_index()
+    top = (b.sort_values("abs_smd", ascending=False, na_position="last", kind="stable")
+           .drop_duplicates(keys)[[*keys, "smd", "covariate"]])
+    rows = counts.merge(top, on=keys, how="left").sort_values(keys, kind="stable")
+    rows["imbalanced"] = [t("rea_k_of_n", lang, k=fmt_num(k, lang), n=fmt_num(n, lang))
+                          for k, n in zip(rows["k"], rows["n"], strict=True)]
     spec = [ColumnSpec("campaign_id", "rea_col_campaign"), ColumnSpec("variant", "rea_col_variant"),
-            ColumnSpec("covariate", "rea_col_covariate", codes="rea_cov_"),
-            ColumnSpec("mean_treatment", "rea_col_mean_treatment", kind="number", digits=1),
-            ColumnSpec("mean_control", "rea_col_mean_control", kind="number", digits=1),
-            ColumnSpec("smd", "rea_col_smd", kind="number", digits=2),
-            ColumnSpec("flag", "rea_col_flagged", codes="rea_flag_")]
-    return client_table(rows, spec, lang, notes=[t("rea_balance_note", lang)])
+            ColumnSpec("imbalanced", "rea_col_imbalanced"),
+            ColumnSpec("smd", "rea_col_largest_smd", kind="number", digits=2),
+            ColumnSpec("covariate", "rea_col_largest_on", codes="rea_cov_")]
+    return client_table(rows, spec, lang, notes=[t("rea_balance_note", lang), t("rea_balance_detail_note", lang)])
 
 
 def group_sizes_table(sizes: pd.DataFrame, lang: str = "fr") -> Styler:
