@@ -143,5 +143,6 @@ def test_report_workbook_capped_is_named_in_the_manifest_and_the_index(tmp_path,
     manifest = {"as_of": "2026-11-01", "dataset": {"name": "x", "customers": 4}, "notebooks": [], "files": files}
     page = render_index(tmp_path, manifest, {}, lang="fr").read_text(encoding="utf-8")
     assert "les 3 premiers des 4 clients notés, dans l&#39;ordre d&#39;appel" in page
+    assert "les 4 clients notés pour d&#39;autres programmes" in page and "les mêmes 4 lignes" not in page
     monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", 4)
     assert _write_call_list_workbook(tmp_path, "fr", "EUR", lines.append) == {"xlsx": "call_list.xlsx"}
