@@ -9,8 +9,10 @@ email events, 30 % usage), over 24 months ending 2026-10-31. Then:
    child process and prints its wall time and peak resident memory (the child's
    ``ru_maxrss``, from ``resource.getrusage(RUSAGE_CHILDREN)``);
 2. prints the time of the six indicators at one date on the orders (customers and orders of
-   the bucketed validated copy, bucket by bucket) against a bare DuckDB recency / frequency
-   / monetary ``GROUP BY customer_id`` over the same Parquet files, and their ratio;
+   the bucketed validated copy) by DuckDB SQL (:mod:`analysis.metrics.signals_sql`) against
+   a bare DuckDB recency / frequency / monetary ``GROUP BY customer_id`` over the same
+   Parquet files, and their ratio; then, for reference, the pandas indicators bucket by
+   bucket (``--no-pandas`` skips them);
 3. with ``--report``, runs the whole monthly report (``churn-radar report``) in a child
    process and prints its time and peak memory.
 
@@ -18,6 +20,7 @@ A script, not a test::
 
     .venv/bin/python benchmarks/bench_scale.py --customers 100000 [--events-per-customer 50]
         [--rows-per-bucket 1000000] [--buckets N] [--keep] [--dir DIR] [--report] [--seed 0]
+        [--skip-score] [--no-pandas]
 
 Targets (issue 16, 2-core machine): 1,000,000 customers x 50 events scored in <= 10 min
 with peak RSS <= 8 GB, peak memory nearly flat from 300,000 to 1,000,000 customers; the
@@ -163,35 +166,49 @@ def run_child(args: list[str], env: dict[str, str]) -> tuple[int, float, float, 
     return proc.returncode, wall, single, tree_peak / 2**20, "".join(out_lines[-8:]).rstrip()
 
 
-def indicators_vs_duckdb(folder: Path, as_of: str) -> tuple[float, float]:
-    """Seconds of the six indicators at ``as_of`` on customers + orders, bucket by bucket
-    of the validated copy, and of a DuckDB RFM GROUP BY over the same orders files."""
+def indicators_vs_duckdb(folder: Path, as_of: str, pandas_too: bool = True) -> tuple[float, float | None, float]:
+    """Seconds of the six indicators at ``as_of`` on customers + orders of the bucketed
+    validated copy: by DuckDB SQL over the Parquet files (``analysis.metrics.signals_sql``,
+    the product's path over a warehouse) and, for reference, by pandas bucket by bucket
+    (``signals.indicators``); and of a bare DuckDB RFM ``GROUP BY`` over the same orders
+    files (the floor). Each DuckDB timing is the best of three runs (the machine is shared)."""
     import duckdb
 
     from analysis.data.dataset import Dataset
     from analysis.data.partitions import load_partitioned
+    from analysis.data.warehouse import Warehouse
+    from analysis.metrics import signals_sql
     from analysis.metrics.signals import indicators
 
     pds = load_partitioned(folder)
-    t0 = time.perf_counter()
-    n_rows = 0
-    for b in range(pds.n_buckets):  # buckets
-        cust = pq.read_table(pds.entry / "tables" / "customers" / f"bucket-{b:04d}.parquet").to_pandas()
-        orders = pq.read_table(pds.entry / "tables" / "orders" / f"bucket-{b:04d}.parquet").to_pandas()
-        part = Dataset(customers=cust, orders=orders, config=pds.config, report=pds.report, path=pds.path,
-                       observed_from=pds.observed_from, observed_until=pds.observed_until, base=pds.base)
-        n_rows += len(indicators(part, [as_of]))
-    t_ind = time.perf_counter() - t0
     glob = str(pds.entry / "tables" / "orders" / "*.parquet")
     con = duckdb.connect()
-    t0 = time.perf_counter()
-    con.sql(
-        "SELECT customer_id, max(order_date) AS last, count(*) AS n, sum(amount) AS revenue "
-        f"FROM read_parquet('{glob}') WHERE order_date < DATE '{as_of}' GROUP BY customer_id").to_arrow_table()
-    t_duck = time.perf_counter() - t0
-    print(f"indicators   {n_rows:,} customer rows at {as_of} in {t_ind:.1f} s (customers + orders, "
-          f"{pds.n_buckets} buckets read from the validated copy)")
-    return t_ind, t_duck
+    t_sql, t_duck, n_sql = [], [], 0
+    for _ in range(3):  # interleaved, best of three
+        t0 = time.perf_counter()
+        con.sql(
+            "SELECT customer_id, max(order_date) AS last, count(*) AS n, sum(amount) AS revenue "
+            f"FROM read_parquet('{glob}') WHERE order_date < DATE '{as_of}' GROUP BY customer_id").to_arrow_table()
+        t_duck.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        with Warehouse.from_partitioned(pds) as wh:  # views over the bucket files; only orders are read
+            n_sql = len(signals_sql.indicators(wh, as_of, tables=("orders",)))
+        t_sql.append(time.perf_counter() - t0)
+    print(f"indicators   SQL: {n_sql:,} customer rows at {as_of} in {min(t_sql):.2f} s (customers + orders, one "
+          f"DuckDB query over the {pds.n_buckets} bucket files of the validated copy, to a pandas frame)")
+    t_pd = None
+    if pandas_too:
+        t0 = time.perf_counter()
+        n_rows = 0
+        for b in range(pds.n_buckets):  # buckets
+            cust = pq.read_table(pds.entry / "tables" / "customers" / f"bucket-{b:04d}.parquet").to_pandas()
+            orders = pq.read_table(pds.entry / "tables" / "orders" / f"bucket-{b:04d}.parquet").to_pandas()
+            part = Dataset(customers=cust, orders=orders, config=pds.config, report=pds.report, path=pds.path,
+                           observed_from=pds.observed_from, observed_until=pds.observed_until, base=pds.base)
+            n_rows += len(indicators(part, [as_of]))
+        t_pd = time.perf_counter() - t0
+        print(f"indicators   pandas (reference): {n_rows:,} customer rows in {t_pd:.1f} s, bucket by bucket")
+    return min(t_sql), t_pd, min(t_duck)
 
 
 def main() -> None:
@@ -206,6 +223,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None, help="folder for the base (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the synthesised base (and its validated copy)")
     ap.add_argument("--report", action="store_true", help="also run the whole monthly report")
+    ap.add_argument("--skip-score", action="store_true", help="skip step 1 (churn-radar score)")
+    ap.add_argument("--no-pandas", action="store_true", help="step 2 without the pandas reference timing")
     args = ap.parse_args()
 
     root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench_scale-"))
@@ -229,14 +248,16 @@ def main() -> None:
             cmd += ["--buckets", str(args.buckets)]
         if args.workers:
             cmd += ["--workers", str(args.workers)]
-        code, wall, single, tree, tail = run_child(cmd, env)
-        print(tail)
-        print(f"score        exit code {code}; {wall:.1f} s end to end (validation into buckets, backtest, scoring, "
-              f"scores file); peak RSS {single:,.0f} MB (largest single process), {tree:,.0f} MB (sum over "
-              "the command and its worker processes, sampled)")
-        t_ind, t_duck = indicators_vs_duckdb(folder, args.as_of)
+        if not args.skip_score:
+            code, wall, single, tree, tail = run_child(cmd, env)
+            print(tail)
+            print(f"score        exit code {code}; {wall:.1f} s end to end (validation into buckets, backtest, "
+                  f"scoring, scores file); peak RSS {single:,.0f} MB (largest single process), {tree:,.0f} MB (sum "
+                  "over the command and its worker processes, sampled)")
+        t_ind, t_pd, t_duck = indicators_vs_duckdb(folder, args.as_of, pandas_too=not args.no_pandas)
+        ref = f"; pandas {t_pd / max(t_duck, 1e-9):.1f}" if t_pd is not None else ""
         print(f"floor        DuckDB recency/frequency/monetary GROUP BY over the same orders: {t_duck:.2f} s; "
-              f"ratio {t_ind / max(t_duck, 1e-9):.1f}")
+              f"ratio SQL indicators / floor {t_ind / max(t_duck, 1e-9):.1f}{ref}")
         if args.report:
             code, wall, single, tree, tail = run_child(["report", str(folder), "--as-of", "2026-11-01", "--out",
                                                         str(root / "reports"), "--lang", "en", "--force"], env)

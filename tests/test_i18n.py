@@ -58,3 +58,12 @@ def test_quarantine_reasons_in_plain_words() -> None:
     assert reason_label("unparseable_date:order_date", "fr") == "date illisible (order_date)"
     assert reason_label("duplicate_row", "en") == "exact duplicate of an earlier row"
     assert reason_label("something_else", "en") == "something_else"
+
+
+def test_every_label_is_text_in_both_languages():
+    """A YAML label such as ``en: on`` or ``fr: non`` unquoted would be read as a boolean."""
+    from analysis.reporting.i18n import texts
+
+    bad = {k: v for k, v in texts().items()
+           if not isinstance(v, dict) or not all(isinstance(v.get(lang), str) for lang in ("fr", "en"))}
+    assert bad == {}

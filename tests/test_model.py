@@ -203,7 +203,7 @@ def test_reason_codes_then_plain_words():
     r = reason_text(codes, "en")
     assert r.iloc[0] == ("NPS fell from 9 to 5; orders every 45 days instead of 20; "
                          "no significant interaction for 45 days")
-    assert r.iloc[1].startswith("no single warning signal")
+    assert r.iloc[1].startswith("No single warning signal")
     fr = reason_text(reason_codes(frame, max_reasons=1), "fr")
     assert fr.iloc[0] == "NPS passé de 9 à 5"
     # French: " ; " with a space before the semicolon (client tables make it a no-break space)
@@ -211,7 +211,7 @@ def test_reason_codes_then_plain_words():
     # the share reason (4th by default order) with one decimal, language formats
     share = reason_codes(frame, importance=pd.DataFrame({"feature": ["alert_share"], "importance_mean": [1.0]}))
     assert share.loc[0, "reason_1"] == "share"
-    assert reason_text(share, "fr").iloc[0].startswith("part du chiffre d'affaires passée de 5,2 % à 2,1 %")
+    assert reason_text(share, "fr").iloc[0].startswith("Part du chiffre d'affaires passée de 5,2 % à 2,1 %")
 
 
 def test_cli_score_orders_only_without_amounts(tmp_path):

@@ -10,7 +10,8 @@ from analysis.data.dataset import from_frames
 from analysis.metrics.campaigns import analyse_campaigns
 from analysis.metrics.okr import okr_progress
 from analysis.reporting.plots.reactivation import lift_plot, okr_plot, qini_plot, reaction_plot
-from analysis.reporting.reactivation import campaign_markdown, effects_table, okr_markdown
+from analysis.reporting.reactivation import campaign_markdown, okr_markdown
+from analysis.reporting.reactivation_tables import effects_client_table
 
 EVIL = "<script>alert(1)</script>"
 
@@ -35,7 +36,7 @@ def test_words_escape_values_from_the_export_and_the_config():
     assert EVIL not in text and "&lt;script&gt;" in text
     # 6 of 12 treated bought against 2 of 12 controls: +33.3 points with its interval
     assert "50.0% against 16.7%, a difference of +33.3 points [" in text
-    assert EVIL not in effects_table(e, "fr").to_csv()
+    assert EVIL not in effects_client_table(e, "fr").to_html()
     okr = okr_markdown(okr_progress(ds, "2026-05-01"), "fr")
     assert EVIL not in okr and "&lt;script&gt;" in okr and "800\u202f€" in okr     # 8 orders of 100 in 2026-Q1
 

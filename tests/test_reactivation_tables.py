@@ -65,18 +65,17 @@ def test_effects_table_leaves_open_windows_out() -> None:
 
 
 def test_balance_table() -> None:
-    balance = pd.DataFrame({"campaign_id": ["RA-1", "RA-1"], "variant": ["A", "A"], "covariate": ["frequency", "value"],
-                            "mean_treatment": [2.382978, 1746.43], "mean_control": [1.920634, 1371.16],
-                            "smd": [0.3754, -0.0049], "flagged": [True, False]})
-    data = balance_table(balance, "fr").data
-    assert data.iloc[0].tolist() == ["RA-1", "A", f"Commandes sur 12{n}mois", "2,4", "1,9", "0,38", "Oui"]
-    assert data.iloc[1].tolist() == ["RA-1", "A", f"Chiffre d'affaires net sur 12{n}mois", f"1{n}746,4", f"1{n}371,2",
-                                     "0,00", "Non"]
-    assert balance_table(balance, "en").data.iloc[0].tolist()[2:] == ["Orders, 12 months", "2.4", "1.9", "0.38", "Yes"]
-    flagged = balance_table(balance, "fr", flagged_only=True)
-    assert flagged.data.iloc[:, 2].tolist() == [f"Commandes sur 12{n}mois"]
-    assert "(1 sur 2)" in flagged.to_html() and "tables/balance.csv" in flagged.to_html()
-    assert balance_table(balance.assign(flagged=False), "fr", flagged_only=True) is None
+    """One row per campaign and variant: imbalanced comparisons counted, the largest |difference| named."""
+    balance = pd.DataFrame({"campaign_id": ["RA-1", "RA-1", "RA-1", "RA-2"], "variant": ["A", "A", "A", "A"],
+                            "covariate": ["frequency", "value", "recency", "tenure"],
+                            "mean_treatment": [2.382978, 1746.43, 30.0, 700.0],
+                            "mean_control": [1.920634, 1371.16, 41.0, 702.0],
+                            "smd": [0.3754, -0.0049, -0.4102, 0.01], "flagged": [True, False, True, False]})
+    styler = balance_table(balance, "fr")
+    assert styler.data.values.tolist() == [["RA-1", "A", "2 sur 3", "-0,41", "Jours depuis la dernière interaction"],
+                                          ["RA-2", "A", "0 sur 1", "0,01", "Jours depuis l'inscription"]]
+    assert "tables/balance.csv" in styler.to_html()
+    assert balance_table(balance, "en").data.iloc[0].tolist()[2:] == ["2 of 3", "-0.41", "Days since last interaction"]
 
 
 def test_group_sizes_table() -> None:
@@ -209,3 +208,24 @@ def test_alt_text_series_counts_with_plurals() -> None:
         "Représenté : au moins un indicateur (1 point), perdus (1 barre), tous (courbe, 1 200 points).")
     assert describe_figure(facts, "en").endswith("Shown: au moins un indicateur (1 point), perdus (1 bar), "
                                                  "tous (line, 1,200 points).")
+
+
+def test_many_campaigns_are_counted_and_only_real_effects_written_out() -> None:
+    """8 variants: 2 real effects, 3 not distinguishable from chance, 2 without control, 1 open:
+    one counting sentence, then a sentence for each real effect and the open one only."""
+    rows = []
+    for i, (status, sig) in enumerate([("ok", True), ("ok", False), ("ok", True), ("too_small", False),
+                                       ("ok", False), ("no_control", False), ("no_control", False),
+                                       ("window_open", False)]):
+        rows.append({"campaign_id": f"K{i}", "variant": "A", "outcome": "purchase", "n_treatment": 100,
+                     "n_control": 0 if status == "no_control" else 100, "treatment_value": 0.5,
+                     "control_value": np.nan if status == "no_control" else 0.3, "abs_lift": 0.2,
+                     "abs_lift_low": 0.05 if sig else -0.05, "abs_lift_high": 0.35, "status": status,
+                     "action": "email_sequence", "action_date": pd.Timestamp("2026-01-10") + pd.Timedelta(days=i),
+                     "window_days": 14, "significant": sig, "before_value": 0.0, "roi_status": "no_cost"})
+    text = campaign_markdown(pd.DataFrame(rows), "en", "EUR")
+    assert text.startswith("8 campaign variants: 2 with a real effect on the purchase rate against their control "
+                           "group (each below, with its value and return), 3 not distinguishable from chance, "
+                           "2 without a control group (descriptive only), 1 still within their measurement window.")
+    assert [f"**K{i} · A**" in text for i in range(8)] == [True, False, True, False, False, False, False, True]
+    assert text.count("\n- ") == 3

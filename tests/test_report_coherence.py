@@ -65,14 +65,14 @@ def _share_reasons(prev: float, last: float) -> pd.DataFrame:
 def test_a_share_reason_always_shows_a_visible_change():
     # 0,04 % -> 0,012 % rounds to "0,0 % à 0,0 %" at one decimal: two decimals show the change
     assert reason_text(_share_reasons(0.0004, 0.00012), "fr").iloc[0] == (
-        "part du chiffre d'affaires passée de 0,04 % à 0,01 % ; aucune interaction significative depuis 45 jours")
+        "Part du chiffre d'affaires passée de 0,04 % à 0,01 % ; aucune interaction significative depuis 45 jours")
     assert reason_text(_share_reasons(0.006, 0.001), "en").iloc[0].startswith(
-        "share of revenue fell from 0.6% to 0.1%; ")
+        "Share of revenue fell from 0.6% to 0.1%; ")
     assert reason_text(_share_reasons(0.00105, 0.00104), "en").iloc[0].startswith(
-        "share of revenue fell from 0.105% to 0.104%")
+        "Share of revenue fell from 0.105% to 0.104%")
     # a change invisible even at three decimals (0,0110 % -> 0,0112 %) is not a reason
     assert reason_text(_share_reasons(0.000110, 0.000112), "fr").iloc[0] == \
-        "aucune interaction significative depuis 45 jours"
+        "Aucune interaction significative depuis 45 jours"
 
 
 # ----------------------------------------------------------------------------- AUC interval

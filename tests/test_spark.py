@@ -238,3 +238,181 @@ def test_spark_writes_every_score_as_parquet(scored):
     assert set(written["customer_id"]) == set(local.scores["customer_id"])
     merged = written.merge(local.scores, on="customer_id", suffixes=("", "_local"))
     np.testing.assert_allclose(merged["churn_probability"], merged["churn_probability_local"], rtol=0, atol=1e-9)
+
+
+# ------------------------------------------------------------------ CDNOW: a real transaction log
+CDNOW_AS_OF = "1998-01-01"  # + 180 days = 30 June 1998, the export's last day: the forward check runs
+CDNOW_DATES = [pd.Timestamp("1997-07-01"), pd.Timestamp(CDNOW_AS_OF)]
+CDNOW_YML = ("business_model: non_contractual\ncurrency: USD\nlanguage: en\nobserved_until: 1998-06-30\n"
+             "thresholds:\n  churn_horizon_days: 180\n")
+
+
+@pytest.fixture(scope="module")
+def cdnow(spark, pds):
+    """Full CDNOW in memory, its bucketed copy (4 buckets) and its Spark source (the ``pds``
+    fixture has set this module's cache folder)."""
+    import analysis
+    from analysis.data.partitions import load_partitioned
+    from analysis.models.spark_engine import spark_source
+    from analysis.paths import EXAMPLES_DIR
+
+    ds = analysis.load(EXAMPLES_DIR / "cdnow", cache=False)
+    cpds = load_partitioned(EXAMPLES_DIR / "cdnow", n_buckets=4)
+    src = spark_source(spark, cpds)
+    yield ds, cpds, src
+    src.release()
+
+
+def test_spark_indicators_of_cdnow_equal_the_in_memory_ones(spark, cdnow):
+    from analysis.metrics.signals import indicators
+    from analysis.models.spark_engine import indicators_spark
+
+    ds, _, src = cdnow
+    got = indicators_spark(spark, src, CDNOW_DATES)
+    ref = indicators(ds, CDNOW_DATES).sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
+    assert got["as_of"].eq(pd.Timestamp(CDNOW_AS_OF)).sum() == 23_570
+    pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_spark_survival_inputs_and_retention_matrix_of_cdnow_equal_the_in_memory_ones(spark, cdnow):
+    from analysis.metrics.cohorts import customer_lifetimes, retention_matrix
+    from analysis.models.spark_engine import lifetimes_spark, retention_matrix_spark
+
+    ds, _, src = cdnow
+    life = lifetimes_spark(spark, src, CDNOW_AS_OF)
+    pd.testing.assert_frame_equal(life, customer_lifetimes(ds, CDNOW_AS_OF), check_exact=True)
+    got = retention_matrix_spark(spark, src, CDNOW_AS_OF, lifetimes=life)
+    want = retention_matrix(ds, CDNOW_AS_OF)
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=0, atol=1e-12)
+    # by hand: everybody first bought in Q1 1997, so three monthly cohorts holding the 23,570 customers
+    sizes = got.groupby("cohort")["cohort_size"].first()
+    assert list(sizes.index.strftime("%Y-%m")) == ["1997-01", "1997-02", "1997-03"] and sizes.sum() == 23_570
+    assert (got.loc[got["age"].eq(0), "value"] == 1.0).all()  # nobody is lost in the month of signup
+
+
+def test_spark_retention_matrix_reads_nothing_on_or_after_as_of(spark, cdnow):
+    """The survival inputs at 1997-10-01 from the Spark tables cut at that date are the same."""
+    from dataclasses import replace
+
+    from pyspark.sql import functions as F
+
+    from analysis.models.spark_engine import lifetimes_spark
+
+    _, _, src = cdnow
+    cut = pd.Timestamp("1997-10-01")
+    past = replace(src, frame=src.frame.filter(~((F.col("_table") == "orders")
+                                                 & (F.col("orders__order_date") >= F.lit(cut.value)))))
+    pd.testing.assert_frame_equal(lifetimes_spark(spark, past, cut), lifetimes_spark(spark, src, cut),
+                                  check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def cdnow_subset(cdnow, tmp_path_factory):
+    """The customers of 2 of 16 hash buckets of CDNOW (about 3,000, all their rows) as an
+    export of its own, in memory and as a bucketed copy of 3 buckets."""
+    import analysis
+    from analysis.data.partitions import bucket_of, load_partitioned
+
+    ds = cdnow[0]
+    folder = tmp_path_factory.mktemp("cdnow-subset")
+    for table, frame in ds.tables.items():
+        frame.loc[np.isin(bucket_of(frame["customer_id"], 16), [0, 1])].to_parquet(
+            folder / f"{table}.parquet", index=False)
+    (folder / "dataset.yml").write_text(CDNOW_YML, encoding="utf-8")
+    return folder, analysis.load(folder, cache=False), load_partitioned(folder, n_buckets=3)
+
+
+@pytest.fixture(scope="module")
+def cdnow_scored(spark, cdnow_subset):
+    from analysis.models.classifier import forward_evaluation, score
+    from analysis.models.spark_engine import score_spark, spark_source
+
+    _, sub, spds = cdnow_subset
+    src = spark_source(spark, spds)
+    run = score_spark(spark, src, CDNOW_AS_OF, collect=True, evaluate=True)
+    src.release()
+    want = score(sub, CDNOW_AS_OF)
+    return run, want, forward_evaluation(sub, want)
+
+
+def test_spark_scores_of_a_cdnow_subset_equal_the_in_memory_ones(cdnow_subset, cdnow_scored):
+    run, want, _ = cdnow_scored
+    sub = cdnow_subset[1]
+    assert 2_500 < len(sub.customers) < 3_500 and run.n_scored == len(want.scores) == len(sub.customers)
+    assert run.fitted.n_training_rows == run.fitted.n_labelled_rows  # below the cap: every row, as in memory
+    pd.testing.assert_frame_equal(run.fitted.backtest.metrics, want.backtest.metrics, rtol=1e-9)
+    pd.testing.assert_frame_equal(run.result.scores.reset_index(drop=True), want.scores.reset_index(drop=True),
+                                  check_exact=False, rtol=0, atol=1e-9)
+    pd.testing.assert_frame_equal(run.call_list, want.call_list.reset_index(drop=True),
+                                  check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_spark_forward_check_of_a_cdnow_subset_equals_the_in_memory_one(cdnow_scored):
+    run, want, fwd = cdnow_scored
+    assert fwd is not None and run.forward is not None
+    assert fwd.loc[("all", "model"), "n"] == len(want.scores)  # every customer, not only the call list
+    pd.testing.assert_frame_equal(run.forward, fwd, check_exact=False, rtol=1e-9, atol=1e-12)
+    assert 0.5 < fwd.loc[("all", "model"), "auc"] < 1.0
+
+
+def test_spark_forward_check_is_none_when_the_export_stops_too_early(spark, source, scored):
+    """On the sample, as_of + 90 days runs past the export's end: nothing is measured."""
+    from analysis.models.spark_engine import forward_spark
+
+    run, local, _ = scored
+    assert run.call.as_of + pd.Timedelta(days=run.call.horizon_days) > source.context["observed_until"]
+    assert run.forward is None and forward_spark(spark, source, source.frame, run.call, local.scores) is None
+
+
+def test_spark_customer_kpis_equal_the_in_memory_ones(spark, cdnow, source, pds):
+    """Per-bucket counts in Spark, summed on the driver: the in-memory customer KPIs, on CDNOW
+    (non-contractual) and on the sample (contracts, churn dates, every table)."""
+    import analysis
+    from analysis.metrics.kpis import customer_kpis
+    from analysis.models.spark_engine import customer_kpis_spark
+
+    ds, _, src = cdnow
+    for got, want in ((customer_kpis_spark(spark, src, CDNOW_AS_OF), customer_kpis(ds, CDNOW_AS_OF)),
+                      (customer_kpis_spark(spark, source, AS_OF), customer_kpis(analysis.load(pds.path), AS_OF))):
+        assert len(got) > 10 and got["lost_customers"].sum() > 0
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_cli_score_engine_spark_evaluate_prints_the_in_memory_forward_check(cdnow_subset, cdnow_scored, tmp_path,
+                                                                           capsys):
+    """``churn-radar score --engine spark --evaluate`` (the module's session reused): the forward
+    AUC line of the in-memory scores, every score written by Spark, the call list in OUT."""
+    from analysis.cli import _auc_line, main
+
+    folder = cdnow_subset[0]
+    _, want, fwd = cdnow_scored
+    out = tmp_path / "calls.csv"
+    code = main(["score", str(folder), "--as-of", CDNOW_AS_OF, "--out", str(out), "--engine", "spark",
+                 "--buckets", "3", "--evaluate", "--quiet"])
+    printed = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert _auc_line("forward AUC", fwd, "model") in printed
+    every = pd.read_parquet(tmp_path / "calls-all-scores").merge(want.scores, on="customer_id", suffixes=("", "_mem"))
+    assert len(every) == len(want.scores)
+    np.testing.assert_allclose(every["churn_probability"], every["churn_probability_mem"], rtol=0, atol=1e-9)
+    calls = pd.read_parquet(out.with_suffix(".parquet"))
+    assert calls["customer_id"].tolist() == want.call_list["customer_id"].head(len(calls)).tolist()
+
+
+def test_spark_features_of_cdnow_equal_the_in_memory_ones(spark, cdnow):
+    """BG/NBD fitted on the summaries gathered from Spark, then the features per bucket in Spark:
+    the in-memory feature rows of the whole of CDNOW (the fits of the in-memory path too)."""
+    from analysis.models.features import features
+    from analysis.models.partitioned import fit_bgnbd, plan_run
+    from analysis.models.spark_engine import _rfm, features_spark, map_buckets
+
+    ds, cpds, src = cdnow
+    plan = plan_run(cpds, CDNOW_AS_OF)
+    fits = fit_bgnbd(map_buckets(spark, src, _rfm, plan), plan, dates=CDNOW_DATES)
+    whole_fits: list = []
+    want = features(ds, CDNOW_DATES, horizon_days=180, bgnbd_fits=whole_fits)
+    assert fits.records == whole_fits
+    got = features_spark(spark, src, CDNOW_DATES, 180, fits.models)
+    want = want.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
+    assert list(got.columns) == list(want.columns) and len(got) == len(want)
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=0, atol=1e-9)

@@ -335,7 +335,7 @@ def test_recommendation_words(separable):
     assert "basket down more than 30%" in value and "precision goes from 25% to 100%" in value
     assert "gain in precision: +75.0 points, interval +75.0 to +75.0" in value   # a gain of shares: points
     fr = words.recommendation_table(tuner, "fr")
-    assert len(fr) == 3 and "adopter le seuil ajusté" in fr.iloc[2].tolist()
+    assert len(fr) == 3 and "Adopter le seuil ajusté" in fr.iloc[2].tolist()
     assert fr.iloc[2]["précision (défaut → ajusté [intervalle])"].startswith("25 % → 100 %")
     # the gain in points, the lift and both bounds with the same decimals (2 below 10, 1 above)
     assert fr.iloc[2]["gain [intervalle]"] == "+75,0 points [+75,0 ; +75,0]"

@@ -368,8 +368,6 @@ def _score_on_spark(data_dir: Path, as_of: str, horizon: int | None, capacity: i
     from analysis.reporting.risk_text import scores_table
     from analysis.reporting.safety import write_people_csv
 
-    if evaluate:
-        raise ConfigError("--evaluate is not available with --engine spark yet; run it with --engine local.")
     conf = parse_spark_conf(spark_conf)
     require_spark()  # before validating: one line naming what to install
     say = (lambda line: None) if quiet else (lambda line: typer.echo(line, err=True))
@@ -384,7 +382,7 @@ def _score_on_spark(data_dir: Path, as_of: str, horizon: int | None, capacity: i
         say(f"spark        {spark.sparkContext.master}, Spark {spark.version}")
         source = spark_source(spark, pds, settings)
         run = score_spark(spark, source, as_of, horizon, capacity, random_state, scores_path=target,
-                          training_cap=cap, progress=say)
+                          training_cap=cap, progress=say, evaluate=evaluate)
         source.release()
     result = run.call
     write_people_csv(scores_table(result, lang), out)  # formulas neutralised; exact values in <out>.parquet
@@ -400,6 +398,12 @@ def _score_on_spark(data_dir: Path, as_of: str, horizon: int | None, capacity: i
                f"(horizon {result.horizon_days} days, capacity {result.capacity}, value: {result.value_basis})")
     typer.echo(f"engine       spark, {run.n_buckets} buckets; models trained and tested on "
                f"{run.fitted.n_training_rows:,} of {run.fitted.n_labelled_rows:,} labelled snapshot rows (cap {cap})")
+    if evaluate:  # every score against the horizon after as_of, the labels computed in Spark
+        if run.forward is None:
+            typer.echo(f"forward      not measured: the export ends before {result.as_of.date()} + "
+                       f"{result.horizon_days} days")
+        else:
+            typer.echo(_auc_line("forward AUC", run.forward, "model"))
     typer.echo(f"written      {out} (call list, {len(result.scores):,} customers) and {target} (every score, Parquet)")
 
 

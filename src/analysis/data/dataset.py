@@ -50,12 +50,17 @@ class BaseContext:
         denominator); None without usage.
     revenue_by_day : ``day`` (int64) and ``amount`` (net order amount of that day, whole
         base; the revenue share's denominator); None without amounts.
+    kept_tables : the tables of the whole base that kept at least one row: a partition
+        ``has`` such a table even when its own customers have no row in it (they then get
+        the values of a customer without rows, not those of a base without the table);
+        None: the partition's own rows decide.
     """
 
     personal_columns: tuple[str, ...] = ()
     segment_columns: tuple[str, ...] = ()
     usage_feature_days: pd.DataFrame | None = None
     revenue_by_day: pd.DataFrame | None = None
+    kept_tables: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -95,8 +100,11 @@ class Dataset:
 
     # ------------------------------------------------------------------ tables
     def has(self, table: str) -> bool:
-        """True if ``table`` was provided and kept at least one row."""
+        """True if ``table`` was provided and kept at least one row (for a partition: in the
+        whole base, :attr:`BaseContext.kept_tables`)."""
         frame = getattr(self, table, None)
+        if frame is not None and self.base is not None and self.base.kept_tables is not None:
+            return table in self.base.kept_tables
         return frame is not None and not frame.empty
 
     @property

@@ -57,7 +57,7 @@ import pyarrow.parquet as pq
 
 from analysis.data.cache import cache_root as _cache_root
 from analysis.data.cache import dataset_hash, prune_entries, validator_fingerprint
-from analysis.data.config import DatasetConfig, read_config
+from analysis.data.config import DatasetConfig, read_config, warn_undeclared_business_model
 from analysis.data.dataset import BaseContext, Dataset, _assemble, _withheld
 from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import (
@@ -169,7 +169,8 @@ def _base_parts(ds: Dataset) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     return fd, rv
 
 
-def _combine_base(fds: list, rvs: list, personal: list[str], segments: list[str]) -> BaseContext:
+def _combine_base(fds: list, rvs: list, personal: list[str], segments: list[str],
+                  kept: Iterable[str] | None = None) -> BaseContext:
     fds = [f for f in fds if f is not None]
     rvs = [r for r in rvs if r is not None]
     fd = (pd.concat(fds, ignore_index=True).drop_duplicates().sort_values(["feature", "day"])
@@ -177,7 +178,8 @@ def _combine_base(fds: list, rvs: list, personal: list[str], segments: list[str]
     rv = (pd.concat(rvs, ignore_index=True).groupby("day", as_index=False)["amount"].sum()
           if rvs else None)
     return BaseContext(personal_columns=tuple(personal), segment_columns=tuple(segments),
-                       usage_feature_days=fd, revenue_by_day=rv)
+                       usage_feature_days=fd, revenue_by_day=rv,
+                       kept_tables=None if kept is None else tuple(t for t in TABLES if t in set(kept)))
 
 
 def base_context(ds: Dataset) -> BaseContext:
@@ -185,7 +187,8 @@ def base_context(ds: Dataset) -> BaseContext:
     if ds.base is not None:
         return ds.base
     fd, rv = _base_parts(ds)
-    return _combine_base([fd], [rv], ds.personal_columns(), ds.segment_columns())
+    return _combine_base([fd], [rv], ds.personal_columns(), ds.segment_columns(),
+                         kept=[t for t in ds.tables if ds.has(t)])
 
 
 def merge_base_contexts(parts: Iterable[BaseContext]) -> BaseContext:
@@ -194,8 +197,9 @@ def merge_base_contexts(parts: Iterable[BaseContext]) -> BaseContext:
     parts = list(parts)
     if not parts:
         return BaseContext()
+    kept = None if any(p.kept_tables is None for p in parts) else {t for p in parts for t in p.kept_tables}
     return _combine_base([p.usage_feature_days for p in parts], [p.revenue_by_day for p in parts],
-                         list(parts[0].personal_columns), list(parts[0].segment_columns))
+                         list(parts[0].personal_columns), list(parts[0].segment_columns), kept=kept)
 
 
 # -------------------------------------------------------------------------- partitions
@@ -512,7 +516,10 @@ def _open(folder: Path, meta: dict, config: DatasetConfig, data_dir: Path) -> Pa
     base = BaseContext(
         personal_columns=tuple(meta["personal_columns"]), segment_columns=tuple(meta["segment_columns"]),
         usage_feature_days=pq.read_table(fd).to_pandas() if fd.exists() else None,
-        revenue_by_day=pq.read_table(rv).to_pandas() if rv.exists() else None)
+        revenue_by_day=pq.read_table(rv).to_pandas() if rv.exists() else None,
+        # a table is in the base when one of its bucket files holds a row (Parquet metadata only)
+        kept_tables=tuple(t for t in meta["tables"] if any(
+            pq.ParquetFile(p).metadata.num_rows for p in sorted((folder / "tables" / t).glob("bucket-*.parquet")))))
     quarantine = {}
     for t in meta["quarantine"]:
         parts = sorted((folder / "quarantine" / t).glob("bucket-*.parquet"))
@@ -521,6 +528,9 @@ def _open(folder: Path, meta: dict, config: DatasetConfig, data_dir: Path) -> Pa
         quarantine[t] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     report = ValidationReport(tables={t: TableReport(**r) for t, r in meta["report"]["tables"].items()},
                               notes=list(meta["report"]["notes"]), quarantine=quarantine)
+    if config.business_model == "contractual":  # as analysis.load warns (one column of the customers read)
+        churn = pq.read_table(folder / "tables" / "customers", columns=["churn_date"]).column(0)
+        warn_undeclared_business_model(data_dir, churn.null_count < len(churn))
     return PartitionedDataset(
         entry=folder, n_buckets=int(meta["buckets"]), config=config, report=report, path=data_dir,
         observed_from=pd.Timestamp(meta["observed_from"]) if meta["observed_from"] else None,

@@ -107,6 +107,8 @@ __all__ = [
     "email_pairs",
     "email_kpis",
     "customer_kpis",
+    "customer_kpi_counts",
+    "customer_kpis_from_counts",
     "with_thresholds",
     "STATUSES",
     "period_alarms",
@@ -495,15 +497,35 @@ def customer_kpis(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
     """
     if isinstance(ds, Warehouse):  # the same table by DuckDB SQL over the validated copy
         return aggregates.customer_kpis(ds, as_of)
+    return customer_kpis_from_counts(customer_kpi_counts(ds, as_of), (0, *ds.config.thresholds.levels()))
+
+
+def customer_kpi_counts(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """The counts behind :func:`customer_kpis`, one row per complete month before ``as_of``.
+
+    Every column is a sum over customers, so the counts of disjoint sets of customers (the
+    buckets of a base, :mod:`analysis.data.partitions`) add up to those of the whole base:
+    :func:`customer_kpis_from_counts` of the summed counts is :func:`customer_kpis`.
+
+    Returns
+    -------
+    DataFrame: ``month``, ``customers``, ``active_customers``, ``new_customers``,
+    ``lost_customers``, ``active_at_start`` (active on the month's first day),
+    ``churned_from_start`` (of those, lost by its end), ``revenue`` (NaN without amounts) and
+    ``level_<L>`` (active customers at inactivity level L at the month's end) for L in 0 and
+    the dataset's levels; integers except ``revenue``.
+    """
     cut = check_as_of(as_of)
     cut_ds = ds.before(cut)
     months = complete_months(ds, cut)
     levels = (0, *ds.config.thresholds.levels())
-    share_cols = [f"level_{lv}_share" for lv in levels]
+    level_cols = [f"level_{lv}" for lv in levels]
+    counts = ["customers", "active_customers", "new_customers", "lost_customers", "active_at_start",
+              "churned_from_start"]
     if len(months) == 0:
-        cols = ["month", *CUSTOMER_KPIS, *share_cols]
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols}).assign(
-            month=pd.Series(dtype="datetime64[ns]"))
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in [*counts, *level_cols]}).assign(
+            month=pd.Series(dtype="datetime64[ns]"), revenue=pd.Series(dtype="float64"))[
+            ["month", *counts, "revenue", *level_cols]]
     ends = months + pd.offsets.MonthBegin(1)
     dates = months.union(ends)
     st = status_at(cut_ds, dates)
@@ -528,8 +550,6 @@ def customer_kpis(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
     out.index.name = "month"
     signup_month = cut_ds.customers["signup_date"].dt.to_period("M").dt.to_timestamp()
     out["new_customers"] = signup_month.value_counts().reindex(months, fill_value=0).to_numpy()
-    den = out["active_at_start"].astype("float64")
-    out["churn_rate"] = out["churned_from_start"].astype("float64") / den.where(den > 0)
     if cut_ds.has_amounts:
         o = cut_ds.orders
         rev = o.groupby(o["order_date"].dt.to_period("M").dt.to_timestamp())["amount"].sum()
@@ -538,13 +558,29 @@ def customer_kpis(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
         out["revenue"] = np.nan
     active = at_end.loc[at_end["active"]]
     lv = pd.crosstab(active["month"], active["level"]).reindex(index=months, columns=list(levels), fill_value=0)
-    tot = lv.sum(axis=1).astype("float64")
     for level in levels:
-        out[f"level_{level}_share"] = (lv[level].astype("float64") / tot.where(tot > 0)).to_numpy()
+        out[f"level_{level}"] = lv[level].to_numpy()
     out = out.reset_index()
-    for c in ("customers", "active_customers", "new_customers", "lost_customers"):
+    for c in [*counts, *level_cols]:
         out[c] = out[c].astype("int64")
-    return out[["month", *CUSTOMER_KPIS, *share_cols]]
+    return out[["month", *counts, "revenue", *level_cols]]
+
+
+def customer_kpis_from_counts(counts: pd.DataFrame, levels: tuple[int, ...]) -> pd.DataFrame:
+    """:func:`customer_kpis` from the counts of :func:`customer_kpi_counts` (``levels``: 0 and
+    the dataset's inactivity levels): the churn rate and the level shares are their ratios,
+    NaN when the denominator is 0."""
+    share_cols = [f"level_{lv}_share" for lv in levels]
+    if counts.empty:  # no complete month: float columns, as the SQL twin gives
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in ["month", *CUSTOMER_KPIS, *share_cols]}).assign(
+            month=pd.Series(dtype="datetime64[ns]"))
+    out = counts.copy()
+    den = out["active_at_start"].astype("float64")
+    out["churn_rate"] = out["churned_from_start"].astype("float64") / den.where(den > 0)
+    tot = out[[f"level_{lv}" for lv in levels]].sum(axis=1).astype("float64")
+    for level in levels:
+        out[f"level_{level}_share"] = out[f"level_{level}"].astype("float64") / tot.where(tot > 0)
+    return out[["month", *CUSTOMER_KPIS, *share_cols]].reset_index(drop=True)
 
 
 def _level(days: pd.Series, levels: tuple[int, ...]) -> pd.Series:

@@ -26,6 +26,19 @@ dataset.yml) with exactly the functions of the local engine
    put in call order by :func:`~analysis.models.partitioned.finish`, which gives the
    :class:`~analysis.models.classifier.ScoreResult` of the local engine.
 
+5. **Forward check** (``evaluate=True``, ``churn-radar score --engine spark --evaluate``):
+   the truth at ``as_of`` (lost within the horizon, read from the rows after it) is computed
+   per bucket in Spark; a few numbers per score come back for the metrics
+   (:func:`forward_spark`).
+
+Aggregates that are not per customer follow the same rule, global quantities from small
+per-customer or per-group summaries: the survival inputs (:func:`lifetimes_spark`, one row
+per customer) and the customers' retention matrix made from them on the driver
+(:func:`retention_matrix_spark`), and the customer KPIs per month from each bucket's additive
+counts (:func:`customer_kpis_spark`). Not on Spark (the local engine runs them as DuckDB SQL
+over the bucketed copy, :mod:`analysis.metrics.aggregates`): the email KPIs (a campaign's
+month is its first send over the whole base) and the revenue and activity retention matrices.
+
 Step 4 computes the bucket's features at ``as_of`` again (:func:`now_rows`, one date) rather
 than keeping them between passes: cheaper on a cluster than shipping wide feature rows around.
 The long frame is shuffled by bucket once and kept (memory, then disk) for the three passes.
@@ -63,8 +76,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from analysis.models.classifier import ScoreResult
 
-__all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "SparkScoreRun", "score_spark",
-           "spark_call_order"]
+__all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "features_spark", "SparkScoreRun", "score_spark",
+           "spark_call_order", "forward_spark", "lifetimes_spark", "retention_matrix_spark",
+           "customer_kpis_spark"]
 
 _PAYLOAD_SCHEMA = "bucket int, payload binary"
 
@@ -186,6 +200,33 @@ def indicators_spark(spark: SparkSession, source: SparkSource, dates) -> pd.Data
     return out.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
 
 
+def _features(part: Dataset, args) -> pd.DataFrame:
+    from analysis.models.features import features
+
+    dates, horizon_days, random_state, bgnbd = args
+    return features(part, dates, horizon_days=horizon_days, random_state=random_state, bgnbd=bgnbd)
+
+
+def features_spark(spark: SparkSession, source: SparkSource, dates, horizon_days: int, bgnbd: dict | None = None,
+                   random_state: int = 0) -> pd.DataFrame:
+    """The feature rows (:func:`analysis.models.features.features`) at ``dates`` computed bucket
+    by bucket in Spark with the BG/NBD models fitted on the whole base (``bgnbd``: date ->
+    (model, record), :attr:`~analysis.models.partitioned.BgnbdFits.models`), sorted by
+    ``as_of`` and ``customer_id``; a one-hot column absent from a bucket is 0 there."""
+    from analysis.metrics.lifecycle import as_dates
+    from analysis.models.partitioned import canonical_columns
+
+    parts = [p for p in map_buckets(spark, source, _features, (as_dates(dates), horizon_days, random_state, bgnbd))
+             if len(p)]
+    if not parts:
+        return pd.DataFrame()
+    order, dummies = canonical_columns(parts, list(source.context["base"].segment_columns))
+    out = pd.concat(parts, ignore_index=True).reindex(columns=order)
+    for c in dummies:
+        out[c] = out[c].fillna(0.0)
+    return out.sort_values(["as_of", "customer_id"], kind="stable").reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------- scoring
 def spark_call_order(frame: SparkFrame) -> SparkFrame:
     """Score rows in call order, in Spark: customers to contact (priority, then expected value
@@ -217,6 +258,10 @@ class SparkScoreRun:
     result : with ``collect=True``, the :class:`ScoreResult` of every customer (as the local
         engine's :func:`~analysis.models.partitioned.score_partitioned`), else None.
     n_buckets : number of buckets.
+    forward : with ``evaluate=True``, the forward check of every score
+        (:func:`forward_spark`: the metrics of
+        :func:`~analysis.models.classifier.forward_evaluation`), None when the export does
+        not cover ``as_of + horizon`` or without ``evaluate``.
     """
 
     call: ScoreResult
@@ -225,6 +270,7 @@ class SparkScoreRun:
     fitted: Any
     result: ScoreResult | None
     n_buckets: int
+    forward: pd.DataFrame | None = None
 
     @property
     def call_list(self) -> pd.DataFrame:
@@ -268,7 +314,8 @@ def now_rows(part: Dataset, plan, bgnbd) -> pd.DataFrame:
 def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: int | None = None,
                 capacity: int | None = None, random_state: int = 0, *, scores_path: str | Path | None = None,
                 collect: bool = False, training_cap: int | None = 300_000,
-                progress: Callable[[str], None] | None = None, **plan_kwargs) -> SparkScoreRun:
+                progress: Callable[[str], None] | None = None, evaluate: bool = False,
+                **plan_kwargs) -> SparkScoreRun:
     """Score every customer of ``source`` at ``as_of`` with Spark (see the module docstring).
 
     Parameters
@@ -281,6 +328,8 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
         None writes nothing.
     collect : also bring every score back and return the local engine's :class:`ScoreResult`.
     progress : optional callable receiving one line per step.
+    evaluate : also measure every score against what happened in the horizon after
+        ``as_of`` (:func:`forward_spark`; ``SparkScoreRun.forward``).
 
     Returns
     -------
@@ -347,6 +396,11 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
             if r is not None:
                 r.training_rows, r.labelled_rows = fitted.n_training_rows, fitted.n_labelled_rows
                 r.training_cap = training_cap
+    forward = None
+    if evaluate and call is not None:
+        forward = forward_spark(spark, source, scores, call, sample)
+        say("forward      " + ("measured on every score" if forward is not None else
+                               f"not measured: the export ends before {plan.as_of.date()} + {plan.horizon_days} days"))
     if scores_path is None:
         scores.unpersist()
     shared.unpersist()
@@ -356,7 +410,53 @@ def score_spark(spark: SparkSession, source: SparkSource, as_of, horizon_days: i
                                                                  training_cap)
     say(f"scores       {n_scored:,} customers scored; call list of {len(call.scores):,}")
     return SparkScoreRun(call=call, scores_path=scores_path, n_scored=n_scored, fitted=fitted, result=result,
-                         n_buckets=source.n_buckets)
+                         n_buckets=source.n_buckets, forward=forward)
+
+
+# ----------------------------------------------------------------------------- forward check
+def _labels(part: Dataset, window) -> pd.DataFrame:
+    from analysis.models.features import labels
+
+    cut, h, end = window
+    return labels(part, [cut], h, end)
+
+
+def forward_spark(spark: SparkSession, source: SparkSource, scores: SparkFrame, call: ScoreResult,
+                  like: pd.DataFrame) -> pd.DataFrame | None:
+    """:func:`~analysis.models.classifier.forward_evaluation` of Spark scores.
+
+    The truth (:func:`analysis.models.features.labels` at ``as_of``, read from the rows after
+    it) is computed bucket by bucket in Spark, as the local engine's
+    :func:`~analysis.models.partitioned.forward_evaluation_partitioned` does; the scores bring
+    back only what the metrics read (id, days since last interaction, probability, BG/NBD
+    expected purchases), in call order (:func:`spark_call_order`): a few numbers per customer.
+
+    Parameters
+    ----------
+    scores : every score row (Spark), ``call`` the run's call-list result (as_of, horizon,
+        capacity), ``like`` score rows scored on the driver (their dtypes).
+
+    Returns
+    -------
+    The metrics frame of :func:`~analysis.models.classifier.forward_metrics`, or None when the
+    export does not cover ``as_of + horizon``.
+    """
+    import dataclasses
+
+    from analysis.models.classifier import forward_metrics
+    from analysis.models.features import KEYS
+
+    cut, h = call.as_of, call.horizon_days
+    end = cut + pd.Timedelta(days=h)
+    until = source.context["observed_until"]
+    if until is None or until + pd.Timedelta(days=1) < end:
+        return None
+    lab = [p for p in map_buckets(spark, source, _labels, (cut, h, end)) if len(p)]
+    lab = pd.concat(lab, ignore_index=True).sort_values(KEYS, kind="stable").reset_index(drop=True)
+    cols = [c for c in ("customer_id", "days_since_last", "churn_probability", "bgnbd_expected_purchases")
+            if c in scores.columns]
+    rows = _from_spark(spark_call_order(scores).select(*cols).toPandas(), like[cols])
+    return forward_metrics(dataclasses.replace(call, matrix=rows), lab)
 
 
 def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -399,3 +499,81 @@ def _from_spark(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
         if col in out.columns and out[col].dtype != like[col].dtype:
             out[col] = out[col].astype(like[col].dtype)
     return out
+
+
+# ----------------------------------------------------------------------------- cohorts
+def _lifetimes(part: Dataset, args) -> pd.DataFrame | None:
+    from analysis.metrics.cohorts import customer_lifetimes
+
+    as_of, period, horizon_days = args
+    if not (part.customers["signup_date"] < as_of).any():
+        return None  # nobody of this bucket signed up before as_of
+    return customer_lifetimes(part, as_of, period, horizon_days)
+
+
+def lifetimes_spark(spark: SparkSession, source: SparkSource, as_of, period: str = "M",
+                    horizon_days: int | None = None) -> pd.DataFrame:
+    """The survival inputs (:func:`analysis.metrics.cohorts.customer_lifetimes`: one row per
+    customer) computed bucket by bucket in Spark and gathered on the driver, sorted by id.
+
+    Raises
+    ------
+    NotEnoughDataError
+        If no customer signed up before ``as_of``.
+    """
+    from analysis.metrics.lifecycle import check_as_of
+
+    cut = check_as_of(as_of)
+    parts = [p for p in map_buckets(spark, source, _lifetimes, (cut, period, horizon_days)) if p is not None]
+    if not parts:
+        raise NotEnoughDataError(f"no customer signed up before {cut.date()}; choose a later as_of date.")
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def retention_matrix_spark(spark: SparkSession, source: SparkSource, as_of, period: str = "M",
+                           max_age: int | None = None, horizon_days: int | None = None,
+                           lifetimes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The cohort retention matrix of customers (:func:`analysis.metrics.cohorts.retention_matrix`,
+    ``metric="customers"``) from the per-customer survival inputs of :func:`lifetimes_spark`:
+    the matrix is a small aggregate of one row per customer, made on the driver by the
+    in-memory code (the customers table, one row per customer, gives the dates)."""
+    from analysis.metrics.cohorts import retention_matrix
+
+    if source.pds is None:
+        raise EngineError("the Spark cohort matrix needs the validated copy of the export (load_partitioned).")
+    pds = source.pds
+    life = lifetimes if lifetimes is not None else lifetimes_spark(spark, source, as_of, period, horizon_days)
+    customers = pds.customers(columns=["customer_id", "signup_date", "churn_date"])
+    shell = Dataset(customers=customers, config=pds.config, path=pds.path, observed_from=pds.observed_from,
+                    observed_until=pds.observed_until, base=pds.base)
+    return retention_matrix(shell, as_of, period, "customers", max_age=max_age, horizon_days=horizon_days,
+                            lifetimes=life)
+
+
+# ----------------------------------------------------------------------------- customer KPIs
+def _kpi_counts(part: Dataset, as_of) -> pd.DataFrame:
+    from analysis.metrics.kpis import customer_kpi_counts
+
+    return customer_kpi_counts(part, as_of)
+
+
+def customer_kpis_spark(spark: SparkSession, source: SparkSource, as_of) -> pd.DataFrame:
+    """The customer KPIs per month (:func:`analysis.metrics.kpis.customer_kpis`) from Spark:
+    each bucket's counts (:func:`~analysis.metrics.kpis.customer_kpi_counts`, one small row
+    per month: sums over its customers) are added on the driver, then the rates are taken
+    (:func:`~analysis.metrics.kpis.customer_kpis_from_counts`)."""
+    from analysis.metrics.kpis import customer_kpis_from_counts
+    from analysis.metrics.lifecycle import check_as_of
+
+    cut = check_as_of(as_of)
+    levels = (0, *source.context["config"].thresholds.levels())
+    parts = map_buckets(spark, source, _kpi_counts, cut)
+    counts = pd.concat(parts, ignore_index=True)
+    if counts.empty:
+        return customer_kpis_from_counts(counts, levels)
+    ints = [c for c in counts.columns if c not in ("month", "revenue")]
+    summed = counts.groupby("month", sort=True).agg(
+        **{c: (c, "sum") for c in ints}, revenue=("revenue", lambda x: x.sum(min_count=1)))
+    summed[ints] = summed[ints].astype("int64")
+    return customer_kpis_from_counts(summed.reset_index()[list(counts.columns)], levels)

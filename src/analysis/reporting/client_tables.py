@@ -245,6 +245,10 @@ def sentence_case(header: str) -> str:
     return header[:1].upper() + header[1:]
 
 
+#: Text cells up to this many characters are kept on one line (:func:`_styled`).
+SHORT_TEXT = 24
+
+
 def _styled(shown: pd.DataFrame, numeric: list[str], dates: list[str], footnotes: list[str],
             max_text_width: str = "32em", lang: str | None = None) -> Styler:
     """The house style of a client table: no index, escaped cells and headers in sentence
@@ -273,10 +277,18 @@ def _styled(shown: pd.DataFrame, numeric: list[str], dates: list[str], footnotes
         styler = styler.set_properties(subset=numeric, **{"text-align": "right", "white-space": "nowrap"})
     if dates:
         styler = styler.set_properties(subset=dates, **{"text-align": "left", "white-space": "nowrap"})
-    if text:
-        styler = styler.set_properties(subset=text, **{
+    # short labels (a plan, a region, a status) stay on one line and take only their width;
+    # long text (reasons, lists of indicators) wraps within max_text_width, never narrower
+    # than 12em, so that a wide table still fits the page
+    longest = {h: int(shown[h].map(lambda v: len(str(v)) if isinstance(v, str) else 0).max() or 0) for h in text}
+    short = [h for h in text if longest[h] <= SHORT_TEXT]
+    long = [h for h in text if longest[h] > SHORT_TEXT]
+    if short:
+        styler = styler.set_properties(subset=short, **{"text-align": "left", "white-space": "nowrap"})
+    if long:
+        styler = styler.set_properties(subset=long, **{
             "text-align": "left", "white-space": "normal", "overflow-wrap": "anywhere",
-            "word-wrap": "break-word", "max-width": max_text_width, "min-width": "8em"})
+            "word-wrap": "break-word", "max-width": max_text_width, "min-width": "12em"})
     if footnotes:
         styler = styler.set_caption("<br>".join(html.escape(n) for n in footnotes))
     return styler

@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.reporting.client_tables import french_spaces
-from analysis.reporting.i18n import fmt_date, fmt_interval, fmt_money, fmt_num, fmt_pct, plural, t
+from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, plural, t
 from analysis.reporting.reactivation_tables import action_text, period_text, population_text
 
 __all__ = [
+    "DETAILED_VARIANTS",
     "balance_markdown",
     "campaign_markdown",
-    "effects_table",
     "intro_markdown",
     "okr_markdown",
     "okr_records",
@@ -76,18 +76,40 @@ def intro_markdown(interventions: pd.DataFrame, effects: pd.DataFrame, as_of: st
              n_with_control=fmt_num(with_control, lang))
 
 
+#: Up to this many campaign variants, the page gives each its own sentence; beyond, only the
+#: variants with a real effect (and those whose window is still open) get one, the others are
+#: counted in one sentence and shown in the table below it.
+DETAILED_VARIANTS = 5
+
+
 @_typeset
 def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", as_of: str | None = None) -> str:
-    """One paragraph per campaign and variant: sizes, purchase rates, lift with interval, value, ROI."""
+    """Sizes, purchase rates, lift with interval, value and ROI of the campaign variants.
+
+    With more than :data:`DETAILED_VARIANTS` variants, one sentence counts them by verdict
+    (real effect, not distinguishable from chance, no control group) and only the real
+    effects and the open windows are written out: a difference that is not significant is not
+    a finding to tell, and the table below the text gives every variant."""
     if effects.empty:
         return t("rea_no_campaigns", lang, date=fmt_date(as_of, lang))
     lines = []
     outcome = "purchase" if effects["outcome"].eq("purchase").any() else "reactivated"
     purchase = effects.loc[effects["outcome"].eq(outcome)].sort_values(["action_date", "campaign_id", "variant"])
     rev = effects.loc[effects["outcome"].eq("revenue")].set_index(["campaign_id", "variant"])
+    head = ""
+    if len(purchase) > DETAILED_VARIANTS:
+        measured = purchase["status"].isin(["ok", "too_small"])
+        real = measured & purchase["significant"].astype(bool)
+        head = t("rea_campaign_overview", lang, n=fmt_num(len(purchase), lang), outcome=t(f"rea_outcome_{outcome}", lang),
+                 real=fmt_num(int(real.sum()), lang), chance=fmt_num(int((measured & ~real).sum()), lang),
+                 no_control=fmt_num(int(purchase["status"].eq("no_control").sum()), lang),
+                 open=fmt_num(int(purchase["status"].eq("window_open").sum()), lang)) + "\n\n"
+        purchase = purchase.loc[real | purchase["status"].eq("window_open")]
     for r in purchase.itertuples(index=False):  # a loop over the campaigns (a handful a year)
         common = {"campaign": _e(r.campaign_id), "variant": _e(r.variant), "action": _e(action_text(r.action, lang)),
                   "date": fmt_date(r.action_date, lang), "days": r.window_days}
+        if r.status in ("window_open", "no_control") and pd.notna(r.variant):
+            common["campaign"] += f" · {common['variant']}"   # these sentences name the campaign only
         if r.status == "window_open":
             lines.append(t("rea_campaign_open", lang, **common))
             continue
@@ -112,33 +134,7 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
                                 roi=fmt_num(v["roi"], lang, 1), roi_low=fmt_num(v["roi_low"], lang, 1),
                                 roi_high=fmt_num(v["roi_high"], lang, 1), cost=fmt_money(v["cost"], lang, currency))
         lines.append(text)
-    return "\n\n".join(f"- {line}" for line in lines)
-
-
-def effects_table(effects: pd.DataFrame, lang: str, currency: str = "EUR") -> pd.DataFrame:
-    """The effect table with translated headers and formatted cells (for the client)."""
-    e = effects.loc[effects["status"].ne("window_open")]
-    money = e["outcome"].eq("revenue")
-
-    def cell(v, m):
-        return fmt_money(v, lang, currency) if m else fmt_pct(v, lang)
-
-    lift = [
-        "–" if pd.isna(a) else (fmt_money(a, lang, currency) + " "
-                                + fmt_interval(fmt_money(lo, lang, currency), fmt_money(hi, lang, currency), lang)
-                                if m else f"{_pts(a, lang)} " + fmt_interval(_pts(lo, lang), _pts(hi, lang), lang))
-        for a, lo, hi, m in zip(e["abs_lift"], e["abs_lift_low"], e["abs_lift_high"], money, strict=True)]
-    return pd.DataFrame({
-        t("rea_col_campaign", lang): e["campaign_id"].map(_e).to_numpy(),
-        t("rea_col_variant", lang): e["variant"].map(_e).to_numpy(),
-        t("rea_col_outcome", lang): [t(f"rea_outcome_{o}", lang) for o in e["outcome"]],
-        t("rea_col_n_treatment", lang): e["n_treatment"].to_numpy(),
-        t("rea_col_n_control", lang): e["n_control"].to_numpy(),
-        t("rea_col_treatment", lang): [cell(v, m) for v, m in zip(e["treatment_value"], money, strict=True)],
-        t("rea_col_control", lang): [cell(v, m) for v, m in zip(e["control_value"], money, strict=True)],
-        t("rea_col_lift", lang): lift,
-        t("rea_col_status", lang): [t(f"rea_status_{s}", lang) for s in e["status"]],
-    })
+    return head + "\n\n".join(f"- {line}" for line in lines)
 
 
 @_typeset

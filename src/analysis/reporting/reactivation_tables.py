@@ -125,29 +125,24 @@ def effects_client_table(effects: pd.DataFrame, lang: str = "fr", currency: str 
     return formatted_table(frame, lang, notes=[t("rea_effects_note", lang)])
 
 
-def balance_table(balance: pd.DataFrame, lang: str = "fr", flagged_only: bool = False) -> Styler | None:
-    """:attr:`analysis.metrics.campaigns.CampaignResult.balance` as a client table: campaign,
-    variant, covariate in words (with its unit), mean of the contacted and of the control
-    customers, standardised difference (2 decimals) and whether it exceeds 0.1.
-
-    ``flagged_only`` keeps the imbalanced comparisons (the ones a reader must know about; the
-    footnote says how many of all and that all are in ``tables/balance.csv``); ``None`` when
-    there is none, the sentence above the table having said so."""
-    notes = [t("rea_balance_note", lang)]
-    if flagged_only:
-        notes.append(t("rea_balance_flagged_note", lang, flagged=fmt_num(int(balance["flagged"].sum()), lang),
-                       n=fmt_num(len(balance), lang)))
-        balance = balance.loc[balance["flagged"].astype(bool)]
-        if balance.empty:
-            return None
-    rows = balance.assign(flag=balance["flagged"].map({True: "yes", False: "no"}))
+def balance_table(balance: pd.DataFrame, lang: str = "fr") -> Styler:
+    """:attr:`analysis.metrics.campaigns.CampaignResult.balance` as a client table, one row per
+    campaign and variant: how many pre-campaign comparisons differ by more than 0.1 standard
+    deviation, and the largest standardised difference (2 decimals) with its covariate in
+    words. Each comparison, with both means, stays in ``tables/balance.csv``."""
+    keys = ["campaign_id", "variant"]
+    b = balance.assign(abs_smd=balance["smd"].abs(), flagged=balance["flagged"].astype(bool))
+    counts = b.groupby(keys, dropna=False, sort=False).agg(n=("smd", "size"), k=("flagged", "sum")).reset_index()
+    top = (b.sort_values("abs_smd", ascending=False, na_position="last", kind="stable")
+           .drop_duplicates(keys)[[*keys, "smd", "covariate"]])
+    rows = counts.merge(top, on=keys, how="left").sort_values(keys, kind="stable")
+    rows["imbalanced"] = [t("rea_k_of_n", lang, k=fmt_num(k, lang), n=fmt_num(n, lang))
+                          for k, n in zip(rows["k"], rows["n"], strict=True)]
     spec = [ColumnSpec("campaign_id", "rea_col_campaign"), ColumnSpec("variant", "rea_col_variant"),
-            ColumnSpec("covariate", "rea_col_covariate", codes="rea_cov_"),
-            ColumnSpec("mean_treatment", "rea_col_mean_treatment", kind="number", digits=1),
-            ColumnSpec("mean_control", "rea_col_mean_control", kind="number", digits=1),
-            ColumnSpec("smd", "rea_col_smd", kind="number", digits=2),
-            ColumnSpec("flag", "rea_col_flagged", codes="rea_flag_")]
-    return client_table(rows, spec, lang, notes=notes)
+            ColumnSpec("imbalanced", "rea_col_imbalanced"),
+            ColumnSpec("smd", "rea_col_largest_smd", kind="number", digits=2),
+            ColumnSpec("covariate", "rea_col_largest_on", codes="rea_cov_")]
+    return client_table(rows, spec, lang, notes=[t("rea_balance_note", lang), t("rea_balance_detail_note", lang)])
 
 
 def group_sizes_table(sizes: pd.DataFrame, lang: str = "fr") -> Styler:

@@ -116,8 +116,9 @@ def _one_reason(codes: pd.Series, values: pd.Series, lang: str) -> pd.Series:
 
 def reason_text(frame: pd.DataFrame, lang: str = "en") -> pd.Series:
     """Reasons in plain words from the ``reason_<i>`` / ``reason_<i>_values`` columns of
-    :func:`analysis.models.classifier.reason_codes`, joined by ``"; "`` (French ``" ; "``); a
-    customer with no reason gets the ``risk_reason_none`` sentence."""
+    :func:`analysis.models.classifier.reason_codes`, joined by ``"; "`` (French ``" ; "``) and
+    starting with a capital (a cell of its own in every table); a customer with no reason gets
+    the ``risk_reason_none`` sentence."""
     slots = sorted(int(c.split("_")[1]) for c in frame.columns
                    if c.startswith("reason_") and c.split("_")[1].isdigit() and not c.endswith("_values"))
     out = pd.Series("", index=frame.index, dtype="string")
@@ -126,7 +127,8 @@ def reason_text(frame: pd.DataFrame, lang: str = "en") -> pd.Series:
         sep = pd.Series(np.where(out.ne(""), " ; " if lang == "fr" else "; ", ""), index=frame.index,
                         dtype="string")  # French typography: a space before the semicolon
         out = out.where(part.isna(), out + sep + part.fillna(""))
-    return out.where(out.ne(""), t("risk_reason_none", lang)).rename("reasons")
+    out = out.where(out.ne(""), t("risk_reason_none", lang))
+    return (out.str.slice(0, 1).str.upper() + out.str.slice(1)).rename("reasons")
 
 
 def scores_table(result: ScoreResult, lang: str = "en") -> pd.DataFrame:

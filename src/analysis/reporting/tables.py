@@ -16,6 +16,7 @@ import pandas as pd
 from analysis.data.dataset import Dataset
 from analysis.metrics.kpis import UNSEGMENTED
 from analysis.models.audit import INDICATOR_TABLES, RetroAudit
+from analysis.reporting.client_tables import sentence_case
 from analysis.reporting.i18n import (
     check_lang,
     fmt_date,
@@ -35,7 +36,6 @@ __all__ = [
     "segment_table",
     "base_tables",
     "quarantine_table",
-    "at_risk_wide",
     "audit_indicator_table",
     "audit_silent_table",
 ]
@@ -107,10 +107,10 @@ def segment_table(table: pd.DataFrame | None, segment: str | None, lang: str = "
         return None
     if segment == "email_segment":
         known = texts()
-        names = [t(f"kpi_seg_{s}", lang) if f"kpi_seg_{s}" in known else s for s in table["segment"]]
+        names = [sentence_case(t(f"kpi_seg_{s}", lang)) if f"kpi_seg_{s}" in known else s for s in table["segment"]]
         header = t("kpi_segment", lang)
     else:
-        names = [t("kpi_seg_none", lang) if s == UNSEGMENTED else s for s in table["segment"]]
+        names = [sentence_case(t("kpi_seg_none", lang)) if s == UNSEGMENTED else s for s in table["segment"]]
         header = (t(f"attr_{segment}", lang) if segment and f"attr_{segment}" in texts()
                   else segment or t("kpi_segment", lang))
     out = pd.DataFrame({header: names, t("kpi_sent", lang): [fmt_num(v, lang) for v in table["sent"]]})
@@ -128,7 +128,7 @@ def base_tables(ds: Dataset, lang: str = "en") -> pd.DataFrame:
     if s.empty:
         return s
     return pd.DataFrame({
-        t("table", lang): [t(x, lang) for x in s["table"]],
+        t("table", lang): [sentence_case(t(x, lang)) for x in s["table"]],
         t("rows_read", lang): [fmt_num(v, lang) for v in s["rows_read"]],
         t("rows_kept", lang): [fmt_num(v, lang) for v in s["rows_kept"]],
         t("rows_quarantined", lang): [fmt_num(v, lang) for v in s["rows_quarantined"]],
@@ -143,22 +143,13 @@ def quarantine_table(ds: Dataset, lang: str = "en") -> pd.DataFrame:
     check_lang(lang)
     q = ds.report.quarantine_counts()
     return pd.DataFrame({
-        t("table", lang): [t(x, lang) for x in q["table"]],
-        t("reason", lang): [reason_label(r, lang) for r in q["reason"]],
+        t("table", lang): [sentence_case(t(x, lang)) for x in q["table"]],
+        t("reason", lang): [sentence_case(reason_label(r, lang)) for r in q["reason"]],
         t("rows", lang): [fmt_num(v, lang) for v in q["rows"]],
     })
 
 
 # ----------------------------------------------------------------------------- cohorts
-def at_risk_wide(at_risk: pd.DataFrame, group_label: str, lang: str = "en") -> pd.DataFrame:
-    """:func:`analysis.metrics.cohorts.at_risk_table` as groups x ages (customers at risk),
-    ages shown without decimals, axes named in ``lang``."""
-    check_lang(lang)
-    wide = at_risk.pivot(index="group", columns="months", values="at_risk")
-    return wide.rename(columns="{:g}".format).rename_axis(
-        index=group_label, columns=t("coh_at_risk", lang) + " · " + t("coh_months", lang))
-
-
 # ----------------------------------------------------------------------------- retro-audit
 def audit_indicator_table(per_indicator: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """:attr:`analysis.models.audit.RetroAudit.per_indicator_` for a client: labelled indicators
@@ -170,7 +161,7 @@ def audit_indicator_table(per_indicator: pd.DataFrame, lang: str = "en") -> pd.D
     check_lang(lang)
     p = per_indicator.loc[per_indicator["available"]]
     out = pd.DataFrame({
-        "indicator": [t(f"aud_ind_{i}", lang) for i in p["indicator"]],
+        "indicator": [sentence_case(t(f"aud_ind_{i}", lang)) for i in p["indicator"]],
         "recall": [fmt_pct(v, lang) for v in p["recall"]],
         "false_alarm_rate": [fmt_pct(v, lang) for v in p["false_alarm_rate"]],
         "precision": [fmt_pct(v, lang) for v in p["precision"]],

@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 
 from analysis.models.tuning import BASE, INTERVAL_OFF, ThresholdTuner
+from analysis.reporting.client_tables import sentence_case
 from analysis.reporting.i18n import fmt_date, fmt_interval, fmt_num, fmt_pct, plural, t
 
 __all__ = ["criterion_text", "intro_text", "recommendation_sentences", "recommendation_table", "segments_text",
@@ -109,9 +110,9 @@ def recommendation_table(tuner: ThresholdTuner, lang: str = "en", scope: str = B
         if rec.informative is False:
             decision += t("tun_uninformative_suffix", lang)
         rows.append({
-            "indicator": _label(rec.indicator, lang),
-            "default": threshold_text(rec.indicator, tuner.params_of(int(d["default"])), lang),
-            "tuned": threshold_text(rec.indicator, tuner.params_of(int(tuned)), lang),
+            "indicator": sentence_case(_label(rec.indicator, lang)),
+            "default": sentence_case(threshold_text(rec.indicator, tuner.params_of(int(d["default"])), lang)),
+            "tuned": sentence_case(threshold_text(rec.indicator, tuner.params_of(int(tuned)), lang)),
             "precision": _arrow(d["eval_precision_default"], d["eval_precision_tuned"], lambda v: fmt_pct(v, lang, 0))
             + " " + fmt_interval(fmt_pct(d["eval_precision_low_tuned"], lang, 0),
                                  fmt_pct(d["eval_precision_high_tuned"], lang, 0), lang),
@@ -123,7 +124,7 @@ def recommendation_table(tuner: ThresholdTuner, lang: str = "en", scope: str = B
             "gain": "–" if pd.isna(d["gain_low"]) else
             f"{_points(d['gain'], lang)} "
             + fmt_interval(_points(d["gain_low"], lang, False), _points(d["gain_high"], lang, False), lang),
-            "decision": decision,
+            "decision": sentence_case(decision),
         })
     out = pd.DataFrame(rows, columns=["indicator", "default", "tuned", "precision", "recall", "lead", "lift", "gain",
                                       "decision"])
