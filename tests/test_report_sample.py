@@ -43,8 +43,8 @@ def test_nb05_on_sample(sample_report):
     assert side["campaigns"]["n_campaigns"] == 20 and side["campaigns"]["n_attributable"] == 15
     assert side["uplift"]["status"] == "ok" and side["plan"]["mde_purchase"] > 0
     assert side["uplift"]["beats_random"] and side["uplift"]["qini_model_ci"][0] > 0
-    # RA-202505 was sent to everyone: said plainly, in French
-    assert "pas de groupe témoin, l'effet ne peut donc pas être attribué à la campagne" in nb05.output_text(nb)
+    # RA-202505, -09, RA-202601 (A, B), -05 (A, B), -09 (A, B) were sent to everyone: counted plainly, in French
+    assert "8 sans groupe témoin (descriptif seulement)" in nb05.output_text(nb)
 
 
 def test_nb01_on_sample(sample_report):
