@@ -92,3 +92,9 @@ def test_silent_churners_table_counts_with_thousands_separator() -> None:
                                    "délai depuis la dernière interaction, érosion de la valeur", "Pro"]
     assert formatted_table(fr, "fr").data.iloc[0, 2] == "1\u202f879"          # a number that never breaks
     assert audit_silent_table(audit, "en").iloc[0, 2] == "1,879"
+
+
+def test_an_empty_table_keeps_its_headers() -> None:
+    """A table with no rows (no silent churner on CDNOW) still renders, headers only."""
+    styler = formatted_table(pd.DataFrame({"Client": pd.Series([], dtype=object), "Raisons": []}), "fr")
+    assert styler.data.empty and ">Client</th>" in styler.to_html()

@@ -280,7 +280,7 @@ def _styled(shown: pd.DataFrame, numeric: list[str], dates: list[str], footnotes
     # short labels (a plan, a region, a status) stay on one line and take only their width;
     # long text (reasons, lists of indicators) wraps within max_text_width, never narrower
     # than 12em, so that a wide table still fits the page
-    longest = {h: int(shown[h].map(lambda v: len(str(v)) if isinstance(v, str) else 0).max() or 0) for h in text}
+    longest = {h: max(shown[h].map(lambda v: len(v) if isinstance(v, str) else 0).tolist(), default=0) for h in text}
     short = [h for h in text if longest[h] <= SHORT_TEXT]
     long = [h for h in text if longest[h] > SHORT_TEXT]
     if short:
