@@ -286,7 +286,9 @@ def score(
         lang = check_lang(lang or pds.config.language)
         result = score_partitioned(pds, as_of, horizon, capacity, random_state, training_cap=cap, progress=say,
                                    every=max(1, n_buckets // 10), workers=procs)
-        _write_scores_streamed(result, lang, out)
+        from analysis.reporting.workbook import write_scores
+
+        write_scores(result, lang, out)  # chunk by chunk beyond 200,000 rows
         ds = pds
     bt = result.backtest
     split = bt.split
@@ -416,36 +418,6 @@ def pds_workers(data_dir: Path, n_buckets: int) -> int:
     if configured:
         return int(configured)
     return 2 if (os.cpu_count() or 1) >= 2 and n_buckets >= 4 else 1
-
-
-def _write_scores_streamed(result, lang: str, out: Path, chunk: int = 200_000) -> None:
-    """``scores.csv`` (formulas neutralised) and its exact Parquet copy, written ``chunk``
-    rows at a time: a million-row call list never exists twice in memory as text."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from analysis.reporting.risk_text import reason_text
-    from analysis.reporting.safety import neutralise_formulas
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scores = result.scores
-    writer = None
-    try:
-        for start in range(0, max(len(scores), 1), chunk):  # a few chunks of rows
-            s = scores.iloc[start:start + chunk].copy()
-            s["reasons"] = reason_text(s, lang).to_numpy()
-            neutralise_formulas(s).to_csv(out, index=False, mode="w" if start == 0 else "a", header=start == 0)
-            exact = s.astype({c: "string" for c in s.columns if s[c].dtype == object or
-                              isinstance(s[c].dtype, pd.StringDtype)}).reset_index(drop=True)
-            table = pa.Table.from_pandas(exact, preserve_index=False)
-            if writer is None:
-                schema = table.schema
-                writer = pq.ParquetWriter(out.with_suffix(".parquet"), schema)
-            writer.write_table(table.cast(schema))
-    finally:
-        if writer is not None:
-            writer.close()
 
 
 @app.command()
