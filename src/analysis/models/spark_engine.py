@@ -34,10 +34,14 @@ dataset.yml) with exactly the functions of the local engine
 Aggregates that are not per customer follow the same rule, global quantities from small
 per-customer or per-group summaries: the survival inputs (:func:`lifetimes_spark`, one row
 per customer) and the customers' retention matrix made from them on the driver
-(:func:`retention_matrix_spark`), and the customer KPIs per month from each bucket's additive
-counts (:func:`customer_kpis_spark`). Not on Spark (the local engine runs them as DuckDB SQL
-over the bucketed copy, :mod:`analysis.metrics.aggregates`): the email KPIs (a campaign's
-month is its first send over the whole base) and the revenue and activity retention matrices.
+(:func:`retention_matrix_spark`); the revenue and activity retention matrices from each
+bucket's numerators per (cohort, age), added on the driver (net revenue and active customers
+are sums over disjoint sets of customers); the customer KPIs per month from each bucket's
+additive counts (:func:`customer_kpis_spark`); the email KPIs per month or campaign, with or
+without a segment (:func:`email_kpis_spark`), in two passes: first every campaign's time over
+the whole base (its first send, from each bucket's first events), then each bucket's counts of
+(campaign, customer) pairs and of contacts per period (and segment) with those times, added on
+the driver before the rates are taken.
 
 Step 4 computes the bucket's features at ``as_of`` again (:func:`now_rows`, one date) rather
 than keeping them between passes: cheaper on a cluster than shipping wide feature rows around.
@@ -58,6 +62,7 @@ import pyarrow.parquet as pq
 
 from analysis.data.dataset import BaseContext, Dataset
 from analysis.data.partitions import PartitionedDataset
+from analysis.data.schema import ACTIVITY_TABLES
 from analysis.data.spark import (
     BUCKET_COLUMN,
     SparkSettings,
@@ -67,7 +72,7 @@ from analysis.data.spark import (
     read_validated,
     table_dtypes,
 )
-from analysis.errors import EngineError, NotEnoughDataError
+from analysis.errors import ConfigError, DataError, EngineError, NotEnoughDataError
 from analysis.models.classifier import NOT_CALLED
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -78,7 +83,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "features_spark", "SparkScoreRun", "score_spark",
            "spark_call_order", "forward_spark", "lifetimes_spark", "retention_matrix_spark",
-           "customer_kpis_spark"]
+           "customer_kpis_spark", "email_kpis_spark"]
 
 _PAYLOAD_SCHEMA = "bucket int, payload binary"
 
@@ -531,24 +536,112 @@ def lifetimes_spark(spark: SparkSession, source: SparkSource, as_of, period: str
     return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
-def retention_matrix_spark(spark: SparkSession, source: SparkSource, as_of, period: str = "M",
-                           max_age: int | None = None, horizon_days: int | None = None,
-                           lifetimes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The cohort retention matrix of customers (:func:`analysis.metrics.cohorts.retention_matrix`,
-    ``metric="customers"``) from the per-customer survival inputs of :func:`lifetimes_spark`:
-    the matrix is a small aggregate of one row per customer, made on the driver by the
-    in-memory code (the customers table, one row per customer, gives the dates)."""
-    from analysis.metrics.cohorts import retention_matrix
+def _shell(pds: PartitionedDataset, customers: pd.DataFrame) -> Dataset:
+    """A :class:`Dataset` holding only ``customers`` (rows or columns of the whole base) and the
+    dates and context of ``pds``: what the driver's in-memory code reads of the base."""
+    return Dataset(customers=customers, config=pds.config, path=pds.path, observed_from=pds.observed_from,
+                   observed_until=pds.observed_until, base=pds.base)
 
+
+#: The tables a customer's status (survival inputs, engagement segments) and the matrices read.
+_STATUS_TABLES = ("customers", *ACTIVITY_TABLES)
+#: Columns of the survival inputs that the matrix's grid reads (cohort sizes, observable ages).
+_GRID_COLUMNS = ["customer_id", "cohort", "signup_month", "churn_date", "left_truncated"]
+
+
+def _retention_part(part: Dataset, args) -> dict[str, Any] | None:
+    """One bucket's survival inputs (grid columns) and its revenue or activity numerators."""
+    from analysis.metrics.cohorts import customer_lifetimes, retention_matrix
+
+    cut, period, metric, max_age, horizon_days = args
+    if not (part.customers["signup_date"] < cut).any():
+        return None  # nobody of this bucket signed up before as_of
+    life = customer_lifetimes(part, cut, period, horizon_days)
+    amounts = bool(part.has("orders") and "amount" in part.orders.columns
+                   and (part.orders["order_date"] < cut).any())
+    cells = None
+    if (~life["left_truncated"]).any() and (metric != "revenue" or amounts):
+        # this bucket's cohorts over ages 0..its own last observable age (or max_age): every
+        # cell observable in the whole base is among them (a cohort's last observable age in
+        # the base is at most its age in any bucket); numerator NaN where the bucket cannot
+        # observe it, denominator = the bucket's month-0 revenue (revenue) or cohort size
+        m = retention_matrix(part, cut, period, metric, max_age=max_age, horizon_days=horizon_days, lifetimes=life)
+        cells = m[["cohort", "age", "numerator", "denominator"]]
+    return {"life": life[_GRID_COLUMNS], "cells": cells, "amounts": amounts}
+
+
+def retention_matrix_spark(spark: SparkSession, source: SparkSource, as_of, period: str = "M",
+                           metric: str = "customers", max_age: int | None = None, horizon_days: int | None = None,
+                           lifetimes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The cohort retention matrix (:func:`analysis.metrics.cohorts.retention_matrix`, same
+    arguments and frame) computed from Spark.
+
+    ``metric="customers"``: from the per-customer survival inputs of :func:`lifetimes_spark`,
+    the matrix made on the driver by the in-memory code. ``metric="revenue"`` (net revenue per
+    cohort and age over month 0) and ``"activity"`` (customers with a significant interaction
+    per cohort and age over the cohort size): one pass in Spark where each bucket gives its
+    survival inputs (the grid's columns) and its numerators per (cohort, age), computed by the
+    in-memory code on the bucket; they are added on the driver (sums over disjoint sets of
+    customers), on the grid of the whole base (cohort sizes, observable cells) that the
+    in-memory code makes from the gathered survival inputs.
+
+    Parameters
+    ----------
+    spark, source : the session and the tables (:func:`spark_source`).
+    as_of, period, metric, max_age, horizon_days, lifetimes : as for the in-memory function
+        (``lifetimes``, the output of :func:`lifetimes_spark` for the same arguments, then
+        gives the grid).
+
+    Raises
+    ------
+    ConfigError
+        On an unknown ``period`` or ``metric``.
+    NotEnoughDataError
+        When no customer signed up before ``as_of``, no cohort is followed from its
+        acquisition, or for ``metric="revenue"`` without order amounts before ``as_of``.
+    """
+    from analysis.metrics.cohorts import METRICS, _check_period, retention_matrix
+    from analysis.metrics.lifecycle import check_as_of
+
+    _check_period(period)
+    if metric not in METRICS:
+        raise ConfigError(f"metric is '{metric}'; expected one of {', '.join(METRICS)}.")
     if source.pds is None:
         raise EngineError("the Spark cohort matrix needs the validated copy of the export (load_partitioned).")
     pds = source.pds
-    life = lifetimes if lifetimes is not None else lifetimes_spark(spark, source, as_of, period, horizon_days)
+    cut = check_as_of(as_of)
+    if metric == "customers":
+        life = lifetimes if lifetimes is not None else lifetimes_spark(spark, source, cut, period, horizon_days)
+        customers = pds.customers(columns=["customer_id", "signup_date", "churn_date"])
+        return retention_matrix(_shell(pds, customers), cut, period, "customers", max_age=max_age,
+                                horizon_days=horizon_days, lifetimes=life)
+    parts = [p for p in map_buckets(spark, _only(source, _STATUS_TABLES), _retention_part,
+                                    (cut, period, metric, max_age, horizon_days)) if p is not None]
+    if not parts:
+        raise NotEnoughDataError(f"no customer signed up before {cut.date()}; choose a later as_of date.")
+    if lifetimes is None:
+        lifetimes = pd.concat([p["life"] for p in parts], ignore_index=True).sort_values(
+            "customer_id", kind="stable").reset_index(drop=True)
     customers = pds.customers(columns=["customer_id", "signup_date", "churn_date"])
-    shell = Dataset(customers=customers, config=pds.config, path=pds.path, observed_from=pds.observed_from,
-                    observed_until=pds.observed_until, base=pds.base)
-    return retention_matrix(shell, as_of, period, "customers", max_age=max_age, horizon_days=horizon_days,
-                            lifetimes=life)
+    # the grid of the whole base: cohort, age, cohort_size, observable, denominator = cohort size
+    grid = retention_matrix(_shell(pds, customers), cut, period, "customers", max_age=max_age,
+                            horizon_days=horizon_days, lifetimes=lifetimes)
+    if metric == "revenue" and not any(p["amounts"] for p in parts):
+        raise NotEnoughDataError("revenue retention needs orders with an amount column; "
+                                 "this export has none (map one in dataset.yml).")
+    cells = [p["cells"] for p in parts if p["cells"] is not None]
+    cells = pd.concat(cells, ignore_index=True) if cells else pd.DataFrame(
+        {"cohort": pd.Series(dtype="datetime64[ns]"), "age": pd.Series(dtype="int64"),
+         "numerator": pd.Series(dtype="float64"), "denominator": pd.Series(dtype="float64")})
+    keys = pd.MultiIndex.from_frame(grid[["cohort", "age"]])
+    num = cells.groupby(["cohort", "age"])["numerator"].sum().reindex(keys).fillna(0.0).to_numpy()
+    grid["numerator"] = pd.Series(num, index=grid.index).where(grid["observable"])
+    if metric == "revenue":  # month-0 net revenue of the cohort: the buckets' month-0 revenues added
+        base = cells.loc[cells["age"].eq(0)].groupby("cohort")["denominator"].sum()
+        grid["denominator"] = grid["cohort"].map(base).astype("float64").fillna(0.0)
+    ok = grid["observable"] & (grid["denominator"] > 0)
+    grid["value"] = (grid["numerator"] / grid["denominator"]).where(ok)
+    return grid
 
 
 # ----------------------------------------------------------------------------- customer KPIs
@@ -577,3 +670,225 @@ def customer_kpis_spark(spark: SparkSession, source: SparkSource, as_of) -> pd.D
         **{c: (c, "sum") for c in ints}, revenue=("revenue", lambda x: x.sum(min_count=1)))
     summed[ints] = summed[ints].astype("int64")
     return customer_kpis_from_counts(summed.reset_index()[list(counts.columns)], levels)
+
+
+# ----------------------------------------------------------------------------- email KPIs
+#: The tables the email KPIs read; the engagement segments read every activity table too
+#: (a customer's status at the date), as do the survival inputs.
+_EMAIL_TABLES = ("customers", "email_events")
+
+
+def _only(source: SparkSource, tables: tuple[str, ...]) -> SparkSource:
+    """``source`` with the rows and columns of ``tables`` only: a pass that reads a few tables
+    sends the executors' Python workers narrower and fewer rows (the other tables of a bucket
+    become empty frames, which the partition still ``has`` through its base context)."""
+    from dataclasses import replace
+
+    from pyspark.sql import functions as F
+
+    from analysis.data.spark import TABLE_COLUMN
+
+    prefixes = tuple(f"{t}__" for t in tables)
+    cols = [c for c in source.frame.columns if "__" not in c or c.startswith(prefixes)]
+    return replace(source, frame=source.frame.filter(F.col(TABLE_COLUMN).isin(*tables)).select(*cols))
+
+
+def _email_firsts(part: Dataset, args) -> dict[str, Any] | None:
+    """One bucket's first event and first ``sent`` event per campaign before ``as_of`` (machine
+    opens dropped when asked), and whether its events carry a time of day."""
+    from analysis.metrics.kpis import _drop_machine_opens, _events_before
+
+    cut, open_correction, seconds = args
+    ev = _events_before(part, cut)
+    if ev.empty:
+        return None
+    times = ev["event_time"]
+    timed = bool((times - times.dt.normalize()).dt.total_seconds().gt(0).any())
+    if open_correction:
+        try:
+            ev = _drop_machine_opens(ev, seconds)
+        except DataError as exc:  # dates only in this bucket: the driver decides for the base
+            return {"timed": False, "error": str(exc), "firsts": None}
+    g = ev.groupby("campaign_id", observed=True)["event_time"]
+    firsts = pd.DataFrame({"first_any": g.min()})
+    firsts["first_sent"] = ev.loc[ev["event"] == "sent"].groupby("campaign_id", observed=True)["event_time"].min()
+    firsts.index = firsts.index.astype("string")
+    return {"timed": timed, "error": None, "firsts": firsts.rename_axis("campaign_id").reset_index()}
+
+
+def _campaign_times_spark(spark: SparkSession, source: SparkSource, cut: pd.Timestamp, open_correction: bool,
+                          seconds: float) -> pd.DataFrame:
+    """``campaign_id`` -> ``campaign_time`` over the whole base (the first ``sent`` event of the
+    campaign, else its first event: :func:`analysis.metrics.kpis.email_pairs`), from each
+    bucket's first events (pass 1 of :func:`email_kpis_spark`)."""
+    if not open_correction:  # a Spark aggregation, no Python worker
+        return _campaign_times_sql(source, cut)
+    parts = [p for p in map_buckets(spark, _only(source, ("email_events",)), _email_firsts,
+                                    (cut, open_correction, seconds)) if p is not None]
+    if open_correction and parts and not any(p["timed"] for p in parts):
+        raise DataError(parts[0]["error"])
+    untimed = [p for p in parts if p["error"] is not None]
+    if open_correction and untimed:
+        raise DataError(
+            f"email_events.event_time: the events of {len(untimed)} of {len(parts)} Spark bucket(s) hold dates "
+            "only (no time of day) while the others carry times, and machine opens are told apart bucket by "
+            "bucket on Spark; run with open_correction=False, or the local engine.")
+    firsts = [p["firsts"] for p in parts]
+    if not firsts:
+        return pd.DataFrame({"campaign_id": pd.Series(dtype="string"),
+                             "campaign_time": pd.Series(dtype="datetime64[ns]")})
+    g = pd.concat(firsts, ignore_index=True).groupby("campaign_id", sort=True)[["first_sent", "first_any"]].min()
+    when = g["first_sent"].fillna(g["first_any"]).astype("datetime64[ns]")
+    return when.rename("campaign_time").rename_axis("campaign_id").reset_index()
+
+
+def _campaign_times_sql(source: SparkSource, cut: pd.Timestamp) -> pd.DataFrame:
+    """:func:`_campaign_times_spark` without the machine-open correction: one ``GROUP BY
+    campaign_id`` in Spark over the email events before ``cut``."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    from analysis.data.spark import TABLE_COLUMN
+
+    time, event = F.col("email_events__event_time"), F.col("email_events__event")
+    long = isinstance(source.frame.schema["email_events__event_time"].dataType, T.LongType)  # nanoseconds
+    before = time < (F.lit(int(cut.value)) if long else F.lit(cut.to_pydatetime()))
+    rows = (source.frame.filter((F.col(TABLE_COLUMN) == "email_events") & before)
+            .groupBy(F.col("email_events__campaign_id").alias("campaign_id"))
+            .agg(F.min(F.when(event == "sent", time)).alias("first_sent"), F.min(time).alias("first_any"))
+            .toPandas())
+    for c in ("first_sent", "first_any"):
+        rows[c] = (pd.to_datetime(rows[c].astype("Int64"), unit="ns") if long else pd.to_datetime(rows[c])) \
+            .astype("datetime64[ns]")
+    when = rows["first_sent"].fillna(rows["first_any"])
+    out = pd.DataFrame({"campaign_id": rows["campaign_id"].astype("string"), "campaign_time": when})
+    return out.sort_values("campaign_id", kind="stable").reset_index(drop=True)
+
+
+def _email_counts(part: Dataset, args) -> pd.DataFrame | None:
+    """One bucket's counts per period (and segment): the pair counts, ``contacts`` and
+    ``inactive_<X>`` of :func:`analysis.metrics.kpis.email_kpis`, its campaigns dated by the
+    whole base's ``times``; None when the bucket has no pair in the periods."""
+    from analysis.metrics.kpis import (
+        _COUNTS,
+        _attach_segment,
+        _inactivity,
+        _segment_frame,
+        email_pairs,
+    )
+
+    cut, by, segment, open_correction, thresholds, times, months = args
+    pairs = email_pairs(part, cut, open_correction, thresholds)
+    if pairs.empty:
+        return None
+    pairs = pairs.drop(columns=["campaign_time", "month"]).merge(times, on="campaign_id", how="left")
+    pairs["month"] = pairs["campaign_time"].dt.to_period("M").dt.to_timestamp()
+    if by == "month":
+        pairs = pairs.loc[pairs["month"].isin(months)]
+        pairs = pairs.assign(ref=pairs["month"] + pd.offsets.MonthBegin(1))
+        keys = ["month"]
+        pairs = _attach_segment(pairs, _segment_frame(part, segment, months), "month")
+    else:
+        pairs = pairs.assign(ref=pairs["campaign_time"])
+        keys = ["campaign_id", "campaign_time"]
+        seg = _segment_frame(part, segment, pd.DatetimeIndex(pairs["campaign_time"].dt.normalize().unique()))
+        if seg is not None and "as_of" in seg.columns:
+            pairs = pairs.assign(send_day=pairs["campaign_time"].dt.normalize())
+            pairs = _attach_segment(pairs, seg, "send_day").drop(columns="send_day")
+        else:
+            pairs = _attach_segment(pairs, seg, "campaign_time")
+    if pairs.empty:
+        return None
+    if segment is not None:
+        keys = [*keys, "segment"]
+    counts = pairs.groupby(keys, observed=True, sort=True)[list(_COUNTS)].sum().astype("int64")
+    levels = part.config.thresholds.levels()
+    contacts = _inactivity(part, cut, pairs, keys, levels, open_correction, thresholds)
+    return counts.join(contacts, how="left").reset_index()
+
+
+def email_kpis_spark(spark: SparkSession, source: SparkSource, as_of, by: str = "month",
+                     segment: str | pd.DataFrame | None = None, open_correction: bool = False,
+                     thresholds=None) -> pd.DataFrame:
+    """The email KPIs per complete month or per campaign, optionally per segment
+    (:func:`analysis.metrics.kpis.email_kpis`: same arguments, same frame), computed from Spark.
+
+    Two passes over the buckets. 1. Each bucket's first event and first ``sent`` event of every
+    campaign before ``as_of`` (machine opens dropped when asked) are gathered and the earliest
+    kept: a campaign's time is its first send over the whole base, as in memory. 2. With those
+    times broadcast, each bucket gives, per period (and segment), its counts of (campaign,
+    customer) pairs (distinct pairs: a customer's pairs are all in their bucket), its contacts
+    and its inactive contacts at each level: numbers over disjoint sets of customers, added on
+    the driver; the rates are taken after the sums (:func:`analysis.metrics.kpis._ratios`).
+
+    Parameters
+    ----------
+    spark, source : the session and the tables (:func:`spark_source`).
+    as_of, by, segment, open_correction, thresholds : as for the in-memory function; a segment
+        table (DataFrame) is broadcast to the buckets.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown ``by`` or segment, or a segment column holding personal data (personal
+        columns are never sent to the executors).
+    DataError
+        If ``open_correction`` is on and the events carry no time of day (or, on Spark only,
+        some buckets' events have times and others dates only).
+    """
+    from analysis.metrics.kpis import _COUNTS, EMAIL_KPIS, _ratios, _segment_frame, complete_months
+    from analysis.metrics.lifecycle import check_as_of
+
+    if by not in ("month", "campaign"):
+        raise ConfigError(f"by is '{by}'; expected 'month' or 'campaign'.")
+    if source.pds is None:
+        raise EngineError("the Spark email KPIs need the validated copy of the export (load_partitioned).")
+    pds = source.pds
+    cut = check_as_of(as_of)
+    th = thresholds or pds.config.kpi_thresholds
+    levels = pds.config.thresholds.levels()
+    columns = pq.read_schema(pds.table_files("customers")[0]).names
+    shell = _shell(pds, pds.customers(columns=["customer_id", "signup_date"]).reindex(columns=columns))
+    months = complete_months(shell, cut) if by == "month" else None
+    if isinstance(segment, str) and segment != "email_segment":
+        _segment_frame(shell, segment, months)  # the in-memory checks: a usable customer attribute
+        if segment in pds.base.personal_columns:
+            raise ConfigError(f"'{segment}' cannot be used as a segment (personal column: never sent to Spark).")
+    elif isinstance(segment, pd.DataFrame):
+        segment = _segment_frame(shell, segment, months)
+    inactive = [f"inactive_{x}" for x in levels]
+    parts = []
+    if pds.base.kept_tables is None or "email_events" in pds.base.kept_tables:
+        times = _campaign_times_spark(spark, source, cut, open_correction, th.machine_open_seconds)
+        tables = _EMAIL_TABLES if not (isinstance(segment, str) and segment == "email_segment") else _STATUS_TABLES
+        parts = [p for p in map_buckets(spark, _only(source, tables), _email_counts,
+                                        (cut, by, segment, open_correction, th, times, months)) if p is not None]
+    keys = ["month"] if by == "month" else ["campaign_id", "campaign_time"]
+    if segment is not None:
+        keys = [*keys, "segment"]
+    if parts:
+        out = pd.concat(parts, ignore_index=True).groupby(keys, sort=True)[[*_COUNTS, "contacts", *inactive]] \
+            .sum(min_count=1).reset_index()
+        out[list(_COUNTS)] = out[list(_COUNTS)].astype("int64")
+        for c in ["contacts", *inactive]:  # int64, or float64 with NaN for a group without any send (as in memory)
+            out[c] = out[c].astype("int64") if out[c].notna().all() else out[c].astype("float64")
+    else:
+        dtypes = {"month": "datetime64[ns]", "campaign_id": "string", "campaign_time": "datetime64[ns]",
+                  "segment": "string"}
+        out = pd.DataFrame({**{k: pd.Series(dtype=dtypes[k]) for k in keys},
+                            **{c: pd.Series(dtype="int64") for c in [*_COUNTS, "contacts", *inactive]}})
+    if by == "month":
+        grid = pd.DataFrame({"month": months})
+        if segment is not None:
+            segs = pd.DataFrame({"segment": pd.array(sorted(out["segment"].unique()), dtype="string")})
+            grid = grid.merge(segs, how="cross")
+        out = grid.merge(out, on=keys, how="left")
+        fill = [*_COUNTS, "contacts", *inactive]
+        out[fill] = out[fill].fillna(0).astype("int64")
+    out = _ratios(out)
+    for x in levels:
+        c = out["contacts"].astype("float64")
+        out[f"inactivity_rate_{x}"] = out[f"inactive_{x}"].astype("float64") / c.where(c > 0)
+    rates = [*EMAIL_KPIS, *[f"inactivity_rate_{x}" for x in levels]]
+    cols = [*keys, *_COUNTS, "contacts", *inactive, *rates]
+    return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
