@@ -546,3 +546,22 @@ def test_spark_revenue_and_activity_matrices_of_cdnow_equal_the_in_memory_ones(s
     pd.testing.assert_frame_equal(act, retention_matrix(ds, CDNOW_AS_OF, metric="activity"),
                                   check_exact=False, rtol=1e-9, atol=1e-9)
     assert (act.loc[act["age"].eq(0), "value"] == 1.0).all()  # everybody bought in their signup month
+
+
+def test_spark_machine_open_correction_on_dates_only_is_one_clear_error(spark, source):
+    """Events at midnight everywhere: the in-memory error. At midnight in one bucket only (the
+    others timed): refused on Spark, naming the buckets, rather than a different figure."""
+    from dataclasses import replace
+
+    from pyspark.sql import functions as F
+
+    from analysis.errors import DataError
+    from analysis.models.spark_engine import email_kpis_spark
+
+    day = 86_400 * 10**9
+    t = F.col("email_events__event_time")
+    for which, match in ((F.lit(True), "holds dates only"), (F.col("bucket") == 0, "1 of 3 Spark bucket")):
+        dated = replace(source, frame=source.frame.withColumn("email_events__event_time",
+                                                              F.when(which, t - t % day).otherwise(t)))
+        with pytest.raises(DataError, match=match):
+            email_kpis_spark(spark, dated, AS_OF, open_correction=True)

@@ -858,7 +858,8 @@ def email_kpis_spark(spark: SparkSession, source: SparkSource, as_of, by: str = 
         segment = _segment_frame(shell, segment, months)
     inactive = [f"inactive_{x}" for x in levels]
     parts = []
-    if pds.base.kept_tables is None or "email_events" in pds.base.kept_tables:
+    if "email_events" in source.context["dtypes"] and (pds.base.kept_tables is None
+                                                      or "email_events" in pds.base.kept_tables):
         times = _campaign_times_spark(spark, source, cut, open_correction, th.machine_open_seconds)
         tables = _EMAIL_TABLES if not (isinstance(segment, str) and segment == "email_segment") else _STATUS_TABLES
         parts = [p for p in map_buckets(spark, _only(source, tables), _email_counts,
