@@ -615,7 +615,9 @@ def retention_matrix_spark(spark: SparkSession, source: SparkSource, as_of, peri
         customers = pds.customers(columns=["customer_id", "signup_date", "churn_date"])
         return retention_matrix(_shell(pds, customers), cut, period, "customers", max_age=max_age,
                                 horizon_days=horizon_days, lifetimes=life)
-    parts = [p for p in map_buckets(spark, _only(source, _STATUS_TABLES), _retention_part,
+    # a contract's status is its churn date: revenue then reads the orders only
+    tables = ("customers", "orders") if metric == "revenue" and pds.config.contractual else _STATUS_TABLES
+    parts = [p for p in map_buckets(spark, _only(source, tables), _retention_part,
                                     (cut, period, metric, max_age, horizon_days)) if p is not None]
     if not parts:
         raise NotEnoughDataError(f"no customer signed up before {cut.date()}; choose a later as_of date.")
@@ -721,7 +723,10 @@ def _campaign_times_spark(spark: SparkSession, source: SparkSource, cut: pd.Time
     """``campaign_id`` -> ``campaign_time`` over the whole base (the first ``sent`` event of the
     campaign, else its first event: :func:`analysis.metrics.kpis.email_pairs`), from each
     bucket's first events (pass 1 of :func:`email_kpis_spark`)."""
-    if not open_correction:  # a Spark aggregation, no Python worker
+    from pyspark.sql import types as T
+
+    nanos = isinstance(source.frame.schema["email_events__event_time"].dataType, T.LongType)
+    if not open_correction and nanos:  # a Spark aggregation over the Parquet copy, no Python worker
         return _campaign_times_sql(source, cut)
     parts = [p for p in map_buckets(spark, _only(source, ("email_events",)), _email_firsts,
                                     (cut, open_correction, seconds)) if p is not None]
@@ -744,24 +749,21 @@ def _campaign_times_spark(spark: SparkSession, source: SparkSource, cut: pd.Time
 
 def _campaign_times_sql(source: SparkSource, cut: pd.Timestamp) -> pd.DataFrame:
     """:func:`_campaign_times_spark` without the machine-open correction: one ``GROUP BY
-    campaign_id`` in Spark over the email events before ``cut``."""
+    campaign_id`` in Spark over the email events before ``cut`` (times in nanoseconds, as Spark
+    reads the validated Parquet copy)."""
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     from analysis.data.spark import TABLE_COLUMN
 
     time, event = F.col("email_events__event_time"), F.col("email_events__event")
-    long = isinstance(source.frame.schema["email_events__event_time"].dataType, T.LongType)  # nanoseconds
-    before = time < (F.lit(int(cut.value)) if long else F.lit(cut.to_pydatetime()))
-    rows = (source.frame.filter((F.col(TABLE_COLUMN) == "email_events") & before)
+    rows = (source.frame.filter((F.col(TABLE_COLUMN) == "email_events") & (time < F.lit(int(cut.value))))
             .groupBy(F.col("email_events__campaign_id").alias("campaign_id"))
             .agg(F.min(F.when(event == "sent", time)).alias("first_sent"), F.min(time).alias("first_any"))
             .toPandas())
-    for c in ("first_sent", "first_any"):
-        rows[c] = (pd.to_datetime(rows[c].astype("Int64"), unit="ns") if long else pd.to_datetime(rows[c])) \
-            .astype("datetime64[ns]")
-    when = rows["first_sent"].fillna(rows["first_any"])
-    out = pd.DataFrame({"campaign_id": rows["campaign_id"].astype("string"), "campaign_time": when})
+    first_sent, first_any = (pd.to_datetime(rows[c].astype("Int64"), unit="ns").astype("datetime64[ns]")
+                             for c in ("first_sent", "first_any"))
+    out = pd.DataFrame({"campaign_id": rows["campaign_id"].astype("string"),
+                        "campaign_time": first_sent.fillna(first_any)})
     return out.sort_values("campaign_id", kind="stable").reset_index(drop=True)
 
 
