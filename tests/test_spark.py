@@ -444,22 +444,28 @@ def _before(source, cut: pd.Timestamp):
 
 
 def test_spark_email_kpis_equal_the_in_memory_ones(spark, source, sample):
-    """Per month, per campaign and sector, per campaign and engagement segment (the segment on
-    the send day): the in-memory frame. A campaign's time is its first send over the whole
-    base, not per bucket."""
-    from analysis.metrics.kpis import email_kpis
+    """Per month; per month and a segment table that changes every month (broadcast); per
+    campaign and engagement segment (the segment on the send day): the in-memory frame (a
+    customer attribute by campaign: the no-look-ahead test below). A campaign's time is its
+    first send over the whole base, not per bucket."""
+    from analysis.metrics.kpis import complete_months, email_kpis
     from analysis.models.spark_engine import email_kpis_spark
 
+    months = pd.DataFrame({"as_of": complete_months(sample, AS_OF)})
+    table = sample.customers[["customer_id", "plan"]].merge(months, how="cross")
+    table["segment"] = table["plan"].astype(str) + np.where(table["as_of"].dt.month % 2 == 0, "/even", "/odd")
     got = {}
-    for by, segment in (("month", None), ("campaign", "sector"), ("campaign", "email_segment")):
-        got[by, segment] = email_kpis_spark(spark, source, AS_OF, by=by, segment=segment)
+    for by, segment in (("month", None), ("month", table), ("campaign", "email_segment")):
+        key = (by, None if segment is None else "table" if isinstance(segment, pd.DataFrame) else segment)
+        got[key] = email_kpis_spark(spark, source, AS_OF, by=by, segment=segment)
         want = email_kpis(sample, AS_OF, by=by, segment=segment)
-        assert len(got[by, segment]) > 10 and got[by, segment]["sent"].sum() > 10_000
-        pd.testing.assert_frame_equal(got[by, segment], want, check_exact=False, rtol=1e-9, atol=1e-12)
+        assert len(got[key]) > 10 and got[key]["sent"].sum() > 10_000
+        pd.testing.assert_frame_equal(got[key], want, check_exact=False, rtol=1e-9, atol=1e-12)
+    assert got["month", "table"]["segment"].str.endswith("/odd").any()
     # by hand from the raw events: distinct (campaign, customer) pairs sent to, first send per campaign
     ev = sample.email_events.loc[sample.email_events["event_time"] < pd.Timestamp(AS_OF)]
     sent = ev.loc[ev["event"] == "sent"]
-    by_campaign = got["campaign", "sector"]
+    by_campaign = got["campaign", "email_segment"]
     assert by_campaign["sent"].sum() == len(sent[["campaign_id", "customer_id"]].drop_duplicates())
     first = sent.groupby("campaign_id", observed=True)["event_time"].min()
     times = by_campaign.groupby("campaign_id")["campaign_time"].first()
