@@ -575,3 +575,35 @@ def test_spark_machine_open_correction_on_dates_only_is_one_clear_error(spark, s
                                                               F.when(which, t - t % day).otherwise(t)))
         with pytest.raises(DataError, match=match):
             email_kpis_spark(spark, dated, AS_OF, open_correction=True)
+
+
+def test_spark_quarterly_matrix_when_a_buckets_cohorts_end_earlier(spark, source, sample):
+    """Bucket 0 without its customers signed up in the last month of a quarter: its quarterly
+    cohorts end a month earlier than the base's, so it could observe one more age; the matrix
+    keeps the whole base's observable cells (the in-memory matrix of the same customers)."""
+    from dataclasses import replace
+
+    from pyspark.sql import functions as F
+
+    from analysis.data.partitions import bucket_of
+    from analysis.metrics.cohorts import retention_matrix
+    from analysis.models.spark_engine import retention_matrix_spark
+
+    c = sample.customers
+    drop = c.loc[(bucket_of(c["customer_id"], N_BUCKETS) == 0) & (c["signup_date"].dt.month % 3 == 0), "customer_id"]
+    assert 100 < len(drop) < 1_000
+    gone = F.lit(False)
+    for table in sample.tables:
+        gone = gone | ((F.col("_table") == table) & F.col(f"{table}__customer_id").isin(*drop.tolist()))
+    fewer = replace(source, frame=source.frame.filter(~gone))
+    kept = {t: f.loc[~f["customer_id"].isin(drop)].reset_index(drop=True) for t, f in sample.tables.items()}
+    want = retention_matrix(replace(sample, **kept), AS_OF, "Q", "revenue")
+    got = retention_matrix_spark(spark, fewer, AS_OF, "Q", "revenue")
+    assert got["observable"].sum() > 10
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, atol=1e-9)
+    # the case is real: bucket 0 alone observes cells that the base does not
+    zero = c.loc[(bucket_of(c["customer_id"], N_BUCKETS) == 0) & ~c["customer_id"].isin(drop), "customer_id"]
+    alone = retention_matrix(replace(sample, **{t: f.loc[f["customer_id"].isin(zero)].reset_index(drop=True)
+                                                for t, f in sample.tables.items()}), AS_OF, "Q", "revenue")
+    both = alone.merge(want, on=["cohort", "age"], suffixes=("_0", ""))
+    assert (both["observable_0"] & ~both["observable"]).sum() > 0
