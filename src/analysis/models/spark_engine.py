@@ -79,6 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql import SparkSession
 
+    from analysis.data.config import KpiThresholds
     from analysis.models.classifier import ScoreResult
 
 __all__ = ["SparkSource", "spark_source", "map_buckets", "indicators_spark", "features_spark", "SparkScoreRun", "score_spark",
@@ -811,7 +812,7 @@ def _email_counts(part: Dataset, args) -> pd.DataFrame | None:
 
 def email_kpis_spark(spark: SparkSession, source: SparkSource, as_of, by: str = "month",
                      segment: str | pd.DataFrame | None = None, open_correction: bool = False,
-                     thresholds=None) -> pd.DataFrame:
+                     thresholds: KpiThresholds | None = None) -> pd.DataFrame:
     """The email KPIs per complete month or per campaign, optionally per segment
     (:func:`analysis.metrics.kpis.email_kpis`: same arguments, same frame), computed from Spark.
 
