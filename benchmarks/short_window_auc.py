@@ -131,10 +131,10 @@ def overdue_features(orders: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
                       by="customer_id", direction="backward", allow_exact_matches=False).sort_values("_row")
     since = (m["as_of"] - m["order_date"]).dt.days.to_numpy(dtype="float64")
     n = m["_n"].to_numpy(dtype="float64")
-    mean_gap = ((m["order_date"] - m["_first"]).dt.days.to_numpy(dtype="float64") / (n - 1.0))
-    mean_gap = np.where(n >= 2, mean_gap, np.nan)
     last_gap, max_gap = m["_last_gap"].to_numpy(dtype="float64"), m["_max_gap"].to_numpy(dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
+        span = (m["order_date"] - m["_first"]).dt.days.to_numpy(dtype="float64")
+        mean_gap = np.where(n >= 2, span / (n - 1.0), np.nan)
         out = pd.DataFrame({"last_gap_days": last_gap, "max_gap_days": max_gap, "overdue_mean_gap": since / mean_gap,
                             "overdue_max_gap": since / max_gap, "overdue_last_gap": since / last_gap}, index=rows.index)
     return out.replace([np.inf, -np.inf], np.nan)
