@@ -29,19 +29,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from analysis.data.config import SignalParams
 from analysis.data.warehouse import Warehouse
 from analysis.errors import ConfigError
 from analysis.metrics.lifecycle import as_dates
 from analysis.metrics.signals import (
-    CONTRACT_COLUMNS,
-    EXTRA_COLUMNS,
     INDICATORS,
     NPS_CATEGORIES,
     SEGMENT_DTYPE,
     _configured_overrides,  # the same override rules as the pandas reference
+    indicator_columns,
 )
 
 __all__ = ["indicators", "indicators_sql"]
@@ -81,6 +79,19 @@ def _when(known: str, value: str) -> str:
     return f"(CASE WHEN {known} THEN {value} END)"
 
 
+def _count_if(cond: str) -> str:
+    """SQL aggregate: the rows where ``cond`` is true (as ``count(*) FILTER (WHERE cond)``,
+    but without a filtered aggregate, which DuckDB evaluates much more slowly)."""
+    return f"count(NULLIF({cond}, false))"
+
+
+def _sum_if(cond: str, value: str) -> str:
+    """SQL aggregate: the sum of DOUBLE ``value`` over the rows where ``cond`` is true, 0.0 when
+    the group has none (every caller reads it through ``coalesce(..., 0.0)``, so equal to
+    ``sum(value) FILTER (WHERE cond)``; adding 0.0 changes no sum)."""
+    return f"sum(if({cond}, {value}, CAST(0.0 AS DOUBLE)))"
+
+
 class _Windows:
     """The interaction windows of indicator 1 (and their column names), as (lo, hi) offsets."""
 
@@ -101,8 +112,14 @@ class _Windows:
         def upper(hi: int) -> str:  # the rows are already before the as-of date
             return f" AND d < {_d(t - hi)}" if hi else ""
 
-        return [f"count(*) FILTER (WHERE {where} AND d >= {_d(t - lo)}{upper(hi)}) AS {prefix}{self.name((lo, hi))}"
-                for lo, hi in self.spans]
+        out = []
+        for lo, hi in self.spans:
+            name = f"{prefix}{self.name((lo, hi))}"
+            if hi and (lo, 0) in self.spans and (hi, 0) in self.spans:  # [lo, hi) = [lo, 0) - [hi, 0): exact
+                out.append(f"__derived__{prefix}{self.name((lo, 0))} - {prefix}{self.name((hi, 0))} AS {name}")
+            else:
+                out.append(f"{_count_if(f'{where} AND d >= {_d(t - lo)}{upper(hi)}')} AS {name}")
+        return out
 
 
 def _interaction_parts(wh: Warehouse, p: SignalParams, has) -> dict[str, tuple[str, str]]:
@@ -174,7 +191,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
     ctes.append(f"""cust AS (
         SELECT customer_id, CAST(signup_date AS TIMESTAMP) AS signup_ts,
                CASE WHEN churn_date < {c} THEN CAST(churn_date AS TIMESTAMP) END AS churn_ts,
-               {_d(t)} - {_day(start)} AS obs
+               {_d(t)} - {_day(start)} AS obs, row_number() OVER (ORDER BY customer_id) - 1 AS _k
         FROM customers WHERE signup_date < {c})""")
 
     def table_cte(alias: str, table: str, select: str, aggregates: list[str], where: str = "") -> None:
@@ -189,12 +206,16 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
             else:
                 aggs.append(f"max(d) FILTER (WHERE {strong_cond}) AS {alias}_strong_d")
         unique: dict[str, str] = {}
+        derived = []  # counts of a window taken as the difference of two others (after the copies)
         for item in aggs:
             expr, name = item.rsplit(" AS ", 1)
-            if expr in unique:
+            if expr.startswith("__derived__"):
+                derived.append(f"{expr.removeprefix('__derived__')} AS {name}")
+            elif expr in unique:
                 copies.append(f"{unique[expr]} AS {name}")
             else:
                 unique[expr] = name
+        copies += derived
         listed = ", ".join(f"{expr} AS {name}" for expr, name in unique.items())
         ctes.append(f"""{alias}_rows AS (SELECT {select} FROM {_q(table)} WHERE {where})""")
         ctes.append(f"""{alias} AS (SELECT *{''.join(', ' + copy for copy in copies)} FROM (
@@ -209,13 +230,13 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
         qd, k = int(p.share_quarter_days), 3 + int(p.interval_prev_gaps)
         aggs = [f"max(d, {k}) FILTER (WHERE NOT r) AS top_days"]  # the last k purchase days, latest first
         if amounts:
-            aggs += [f"sum(a) FILTER (WHERE d >= {_d(t - int(p.revenue_days))}) AS rev",
-                     f"count(*) FILTER (WHERE NOT r AND d >= {_d(t - r)}) AS n_r",
-                     f"sum(a) FILTER (WHERE NOT r AND d >= {_d(t - r)}) AS s_r",
-                     f"count(*) FILTER (WHERE NOT r AND d >= {_d(t - pr)} AND d < {_d(t - r)}) AS n_p",
-                     f"sum(a) FILTER (WHERE NOT r AND d >= {_d(t - pr)} AND d < {_d(t - r)}) AS s_p",
-                     f"sum(a) FILTER (WHERE d >= {_d(t - qd)}) AS cq",
-                     f"sum(a) FILTER (WHERE d >= {_d(t - 2 * qd)} AND d < {_d(t - qd)}) AS cpq"]
+            aggs += [f"{_sum_if(f'd >= {_d(t - int(p.revenue_days))}', 'a')} AS rev",
+                     f"{_count_if(f'NOT r AND d >= {_d(t - r)}')} AS n_r",
+                     f"{_sum_if(f'NOT r AND d >= {_d(t - r)}', 'a')} AS s_r",
+                     f"{_count_if(f'NOT r AND d >= {_d(t - pr)} AND d < {_d(t - r)}')} AS n_p",
+                     f"{_sum_if(f'NOT r AND d >= {_d(t - pr)} AND d < {_d(t - r)}', 'a')} AS s_p",
+                     f"{_sum_if(f'd >= {_d(t - qd)}', 'a')} AS cq",
+                     f"{_sum_if(f'd >= {_d(t - 2 * qd)} AND d < {_d(t - qd)}', 'a')} AS cpq"]
         amount = "coalesce(CAST(amount AS DOUBLE), 0.0) AS a, " if amounts else ""
         table_cte("oa", "orders", f"customer_id, {_day('order_date')} AS d, order_date AS ts, "
                   f"{amount}is_refund AS r", aggs, f"order_date < {c}")
@@ -401,9 +422,10 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
                                   for a in INDICATORS.values() if a in cols)
     inner = ",\n               ".join(f"{expr} AS {_q(name)}" for name, expr in cols.items())
     outer = ", ".join(_q(name) for name in ("customer_id", *cols) if not name.startswith("_"))
+    outer += ", _k"  # the rank of the customer by customer_id (0-based), to sort the result by
     sql = ("WITH " + ",\n     ".join(ctes) + f"""
         SELECT {outer} FROM (
-        SELECT customer_id, {inner}
+        SELECT customer_id, _k, {inner}
         FROM cust {' '.join(joins)})""")
     return sql, [u for u in ("email", "value", "nps", "usage") if u in unavailable]
 
@@ -438,47 +460,58 @@ def indicators(wh: Warehouse, as_of, params: SignalParams | None = None,
     p = (params or wh.config.signal_params).resolved(wh)
     sql, unavailable = indicators_sql(wh, as_of, p, tables)
     table = wh.con.sql(sql).to_arrow_table()
-    table = table.take(pc.sort_indices(table, sort_keys=[("customer_id", "ascending")]))
     n = table.num_rows
+    # the rows come in DuckDB's order; _k is each customer's rank by customer_id, ranked in
+    # the query (a narrow parallel sort of the customers): one scatter gives the permutation
+    # that every column is taken by, instead of sorting the wide result
+    order = np.empty(n, dtype=np.intp)
+    order[table.column("_k").to_numpy()] = np.arange(n, dtype=np.intp)
+    names = indicator_columns(p)
     out: dict = {}
-    for name in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS):
+    for name in names:
         if name == "any_alert":
             continue
         if name not in table.column_names:  # an absent indicator: NA for everyone
             out[name] = _absent(name, n)
             continue
-        out[name] = _column(name, table.column(name))
+        out[name] = _column(name, table.column(name), order)
+    del table
     out["any_alert"] = pd.array(out["n_alerts"] > 0, dtype="boolean")
-    frame = pd.DataFrame({c: out[c] for c in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS)}, index=pd.RangeIndex(n), copy=False)
+    frame = pd.DataFrame({c: out[c] for c in names}, index=pd.RangeIndex(n), copy=False)
     frame.attrs["unavailable"] = unavailable
     if params is None:
         frame = _configured_overrides(wh, frame, p)
     return frame
 
 
-def _column(name: str, col: pa.ChunkedArray):
-    """One result column (Arrow) as the pandas reference types it, without Python objects."""
+def _column(name: str, col: pa.ChunkedArray, order: np.ndarray):
+    """One result column (Arrow) as the pandas reference types it, taken in ``order``,
+    without Python objects."""
+    def values(fill=None) -> np.ndarray:
+        return (col.fill_null(fill) if fill is not None else col).to_numpy(zero_copy_only=False)[order]
+
     if name in _BOOL:
-        return pd.arrays.BooleanArray(col.fill_null(False).to_numpy(zero_copy_only=False).astype(bool),
-                                      col.is_null().to_numpy(zero_copy_only=False))
+        return pd.arrays.BooleanArray(values(False).astype(bool, copy=False),
+                                      col.is_null().to_numpy(zero_copy_only=False)[order])
     if name in _NULLABLE_INT:
-        return pd.arrays.IntegerArray(col.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64),
-                                      col.is_null().to_numpy(zero_copy_only=False))
+        return pd.arrays.IntegerArray(values(0).astype(np.int64, copy=False),
+                                      col.is_null().to_numpy(zero_copy_only=False)[order])
     if name == "customer_id":
+        col = col.take(pa.array(order))
         return pd.StringDtype().__from_arrow__(col.cast(pa.large_string()) if pd.StringDtype().storage == "python"
                                                else col)
     if name == "as_of":
-        return col.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+        return values().astype("datetime64[ns]", copy=False)
     if name == "lost":
-        return col.to_numpy(zero_copy_only=False).astype(bool)
+        return values().astype(bool, copy=False)
     if name == "email_segment":
-        return pd.Categorical(col.to_pandas().astype(object), dtype=SEGMENT_DTYPE)
+        return pd.Categorical(col.take(pa.array(order)).to_pandas().astype(object), dtype=SEGMENT_DTYPE)
     if name == "nps_category":
-        return pd.Categorical(col.to_pandas().astype(object), categories=list(NPS_CATEGORIES))
+        return pd.Categorical(col.take(pa.array(order)).to_pandas().astype(object), categories=list(NPS_CATEGORIES))
     if name in ("tenure_days", "days_since_last", "recency_level", "n_alerts") or (
             name.startswith("freq_") and name[5:].isdigit()):
-        return col.to_numpy(zero_copy_only=False).astype(np.int64)
-    return col.cast(pa.float64()).to_numpy(zero_copy_only=False)  # NULL -> NaN
+        return values().astype(np.int64, copy=False)
+    return col.cast(pa.float64()).to_numpy(zero_copy_only=False)[order]  # NULL -> NaN
 
 
 def _absent(name: str, n: int):
