@@ -72,7 +72,7 @@ def _d(day: int) -> str:
 
 def _ratio(num: str, den: str) -> str:
     """SQL: ``num / den`` as DOUBLE, NULL where ``den`` is 0 or NULL (as ``signals._ratio``)."""
-    return f"(CASE WHEN ({den}) <> 0 THEN CAST({num} AS DOUBLE) / CAST({den} AS DOUBLE) END)"
+    return f"(CAST({num} AS DOUBLE) / NULLIF(CAST({den} AS DOUBLE), 0))"
 
 
 def _when(known: str, value: str) -> str:
@@ -90,6 +90,12 @@ def _sum_if(cond: str, value: str) -> str:
     the group has none (every caller reads it through ``coalesce(..., 0.0)``, so equal to
     ``sum(value) FILTER (WHERE cond)``; adding 0.0 changes no sum)."""
     return f"sum(if({cond}, {value}, CAST(0.0 AS DOUBLE)))"
+
+
+def _max_if(cond: str, value: str) -> str:
+    """SQL aggregate: the largest ``value`` over the rows where ``cond`` is true (NULL if none),
+    ``max(value) FILTER (WHERE cond)`` without a filtered aggregate."""
+    return f"max(if({cond}, {value}, NULL))"
 
 
 class _Windows:
@@ -164,9 +170,10 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
     ``(sql, unavailable)``: a query with one row per customer signed up before ``as_of``,
     the columns of :data:`analysis.metrics.signals.CONTRACT_COLUMNS` and ``EXTRA_COLUMNS``
     (booleans as SQL BOOLEAN with NULL for NA, ``email_segment`` and ``nps_category`` as
-    text), in no particular order (:func:`indicators` sorts by customer_id in Arrow, which is
-    cheaper than an SQL ``ORDER BY`` of the wide rows); ``unavailable`` the codes of the
-    absent indicators.
+    text) and ``_k``, the customer's 0-based rank by customer_id, in no particular order
+    (:func:`indicators` puts the rows in customer_id order with one NumPy permutation from
+    ``_k``, cheaper than an SQL ``ORDER BY`` or an Arrow sort of the wide rows);
+    ``unavailable`` the codes of the absent indicators.
     """
     p = (params or wh.config.signal_params).resolved(wh)
     cut = as_dates(as_of)
@@ -200,11 +207,11 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
         copies = []  # aliases of an aggregate already computed (each aggregate is computed once)
         if table in inter:
             aggs += win.aggregates(t, cond, f"{alias}_")
-            aggs.append(f"max(ts) FILTER (WHERE {cond}) AS {alias}_last_ts")
+            aggs.append(f"{_max_if(cond, 'ts')} AS {alias}_last_ts")
             if strong_cond == cond:  # the last strong interaction is the last interaction
                 copies.append(f"CAST({alias}_last_ts AS DATE) AS {alias}_strong_d")
             else:
-                aggs.append(f"max(d) FILTER (WHERE {strong_cond}) AS {alias}_strong_d")
+                aggs.append(f"{_max_if(strong_cond, 'd')} AS {alias}_strong_d")
         unique: dict[str, str] = {}
         derived = []  # counts of a window taken as the difference of two others (after the copies)
         for item in aggs:
@@ -228,16 +235,21 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
         amounts = wh.has_amounts  # orders carry an amount
         r, pr = int(p.basket_recent_days), int(p.basket_recent_days) + int(p.basket_prev_days)
         qd, k = int(p.share_quarter_days), 3 + int(p.interval_prev_gaps)
-        aggs = [f"max(d, {k}) FILTER (WHERE NOT r) AS top_days"]  # the last k purchase days, latest first
-        if amounts:
-            aggs += [f"{_sum_if(f'd >= {_d(t - int(p.revenue_days))}', 'a')} AS rev",
-                     f"{_count_if(f'NOT r AND d >= {_d(t - r)}')} AS n_r",
-                     f"{_sum_if(f'NOT r AND d >= {_d(t - r)}', 'a')} AS s_r",
-                     f"{_count_if(f'NOT r AND d >= {_d(t - pr)} AND d < {_d(t - r)}')} AS n_p",
-                     f"{_sum_if(f'NOT r AND d >= {_d(t - pr)} AND d < {_d(t - r)}', 'a')} AS s_p",
-                     f"{_sum_if(f'd >= {_d(t - qd)}', 'a')} AS cq",
-                     f"{_sum_if(f'd >= {_d(t - 2 * qd)} AND d < {_d(t - qd)}', 'a')} AS cpq"]
-        amount = "coalesce(CAST(amount AS DOUBLE), 0.0) AS a, " if amounts else ""
+        def since(day: int, until: int | None = None) -> str:  # the row's day in [day, until)
+            return f"d >= {_d(day)}" + (f" AND d < {_d(until)}" if until is not None else "")
+
+        aggs = []
+        if amounts:  # the last k purchase days, latest first
+            aggs += [f"max(if(NOT r, d, NULL), {k}) AS top_days",
+                     f"{_sum_if(since(t - int(p.revenue_days)), 'a')} AS rev",
+                     f"{_count_if(f'NOT r AND {since(t - r)}')} AS n_r",
+                     f"{_sum_if(f'NOT r AND {since(t - r)}', 'a')} AS s_r",
+                     f"{_count_if(f'NOT r AND {since(t - pr, t - r)}')} AS n_p",
+                     f"{_sum_if(f'NOT r AND {since(t - pr, t - r)}', 'a')} AS s_p",
+                     f"{_sum_if(since(t - qd), 'a')} AS cq",
+                     f"{_sum_if(since(t - 2 * qd, t - qd), 'a')} AS cpq"]
+        # a NULL amount adds nothing to a sum (as 0.0 in the reference)
+        amount = "CAST(amount AS DOUBLE) AS a, " if amounts else ""
         table_cte("oa", "orders", f"customer_id, {_day('order_date')} AS d, order_date AS ts, "
                   f"{amount}is_refund AS r", aggs, f"order_date < {c}")
     else:
@@ -277,8 +289,8 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
         table_cte("ea", "email_events",
                   f"customer_id, CAST(campaign_id AS VARCHAR) AS camp, {_day('event_time')} AS d, "
                   f"event_time AS ts, CAST(event AS VARCHAR) AS ev",
-                  ["min(d) AS first_d", "max(d) FILTER (WHERE ev IN ('open', 'click')) AS last_open",
-                   f"count(*) FILTER (WHERE ev = 'click' AND d >= {_d(t - a_days)}) AS clicks_recent"],
+                  ["min(d) AS first_d", _max_if("ev IN ('open', 'click')", "d") + " AS last_open",
+                   _count_if(f"ev = 'click' AND d >= {_d(t - a_days)}") + " AS clicks_recent"],
                   f"event_time < {c}")
         depth = max(2 * big_l, big_r + big_l)
         ctes.append("""sends AS (
@@ -292,7 +304,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
             FROM sends QUALIFY j <= {depth})""")
 
         def count(cond: str, lo: int, hi: int) -> str:
-            return f"count(*) FILTER (WHERE {cond} AND j >= {lo} AND j <= {hi})"
+            return _count_if(f"{cond} AND j >= {lo} AND j <= {hi}")
 
         ctes.append(f"""sa AS (
             SELECT customer_id,
@@ -341,9 +353,9 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
         feat = "CAST(feature AS VARCHAR)" if has_feature else "CAST(NULL AS VARCHAR)"
         table_cte("ua", "usage", f"customer_id, {_day('event_date')} AS d, event_date AS ts, "
                   f"CAST(sessions AS DOUBLE) AS sessions, {feat} AS feature",
-                  [f"sum(sessions) FILTER (WHERE d >= {_d(t - w)}) AS s0",
-                   f"sum(sessions) FILTER (WHERE d >= {_d(t - m - w)} AND d < {_d(t - m)}) AS s1",
-                   "max(d) AS last0", f"max(d) FILTER (WHERE d < {_d(t - m)}) AS last1",
+                  [f"{_sum_if(f'd >= {_d(t - w)}', 'sessions')} AS s0",
+                   f"{_sum_if(f'd >= {_d(t - m - w)} AND d < {_d(t - m)}', 'sessions')} AS s1",
+                   "max(d) AS last0", f"{_max_if(f'd < {_d(t - m)}', 'd')} AS last1",
                    f"count(DISTINCT feature) FILTER (WHERE d >= {_d(t - w)}) AS f0",
                    f"count(DISTINCT feature) FILTER (WHERE d >= {_d(t - m - w)} AND d < {_d(t - m)}) AS f1"],
                   f"event_date < {c}")
@@ -449,13 +461,14 @@ def indicators(wh: Warehouse, as_of, params: SignalParams | None = None,
     Returns
     -------
     DataFrame, one row per customer signed up before ``as_of``, sorted by customer_id, with
-    :data:`~analysis.metrics.signals.CONTRACT_COLUMNS` then ``EXTRA_COLUMNS`` (same dtypes
-    as the pandas function); ``attrs["unavailable"]`` lists the absent indicators by code.
+    the columns of :func:`~analysis.metrics.signals.indicator_columns` (the contract columns,
+    ``freq_<w>`` per configured window, then ``EXTRA_COLUMNS``; same dtypes as the pandas
+    function); ``attrs["unavailable"]`` lists the absent indicators by code.
 
     Raises
     ------
     ConfigError
-        If more than one date is given.
+        If more than one date is given, or ``freq_windows`` repeats a window.
     """
     p = (params or wh.config.signal_params).resolved(wh)
     sql, unavailable = indicators_sql(wh, as_of, p, tables)
@@ -500,8 +513,8 @@ def _column(name: str, col: pa.ChunkedArray, order: np.ndarray):
         col = col.take(pa.array(order))
         return pd.StringDtype().__from_arrow__(col.cast(pa.large_string()) if pd.StringDtype().storage == "python"
                                                else col)
-    if name == "as_of":
-        return values().astype("datetime64[ns]", copy=False)
+    if name == "as_of":  # one date for every row: no gather
+        return np.full(len(order), col[0].as_py() if len(col) else None, dtype="datetime64[ns]")
     if name == "lost":
         return values().astype(bool, copy=False)
     if name == "email_segment":
