@@ -26,6 +26,9 @@ file's order).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -480,14 +483,11 @@ def indicators(wh: Warehouse, as_of, params: SignalParams | None = None,
     order = np.empty(n, dtype=np.intp)
     order[table.column("_k").to_numpy()] = np.arange(n, dtype=np.intp)
     names = indicator_columns(p)
-    out: dict = {}
-    for name in names:
-        if name == "any_alert":
-            continue
-        if name not in table.column_names:  # an absent indicator: NA for everyone
-            out[name] = _absent(name, n)
-            continue
-        out[name] = _column(name, table.column(name), order)
+    # columns are converted on as many threads as DuckDB uses (Arrow and NumPy release the GIL)
+    threads = int(wh.con.sql("SELECT current_setting('threads')").fetchall()[0][0])
+    todo = [name for name in names if name != "any_alert"]
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # a map over columns
+        out: dict = dict(zip(todo, pool.map(partial(_build, table=table, order=order), todo), strict=True))
     del table
     out["any_alert"] = pd.array(out["n_alerts"] > 0, dtype="boolean")
     frame = pd.DataFrame({c: out[c] for c in names}, index=pd.RangeIndex(n), copy=False)
@@ -495,6 +495,13 @@ def indicators(wh: Warehouse, as_of, params: SignalParams | None = None,
     if params is None:
         frame = _configured_overrides(wh, frame, p)
     return frame
+
+
+def _build(name: str, table: pa.Table, order: np.ndarray):
+    """Column ``name`` of the frame from the query's ``table`` (NA for everyone if absent)."""
+    if name not in table.column_names:  # an absent indicator
+        return _absent(name, len(order))
+    return _column(name, table.column(name), order)
 
 
 def _column(name: str, col: pa.ChunkedArray, order: np.ndarray):
