@@ -20,6 +20,16 @@ per-customer running totals (values agree to about 1e-12), and two NPS answers o
 customer with the very same timestamp are taken in an unspecified order (pandas keeps the
 file's order).
 
+Cost (issue 16: at most 3 times a bare DuckDB recency/frequency/monetary ``GROUP BY``, not
+reached; ``benchmarks/bench_scale.py`` step 2 prints both): the per-window counts and sums
+are written ``count(NULLIF(cond, false))`` and ``sum(if(cond, x, 0.0))`` rather than
+``FILTER`` clauses, a window count that is the difference of two others is taken as that
+difference, the result is put in customer_id order by a rank computed on the narrow
+customers table inside the query (one NumPy permutation, no sort of the wide rows) and its
+columns are converted on as many threads as DuckDB uses. What remains is the aggregate
+itself: about a dozen conditional aggregates per customer where the bare ``GROUP BY`` has
+three, each costing per order row about what one of those three does.
+
 >>> wh = analysis.warehouse("data/sample")                         # doctest: +SKIP
 >>> table = indicators(wh, "2026-11-01")                          # doctest: +SKIP
 """
