@@ -255,3 +255,10 @@ def test_rows_in_customer_id_order_whatever_the_file_order():
     assert list(got["customer_id"]) == ["A", "B1", "Z", "a10", "a9", "b2", "é1"]
     assert list(got["days_since_last"]) == [451, 451, 59, 451, 31, 12, 121]
     assert_same(signals.indicators(ds, [AS_OF]), got)
+
+
+def test_no_customer_signed_up_yet_gives_an_empty_frame_as_pandas():
+    ds, wh = _tiny()
+    got = signals_sql.indicators(wh, "2024-01-01")  # before every signup
+    assert len(got) == 0
+    assert_same(signals.indicators(ds, ["2024-01-01"]), got)
