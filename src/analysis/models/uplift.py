@@ -50,7 +50,7 @@ from analysis.metrics.campaigns import (
 )
 
 __all__ = ["MIN_GROUP", "MIN_POSITIVES", "MIN_ROWS", "TEST_SHARE", "TwoModelUplift", "UpliftEvaluation",
-           "evaluate_uplift", "expected_incremental_value", "qini_curve", "qini_coefficient",
+           "evaluate_uplift", "expected_incremental_value", "incremental_value_order", "incremental_value_rows", "qini_curve", "qini_coefficient",
            "qini_difference_interval", "qini_interval", "uplift_training_rows"]
 
 MIN_ROWS = 200
@@ -317,11 +317,24 @@ def expected_incremental_value(ds: Dataset, as_of, evaluation: UpliftEvaluation,
     cut = pd.Timestamp(as_of).normalize()
     values = value_tiers(ds, cut).set_index("customer_id")["value"]
     ids = (customers if customers is not None else values.index.to_series()).astype("string").reset_index(drop=True)
+    return incremental_value_order(incremental_value_rows(ds, cut, evaluation, ids, values))
+
+
+def incremental_value_rows(ds: Dataset, cut: pd.Timestamp, evaluation: UpliftEvaluation, ids: pd.Series,
+                           values: pd.Series) -> pd.DataFrame:
+    """The rows of :func:`expected_incremental_value` for customers ``ids`` of ``ds`` (a whole
+    base or a partition of customers holding them), ``values`` their value by customer_id
+    (0 when missing), in the order of ``ids``; needs a fitted ``evaluation.model``."""
+    ids = ids.astype("string").reset_index(drop=True)
     rows = pd.DataFrame({"customer_id": ids, "action_date": cut})
     X = pd.concat([covariates_at(ds, rows), segment_dummies(ds, ids)], axis=1)
     X = X.reindex(columns=evaluation.features, fill_value=0.0).fillna(0.0)
     up = evaluation.model.predict(X)
     val = ids.map(values).fillna(0.0).to_numpy(dtype=float)
-    out = pd.DataFrame({"customer_id": ids, "uplift": up, "value": val, "expected_incremental_value": up * val})
-    return out.sort_values(["expected_incremental_value", "customer_id"], ascending=[False, True],
-                           kind="stable").reset_index(drop=True)
+    return pd.DataFrame({"customer_id": ids, "uplift": up, "value": val, "expected_incremental_value": up * val})
+
+
+def incremental_value_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`incremental_value_rows` highest expected incremental value first (ties by customer_id)."""
+    return rows.sort_values(["expected_incremental_value", "customer_id"], ascending=[False, True],
+                            kind="stable").reset_index(drop=True)
