@@ -58,7 +58,8 @@ from analysis.models.uplift import (
     incremental_value_rows,
 )
 
-__all__ = ["CustomerSubset", "ReactivationBase", "campaign_customer_ids", "campaign_data", "load_customers", "reactivation_base"]
+__all__ = ["CustomerSubset", "ReactivationBase", "campaign_customer_ids", "campaign_data", "customer_subset",
+           "load_customers", "reactivation_base", "source_buckets"]
 
 log = logging.getLogger("analysis.engine")
 
@@ -124,12 +125,32 @@ def load_customers(pds: PartitionedDataset, customer_ids) -> CustomerSubset:
                           segment_levels={c: int(levels[c]) for c in segs})
 
 
+def customer_subset(ds: Dataset, customer_ids) -> CustomerSubset:
+    """The in-memory counterpart of :func:`load_customers`: the rows of ``ds`` of the customers
+    ``customer_ids``, with the base's context (:func:`~analysis.data.partitions.base_context`)
+    and segment levels; the same numbers as :func:`load_customers` of a bucketed copy of ``ds``."""
+    from analysis.data.partitions import base_context
+
+    ids = set(pd.Series(customer_ids, dtype="string").dropna())
+    tables = {t: f.loc[f["customer_id"].isin(ids)].reset_index(drop=True) for t, f in ds.tables.items()}
+    base = base_context(ds)
+    segs = list(base.segment_columns)
+    return CustomerSubset(**tables, config=ds.config, report=ds.report, path=ds.path,
+                          observed_from=ds.observed_from, observed_until=ds.observed_until, base=base,
+                          segment_levels={c: int(ds.customers[c].nunique(dropna=True)) for c in segs})
+
+
 def campaign_data(source: Dataset | PartitionedDataset) -> Dataset:
     """The data notebook 05's campaign sections read: the whole :class:`Dataset` when the base
     is in memory, else the customers of ``interventions`` (:func:`load_customers`)."""
     if isinstance(source, PartitionedDataset):
         return load_customers(source, campaign_customer_ids(source))
     return source
+
+
+def source_buckets(source: Dataset | PartitionedDataset) -> int:
+    """Buckets of customers of ``source``: 1 for a base held in memory."""
+    return source.n_buckets if isinstance(source, PartitionedDataset) else 1
 
 
 # ------------------------------------------------------------- base-level figures, by partition
