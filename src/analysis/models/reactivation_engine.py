@@ -217,68 +217,85 @@ def reactivation_base(source: Dataset | PartitionedDataset, as_of, *, target: st
     return _by_partitions(source, cut, target, holdout, seed, weeks, failed_cycles, uplift, n_buckets, progress)
 
 
+def _bucket(task: tuple) -> dict:
+    """Everything one partition of customers contributes to :func:`reactivation_base` (a worker
+    task: the partition, or a :class:`PartitionedDataset` and the bucket to read)."""
+    source, b, cut, target, weeks, failed_cycles, uplift, baseline_days = task
+    part = source.partition(b) if isinstance(source, PartitionedDataset) else source
+    out = {"has_orders": part.has("orders"), "has_iv": part.has("interventions")}
+    pop = population(part, cut, target)
+    gone = pop["customer_id"].isin(unsubscribed(part, cut))
+    out["n_gone"] = int(gone.sum())
+    out["pop"] = pop = pop.loc[~gone, ["customer_id"]].reset_index(drop=True)
+    try:
+        out["values"] = vals = value_tiers(part, cut)[["customer_id", "value"]]
+    except NotEnoughDataError:
+        out["values"] = vals = None
+    before = cut - pd.Timedelta(days=baseline_days)
+    try:
+        past = population(part.before(before), before, target)["customer_id"]
+    except NotEnoughDataError:
+        past = pd.Series([], dtype="string")
+    out["n_past"] = len(past)
+    out["n_react"] = out["n_bought"] = 0
+    if len(past):
+        inter = part.interactions()
+        recent = inter.loc[(inter["time"] >= before) & (inter["time"] < cut)]
+        out["n_react"] = int(past.isin(recent["customer_id"].unique()).sum())
+        if out["has_orders"]:
+            out["n_bought"] = int(past.isin(recent.loc[recent["kind"].eq("purchase"), "customer_id"].unique()).sum())
+    out["delays"] = reaction_at(part, cut, weeks=weeks) if out["has_iv"] else None
+    out["lists"] = sunset_lists(part, cut, failed_cycles=failed_cycles)
+    out["okr"] = okr_parts(part, cut)
+    out["eiv"] = None
+    if _wants_value(uplift):
+        if vals is None:  # as expected_incremental_value: the value needs amounts
+            raise NotEnoughDataError("the expected incremental value needs orders with an 'amount' column.")
+        out["eiv"] = incremental_value_rows(part, cut, uplift, pop["customer_id"],
+                                            vals.set_index("customer_id")["value"])
+    return out
+
+
 def _by_partitions(source, cut, target, holdout, seed, weeks, failed_cycles, uplift, n_buckets, progress):
+    from analysis.data.partitions import _map
+    from analysis.models.partitioned import default_workers
+
     say = progress or log.info
-    n = source.n_buckets if isinstance(source, PartitionedDataset) else int(n_buckets)
     if not 0 < holdout < 1:  # as plan_campaign, before any work
         raise ConfigError(f"--holdout is {holdout}; expected a share strictly between 0 and 1 (e.g. 0.1).")
     baseline_days = 30  # plan_campaign's default
-    before = cut - pd.Timedelta(days=baseline_days)
-    pops, values, delays, lists, okrs, eivs = [], [], [], [], [], []
-    n_gone = n_past = n_react = n_bought = 0
-    has_orders = has_amounts = has_iv = True
-    want_value = _wants_value(uplift)
-    for i, part in enumerate(iter_partitions(source, n_buckets=n)):  # partitions of customers
-        has_orders, has_iv = part.has("orders"), part.has("interventions")
-        pop = population(part, cut, target)
-        gone = pop["customer_id"].isin(unsubscribed(part, cut))
-        n_gone += int(gone.sum())
-        pop = pop.loc[~gone, ["customer_id"]].reset_index(drop=True)
-        pops.append(pop)
-        try:
-            vals = value_tiers(part, cut)[["customer_id", "value"]]
-            values.append(vals)
-        except NotEnoughDataError:
-            has_amounts, vals = False, None
-        try:
-            past = population(part.before(before), before, target)["customer_id"]
-        except NotEnoughDataError:
-            past = pd.Series([], dtype="string")
-        if len(past):
-            inter = part.interactions()
-            recent = inter.loc[(inter["time"] >= before) & (inter["time"] < cut)]
-            n_past += len(past)
-            n_react += int(past.isin(recent["customer_id"].unique()).sum())
-            if has_orders:
-                n_bought += int(past.isin(recent.loc[recent["kind"].eq("purchase"), "customer_id"].unique()).sum())
-        if has_iv:
-            delays.append(reaction_at(part, cut, weeks=weeks))
-        lists.append(sunset_lists(part, cut, failed_cycles=failed_cycles))
-        okrs.append(okr_parts(part, cut))
-        if want_value:
-            if vals is None:  # as expected_incremental_value: the value needs amounts
-                raise NotEnoughDataError("the expected incremental value needs orders with an 'amount' column.")
-            eivs.append(incremental_value_rows(part, cut, uplift, pop["customer_id"],
-                                               vals.set_index("customer_id")["value"]))
+    if isinstance(source, PartitionedDataset):  # buckets read by the workers themselves
+        n = source.n_buckets
+        tasks = [(source, b, cut, target, weeks, failed_cycles, uplift, baseline_days) for b in range(n)]
+        results = _map(_bucket, tasks, default_workers(source.config, n))
+    else:  # an in-memory base split into partitions (tests), in this process
+        n = int(n_buckets)
+        results = map(_bucket, ((p, b, cut, target, weeks, failed_cycles, uplift, baseline_days)
+                                for b, p in enumerate(iter_partitions(source, n_buckets=n))))
+    got: list[dict] = []
+    for i, r in enumerate(results):  # partitions of customers, in bucket order
+        got.append(r)
         if (i + 1) % max(1, n // 10) == 0 or i + 1 == n:
             say(f"re-activation: bucket {i + 1}/{n}")
-    pop = pd.concat(pops, ignore_index=True).sort_values("customer_id", kind="stable").reset_index(drop=True)
-    if has_amounts:
-        allv = pd.concat(values, ignore_index=True)
+    has_orders, has_iv = got[-1]["has_orders"], got[-1]["has_iv"]
+    pop = pd.concat([r["pop"] for r in got], ignore_index=True).sort_values("customer_id", kind="stable")
+    pop = pop.reset_index(drop=True)
+    if all(r["values"] is not None for r in got):
+        allv = pd.concat([r["values"] for r in got], ignore_index=True)
         tiers = pd.Series(_tier_from_values(allv["value"], 0.20).astype("string").to_numpy(),
                           index=allv["customer_id"].astype("string").to_numpy())
         tier = pop["customer_id"].map(tiers).fillna("standard")
     else:
         tier = pd.Series("all", index=pop.index, dtype="string")
     frame = assign_groups(pop["customer_id"], tier, holdout, seed)
-    baseline = n_react / n_past if n_past else None
-    baseline_purchase = n_bought / n_past if n_past and has_orders else None
-    plan = finish_plan(frame, cut, n_gone, baseline, baseline_days, baseline_purchase)
-    config = source.config
-    okr = okr_from_parts(config.objectives, cut, okrs)
-    out_delays = (pd.concat(delays, ignore_index=True).sort_values(["alert_date", "customer_id", "indicator"],
-                                                                  kind="stable").reset_index(drop=True)
-                  if has_iv and delays else None)
-    out_lists = pd.concat(lists, ignore_index=True).sort_values("customer_id", kind="stable").reset_index(drop=True)
-    eiv = incremental_value_order(pd.concat(eivs, ignore_index=True)) if want_value else None
-    return ReactivationBase(plan, out_delays, out_lists, okr, eiv, n)
+    n_past = sum(r["n_past"] for r in got)
+    baseline = sum(r["n_react"] for r in got) / n_past if n_past else None
+    baseline_purchase = sum(r["n_bought"] for r in got) / n_past if n_past and has_orders else None
+    plan = finish_plan(frame, cut, sum(r["n_gone"] for r in got), baseline, baseline_days, baseline_purchase)
+    okr = okr_from_parts(source.config.objectives, cut, [r["okr"] for r in got])
+    delays = (pd.concat([r["delays"] for r in got], ignore_index=True)
+              .sort_values(["alert_date", "customer_id", "indicator"], kind="stable").reset_index(drop=True)
+              if has_iv else None)
+    lists = pd.concat([r["lists"] for r in got], ignore_index=True).sort_values("customer_id", kind="stable")
+    eiv = incremental_value_order(pd.concat([r["eiv"] for r in got], ignore_index=True)) if _wants_value(uplift) else None
+    return ReactivationBase(plan, delays, lists.reset_index(drop=True), okr, eiv, n)
