@@ -19,11 +19,21 @@ email events, 30 % usage), over 24 months ending 2026-10-31. Then:
    workbook, index and pages; ``--report-only`` skips steps 1 and 2 (a base kept by an
    earlier run with ``--dir DIR --keep``).
 
+``--interventions`` adds an ``interventions`` table (:func:`synthesise_interventions`: a dozen
+monthly re-activation campaigns with random control groups and A/B variants) and their
+``campaigns`` / ``objectives`` in dataset.yml, so that the report runs notebook 05 as well;
+with ``--link-base DIR`` the new base's tables are symlinks to a kept base's files (nothing of
+it is rewritten and its validated copy stays valid), e.g.::
+
+    .venv/bin/python benchmarks/bench_scale.py --customers 1000000 --dir /tmp/bench/1m-camp --keep
+        --report-only --interventions --link-base /tmp/bench/1m/base-1000000
+
 A script, not a test::
 
     .venv/bin/python benchmarks/bench_scale.py --customers 100000 [--events-per-customer 50]
         [--rows-per-bucket 1000000] [--buckets N] [--keep] [--dir DIR] [--report] [--seed 0]
-        [--skip-score] [--no-pandas] [--report-only]
+        [--skip-score] [--no-pandas] [--report-only] [--interventions [--link-base DIR] [--campaigns 12]
+        [--per-campaign 20000]]
 
 Targets (issue 16, 2-core machine): 1,000,000 customers x 50 events scored in <= 10 min
 with peak RSS <= 8 GB, peak memory nearly flat from 300,000 to 1,000,000 customers; the
