@@ -209,3 +209,56 @@ def test_only_some_tables():
     assert_same(signals.indicators(ds, [AS_OF]), got)
     # without the uses of the product, C's last interaction is its order of 10 February
     assert got.set_index("customer_id").loc["C", "days_since_last"] == 50
+
+
+# ------------------------------------------------------------------ configured windows, row order
+def test_freq_windows_name_the_columns_by_hand():
+    """freq_windows other than (30, 60, 90) used to break the pandas reference (KeyError
+    'freq_60'); the counts are now named after the configured windows, in both engines."""
+    ds, wh = _tiny()
+    p = SignalParams(freq_windows=(20, 45, 100))
+    ref = signals.indicators(ds, [AS_OF], p)
+    assert list(ref.columns) == list(signals.indicator_columns(p))
+    assert [c for c in ref.columns if c.startswith("freq_") and c[5:].isdigit()] == ["freq_20", "freq_45", "freq_100"]
+    t = ref.set_index("customer_id")
+    # A: purchases 1 Jan and 1 Mar 2026 (C7, a cancellation, and R8, a refund, are not interactions)
+    # 20 days = [12 Mar, 1 Apr): none; 45 days = [15 Feb, ...): 1 Mar; 100 days = [22 Dec 2025, ...): both
+    assert (t.loc["A", "freq_20"], t.loc["A", "freq_45"], t.loc["A", "freq_100"]) == (0, 1, 2)
+    # C: order 10 Feb, uses 20 and 25 Mar
+    assert (t.loc["C", "freq_20"], t.loc["C", "freq_45"], t.loc["C", "freq_100"]) == (2, 2, 3)
+    assert (t.loc["B", "freq_20"], t.loc["B", "freq_45"], t.loc["B", "freq_100"]) == (0, 0, 0)
+    assert ref["freq_20"].dtype == np.int64
+    assert_same(ref, signals_sql.indicators(wh, AS_OF, p))
+    # the default windows keep the contract names
+    assert signals.indicator_columns(SignalParams()) == (*signals.CONTRACT_COLUMNS, *signals.EXTRA_COLUMNS)
+
+
+def test_freq_windows_repeated_is_one_config_error():
+    ds, wh = _tiny()
+    p = SignalParams(freq_windows=(30, 30, 90))
+    with pytest.raises(ConfigError, match=r"freq_windows is \[30, 30, 90\]"):
+        signals.indicators(ds, [AS_OF], p)
+    with pytest.raises(ConfigError, match=r"freq_windows is \[30, 30, 90\]"):
+        signals_sql.indicators(wh, AS_OF, p)
+
+
+def test_rows_in_customer_id_order_whatever_the_file_order():
+    """The SQL result comes from a hash join in no order; it is put in customer_id order (code
+    points, as the pandas reference) by the rank computed in the query."""
+    ids = ["b2", "B1", "a10", "é1", "a9", "A", "Z"]
+    customers = pd.DataFrame({"customer_id": ids, "signup_date": "2025-01-05", "churn_date": None})
+    orders = pd.DataFrame({"customer_id": ["a9", "a9", "Z", "é1", "b2"], "order_id": ["1", "2", "3", "4", "5"],
+                           "order_date": ["2026-01-05", "2026-03-01", "2026-02-01", "2025-12-01", "2026-03-20"],
+                           "amount": [10.0, 30.0, 5.0, 7.0, 2.0]})
+    ds = analysis.from_frames(customers=customers, orders=orders)
+    got = signals_sql.indicators(Warehouse.from_dataset(ds), AS_OF)
+    assert list(got["customer_id"]) == ["A", "B1", "Z", "a10", "a9", "b2", "é1"]
+    assert list(got["days_since_last"]) == [451, 451, 59, 451, 31, 12, 121]
+    assert_same(signals.indicators(ds, [AS_OF]), got)
+
+
+def test_no_customer_signed_up_yet_gives_an_empty_frame_as_pandas():
+    ds, wh = _tiny()
+    got = signals_sql.indicators(wh, "2024-01-01")  # before every signup
+    assert len(got) == 0
+    assert_same(signals.indicators(ds, ["2024-01-01"]), got)

@@ -8,6 +8,8 @@ set-based pass over all dates. Columns:
 
 keys        as_of, customer_id, lost (bool), tenure_days
 frequency   freq_30, freq_60, freq_90, freq_baseline, freq_change_m1, freq_change_m2, alert_frequency
+            (the trailing counts are named after ``freq_windows``: ``freq_<w>`` per window,
+            see :func:`indicator_columns`)
 recency     days_since_last, recency_level (0/30/60/90/180), alert_recency
 email       email_sends_10, open_rate_10, ctor_10, open_rate_prev_10, email_segment, alert_email
 value       revenue_12m, basket_3m, basket_prev_6m, basket_change, interval_recent_days,
@@ -128,6 +130,7 @@ __all__ = [
     "SEGMENT_DTYPE",
     "SignalParams",
     "email_segments",
+    "indicator_columns",
     "indicators",
     "segment_transitions",
     "transition_matrix",
@@ -790,6 +793,29 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "days_since_strong", "email_sudden_stop", "alert_basket", "alert_interval", "alert_share",
     "usage_sessions_30", "days_since_use",
 )
+#: The trailing-window counts of :data:`CONTRACT_COLUMNS` under the default ``freq_windows``.
+_DEFAULT_FREQ = ("freq_30", "freq_60", "freq_90")
+
+
+def indicator_columns(params: SignalParams | None = None) -> tuple[str, ...]:
+    """The columns of :func:`indicators`, in order, for the given thresholds.
+
+    :data:`CONTRACT_COLUMNS` then :data:`EXTRA_COLUMNS`, with the trailing-window counts named
+    after the configured windows: ``freq_<w>`` for each ``w`` of ``params.freq_windows``, in
+    that order, where the defaults (30, 60, 90) give ``freq_30, freq_60, freq_90``.
+
+    Raises
+    ------
+    ConfigError
+        If ``freq_windows`` is empty or names a window twice (two columns would share a name).
+    """
+    windows = tuple(int(w) for w in (params or SignalParams()).freq_windows)
+    if not windows or len(set(windows)) != len(windows):
+        raise ConfigError(f"dataset.yml: thresholds.freq_windows is {list(windows)}; expected distinct "
+                          "window lengths in days, e.g. [30, 60, 90].")
+    at = CONTRACT_COLUMNS.index(_DEFAULT_FREQ[0])
+    rest = tuple(c for c in CONTRACT_COLUMNS if c not in _DEFAULT_FREQ)
+    return (*rest[:at], *(f"freq_{w}" for w in windows), *rest[at:], *EXTRA_COLUMNS)
 
 
 
@@ -819,6 +845,7 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
     order amounts) the export lacks, by code (``email``, ``value``, ``nps``, ``usage``).
     """
     p = (params or ds.config.signal_params).resolved(ds)
+    names = indicator_columns(p)  # checks freq_windows before any work
     idx = as_dates(dates)
     grid = _grid(ds, idx)
     n = len(grid)
@@ -856,7 +883,7 @@ def indicators(ds: Dataset, dates, params: SignalParams | None = None) -> pd.Dat
     cols["n_alerts"] = fired.sum(axis=1).astype("int64")
     cols["any_alert"] = pd.array(cols["n_alerts"] > 0, dtype="boolean")
     # built column by column in the final order, without consolidating copies
-    out = pd.DataFrame({c: cols.pop(c) for c in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS)},
+    out = pd.DataFrame({c: cols.pop(c) for c in names},
                        index=pd.RangeIndex(n), copy=False)
     out.attrs["unavailable"] = unavailable
     if params is None:

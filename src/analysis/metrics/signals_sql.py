@@ -20,28 +20,39 @@ per-customer running totals (values agree to about 1e-12), and two NPS answers o
 customer with the very same timestamp are taken in an unspecified order (pandas keeps the
 file's order).
 
+Cost (issue 16: at most 3 times a bare DuckDB recency/frequency/monetary ``GROUP BY``, not
+reached; ``benchmarks/bench_scale.py`` step 2 prints both): the per-window counts and sums
+are written ``count(NULLIF(cond, false))`` and ``sum(if(cond, x, 0.0))`` rather than
+``FILTER`` clauses, a window count that is the difference of two others is taken as that
+difference, the result is put in customer_id order by a rank computed on the narrow
+customers table inside the query (one NumPy permutation, no sort of the wide rows) and its
+columns are converted on as many threads as DuckDB uses. What remains is the aggregate
+itself: about a dozen conditional aggregates per customer where the bare ``GROUP BY`` has
+three, each costing per order row about what one of those three does.
+
 >>> wh = analysis.warehouse("data/sample")                         # doctest: +SKIP
 >>> table = indicators(wh, "2026-11-01")                          # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from analysis.data.config import SignalParams
 from analysis.data.warehouse import Warehouse
 from analysis.errors import ConfigError
 from analysis.metrics.lifecycle import as_dates
 from analysis.metrics.signals import (
-    CONTRACT_COLUMNS,
-    EXTRA_COLUMNS,
     INDICATORS,
     NPS_CATEGORIES,
     SEGMENT_DTYPE,
     _configured_overrides,  # the same override rules as the pandas reference
+    indicator_columns,
 )
 
 __all__ = ["indicators", "indicators_sql"]
@@ -74,11 +85,30 @@ def _d(day: int) -> str:
 
 def _ratio(num: str, den: str) -> str:
     """SQL: ``num / den`` as DOUBLE, NULL where ``den`` is 0 or NULL (as ``signals._ratio``)."""
-    return f"(CASE WHEN ({den}) <> 0 THEN CAST({num} AS DOUBLE) / CAST({den} AS DOUBLE) END)"
+    return f"(CAST({num} AS DOUBLE) / NULLIF(CAST({den} AS DOUBLE), 0))"
 
 
 def _when(known: str, value: str) -> str:
     return f"(CASE WHEN {known} THEN {value} END)"
+
+
+def _count_if(cond: str) -> str:
+    """SQL aggregate: the rows where ``cond`` is true (as ``count(*) FILTER (WHERE cond)``,
+    but without a filtered aggregate, which DuckDB evaluates much more slowly)."""
+    return f"count(NULLIF({cond}, false))"
+
+
+def _sum_if(cond: str, value: str) -> str:
+    """SQL aggregate: the sum of DOUBLE ``value`` over the rows where ``cond`` is true, 0.0 when
+    the group has none (every caller reads it through ``coalesce(..., 0.0)``, so equal to
+    ``sum(value) FILTER (WHERE cond)``; adding 0.0 changes no sum)."""
+    return f"sum(if({cond}, {value}, CAST(0.0 AS DOUBLE)))"
+
+
+def _max_if(cond: str, value: str) -> str:
+    """SQL aggregate: the largest ``value`` over the rows where ``cond`` is true (NULL if none),
+    ``max(value) FILTER (WHERE cond)`` without a filtered aggregate."""
+    return f"max(if({cond}, {value}, NULL))"
 
 
 class _Windows:
@@ -101,8 +131,14 @@ class _Windows:
         def upper(hi: int) -> str:  # the rows are already before the as-of date
             return f" AND d < {_d(t - hi)}" if hi else ""
 
-        return [f"count(*) FILTER (WHERE {where} AND d >= {_d(t - lo)}{upper(hi)}) AS {prefix}{self.name((lo, hi))}"
-                for lo, hi in self.spans]
+        out = []
+        for lo, hi in self.spans:
+            name = f"{prefix}{self.name((lo, hi))}"
+            if hi and (lo, 0) in self.spans and (hi, 0) in self.spans:  # [lo, hi) = [lo, 0) - [hi, 0): exact
+                out.append(f"__derived__{prefix}{self.name((lo, 0))} - {prefix}{self.name((hi, 0))} AS {name}")
+            else:
+                out.append(f"{_count_if(f'{where} AND d >= {_d(t - lo)}{upper(hi)}')} AS {name}")
+        return out
 
 
 def _interaction_parts(wh: Warehouse, p: SignalParams, has) -> dict[str, tuple[str, str]]:
@@ -147,9 +183,10 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
     ``(sql, unavailable)``: a query with one row per customer signed up before ``as_of``,
     the columns of :data:`analysis.metrics.signals.CONTRACT_COLUMNS` and ``EXTRA_COLUMNS``
     (booleans as SQL BOOLEAN with NULL for NA, ``email_segment`` and ``nps_category`` as
-    text), in no particular order (:func:`indicators` sorts by customer_id in Arrow, which is
-    cheaper than an SQL ``ORDER BY`` of the wide rows); ``unavailable`` the codes of the
-    absent indicators.
+    text) and ``_k``, the customer's 0-based rank by customer_id, in no particular order
+    (:func:`indicators` puts the rows in customer_id order with one NumPy permutation from
+    ``_k``, cheaper than an SQL ``ORDER BY`` or an Arrow sort of the wide rows);
+    ``unavailable`` the codes of the absent indicators.
     """
     p = (params or wh.config.signal_params).resolved(wh)
     cut = as_dates(as_of)
@@ -174,7 +211,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
     ctes.append(f"""cust AS (
         SELECT customer_id, CAST(signup_date AS TIMESTAMP) AS signup_ts,
                CASE WHEN churn_date < {c} THEN CAST(churn_date AS TIMESTAMP) END AS churn_ts,
-               {_d(t)} - {_day(start)} AS obs
+               {_d(t)} - {_day(start)} AS obs, row_number() OVER (ORDER BY customer_id) - 1 AS _k
         FROM customers WHERE signup_date < {c})""")
 
     def table_cte(alias: str, table: str, select: str, aggregates: list[str], where: str = "") -> None:
@@ -183,18 +220,22 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
         copies = []  # aliases of an aggregate already computed (each aggregate is computed once)
         if table in inter:
             aggs += win.aggregates(t, cond, f"{alias}_")
-            aggs.append(f"max(ts) FILTER (WHERE {cond}) AS {alias}_last_ts")
+            aggs.append(f"{_max_if(cond, 'ts')} AS {alias}_last_ts")
             if strong_cond == cond:  # the last strong interaction is the last interaction
                 copies.append(f"CAST({alias}_last_ts AS DATE) AS {alias}_strong_d")
             else:
-                aggs.append(f"max(d) FILTER (WHERE {strong_cond}) AS {alias}_strong_d")
+                aggs.append(f"{_max_if(strong_cond, 'd')} AS {alias}_strong_d")
         unique: dict[str, str] = {}
+        derived = []  # counts of a window taken as the difference of two others (after the copies)
         for item in aggs:
             expr, name = item.rsplit(" AS ", 1)
-            if expr in unique:
+            if expr.startswith("__derived__"):
+                derived.append(f"{expr.removeprefix('__derived__')} AS {name}")
+            elif expr in unique:
                 copies.append(f"{unique[expr]} AS {name}")
             else:
                 unique[expr] = name
+        copies += derived
         listed = ", ".join(f"{expr} AS {name}" for expr, name in unique.items())
         ctes.append(f"""{alias}_rows AS (SELECT {select} FROM {_q(table)} WHERE {where})""")
         ctes.append(f"""{alias} AS (SELECT *{''.join(', ' + copy for copy in copies)} FROM (
@@ -207,16 +248,21 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
         amounts = wh.has_amounts  # orders carry an amount
         r, pr = int(p.basket_recent_days), int(p.basket_recent_days) + int(p.basket_prev_days)
         qd, k = int(p.share_quarter_days), 3 + int(p.interval_prev_gaps)
-        aggs = [f"max(d, {k}) FILTER (WHERE NOT r) AS top_days"]  # the last k purchase days, latest first
-        if amounts:
-            aggs += [f"sum(a) FILTER (WHERE d >= {_d(t - int(p.revenue_days))}) AS rev",
-                     f"count(*) FILTER (WHERE NOT r AND d >= {_d(t - r)}) AS n_r",
-                     f"sum(a) FILTER (WHERE NOT r AND d >= {_d(t - r)}) AS s_r",
-                     f"count(*) FILTER (WHERE NOT r AND d >= {_d(t - pr)} AND d < {_d(t - r)}) AS n_p",
-                     f"sum(a) FILTER (WHERE NOT r AND d >= {_d(t - pr)} AND d < {_d(t - r)}) AS s_p",
-                     f"sum(a) FILTER (WHERE d >= {_d(t - qd)}) AS cq",
-                     f"sum(a) FILTER (WHERE d >= {_d(t - 2 * qd)} AND d < {_d(t - qd)}) AS cpq"]
-        amount = "coalesce(CAST(amount AS DOUBLE), 0.0) AS a, " if amounts else ""
+        def since(day: int, until: int | None = None) -> str:  # the row's day in [day, until)
+            return f"d >= {_d(day)}" + (f" AND d < {_d(until)}" if until is not None else "")
+
+        aggs = []
+        if amounts:  # the last k purchase days, latest first
+            aggs += [f"max(if(NOT r, d, NULL), {k}) AS top_days",
+                     f"{_sum_if(since(t - int(p.revenue_days)), 'a')} AS rev",
+                     f"{_count_if(f'NOT r AND {since(t - r)}')} AS n_r",
+                     f"{_sum_if(f'NOT r AND {since(t - r)}', 'a')} AS s_r",
+                     f"{_count_if(f'NOT r AND {since(t - pr, t - r)}')} AS n_p",
+                     f"{_sum_if(f'NOT r AND {since(t - pr, t - r)}', 'a')} AS s_p",
+                     f"{_sum_if(since(t - qd), 'a')} AS cq",
+                     f"{_sum_if(since(t - 2 * qd, t - qd), 'a')} AS cpq"]
+        # a NULL amount adds nothing to a sum (as 0.0 in the reference)
+        amount = "CAST(amount AS DOUBLE) AS a, " if amounts else ""
         table_cte("oa", "orders", f"customer_id, {_day('order_date')} AS d, order_date AS ts, "
                   f"{amount}is_refund AS r", aggs, f"order_date < {c}")
     else:
@@ -256,8 +302,8 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
         table_cte("ea", "email_events",
                   f"customer_id, CAST(campaign_id AS VARCHAR) AS camp, {_day('event_time')} AS d, "
                   f"event_time AS ts, CAST(event AS VARCHAR) AS ev",
-                  ["min(d) AS first_d", "max(d) FILTER (WHERE ev IN ('open', 'click')) AS last_open",
-                   f"count(*) FILTER (WHERE ev = 'click' AND d >= {_d(t - a_days)}) AS clicks_recent"],
+                  ["min(d) AS first_d", _max_if("ev IN ('open', 'click')", "d") + " AS last_open",
+                   _count_if(f"ev = 'click' AND d >= {_d(t - a_days)}") + " AS clicks_recent"],
                   f"event_time < {c}")
         depth = max(2 * big_l, big_r + big_l)
         ctes.append("""sends AS (
@@ -271,7 +317,7 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
             FROM sends QUALIFY j <= {depth})""")
 
         def count(cond: str, lo: int, hi: int) -> str:
-            return f"count(*) FILTER (WHERE {cond} AND j >= {lo} AND j <= {hi})"
+            return _count_if(f"{cond} AND j >= {lo} AND j <= {hi}")
 
         ctes.append(f"""sa AS (
             SELECT customer_id,
@@ -320,9 +366,9 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
         feat = "CAST(feature AS VARCHAR)" if has_feature else "CAST(NULL AS VARCHAR)"
         table_cte("ua", "usage", f"customer_id, {_day('event_date')} AS d, event_date AS ts, "
                   f"CAST(sessions AS DOUBLE) AS sessions, {feat} AS feature",
-                  [f"sum(sessions) FILTER (WHERE d >= {_d(t - w)}) AS s0",
-                   f"sum(sessions) FILTER (WHERE d >= {_d(t - m - w)} AND d < {_d(t - m)}) AS s1",
-                   "max(d) AS last0", f"max(d) FILTER (WHERE d < {_d(t - m)}) AS last1",
+                  [f"{_sum_if(f'd >= {_d(t - w)}', 'sessions')} AS s0",
+                   f"{_sum_if(f'd >= {_d(t - m - w)} AND d < {_d(t - m)}', 'sessions')} AS s1",
+                   "max(d) AS last0", f"{_max_if(f'd < {_d(t - m)}', 'd')} AS last1",
                    f"count(DISTINCT feature) FILTER (WHERE d >= {_d(t - w)}) AS f0",
                    f"count(DISTINCT feature) FILTER (WHERE d >= {_d(t - m - w)} AND d < {_d(t - m)}) AS f1"],
                   f"event_date < {c}")
@@ -401,9 +447,10 @@ def indicators_sql(wh: Warehouse, as_of, params: SignalParams | None = None,
                                   for a in INDICATORS.values() if a in cols)
     inner = ",\n               ".join(f"{expr} AS {_q(name)}" for name, expr in cols.items())
     outer = ", ".join(_q(name) for name in ("customer_id", *cols) if not name.startswith("_"))
+    outer += ", _k"  # the rank of the customer by customer_id (0-based), to sort the result by
     sql = ("WITH " + ",\n     ".join(ctes) + f"""
         SELECT {outer} FROM (
-        SELECT customer_id, {inner}
+        SELECT customer_id, _k, {inner}
         FROM cust {' '.join(joins)})""")
     return sql, [u for u in ("email", "value", "nps", "usage") if u in unavailable]
 
@@ -427,58 +474,74 @@ def indicators(wh: Warehouse, as_of, params: SignalParams | None = None,
     Returns
     -------
     DataFrame, one row per customer signed up before ``as_of``, sorted by customer_id, with
-    :data:`~analysis.metrics.signals.CONTRACT_COLUMNS` then ``EXTRA_COLUMNS`` (same dtypes
-    as the pandas function); ``attrs["unavailable"]`` lists the absent indicators by code.
+    the columns of :func:`~analysis.metrics.signals.indicator_columns` (the contract columns,
+    ``freq_<w>`` per configured window, then ``EXTRA_COLUMNS``; same dtypes as the pandas
+    function); ``attrs["unavailable"]`` lists the absent indicators by code.
 
     Raises
     ------
     ConfigError
-        If more than one date is given.
+        If more than one date is given, or ``freq_windows`` repeats a window.
     """
     p = (params or wh.config.signal_params).resolved(wh)
     sql, unavailable = indicators_sql(wh, as_of, p, tables)
     table = wh.con.sql(sql).to_arrow_table()
-    table = table.take(pc.sort_indices(table, sort_keys=[("customer_id", "ascending")]))
     n = table.num_rows
-    out: dict = {}
-    for name in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS):
-        if name == "any_alert":
-            continue
-        if name not in table.column_names:  # an absent indicator: NA for everyone
-            out[name] = _absent(name, n)
-            continue
-        out[name] = _column(name, table.column(name))
+    # the rows come in DuckDB's order; _k is each customer's rank by customer_id, ranked in
+    # the query (a narrow parallel sort of the customers): one scatter gives the permutation
+    # that every column is taken by, instead of sorting the wide result
+    order = np.empty(n, dtype=np.intp)
+    order[table.column("_k").to_numpy()] = np.arange(n, dtype=np.intp)
+    names = indicator_columns(p)
+    # columns are converted on as many threads as DuckDB uses (Arrow and NumPy release the GIL)
+    threads = int(wh.con.sql("SELECT current_setting('threads')").fetchall()[0][0])
+    todo = [name for name in names if name != "any_alert"]
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # a map over columns
+        out: dict = dict(zip(todo, pool.map(partial(_build, table=table, order=order), todo), strict=True))
+    del table
     out["any_alert"] = pd.array(out["n_alerts"] > 0, dtype="boolean")
-    frame = pd.DataFrame({c: out[c] for c in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS)}, index=pd.RangeIndex(n), copy=False)
+    frame = pd.DataFrame({c: out[c] for c in names}, index=pd.RangeIndex(n), copy=False)
     frame.attrs["unavailable"] = unavailable
     if params is None:
         frame = _configured_overrides(wh, frame, p)
     return frame
 
 
-def _column(name: str, col: pa.ChunkedArray):
-    """One result column (Arrow) as the pandas reference types it, without Python objects."""
+def _build(name: str, table: pa.Table, order: np.ndarray):
+    """Column ``name`` of the frame from the query's ``table`` (NA for everyone if absent)."""
+    if name not in table.column_names:  # an absent indicator
+        return _absent(name, len(order))
+    return _column(name, table.column(name), order)
+
+
+def _column(name: str, col: pa.ChunkedArray, order: np.ndarray):
+    """One result column (Arrow) as the pandas reference types it, taken in ``order``,
+    without Python objects."""
+    def values(fill=None) -> np.ndarray:
+        return (col.fill_null(fill) if fill is not None else col).to_numpy(zero_copy_only=False)[order]
+
     if name in _BOOL:
-        return pd.arrays.BooleanArray(col.fill_null(False).to_numpy(zero_copy_only=False).astype(bool),
-                                      col.is_null().to_numpy(zero_copy_only=False))
+        return pd.arrays.BooleanArray(values(False).astype(bool, copy=False),
+                                      col.is_null().to_numpy(zero_copy_only=False)[order])
     if name in _NULLABLE_INT:
-        return pd.arrays.IntegerArray(col.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64),
-                                      col.is_null().to_numpy(zero_copy_only=False))
+        return pd.arrays.IntegerArray(values(0).astype(np.int64, copy=False),
+                                      col.is_null().to_numpy(zero_copy_only=False)[order])
     if name == "customer_id":
+        col = col.take(pa.array(order))
         return pd.StringDtype().__from_arrow__(col.cast(pa.large_string()) if pd.StringDtype().storage == "python"
                                                else col)
-    if name == "as_of":
-        return col.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    if name == "as_of":  # one date for every row: no gather
+        return np.full(len(order), col[0].as_py() if len(col) else None, dtype="datetime64[ns]")
     if name == "lost":
-        return col.to_numpy(zero_copy_only=False).astype(bool)
+        return values().astype(bool, copy=False)
     if name == "email_segment":
-        return pd.Categorical(col.to_pandas().astype(object), dtype=SEGMENT_DTYPE)
+        return pd.Categorical(col.take(pa.array(order)).to_pandas().astype(object), dtype=SEGMENT_DTYPE)
     if name == "nps_category":
-        return pd.Categorical(col.to_pandas().astype(object), categories=list(NPS_CATEGORIES))
+        return pd.Categorical(col.take(pa.array(order)).to_pandas().astype(object), categories=list(NPS_CATEGORIES))
     if name in ("tenure_days", "days_since_last", "recency_level", "n_alerts") or (
             name.startswith("freq_") and name[5:].isdigit()):
-        return col.to_numpy(zero_copy_only=False).astype(np.int64)
-    return col.cast(pa.float64()).to_numpy(zero_copy_only=False)  # NULL -> NaN
+        return values().astype(np.int64, copy=False)
+    return col.cast(pa.float64()).to_numpy(zero_copy_only=False)[order]  # NULL -> NaN
 
 
 def _absent(name: str, n: int):
