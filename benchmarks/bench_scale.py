@@ -19,11 +19,21 @@ email events, 30 % usage), over 24 months ending 2026-10-31. Then:
    workbook, index and pages; ``--report-only`` skips steps 1 and 2 (a base kept by an
    earlier run with ``--dir DIR --keep``).
 
+``--interventions`` adds an ``interventions`` table (:func:`synthesise_interventions`: a dozen
+monthly re-activation campaigns with random control groups and A/B variants) and their
+``campaigns`` / ``objectives`` in dataset.yml, so that the report runs notebook 05 as well;
+with ``--link-base DIR`` the new base's tables are symlinks to a kept base's files (nothing of
+it is rewritten and its validated copy stays valid), e.g.::
+
+    .venv/bin/python benchmarks/bench_scale.py --customers 1000000 --dir /tmp/bench/1m-camp --keep
+        --report-only --interventions --link-base /tmp/bench/1m/base-1000000
+
 A script, not a test::
 
     .venv/bin/python benchmarks/bench_scale.py --customers 100000 [--events-per-customer 50]
         [--rows-per-bucket 1000000] [--buckets N] [--keep] [--dir DIR] [--report] [--seed 0]
-        [--skip-score] [--no-pandas] [--report-only]
+        [--skip-score] [--no-pandas] [--report-only] [--interventions [--link-base DIR] [--campaigns 12]
+        [--per-campaign 20000]]
 
 Targets (issue 16, 2-core machine): 1,000,000 customers x 50 events scored in <= 10 min
 with peak RSS <= 8 GB, peak memory nearly flat from 300,000 to 1,000,000 customers; the
@@ -127,6 +137,91 @@ def synthesise(folder: Path, n_customers: int, per_customer: int, seed: int) -> 
         "business_model: contractual\nobserved_until: 2026-10-31\nlanguage: en\n"
         "tables:\n  email_events: {duplicates: keep}\n  usage: {duplicates: keep}\n", encoding="utf-8")
     return counts
+
+
+#: Re-activation campaigns of ``--interventions`` (dataset.yml ``campaigns`` and ``objectives``).
+CAMPAIGNS_YML = """campaigns:
+  default: {name: Re-activation of lapsed customers, fixed_cost: 2000.0, margin_rate: 0.6, outcome_window_days: 14}
+objectives:
+- objective: Re-activate the lapsed buyers
+  key_results:
+  - {metric: repurchase_rate, population: lapsed_buyers, target: 0.2, period: 2026-Q3}
+  - {metric: revenue, population: lapsed_buyers, target: 5000000, period: 2026-Q3}
+"""
+
+
+def synthesise_interventions(folder: Path, n_campaigns: int = 12, per_campaign: int = 20_000,
+                             control_share: float = 0.10, pool: int | None = None, one_off: int = 5_000,
+                             seed: int = 0) -> dict[str, int]:
+    """Write ``interventions.parquet`` into ``folder`` (whose ``customers.parquet`` is read).
+
+    Shaped like the sample's (:mod:`analysis.data.sample`): ``n_campaigns`` monthly campaigns
+    ``RA-YYYYMM`` on the 10th of the months before 2026-11 (actions spread over three days),
+    each contacting ``per_campaign`` customers drawn at random among the campaign pool's
+    customers alive at that date, plus ``control_share`` x that many drawn the same way as a
+    control group (not contacted, no cost); every odd campaign splits its contacts into
+    variants A (email_sequence, 0.5 per contact) and B (incentive, 5.0), the others send an
+    email_sequence without variant; every sixth campaign has no control group (not
+    attributable). ``one_off`` personal calls without a campaign (40.0 each) fall on random
+    pool customers in the last 26 weeks (they count in the reaction delay).
+
+    The pool (default 3 x ``per_campaign`` x (1 + ``control_share``) customers drawn once at
+    random) stands for the lapsed customers a team contacts again cycle after cycle: it sets how
+    many customers notebook 05 holds in memory on a large base. No effect on purchases is
+    simulated (the orders are the base's files, shared by symlink): the true lift is 0.
+    One loop over the campaigns (a dozen), never over customers.
+    """
+    rng = np.random.default_rng(seed + 16)
+    cust = pq.read_table(folder / "customers.parquet", columns=["customer_id", "signup_date", "churn_date"])
+    ids = cust.column("customer_id").to_numpy(zero_copy_only=False)
+    signup = cust.column("signup_date").to_numpy().astype("datetime64[D]")
+    churn = cust.column("churn_date").to_numpy().astype("datetime64[D]")
+    size = pool or int(3 * per_campaign * (1 + control_share))
+    members = rng.choice(len(ids), size=min(size, len(ids)), replace=False)
+    n_control = int(round(control_share * per_campaign))
+    frames = []
+    months = pd.date_range(end=END.replace(day=1), periods=n_campaigns, freq="MS")  # the last n months
+    for c, month in enumerate(months):  # the campaigns
+        day = np.datetime64((month + pd.Timedelta(days=9)).date(), "D")
+        alive = members[(signup[members] < day) & ~(churn[members] <= day)]
+        controls = n_control if c % 6 != 5 else 0
+        drawn = rng.choice(alive, size=min(per_campaign + controls, len(alive)), replace=False)
+        group = np.where(np.arange(len(drawn)) < controls, "control", "treatment")
+        treated = group == "treatment"
+        ab = c % 2 == 1
+        variant = np.where(treated & ab, np.where(rng.random(len(drawn)) < 0.5, "A", "B"), None)
+        action = np.where(variant == "B", "incentive", "email_sequence")
+        frames.append(pd.DataFrame({
+            "customer_id": ids[drawn],
+            "action_date": (day + rng.integers(0, 3, len(drawn)).astype("timedelta64[D]")).astype("datetime64[ns]"),
+            "action": action, "campaign_id": f"RA-{month:%Y%m}", "group": group, "variant": variant,
+            "cost": np.where(treated, np.where(action == "incentive", 5.0, 0.5), np.nan),
+            "channel": "email", "owner": rng.choice(["crm_team", "csm_a", "csm_b"], len(drawn))}))
+    if one_off:
+        first = np.datetime64((END - pd.Timedelta(weeks=26)).date(), "D")
+        who = rng.choice(members, size=one_off)
+        day = first + rng.integers(0, 26 * 7, one_off).astype("timedelta64[D]")
+        ok = (signup[who] < day) & ~(churn[who] <= day)
+        frames.append(pd.DataFrame({
+            "customer_id": ids[who[ok]], "action_date": day[ok].astype("datetime64[ns]"), "action": "personal_call",
+            "campaign_id": None, "group": "treatment", "variant": None, "cost": 40.0, "channel": "phone",
+            "owner": rng.choice(["csm_a", "csm_b"], int(ok.sum()))}))
+    iv = pd.concat(frames, ignore_index=True)
+    pq.write_table(pa.Table.from_pandas(iv, preserve_index=False), folder / "interventions.parquet")
+    return {"interventions": len(iv), "customers": int(iv["customer_id"].nunique()),
+            "campaigns": int(iv["campaign_id"].nunique())}
+
+
+def link_base(source: Path, folder: Path) -> None:
+    """Make ``folder`` a copy of the base ``source`` whose table files are symlinks (the
+    source is not written) and whose dataset.yml is a copy (campaigns and objectives appended)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in sorted(source.glob("*.parquet")):
+        if f.stem != "interventions" and not (folder / f.name).exists():
+            (folder / f.name).symlink_to(f.resolve())
+    text = (source / "dataset.yml").read_text(encoding="utf-8").rstrip("\n")
+    (folder / "dataset.yml").write_text(text + "\nallow_external_files: true  # the symlinked tables\n" + CAMPAIGNS_YML,
+                                        encoding="utf-8")
 
 
 #: Progress lines of ``churn-radar report`` that open and close a notebook's phase.
@@ -268,17 +363,33 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true", help="only the monthly report (no score, no indicators)")
     ap.add_argument("--skip-score", action="store_true", help="skip step 1 (churn-radar score)")
     ap.add_argument("--no-pandas", action="store_true", help="step 2 without the pandas reference timing")
+    ap.add_argument("--interventions", action="store_true",
+                    help="add an interventions table (re-activation campaigns) so that the report runs notebook 05")
+    ap.add_argument("--link-base", type=Path, default=None,
+                    help="with --interventions: an existing base folder whose tables are symlinked (not rewritten)")
+    ap.add_argument("--campaigns", type=int, default=12, help="with --interventions: monthly campaigns")
+    ap.add_argument("--per-campaign", type=int, default=20_000, help="with --interventions: contacts per campaign")
     args = ap.parse_args()
 
     root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench_scale-"))
     folder = root / f"base-{args.customers}"
     try:
+        if args.link_base and not (folder / "dataset.yml").exists():
+            link_base(Path(args.link_base), folder)
+            print(f"linked       the tables of {args.link_base} -> {folder}")
         if not (folder / "dataset.yml").exists():
             folder.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
             counts = synthesise(folder, args.customers, args.events_per_customer, args.seed)
             events = sum(v for k, v in counts.items() if k != "customers")
             print(f"synthesised  {counts} ({events:,} events) in {time.perf_counter() - t0:.1f} s -> {folder}")
+        if args.interventions and not (folder / "interventions.parquet").exists():
+            if not args.link_base:
+                with (folder / "dataset.yml").open("a", encoding="utf-8") as fh:
+                    fh.write(CAMPAIGNS_YML)
+            t0 = time.perf_counter()
+            made = synthesise_interventions(folder, args.campaigns, args.per_campaign, seed=args.seed)
+            print(f"synthesised  interventions {made} in {time.perf_counter() - t0:.1f} s -> {folder}")
         if args.rows_per_bucket:
             with (folder / "dataset.yml").open("a", encoding="utf-8") as fh:
                 fh.write(f"engine: {{rows_per_bucket: {args.rows_per_bucket}}}\n")

@@ -34,65 +34,108 @@ from analysis.data.dataset import Dataset
 from analysis.metrics.lifecycle import status_at
 from analysis.metrics.targeting import population
 
-__all__ = ["CUMULATIVE_METRICS", "key_result_value", "okr_progress"]
+__all__ = ["CUMULATIVE_METRICS", "add_parts", "key_result_parts", "key_result_value", "okr_from_parts", "okr_parts",
+           "okr_progress", "value_from_parts"]
 
 CUMULATIVE_METRICS: tuple[str, ...] = ("revenue",)
 
 
-def key_result_value(ds: Dataset, metric: str, members: pd.Series, start: pd.Timestamp,
-                     cut: pd.Timestamp) -> tuple[float, int]:
-    """The value of ``metric`` for customers ``members`` over ``[start, cut)``, and the count behind it."""
+def key_result_parts(ds: Dataset, metric: str, members: pd.Series, start: pd.Timestamp,
+                     cut: pd.Timestamp) -> dict[str, float]:
+    """Additive parts of ``metric`` for customers ``members`` over ``[start, cut)``: counts and
+    sums that add up over partitions of customers (:func:`value_from_parts` turns them into
+    the value). ``n`` is the count behind the value (customers, or NPS answers)."""
     ids = pd.Index(members.astype("string").unique())
     n = len(ids)
     if metric in ("reactivation_rate", "repurchase_rate"):
         inter = ds.interactions() if metric == "reactivation_rate" else ds.interactions(("purchase",))
         seen = inter.loc[(inter["time"] >= start) & (inter["time"] < cut), "customer_id"].unique()
-        return (float(ids.isin(seen).mean()) if n else float("nan")), n
+        return {"n": n, "hits": int(ids.isin(seen).sum()), "of": n}
     if metric == "revenue":
         if not ds.has_amounts:
-            return float("nan"), n
+            return {"n": n, "sum": float("nan")}
         o = ds.orders
         o = o.loc[(o["order_date"] >= start) & (o["order_date"] < cut) & o["customer_id"].isin(ids)]
-        return float(o["amount"].sum()), n
+        return {"n": n, "sum": float(o["amount"].sum())}
     if metric == "retention":
         st = status_at(ds, cut)
         st = st.loc[st["customer_id"].isin(ids)]
-        return (float((~st["lost"]).mean()) if len(st) else float("nan")), n
+        return {"n": n, "hits": int((~st["lost"]).sum()), "of": len(st)}
     if metric == "nps":
         if not ds.has("nps"):
-            return float("nan"), 0
+            return {"n": 0, "promoters": 0, "detractors": 0, "of": 0}
         a = ds.nps
         a = a.loc[(a["response_date"] >= start) & (a["response_date"] < cut) & a["customer_id"].isin(ids), "score"]
-        if a.empty:
-            return float("nan"), 0
-        return float(100 * ((a >= 9).mean() - (a <= 6).mean())), len(a)
+        return {"n": len(a), "promoters": int((a >= 9).sum()), "detractors": int((a <= 6).sum()), "of": len(a)}
     raise ValueError(metric)  # the config only lets OKR_METRICS through
 
 
-def okr_progress(ds: Dataset, as_of, objectives: tuple[Objective, ...] | None = None) -> pd.DataFrame:
-    """Progress of every key result at ``as_of`` (module docstring).
+def add_parts(parts: list[dict[str, float]]) -> dict[str, float]:
+    """The parts of several partitions of customers added up (the members of a key result
+    are disjoint across partitions)."""
+    out: dict[str, float] = {}
+    for p in parts:  # a few partitions
+        for k, v in p.items():
+            out[k] = out.get(k, 0) + v
+    return out
 
-    Returns
-    -------
-    DataFrame, one row per key result: ``objective``, ``kr`` (1-based within the
-    objective), ``metric``, ``population``, ``period``, ``start``, ``end``, ``target``,
-    ``status``, ``elapsed_share``, ``n`` (customers, or NPS answers), ``value``,
-    ``expected``, ``progress``, ``on_track``, ``achieved``.
-    """
+
+def value_from_parts(metric: str, parts: dict[str, float]) -> tuple[float, int]:
+    """The value of ``metric`` and the count behind it, from :func:`key_result_parts`."""
+    n = int(parts["n"])
+    if metric in ("reactivation_rate", "repurchase_rate", "retention"):
+        return (parts["hits"] / parts["of"] if parts["of"] else float("nan")), n
+    if metric == "revenue":
+        return float(parts["sum"]), n
+    if metric == "nps":
+        if not parts["of"]:
+            return float("nan"), 0
+        return float(100 * (parts["promoters"] / parts["of"] - parts["detractors"] / parts["of"])), n
+    raise ValueError(metric)
+
+
+def key_result_value(ds: Dataset, metric: str, members: pd.Series, start: pd.Timestamp,
+                     cut: pd.Timestamp) -> tuple[float, int]:
+    """The value of ``metric`` for customers ``members`` over ``[start, cut)``, and the count behind it."""
+    return value_from_parts(metric, key_result_parts(ds, metric, members, start, cut))
+
+
+def okr_parts(ds: Dataset, as_of, objectives: tuple[Objective, ...] | None = None) -> list[dict | None]:
+    """The additive parts (:func:`key_result_parts`) of every key result at ``as_of``, in the
+    order of :func:`okr_progress` (None for a key result not started): what one partition of
+    customers contributes; :func:`okr_from_parts` adds the partitions up."""
     cut_asof = pd.Timestamp(as_of).normalize()
     objectives = ds.config.objectives if objectives is None else objectives
+    out: list[dict | None] = []
+    for obj in objectives:  # a loop over the few key results of the config
+        for kr in obj.key_results:
+            start, end = pd.Timestamp(kr.start), pd.Timestamp(kr.end)
+            if cut_asof <= start:
+                out.append(None)
+                continue
+            cut = min(end, cut_asof)
+            members = population(ds.before(start), start, kr.population)["customer_id"]
+            out.append(key_result_parts(ds.before(cut), kr.metric, members, start, cut))
+    return out
+
+
+def okr_from_parts(objectives: tuple[Objective, ...], as_of, parts: list[list[dict | None]]) -> pd.DataFrame:
+    """:func:`okr_progress` from the :func:`okr_parts` of one or more partitions of customers."""
+    cut_asof = pd.Timestamp(as_of).normalize()
     rows = []
+    i = 0
     for obj in objectives:  # a loop over the few key results of the config
         for k, kr in enumerate(obj.key_results, start=1):
             start, end = pd.Timestamp(kr.start), pd.Timestamp(kr.end)
             row = {"objective": obj.objective, "kr": k, "metric": kr.metric, "population": kr.population,
                    "period": kr.period, "start": start, "end": end, "target": kr.target}
-            if cut_asof <= start:
+            got = [p[i] for p in parts if p[i] is not None]
+            i += 1
+            if cut_asof <= start or not got:
                 rows.append({**row, "status": "not_started", "elapsed_share": 0.0, "n": 0, "value": np.nan})
                 continue
             cut = min(end, cut_asof)
-            members = population(ds.before(start), start, kr.population)["customer_id"]
-            value, n = key_result_value(ds.before(cut), kr.metric, members, start, cut)
+            value, n = value_from_parts(kr.metric, add_parts(got))
             elapsed = (cut - start).days / (end - start).days
             rows.append({**row, "status": "closed" if cut_asof >= end else "in_progress",
                          "elapsed_share": elapsed, "n": n, "value": value})
@@ -105,3 +148,17 @@ def okr_progress(ds: Dataset, as_of, objectives: tuple[Objective, ...] | None = 
     out["on_track"] = out["value"].notna() & (out["value"] >= out["expected"]) & out["status"].ne("not_started")
     out["achieved"] = out["status"].eq("closed") & (out["value"] >= out["target"])
     return out
+
+
+def okr_progress(ds: Dataset, as_of, objectives: tuple[Objective, ...] | None = None) -> pd.DataFrame:
+    """Progress of every key result at ``as_of`` (module docstring).
+
+    Returns
+    -------
+    DataFrame, one row per key result: ``objective``, ``kr`` (1-based within the
+    objective), ``metric``, ``population``, ``period``, ``start``, ``end``, ``target``,
+    ``status``, ``elapsed_share``, ``n`` (customers, or NPS answers), ``value``,
+    ``expected``, ``progress``, ``on_track``, ``achieved``.
+    """
+    objectives = ds.config.objectives if objectives is None else objectives
+    return okr_from_parts(objectives, as_of, [okr_parts(ds, as_of, objectives)])

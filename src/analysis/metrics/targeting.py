@@ -42,7 +42,8 @@ from analysis.errors import ConfigError, NotEnoughDataError
 from analysis.metrics.lifecycle import status_at
 from analysis.metrics.priority import value_tiers
 
-__all__ = ["POPULATIONS", "CampaignPlan", "mde_two_proportions", "plan_campaign", "population"]
+__all__ = ["POPULATIONS", "CampaignPlan", "assign_groups", "finish_plan", "mde_two_proportions", "plan_campaign",
+           "population", "unsubscribed"]
 
 POPULATIONS: tuple[str, ...] = ("all", "active", "watch", "wake_up", "inactive", "dormant", "lapsed",
                                 "lapsed_buyers")
@@ -153,7 +154,8 @@ class CampaignPlan:
                 "baseline_reactivation": self.baseline, "mde_reactivation": self.mde}
 
 
-def _unsubscribed(ds: Dataset, cut: pd.Timestamp) -> pd.Index:
+def unsubscribed(ds: Dataset, cut: pd.Timestamp) -> pd.Index:
+    """Customers with an unsubscribe or a spam complaint before ``cut`` (never targeted)."""
     if not ds.has("email_events"):
         return pd.Index([], dtype="string")
     e = ds.email_events
@@ -180,22 +182,14 @@ def plan_campaign(ds: Dataset, as_of, target: str = "lapsed", holdout: float = 0
         raise ConfigError(f"--holdout is {holdout}; expected a share strictly between 0 and 1 (e.g. 0.1).")
     cut = pd.Timestamp(as_of).normalize()
     pop = population(ds, cut, target)
-    gone = pop["customer_id"].isin(_unsubscribed(ds, cut))
+    gone = pop["customer_id"].isin(unsubscribed(ds, cut))
     pop = pop.loc[~gone].reset_index(drop=True)
     try:
         tiers = value_tiers(ds, cut).set_index("customer_id")["value_tier"].astype("string")
         tier = pop["customer_id"].map(tiers).fillna("standard")
     except NotEnoughDataError:
         tier = pd.Series("all", index=pop.index, dtype="string")
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"customer_id": pop["customer_id"].astype("string"), "value_tier": tier.astype("string"),
-                          "u": rng.random(len(pop))})
-    rank = frame.groupby("value_tier")["u"].rank(method="first")
-    size = frame.groupby("value_tier")["u"].transform("size")
-    frame["group"] = np.where(rank <= np.round(holdout * size), "control", "treatment")
-    frame = frame.drop(columns="u").sort_values("customer_id", kind="stable").reset_index(drop=True)
-    n_c = int(frame["group"].eq("control").sum())
-    n_t = len(frame) - n_c
+    frame = assign_groups(pop["customer_id"], tier, holdout, seed)
     # baseline: the same population baseline_days earlier, reactivated within baseline_days
     before = cut - pd.Timedelta(days=baseline_days)
     try:
@@ -210,7 +204,31 @@ def plan_campaign(ds: Dataset, as_of, target: str = "lapsed", holdout: float = 0
         if ds.has("orders"):
             bought = recent.loc[recent["kind"].eq("purchase"), "customer_id"].unique()
             baseline_purchase = float(past.isin(bought).mean())
+    return finish_plan(frame, cut, int(gone.sum()), baseline, baseline_days, baseline_purchase)
+
+
+def assign_groups(customer_ids: pd.Series, tier: pd.Series, holdout: float, seed: int) -> pd.DataFrame:
+    """The seeded control-group draw of :func:`plan_campaign`, stratified by value tier.
+
+    ``customer_ids`` in population order (the draw follows it) and their ``tier``; returns
+    ``customer_id``, ``value_tier``, ``group``, sorted by customer_id. In each tier, the
+    ``round(holdout x size)`` customers with the smallest uniform draws are the control group.
+    """
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"customer_id": pd.array(customer_ids, dtype="string"),
+                          "value_tier": pd.array(tier, dtype="string"), "u": rng.random(len(customer_ids))})
+    rank = frame.groupby("value_tier")["u"].rank(method="first")
+    size = frame.groupby("value_tier")["u"].transform("size")
+    frame["group"] = np.where(rank <= np.round(holdout * size), "control", "treatment")
+    return frame.drop(columns="u").sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def finish_plan(frame: pd.DataFrame, cut: pd.Timestamp, excluded: int, baseline: float | None, baseline_days: int,
+                baseline_purchase: float | None) -> CampaignPlan:
+    """The :class:`CampaignPlan` of an assignment (:func:`assign_groups`) and its baselines:
+    group sizes and minimum detectable effects."""
+    n_c = int(frame["group"].eq("control").sum())
+    n_t = len(frame) - n_c
     mde = mde_two_proportions(baseline, n_t, n_c) if baseline is not None else None
     mde_p = mde_two_proportions(baseline_purchase, n_t, n_c) if baseline_purchase is not None else None
-    return CampaignPlan(frame, cut, n_t, n_c, int(gone.sum()), baseline, baseline_days, mde,
-                        baseline_purchase, mde_p)
+    return CampaignPlan(frame, cut, n_t, n_c, excluded, baseline, baseline_days, mde, baseline_purchase, mde_p)

@@ -50,7 +50,7 @@ from analysis.metrics.campaigns import (
 )
 
 __all__ = ["MIN_GROUP", "MIN_POSITIVES", "MIN_ROWS", "TEST_SHARE", "TwoModelUplift", "UpliftEvaluation",
-           "evaluate_uplift", "expected_incremental_value", "qini_curve", "qini_coefficient",
+           "evaluate_uplift", "expected_incremental_value", "incremental_value_order", "incremental_value_rows", "qini_curve", "qini_coefficient",
            "qini_difference_interval", "qini_interval", "uplift_training_rows"]
 
 MIN_ROWS = 200
@@ -185,9 +185,28 @@ def qini_interval(y, treatment, score, n_boot: int = 500, level: float = 0.95,
     """
     y, t, s = np.asarray(y, float), np.asarray(treatment, bool), np.asarray(score, float)
     est = float(_qini_coefficients(y, t, s, np.ones((1, len(y))))[0])
-    boot = _qini_coefficients(y, t, s, _bootstrap_weights(len(y), groups, n_boot, random_state))
+    boot = np.concatenate([_qini_coefficients(y, t, s, w)
+                           for w in _bootstrap_weight_chunks(len(y), groups, n_boot, random_state)])
     lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return est, float(lo), float(hi)
+
+
+#: Bootstrap weights held at once (resamples x rows): the resamples are drawn and scored a
+#: few at a time, so that memory stays bounded on a large base (100,000 held-out rows: 40
+#: resamples at a time, about 32 MB per array) with the same draws as all at once.
+CHUNK_CELLS = 4_000_000
+
+
+def _bootstrap_weight_chunks(n: int, groups, n_boot: int, random_state: int, cells: int = CHUNK_CELLS):
+    """The rows of :func:`_bootstrap_weights`, a few resamples at a time (same draws: the
+    multinomial resamples come one after the other from the same generator)."""
+    codes = (np.arange(n) if groups is None
+             else pd.factorize(pd.Series(groups).astype("string"), sort=True)[0])
+    k = int(codes.max()) + 1 if len(codes) else 0
+    rng = np.random.default_rng(random_state)
+    step = max(1, cells // max(n, k, 1))
+    for lo in range(0, n_boot, step):  # chunks of resamples, not customers
+        yield rng.multinomial(k, np.full(k, 1.0 / k), size=min(step, n_boot - lo))[:, codes].astype(float)
 
 
 def _bootstrap_weights(n: int, groups, n_boot: int, random_state: int) -> np.ndarray:
@@ -211,8 +230,8 @@ def qini_difference_interval(y, treatment, score_a, score_b, n_boot: int = 500, 
     a, b = np.asarray(score_a, float), np.asarray(score_b, float)
     one = np.ones((1, len(y)))
     est = float(_qini_coefficients(y, t, a, one)[0] - _qini_coefficients(y, t, b, one)[0])
-    w = _bootstrap_weights(len(y), groups, n_boot, random_state)
-    boot = _qini_coefficients(y, t, a, w) - _qini_coefficients(y, t, b, w)
+    boot = np.concatenate([_qini_coefficients(y, t, a, w) - _qini_coefficients(y, t, b, w)
+                           for w in _bootstrap_weight_chunks(len(y), groups, n_boot, random_state)])
     lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return est, float(lo), float(hi)
 
@@ -317,11 +336,24 @@ def expected_incremental_value(ds: Dataset, as_of, evaluation: UpliftEvaluation,
     cut = pd.Timestamp(as_of).normalize()
     values = value_tiers(ds, cut).set_index("customer_id")["value"]
     ids = (customers if customers is not None else values.index.to_series()).astype("string").reset_index(drop=True)
+    return incremental_value_order(incremental_value_rows(ds, cut, evaluation, ids, values))
+
+
+def incremental_value_rows(ds: Dataset, cut: pd.Timestamp, evaluation: UpliftEvaluation, ids: pd.Series,
+                           values: pd.Series) -> pd.DataFrame:
+    """The rows of :func:`expected_incremental_value` for customers ``ids`` of ``ds`` (a whole
+    base or a partition of customers holding them), ``values`` their value by customer_id
+    (0 when missing), in the order of ``ids``; needs a fitted ``evaluation.model``."""
+    ids = ids.astype("string").reset_index(drop=True)
     rows = pd.DataFrame({"customer_id": ids, "action_date": cut})
     X = pd.concat([covariates_at(ds, rows), segment_dummies(ds, ids)], axis=1)
     X = X.reindex(columns=evaluation.features, fill_value=0.0).fillna(0.0)
     up = evaluation.model.predict(X)
     val = ids.map(values).fillna(0.0).to_numpy(dtype=float)
-    out = pd.DataFrame({"customer_id": ids, "uplift": up, "value": val, "expected_incremental_value": up * val})
-    return out.sort_values(["expected_incremental_value", "customer_id"], ascending=[False, True],
-                           kind="stable").reset_index(drop=True)
+    return pd.DataFrame({"customer_id": ids, "uplift": up, "value": val, "expected_incremental_value": up * val})
+
+
+def incremental_value_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`incremental_value_rows` highest expected incremental value first (ties by customer_id)."""
+    return rows.sort_values(["expected_incremental_value", "customer_id"], ascending=[False, True],
+                            kind="stable").reset_index(drop=True)
