@@ -171,7 +171,7 @@ def newcombe_p(x1, n1, x2, n2, iterations: int = 60) -> np.ndarray:
         excludes = np.where(sign > 0, lo > 0, hi < 0)
         lo_z, hi_z = np.where(excludes, mid, lo_z), np.where(excludes, hi_z, mid)
     p = 2 * stats.norm.sf((lo_z + hi_z) / 2)
-    return np.where(np.isnan(d), np.nan, np.where(sign == 0, 1.0, p))
+    return np.where(~np.isfinite(d) | (n1 <= 0) | (n2 <= 0), np.nan, np.where(sign == 0, 1.0, p))
 
 
 def welch_p(m1, v1, n1, m2, v2, n2) -> np.ndarray:
