@@ -9,7 +9,12 @@ import pandas as pd
 
 from analysis.reporting.client_tables import NNBSP, formatted_table, french_spaces
 from analysis.reporting.plots.describe import describe_figure
-from analysis.reporting.reactivation import campaign_markdown, plan_markdown, summary_sentences, sunset_markdown
+from analysis.reporting.reactivation import (
+    campaign_markdown,
+    plan_markdown,
+    summary_sentences,
+    sunset_markdown,
+)
 from analysis.reporting.reactivation_tables import (
     action_text,
     balance_table,
