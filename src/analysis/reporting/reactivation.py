@@ -5,7 +5,9 @@ Every function takes a result of :mod:`analysis.metrics.campaigns`, :mod:`analys
 or :mod:`analysis.metrics.okr` and returns Markdown (or a client-ready table) in ``fr`` or
 ``en``. Values coming from the export or dataset.yml (campaign ids, names, objectives,
 segments) are HTML-escaped. Every sentence carries its number and, for an effect, its
-interval; a difference whose interval includes zero is said not to be a finding.
+interval; a difference whose interval includes zero, or whose interval excludes zero but
+which is not significant after Holm's correction over the page's comparisons, is said not
+to be a finding.
 """
 
 from __future__ import annotations
