@@ -138,7 +138,8 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
                            n_t=fmt_num(r.n_treatment, lang),
                            before=fmt_pct(r.before_value, lang), after=fmt_pct(r.treatment_value, lang), **common))
             continue
-        verdict = _verdict(bool(r.significant), r.abs_lift_low, r.abs_lift_high, n_family, lang)
+        verdict = _verdict(bool(r.significant), r.abs_lift_low, r.abs_lift_high,
+                           n_family if r.status == "ok" else 0, lang)   # too small: not in the family
         text = t("rea_campaign_ok", lang, outcome=t(f"rea_outcome_{outcome}", lang), n_t=fmt_num(r.n_treatment, lang), n_c=fmt_num(r.n_control, lang),
                  rate_t=fmt_pct(r.treatment_value, lang), rate_c=fmt_pct(r.control_value, lang),
                  lift=_pts(r.abs_lift, lang), low=_pts(r.abs_lift_low, lang), high=_pts(r.abs_lift_high, lang),
