@@ -18,9 +18,12 @@ from analysis.data.dataset import from_frames
 from analysis.errors import ConfigError
 from analysis.metrics.campaigns import (
     analyse_campaigns,
+    holm,
     katz_ratio,
     newcombe_diff,
+    newcombe_p,
     welch_diff,
+    welch_p,
     wilson,
 )
 from analysis.metrics.targeting import mde_two_proportions, plan_campaign
@@ -373,3 +376,87 @@ def test_plan_reads_nothing_on_or_after_as_of():
     b = plan_campaign(later, "2026-05-01", target="all", holdout=0.25, seed=2)
     pd.testing.assert_frame_equal(a.assignments, b.assignments)
     assert (a.baseline, a.baseline_purchase, a.mde_purchase) == (b.baseline, b.baseline_purchase, b.mde_purchase)
+
+
+# ------------------------------------------------------------ p-values, Holm (issue 12b)
+def test_newcombe_p_is_the_level_at_which_the_interval_touches_zero():
+    """30/100 vs 15/100 (d = +0.15) and 10/50 vs 20/50 (d = -0.20): at z = Phi^-1(1 - p/2) the
+    bound facing 0 is 0; the crossing z found independently by Brent's method gives the same p."""
+    from scipy.optimize import brentq
+
+    x1, n1, x2, n2 = np.array([30, 10]), np.array([100, 50]), np.array([15, 20]), np.array([100, 50])
+    p = newcombe_p(x1, n1, x2, n2)
+    _, lo, hi = newcombe_diff(x1, n1, x2, n2, stats.norm.isf(p / 2))
+    assert lo[0] == pytest.approx(0, abs=1e-12) and hi[1] == pytest.approx(0, abs=1e-12)
+    z0 = brentq(lambda z: newcombe_diff(30, 100, 15, 100, z)[1], 0.1, 10, xtol=1e-14)
+    z1 = brentq(lambda z: newcombe_diff(10, 50, 20, 50, z)[2], 0.1, 10, xtol=1e-14)
+    assert p == pytest.approx(2 * stats.norm.sf([z0, z1]), rel=1e-9)
+    # both 95 % intervals exclude 0, so both p are below 0.05
+    _, lo95, hi95 = newcombe_diff(x1, n1, x2, n2)
+    assert lo95[0] > 0 and hi95[1] < 0 and (p < 0.05).all()
+    # no difference: p = 1; an empty group: NaN
+    assert newcombe_p([0, 5], [10, 10], [0, 5], [10, 10]).tolist() == [1.0, 1.0]
+    assert np.isnan(newcombe_p([1], [0], [1], [10])).all()
+
+
+def test_welch_p_equals_scipy_and_inverts_welch_diff():
+    a, b = np.array([100.0, 200, 0, 0, 35]), np.array([50.0, 0, 0, 0, 10, 5])
+    p = welch_p(a.mean(), a.var(ddof=1), 5, b.mean(), b.var(ddof=1), 6)
+    assert p == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-12)
+    _, lo, _ = welch_diff(a.mean(), a.var(ddof=1), 5, b.mean(), b.var(ddof=1), 6, level=1 - p)
+    assert lo == pytest.approx(0, abs=1e-9)                   # the (1 - p) interval touches 0
+    assert welch_p(3.0, 0.0, 5, 3.0, 0.0, 5) == 1.0 and welch_p(3.0, 0.0, 5, 2.0, 0.0, 5) == 0.0
+    assert np.isnan(welch_p(3.0, 1.0, 1, 2.0, 1.0, 5))
+
+
+def test_holm_on_a_hand_list():
+    """Sorted 0.01, 0.03, 0.04 -> 3 x 0.01 = 0.03, 2 x 0.03 = 0.06, max(0.06, 1 x 0.04) = 0.06."""
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    out = holm([0.5, np.nan, 0.6, 0.001])        # NaN is not a member: m = 3
+    assert np.isnan(out[1]) and out[[0, 2, 3]] == pytest.approx([1.0, 1.0, 0.003])   # clipped at 1
+    assert np.isnan(holm([np.nan, np.nan])).all()                   # no member: all NaN
+
+
+def test_sample_p_values_agree_with_the_intervals_and_holm_is_applied(sample):
+    """On the sample (2026-11-01): p < 0.05 exactly when the 95 % interval excludes 0, for the 110
+    estimated comparisons (22 variants x 5 outcomes); ``significant`` is Holm over the 22 of each
+    outcome. Verdicts: tested one by one, 12 purchase, 3 reactivated and 3 revenue differences
+    excluded 0; after Holm's correction 1 (RA-202603 B, purchase, p 0.00057 -> 0.0126)."""
+    _, result, _ = sample
+    e = result.effects
+    est = e.loc[e["status"].isin(["ok", "too_small"])]
+    assert len(est) == 110
+    excludes = (est["abs_lift_low"] > 0) | (est["abs_lift_high"] < 0)
+    assert ((est["p_value"] < 0.05) == excludes).all()
+    assert int(excludes.sum()) == 18
+    for _, fam in e.loc[e["status"].eq("ok")].groupby("outcome"):
+        assert len(fam) == 22
+        assert fam["p_holm"].to_numpy() == pytest.approx(holm(fam["p_value"].to_numpy()))
+    sig = e.loc[e["significant"]]
+    assert sig[["campaign_id", "variant", "outcome"]].values.tolist() == [["RA-202603", "B", "purchase"]]
+    assert (e["significant"] == (e["p_holm"] < 0.05)).all()
+
+
+def test_twenty_variants_without_effect_give_no_real_effect_after_holm():
+    """A/B/n test with 20 variants of 60 and one shared control of 400, every customer buying
+    with probability 0.3 whatever the group (seed 3, chosen so that chance fools the one-by-one
+    test): tested one by one, 1 variant has a 95 % interval excluding 0 (raw p 0.013 < 0.05);
+    after Holm's correction over the 20 (0.013 x 20 = 0.27), none is a real effect."""
+    rng = np.random.default_rng(3)
+    n_t, n_c = 60, 400
+    ids = [f"V{v:02d}-{i}" for v in range(20) for i in range(n_t)] + [f"C{i}" for i in range(n_c)]
+    variant = [f"V{v:02d}" for v in range(20) for _ in range(n_t)] + [None] * n_c
+    group = ["treatment"] * (20 * n_t) + ["control"] * n_c
+    buys = rng.random(len(ids)) < 0.3
+    ds = from_frames(
+        customers=pd.DataFrame({"customer_id": ids, "signup_date": "2025-01-01", "plan": "Pro"}),
+        orders=pd.DataFrame({"customer_id": np.array(ids)[buys], "order_date": "2026-03-10", "amount": 50.0}),
+        interventions=pd.DataFrame({"customer_id": ids, "action_date": "2026-03-02", "action": "email_sequence",
+                                    "campaign_id": "N1", "group": group, "variant": variant, "cost": None}),
+        config=parse_config({"campaigns": {"N1": {"outcome_window_days": 30}}}))
+    e = analyse_campaigns(ds, "2026-05-01").effects
+    p = e.loc[e["outcome"].eq("purchase")]
+    assert len(p) == 20 and p["status"].eq("ok").all()
+    assert int((p["p_value"] < 0.05).sum()) == 1 and p["p_value"].min() == pytest.approx(0.0133, abs=1e-4)
+    assert p["p_holm"].min() == pytest.approx(20 * p["p_value"].min())
+    assert not e["significant"].any() and (e["p_holm"] >= 0.05).all()

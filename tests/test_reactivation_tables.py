@@ -9,7 +9,12 @@ import pandas as pd
 
 from analysis.reporting.client_tables import NNBSP, formatted_table, french_spaces
 from analysis.reporting.plots.describe import describe_figure
-from analysis.reporting.reactivation import campaign_markdown, plan_markdown, sunset_markdown
+from analysis.reporting.reactivation import (
+    campaign_markdown,
+    plan_markdown,
+    summary_sentences,
+    sunset_markdown,
+)
 from analysis.reporting.reactivation_tables import (
     action_text,
     balance_table,
@@ -229,3 +234,38 @@ def test_many_campaigns_are_counted_and_only_real_effects_written_out() -> None:
                            "2 without a control group (descriptive only), 1 still within their measurement window.")
     assert [f"**K{i} · A**" in text for i in range(8)] == [True, False, True, False, False, False, False, True]
     assert text.count("\n- ") == 3
+
+
+def test_holm_verdicts_and_the_correction_said_once() -> None:
+    """3 measured variants (Holm family of 3) and one without control: K0 survives the correction
+    (p 0.001 -> 0.003), K1's interval [+0.5; +35.0] excludes 0 but p 0.03 -> 0.06 does not, K2's
+    interval includes 0. The correction is named once, with the family size."""
+    rows = []
+    for i, (status, low, p, p_holm, sig) in enumerate([("ok", 0.05, 0.001, 0.003, True), ("ok", 0.005, 0.03, 0.06, False),
+                                                       ("ok", -0.05, 0.4, 0.4, False),
+                                                       ("no_control", np.nan, np.nan, np.nan, False)]):
+        rows.append({"campaign_id": f"K{i}", "variant": "A", "outcome": "purchase", "n_treatment": 100,
+                     "n_control": 0 if status == "no_control" else 100, "treatment_value": 0.5,
+                     "control_value": np.nan if status == "no_control" else 0.3, "abs_lift": 0.2,
+                     "abs_lift_low": low, "abs_lift_high": 0.35, "status": status, "p_value": p, "p_holm": p_holm,
+                     "action": "email_sequence", "action_date": pd.Timestamp("2026-01-10") + pd.Timedelta(days=i),
+                     "window_days": 14, "significant": sig, "before_value": 0.0, "roi_status": "no_cost"})
+    text = campaign_markdown(pd.DataFrame(rows), "en", "EUR")
+    lines = text.split("\n\n")
+    assert lines[0].endswith("[+5.0; +35.0], a real effect.")
+    assert lines[1].endswith("[+0.5; +35.0], not distinguishable from chance once the 3 comparisons are taken "
+                             "into account: not a finding.")
+    assert lines[2].endswith("[-5.0; +35.0], not distinguishable from chance: not a finding.")
+    assert lines[-1] == ("A real effect is announced only after Holm's correction over the 3 comparisons of this "
+                         "page (purchase rate): the risk that even one announced effect is due to chance stays "
+                         "under 5%. Each interval is at 95% for its comparison on its own.")
+    assert text.count("Holm") == 1
+    fr = campaign_markdown(pd.DataFrame(rows), "fr", "EUR")
+    assert "impossible à distinguer du hasard une fois les 3 comparaisons prises en compte : ce n'est pas" in fr
+    assert "correction de Holm sur les 3" in fr
+    # the executive summary's campaign sentence says the same of a headline that did not survive
+    head = {"campaign_id": "K1", "variant": "A", "outcome": "purchase", "purchase_lift": 0.2,
+            "purchase_lift_ci": [0.005, 0.35], "significant": False, "n_comparisons": 3}
+    assert summary_sentences({"campaigns": {"headline": head}}, "en")[0].endswith(
+        "not distinguishable from chance once the 3 comparisons are taken into account: not a finding.")
+

@@ -45,6 +45,14 @@ def test_nb05_on_sample(sample_report):
     assert side["uplift"]["beats_random"] and side["uplift"]["qini_model_ci"][0] > 0
     # RA-202505, -09, RA-202601 (A, B), -05 (A, B), -09 (A, B) were sent to everyone: counted plainly, in French
     assert "8 sans groupe témoin (descriptif seulement)" in nb05.output_text(nb)
+    # 22 attributable purchase-rate comparisons: 12 had a 95 % interval excluding 0 (tested one by
+    # one, before issue 12b); after Holm's correction over the 22, only RA-202603 · B (raw p 0.0006,
+    # Holm 0.013) is a real effect, the 21 others are not distinguishable from chance
+    text = re.sub(r"\s", " ", nb05.output_text(nb))
+    assert re.search(r"30 variantes de campagne : 1 avec un effet réel sur le taux d'achat .*, 21 sans effet "
+                     r"distinguable du hasard, 8 sans groupe témoin", text)
+    assert "après la correction de Holm sur les 22 comparaisons de cette page (taux d'achat)" in text
+    assert side["campaigns"]["headline"]["n_comparisons"] == 22
 
 
 def test_nb01_on_sample(sample_report):

@@ -444,7 +444,8 @@ def campaigns(
             p = row.loc["purchase"]
             line += (f"; purchase {p['treatment_value']:.1%} vs {p['control_value']:.1%}, lift "
                      f"{100 * p['abs_lift']:+.1f} pts [{100 * p['abs_lift_low']:+.1f}, {100 * p['abs_lift_high']:+.1f}]"
-                     + (" significant" if p["significant"] else " not significant"))
+                     + (" significant" if p["significant"] else " not significant")
+                     + (f" (Holm p {p['p_holm']:.3f})" if pd_notna(p.get("p_holm")) else ""))
         if "revenue" in row.index and pd_notna(row.loc["revenue", "roi"]):
             r = row.loc["revenue"]
             line += f"; ROI {r['roi']:.2f} [{r['roi_low']:.2f}, {r['roi_high']:.2f}]"

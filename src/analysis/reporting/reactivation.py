@@ -5,7 +5,9 @@ Every function takes a result of :mod:`analysis.metrics.campaigns`, :mod:`analys
 or :mod:`analysis.metrics.okr` and returns Markdown (or a client-ready table) in ``fr`` or
 ``en``. Values coming from the export or dataset.yml (campaign ids, names, objectives,
 segments) are HTML-escaped. Every sentence carries its number and, for an effect, its
-interval; a difference whose interval includes zero is said not to be a finding.
+interval; a difference whose interval includes zero, or whose interval excludes zero but
+which is not significant after Holm's correction over the page's comparisons, is said not
+to be a finding.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.metrics.campaigns import n_comparisons
 from analysis.reporting.client_tables import french_spaces
 from analysis.reporting.i18n import fmt_date, fmt_money, fmt_num, fmt_pct, plural, t
 from analysis.reporting.reactivation_tables import action_text, period_text, population_text
@@ -57,6 +60,16 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _verdict(significant: bool, low: float, high: float, n: int, lang: str) -> str:
+    """"A real effect" only when significant after Holm's correction over the ``n`` comparisons;
+    an interval excluding 0 that does not survive the correction is said to be chance."""
+    if significant:
+        return t("rea_verdict_significant", lang)
+    if n > 1 and pd.notna(low) and pd.notna(high) and (low > 0 or high < 0):
+        return t("rea_verdict_chance_holm", lang, n=fmt_num(n, lang))
+    return t("rea_verdict_not_significant", lang)
+
+
 def _pts(x: float, lang: str) -> str:
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return "–"
@@ -89,7 +102,13 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
     With more than :data:`DETAILED_VARIANTS` variants, one sentence counts them by verdict
     (real effect, not distinguishable from chance, no control group) and only the real
     effects and the open windows are written out: a difference that is not significant is not
-    a finding to tell, and the table below the text gives every variant."""
+    a finding to tell, and the table below the text gives every variant.
+
+    A real effect is one that stays significant after Holm's correction over the page's
+    comparisons (``p_holm`` of :func:`analysis.metrics.campaigns.analyse_campaigns`); when there
+    are several, a last line says so once, and a variant whose 95 % interval excludes 0 without
+    surviving the correction is said to be not distinguishable from chance once the
+    comparisons are taken into account."""
     if effects.empty:
         return t("rea_no_campaigns", lang, date=fmt_date(as_of, lang))
     lines = []
@@ -97,6 +116,7 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
     purchase = effects.loc[effects["outcome"].eq(outcome)].sort_values(["action_date", "campaign_id", "variant"])
     rev = effects.loc[effects["outcome"].eq("revenue")].set_index(["campaign_id", "variant"])
     head = ""
+    n_family = n_comparisons(effects, outcome)
     if len(purchase) > DETAILED_VARIANTS:
         measured = purchase["status"].isin(["ok", "too_small"])
         real = measured & purchase["significant"].astype(bool)
@@ -118,7 +138,8 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
                            n_t=fmt_num(r.n_treatment, lang),
                            before=fmt_pct(r.before_value, lang), after=fmt_pct(r.treatment_value, lang), **common))
             continue
-        verdict = t("rea_verdict_significant" if r.significant else "rea_verdict_not_significant", lang)
+        verdict = _verdict(bool(r.significant), r.abs_lift_low, r.abs_lift_high,
+                           n_family if r.status == "ok" else 0, lang)   # too small: not in the family
         text = t("rea_campaign_ok", lang, outcome=t(f"rea_outcome_{outcome}", lang), n_t=fmt_num(r.n_treatment, lang), n_c=fmt_num(r.n_control, lang),
                  rate_t=fmt_pct(r.treatment_value, lang), rate_c=fmt_pct(r.control_value, lang),
                  lift=_pts(r.abs_lift, lang), low=_pts(r.abs_lift_low, lang), high=_pts(r.abs_lift_high, lang),
@@ -134,7 +155,9 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
                                 roi=fmt_num(v["roi"], lang, 1), roi_low=fmt_num(v["roi_low"], lang, 1),
                                 roi_high=fmt_num(v["roi_high"], lang, 1), cost=fmt_money(v["cost"], lang, currency))
         lines.append(text)
-    return head + "\n\n".join(f"- {line}" for line in lines)
+    foot = ("\n\n" + t("rea_campaign_holm", lang, n=fmt_num(n_family, lang), outcome=t(f"rea_outcome_{outcome}", lang))
+            if n_family > 1 else "")
+    return head + "\n\n".join(f"- {line}" for line in lines) + foot
 
 
 @_typeset
@@ -253,7 +276,7 @@ def summary_sentences(sidecar: dict[str, Any] | None, lang: str) -> list[str]:
     head = (sidecar.get("campaigns") or {}).get("headline")
     if head:
         lo, hi = head["purchase_lift_ci"]
-        verdict = t("rea_verdict_significant" if head["significant"] else "rea_verdict_not_significant", lang)
+        verdict = _verdict(bool(head["significant"]), lo, hi, int(head.get("n_comparisons") or 0), lang)
         out.append(t("rea_summary_campaign", lang, outcome=t(f"rea_outcome_{head.get('outcome', 'purchase')}", lang),
                      campaign=head["campaign_id"], variant=head["variant"],
                      lift=_pts(head["purchase_lift"], lang), low=_pts(lo, lang), high=_pts(hi, lang), verdict=verdict))
