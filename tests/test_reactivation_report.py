@@ -51,3 +51,17 @@ def test_plots_return_axes():
     delays = pd.DataFrame({"delay_days": [1.0, 9.0, float("nan")], "status": ["acted", "acted", "no_action"]})
     assert isinstance(reaction_plot(delays, lang="en"), Axes)
     assert isinstance(okr_plot(okr_progress(ds, "2026-05-01"), "en"), Axes)
+
+
+def test_lift_plot_greens_the_real_effects_after_holm_not_every_interval_excluding_zero():
+    from matplotlib.colors import to_hex
+
+    from analysis.reporting.plots.style import PALETTE
+
+    # two variants whose intervals both exclude 0; only the first survives Holm's correction
+    e = pd.DataFrame({"outcome": "purchase", "status": "ok", "action_date": pd.Timestamp("2026-03-02"),
+                      "campaign_id": ["RA-1", "RA-2"], "variant": "A", "abs_lift": [0.30, 0.15],
+                      "abs_lift_low": [0.15, 0.01], "abs_lift_high": [0.45, 0.29], "significant": [True, False]})
+    ax = lift_plot(e, "purchase", "en")
+    colors = [to_hex(c) for c in ax.collections[0].get_colors()]   # the interval bars, top (RA-1) first drawn
+    assert colors[0] == to_hex(PALETTE[2]) and colors[1] != to_hex(PALETTE[2])
