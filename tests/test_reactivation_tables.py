@@ -234,6 +234,12 @@ def test_many_campaigns_are_counted_and_only_real_effects_written_out() -> None:
                            "2 without a control group (descriptive only), 1 still within their measurement window.")
     assert [f"**K{i} · A**" in text for i in range(8)] == [True, False, True, False, False, False, False, True]
     assert text.count("\n- ") == 3
+    # no real effect: nothing is announced "below"
+    none = pd.DataFrame(rows).assign(significant=False)
+    for lang, below in (("en", "each below"), ("fr", "chacune ci-dessous")):
+        head = campaign_markdown(none, lang, "EUR").split("\n")[0]
+        assert below not in head and head.startswith("8 variantes de campagne : 0 avec" if lang == "fr" else
+                                                     "8 campaign variants: 0 with a real effect")
 
 
 def test_holm_verdicts_and_the_correction_said_once() -> None:

@@ -123,7 +123,8 @@ def campaign_markdown(effects: pd.DataFrame, lang: str, currency: str = "EUR", a
         head = t("rea_campaign_overview", lang, n=fmt_num(len(purchase), lang), outcome=t(f"rea_outcome_{outcome}", lang),
                  real=fmt_num(int(real.sum()), lang), chance=fmt_num(int((measured & ~real).sum()), lang),
                  no_control=fmt_num(int(purchase["status"].eq("no_control").sum()), lang),
-                 open=fmt_num(int(purchase["status"].eq("window_open").sum()), lang)) + "\n\n"
+                 open=fmt_num(int(purchase["status"].eq("window_open").sum()), lang),
+                 below=t("rea_campaign_overview_below", lang) if real.any() else "") + "\n\n"
         purchase = purchase.loc[real | purchase["status"].eq("window_open")]
     for r in purchase.itertuples(index=False):  # a loop over the campaigns (a handful a year)
         common = {"campaign": _e(r.campaign_id), "variant": _e(r.variant), "action": _e(action_text(r.action, lang)),
