@@ -106,6 +106,8 @@ __all__ = [
     "complete_months",
     "email_pairs",
     "email_kpis",
+    "email_counts",
+    "email_kpis_from_counts",
     "customer_kpis",
     "customer_kpi_counts",
     "customer_kpis_from_counts",
@@ -409,15 +411,57 @@ def email_kpis(ds: Dataset, as_of: str | pd.Timestamp, by: str = "month",
     cut = check_as_of(as_of)
     levels = ds.config.thresholds.levels()
     pairs = email_pairs(ds, cut, open_correction, thresholds)
+    months = complete_months(ds, cut) if by == "month" else None
+    counts, keys, _ = email_counts(ds, cut, pairs, by, segment, months, open_correction, thresholds)
+    return email_kpis_from_counts(counts, keys, months, levels)
+
+
+def email_kpis_from_counts(counts: pd.DataFrame, keys: list[str], months: pd.DatetimeIndex | None,
+                           levels: tuple[int, ...]) -> pd.DataFrame:
+    """The e-mail KPI table of :func:`email_kpis` from its additive counts (:func:`email_counts`,
+    or their sums over groups of customers): every complete month kept when ``months`` is
+    given (months without a send get zero counts and NaN rates), then the rates."""
+    out = counts
+    if months is not None:
+        grid = pd.DataFrame({"month": months})
+        if "segment" in keys:
+            segs = pd.DataFrame({"segment": pd.array(sorted(out["segment"].unique()), dtype="string")})
+            grid = grid.merge(segs, how="cross")
+        out = grid.merge(out, on=keys, how="left")
+        fill = [*_COUNTS, "contacts", *[f"inactive_{x}" for x in levels]]
+        out[fill] = out[fill].fillna(0).astype("int64")
+    out = _ratios(out)
+    for x in levels:
+        c = out["contacts"].astype("float64")
+        out[f"inactivity_rate_{x}"] = out[f"inactive_{x}"].astype("float64") / c.where(c > 0)
+    rates = [*EMAIL_KPIS, *[f"inactivity_rate_{x}" for x in levels]]
+    cols = [*keys, *_COUNTS, "contacts", *[f"inactive_{x}" for x in levels], *rates]
+    return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def email_counts(ds: Dataset, cut: pd.Timestamp, pairs: pd.DataFrame, by: str, segment: str | pd.DataFrame | None,
+                 months: pd.DatetimeIndex | None, open_correction: bool = False,
+                 thresholds: KpiThresholds | None = None) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    """The additive counts behind :func:`email_kpis`, per period (and segment): the pair
+    counts, ``contacts`` and ``inactive_<X>``, before any rate is taken.
+
+    ``pairs`` come from :func:`email_pairs` (their ``campaign_time`` and ``month`` may be
+    re-dated by the caller, as the Spark engine does with the whole base's campaign times);
+    ``months`` are the complete months kept when ``by="month"``. Counts of separate groups of
+    customers add up, which is how the Spark engine sums its buckets.
+
+    Returns
+    -------
+    (counts, keys, pairs) : the counts with the group ``keys`` as columns, the keys, and
+    the pairs with their reference date and segment attached.
+    """
+    levels = ds.config.thresholds.levels()
     if by == "month":
-        months = complete_months(ds, cut)
         pairs = pairs.loc[pairs["month"].isin(months)]
         pairs = pairs.assign(ref=pairs["month"] + pd.offsets.MonthBegin(1))
         keys = ["month"]
-        seg = _segment_frame(ds, segment, months)
-        pairs = _attach_segment(pairs, seg, "month")
+        pairs = _attach_segment(pairs, _segment_frame(ds, segment, months), "month")
     else:
-        months = None
         pairs = pairs.assign(ref=pairs["campaign_time"])
         keys = ["campaign_id", "campaign_time"]
         seg = _segment_frame(ds, segment, pd.DatetimeIndex(pairs["campaign_time"].dt.normalize().unique()))
@@ -430,22 +474,7 @@ def email_kpis(ds: Dataset, as_of: str | pd.Timestamp, by: str = "month",
         keys = [*keys, "segment"]
     counts = pairs.groupby(keys, observed=True, sort=True)[list(_COUNTS)].sum().astype("int64")
     contacts = _inactivity(ds, cut, pairs, keys, levels, open_correction, thresholds)
-    out = counts.join(contacts, how="left").reset_index()
-    if by == "month":
-        grid = pd.DataFrame({"month": months})
-        if segment is not None:
-            segs = pd.DataFrame({"segment": pd.array(sorted(pairs["segment"].unique()), dtype="string")})
-            grid = grid.merge(segs, how="cross")
-        out = grid.merge(out, on=keys, how="left")
-        fill = [*_COUNTS, "contacts", *[f"inactive_{x}" for x in levels]]
-        out[fill] = out[fill].fillna(0).astype("int64")
-    out = _ratios(out)
-    for x in levels:
-        c = out["contacts"].astype("float64")
-        out[f"inactivity_rate_{x}"] = out[f"inactive_{x}"].astype("float64") / c.where(c > 0)
-    rates = [*EMAIL_KPIS, *[f"inactivity_rate_{x}" for x in levels]]
-    cols = [*keys, *_COUNTS, "contacts", *[f"inactive_{x}" for x in levels], *rates]
-    return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
+    return counts.join(contacts, how="left").reset_index(), keys, pairs
 
 
 def _inactivity(ds: Dataset, cut: pd.Timestamp, pairs: pd.DataFrame, keys: list[str],

@@ -772,13 +772,7 @@ def _email_counts(part: Dataset, args) -> pd.DataFrame | None:
     """One bucket's counts per period (and segment): the pair counts, ``contacts`` and
     ``inactive_<X>`` of :func:`analysis.metrics.kpis.email_kpis`, its campaigns dated by the
     whole base's ``times``; None when the bucket has no pair in the periods."""
-    from analysis.metrics.kpis import (
-        _COUNTS,
-        _attach_segment,
-        _inactivity,
-        _segment_frame,
-        email_pairs,
-    )
+    from analysis.metrics.kpis import email_counts, email_pairs
 
     cut, by, segment, open_correction, thresholds, times, months = args
     pairs = email_pairs(part, cut, open_correction, thresholds)
@@ -786,28 +780,10 @@ def _email_counts(part: Dataset, args) -> pd.DataFrame | None:
         return None
     pairs = pairs.drop(columns=["campaign_time", "month"]).merge(times, on="campaign_id", how="left")
     pairs["month"] = pairs["campaign_time"].dt.to_period("M").dt.to_timestamp()
-    if by == "month":
-        pairs = pairs.loc[pairs["month"].isin(months)]
-        pairs = pairs.assign(ref=pairs["month"] + pd.offsets.MonthBegin(1))
-        keys = ["month"]
-        pairs = _attach_segment(pairs, _segment_frame(part, segment, months), "month")
-    else:
-        pairs = pairs.assign(ref=pairs["campaign_time"])
-        keys = ["campaign_id", "campaign_time"]
-        seg = _segment_frame(part, segment, pd.DatetimeIndex(pairs["campaign_time"].dt.normalize().unique()))
-        if seg is not None and "as_of" in seg.columns:
-            pairs = pairs.assign(send_day=pairs["campaign_time"].dt.normalize())
-            pairs = _attach_segment(pairs, seg, "send_day").drop(columns="send_day")
-        else:
-            pairs = _attach_segment(pairs, seg, "campaign_time")
-    if pairs.empty:
+    if by == "month" and not pairs["month"].isin(months).any():
         return None
-    if segment is not None:
-        keys = [*keys, "segment"]
-    counts = pairs.groupby(keys, observed=True, sort=True)[list(_COUNTS)].sum().astype("int64")
-    levels = part.config.thresholds.levels()
-    contacts = _inactivity(part, cut, pairs, keys, levels, open_correction, thresholds)
-    return counts.join(contacts, how="left").reset_index()
+    counts, _, _ = email_counts(part, cut, pairs, by, segment, months, open_correction, thresholds)
+    return None if counts.empty else counts
 
 
 def email_kpis_spark(spark: SparkSession, source: SparkSource, as_of, by: str = "month",
@@ -839,7 +815,12 @@ def email_kpis_spark(spark: SparkSession, source: SparkSource, as_of, by: str = 
         If ``open_correction`` is on and the events carry no time of day (or, on Spark only,
         some buckets' events have times and others dates only).
     """
-    from analysis.metrics.kpis import _COUNTS, EMAIL_KPIS, _ratios, _segment_frame, complete_months
+    from analysis.metrics.kpis import (
+        _COUNTS,
+        _segment_frame,
+        complete_months,
+        email_kpis_from_counts,
+    )
     from analysis.metrics.lifecycle import check_as_of
 
     if by not in ("month", "campaign"):
@@ -881,18 +862,4 @@ def email_kpis_spark(spark: SparkSession, source: SparkSource, as_of, by: str = 
                   "segment": "string"}
         out = pd.DataFrame({**{k: pd.Series(dtype=dtypes[k]) for k in keys},
                             **{c: pd.Series(dtype="int64") for c in [*_COUNTS, "contacts", *inactive]}})
-    if by == "month":
-        grid = pd.DataFrame({"month": months})
-        if segment is not None:
-            segs = pd.DataFrame({"segment": pd.array(sorted(out["segment"].unique()), dtype="string")})
-            grid = grid.merge(segs, how="cross")
-        out = grid.merge(out, on=keys, how="left")
-        fill = [*_COUNTS, "contacts", *inactive]
-        out[fill] = out[fill].fillna(0).astype("int64")
-    out = _ratios(out)
-    for x in levels:
-        c = out["contacts"].astype("float64")
-        out[f"inactivity_rate_{x}"] = out[f"inactive_{x}"].astype("float64") / c.where(c > 0)
-    rates = [*EMAIL_KPIS, *[f"inactivity_rate_{x}" for x in levels]]
-    cols = [*keys, *_COUNTS, "contacts", *inactive, *rates]
-    return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
+    return email_kpis_from_counts(out, keys, months if by == "month" else None, levels)
