@@ -607,3 +607,116 @@ def test_spark_quarterly_matrix_when_a_buckets_cohorts_end_earlier(spark, source
                                                 for t, f in sample.tables.items()}), AS_OF, "Q", "revenue")
     both = alone.merge(want, on=["cohort", "age"], suffixes=("_0", ""))
     assert (both["observable_0"] & ~both["observable"]).sum() > 0
+
+
+# ------------------------------------------------------------------ the README's spark-submit command
+def _readme_spark_submit() -> str:
+    """The ``spark-submit ... score ...`` command line of the README (exactly one)."""
+    import re
+
+    from analysis.paths import PROJECT_ROOT
+
+    found = re.findall(r"`(spark-submit [^`]* score [^`]*)`", (PROJECT_ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _spark_submit_script():
+    """The ``spark-submit`` the PySpark wheel installed: next to this interpreter (a venv's
+    ``bin/``), else in the ``bin/`` of the ``pyspark`` package."""
+    import sys
+    from pathlib import Path
+
+    import pyspark
+
+    for script in (Path(sys.executable).parent / "spark-submit", Path(pyspark.__file__).parent / "bin" / "spark-submit"):
+        if script.is_file() and os.access(script, os.X_OK):
+            return script
+    pytest.fail(f"no spark-submit next to {sys.executable} nor in {Path(pyspark.__file__).parent / 'bin'}")
+
+
+def test_readme_spark_submit_command_gives_the_local_engines_scores(sample, tmp_path):
+    """The README's ``spark-submit`` command line, run as written (``$(python -c ...)`` finds the
+    CLI file) with ``--master local[1]`` on one eighth of the sample's customers (every table's rows
+    of them, as in ``test_partitions.py``: the whole sample would take a minute): the session is the
+    one spark-submit set up (its master, not the engine's default ``local[2]``), the call list CSV
+    is the local engine's (one bucket: the in-memory path), line for line, reasons included, and
+    every score written by Spark is the local engine's score (1e-9)."""
+    import shlex
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    import analysis
+    from analysis.data.partitions import bucket_of
+    from analysis.models.classifier import SCORE_COLUMNS, score
+    from analysis.paths import SAMPLE_DIR
+    from analysis.reporting.risk_text import scores_table
+    from analysis.reporting.safety import write_people_csv
+
+    _spark_or_skip()
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for table, frame in sample.tables.items():
+        frame.loc[bucket_of(frame["customer_id"], 8) == 0].to_parquet(folder / f"{table}.parquet", index=False)
+    (folder / "dataset.yml").write_text((SAMPLE_DIR / "dataset.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "calls.csv"
+
+    documented = _readme_spark_submit()
+    command = documented
+    for old, new in (("spark-submit ", f"{shlex.quote(str(_spark_submit_script()))} "),
+                     ("--master yarn ", "--master 'local[1]' "), (" /data/export ", f" {shlex.quote(str(folder))} "),
+                     ("--as-of 2026-11-01 ", f"--as-of {AS_OF} "), ("--out calls.csv", f"--out {shlex.quote(str(out))}")):
+        assert command.count(old) == 1, (old, documented)
+        command = command.replace(old, new)
+    assert "$(python -c " in command  # the README's way of finding the CLI file, run by the shell
+    bin_dir = tmp_path / "bin"  # `python` in the command is this interpreter, as in an activated venv
+    bin_dir.mkdir()  # (a script, not a symlink: a venv's python finds its packages from its own path)
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n', encoding="utf-8")
+    (bin_dir / "python").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK_", "SPARK_"))}
+    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", PYSPARK_PYTHON=sys.executable,
+               CHURN_RADAR_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.Popen(["bash", "-c", command], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        # the reference meanwhile (spark-submit works on one core): the local engine's scores
+        ds = analysis.load(folder, cache=False)
+        want = score(ds, AS_OF)
+        lang = ds.config.language
+        write_people_csv(scores_table(replace(want, scores=want.call_list), lang), tmp_path / "want.csv")
+        printed, _ = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, printed[-3000:]
+    # spark-submit runs the CLI's Python with its stderr on spark-submit's stdout: the progress lines are there
+    assert "spark        local[1], Spark " in printed, printed[-3000:]
+    assert f"written      {out} (call list, {want.capacity} customers)" in printed
+
+    got_csv = pd.read_csv(out, dtype=str, keep_default_na=False)
+    want_csv = pd.read_csv(tmp_path / "want.csv", dtype=str, keep_default_na=False)
+    assert len(want_csv) == want.capacity == 150 and want_csv["customer_id"].is_unique
+    assert list(got_csv.columns) == list(want_csv.columns)
+    numeric = ["days_since_last", "churn_probability", "value", "expected_value_at_risk"]
+    text = [c for c in want_csv.columns if c not in numeric]
+    pd.testing.assert_frame_equal(got_csv[text], want_csv[text])  # same customers, same order, same reasons
+    np.testing.assert_allclose(got_csv[numeric].astype(float), want_csv[numeric].astype(float), rtol=0, atol=1e-9)
+
+    every = pd.read_parquet(tmp_path / "calls-all-scores")
+    assert len(every) == len(want.scores) == every["customer_id"].nunique() > 250
+    every = every.set_index("customer_id").loc[want.scores["customer_id"]].reset_index()[SCORE_COLUMNS]
+    _close_scores(every, want.scores.reset_index(drop=True))
+
+
+def _close_scores(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Numbers equal to 1e-9 (missing where missing), everything else equal."""
+    assert list(a.columns) == list(b.columns)
+    for col in a.columns:
+        if pd.api.types.is_numeric_dtype(b[col]) and not pd.api.types.is_bool_dtype(b[col]):
+            np.testing.assert_allclose(a[col].to_numpy(dtype="float64", na_value=np.nan),
+                                       b[col].to_numpy(dtype="float64", na_value=np.nan), rtol=0, atol=1e-9,
+                                       err_msg=col)
+        else:
+            assert a[col].astype("string").fillna("<NA>").tolist() == b[col].astype("string").fillna("<NA>").tolist(), col
