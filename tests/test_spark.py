@@ -637,13 +637,33 @@ def _spark_submit_script():
     pytest.fail(f"no spark-submit next to {sys.executable} nor in {Path(pyspark.__file__).parent / 'bin'}")
 
 
+def test_spark_submit_settings_win_over_the_engines_defaults_but_not_over_dataset_yml():
+    """Under spark-submit, the parallelism and UI it was given stay (not the engine's defaults);
+    what the numbers need (UTC, Arrow, nanosecond timestamps) stays; dataset.yml and
+    --spark-conf win over both."""
+    from analysis.data.spark import SPARK_DEFAULTS, SparkSettings, _session_conf
+
+    assert _session_conf(SparkSettings(), {}) == SPARK_DEFAULTS  # not submitted: every default
+    given = {"spark.sql.shuffle.partitions": "64", "spark.ui.enabled": "true",
+             "spark.sql.session.timeZone": "Europe/Paris", "spark.executor.memory": "8g"}
+    conf = _session_conf(SparkSettings(), given)
+    assert "spark.sql.shuffle.partitions" not in conf and "spark.ui.enabled" not in conf
+    assert "spark.executor.memory" not in conf  # never touched: spark-submit's own
+    assert conf["spark.sql.session.timeZone"] == "UTC" and conf["spark.sql.legacy.parquet.nanosAsLong"] == "true"
+    assert conf["spark.ui.showConsoleProgress"] == "false"  # spark-submit did not set it: the default
+    mine = _session_conf(SparkSettings(conf={"spark.sql.shuffle.partitions": "16"}), given)
+    assert mine["spark.sql.shuffle.partitions"] == "16"
+
+
 def test_readme_spark_submit_command_gives_the_local_engines_scores(sample, tmp_path):
     """The README's ``spark-submit`` command line, run as written (``$(python -c ...)`` finds the
     CLI file) with ``--master local[1]`` on one eighth of the sample's customers (every table's rows
     of them, as in ``test_partitions.py``: the whole sample would take a minute): the session is the
-    one spark-submit set up (its master, not the engine's default ``local[2]``), the call list CSV
+    one spark-submit set up (its master, not the engine's default ``local[2]``, and the shuffle
+    partitions of its ``spark-defaults.conf``, not the engine's default 8), the call list CSV
     is the local engine's (one bucket: the in-memory path), line for line, reasons included, and
     every score written by Spark is the local engine's score (1e-9)."""
+    import re
     import shlex
     import subprocess
     import sys
@@ -676,9 +696,12 @@ def test_readme_spark_submit_command_gives_the_local_engines_scores(sample, tmp_
     bin_dir.mkdir()  # (a script, not a symlink: a venv's python finds its packages from its own path)
     (bin_dir / "python").write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n', encoding="utf-8")
     (bin_dir / "python").chmod(0o755)
+    # a cluster's own setting, in spark-submit's spark-defaults.conf: it wins over the engine's default (8)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "spark-defaults.conf").write_text("spark.sql.shuffle.partitions 3\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK_", "SPARK_"))}
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", PYSPARK_PYTHON=sys.executable,
-               CHURN_RADAR_CACHE_DIR=str(tmp_path / "cache"))
+               SPARK_CONF_DIR=str(tmp_path / "conf"), CHURN_RADAR_CACHE_DIR=str(tmp_path / "cache"))
     proc = subprocess.Popen(["bash", "-c", command], cwd=tmp_path, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -694,7 +717,7 @@ def test_readme_spark_submit_command_gives_the_local_engines_scores(sample, tmp_
             proc.communicate()
     assert proc.returncode == 0, printed[-3000:]
     # spark-submit runs the CLI's Python with its stderr on spark-submit's stdout: the progress lines are there
-    assert "spark        local[1], Spark " in printed, printed[-3000:]
+    assert re.search(r"^spark        local\[1\], Spark [\d.]+, 3 shuffle partitions$", printed, re.M), printed[-3000:]
     assert f"written      {out} (call list, {want.capacity} customers)" in printed
 
     got_csv = pd.read_csv(out, dtype=str, keep_default_na=False)

@@ -381,7 +381,8 @@ def _score_on_spark(data_dir: Path, as_of: str, horizon: int | None, capacity: i
     lang = check_lang(lang or pds.config.language)
     target = scores_dir or str(out.with_name(out.stem + "-all-scores"))
     with spark_session(settings) as spark:
-        say(f"spark        {spark.sparkContext.master}, Spark {spark.version}")
+        say(f"spark        {spark.sparkContext.master}, Spark {spark.version}, "
+            f"{spark.conf.get('spark.sql.shuffle.partitions')} shuffle partitions")
         source = spark_source(spark, pds, settings)
         run = score_spark(spark, source, as_of, horizon, capacity, random_state, scores_path=target,
                           training_cap=cap, progress=say, evaluate=evaluate)

@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from pyspark.sql import SparkSession
 
 __all__ = [
-    "DEFAULT_MASTER", "INSTALL_HINT", "SPARK_DEFAULTS", "SparkSettings", "parse_spark_settings",
+    "DEFAULT_MASTER", "INSTALL_HINT", "SPARK_DEFAULTS", "SUBMIT_WINS", "SparkSettings", "parse_spark_settings",
     "parse_spark_conf", "require_spark", "spark_session", "bucket_column", "read_validated",
     "table_dtypes", "long_frame", "by_bucket", "partition_frames", "TABLE_COLUMN", "BUCKET_COLUMN",
 ]
@@ -69,6 +69,10 @@ SPARK_DEFAULTS: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "8",
 }
+#: The defaults that give way to spark-submit's own settings (``--conf``, ``--properties-file``,
+#: ``spark-defaults.conf``): a cluster's parallelism and UI are its own. The others are needed
+#: for the numbers (Arrow, nanosecond timestamps, UTC) and stay unless dataset.yml says otherwise.
+SUBMIT_WINS: tuple[str, ...] = ("spark.sql.shuffle.partitions", "spark.ui.enabled", "spark.ui.showConsoleProgress")
 #: Column of the long frame naming the table a row comes from, and the bucket column.
 TABLE_COLUMN = "_table"
 BUCKET_COLUMN = "bucket"
@@ -224,8 +228,9 @@ def spark_session(settings: SparkSettings | None = None) -> Iterator[SparkSessio
     Local mode (``local[2]`` unless ``settings.master`` says otherwise) binds to the loopback
     address and runs the Python workers with this interpreter. Every session gets
     :data:`SPARK_DEFAULTS` below ``settings.conf`` (which wins); logs are at ERROR and there
-    are no progress bars. An already running session (``spark-submit``, a Databricks job) is
-    reused as it is and left running.
+    are no progress bars. An already running session (a Databricks job) is reused as it is and
+    left running. Under ``spark-submit`` the master is spark-submit's (unless ``settings.master``
+    names one) and so are the :data:`SUBMIT_WINS` settings it was given.
 
     Raises
     ------
@@ -245,7 +250,7 @@ def spark_session(settings: SparkSettings | None = None) -> Iterator[SparkSessio
     tmp = tempfile.mkdtemp(prefix="churn-radar-spark-")
     log4j = Path(tmp) / "log4j2.properties"
     log4j.write_text(_LOG4J, encoding="utf-8")
-    conf = {**SPARK_DEFAULTS, **settings.conf}
+    conf = _session_conf(settings, _submitted_conf())
     opts = f"-Dlog4j2.configurationFile=file:{log4j}"
     conf["spark.driver.extraJavaOptions"] = " ".join(
         x for x in (conf.get("spark.driver.extraJavaOptions"), opts) if x)
@@ -281,6 +286,24 @@ def spark_session(settings: SparkSettings | None = None) -> Iterator[SparkSessio
             else:
                 os.environ[k] = v
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _session_conf(settings: SparkSettings, submitted: dict[str, str]) -> dict[str, str]:
+    """The settings a new session is built with: :data:`SPARK_DEFAULTS`, except the
+    :data:`SUBMIT_WINS` ones spark-submit already set (``submitted``), under ``settings.conf``."""
+    defaults = {k: v for k, v in SPARK_DEFAULTS.items() if not (k in SUBMIT_WINS and k in submitted)}
+    return {**defaults, **settings.conf}
+
+
+def _submitted_conf() -> dict[str, str]:
+    """The Spark settings spark-submit gave this driver (the ``spark.*`` system properties of the
+    JVM it started, read through PySpark's gateway to it); empty when not run by spark-submit."""
+    if not _submitted():
+        return {}
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # the gateway to spark-submit's JVM (PYSPARK_GATEWAY_PORT)
+    return dict(SparkConf().getAll())
 
 
 def _submitted() -> bool:
