@@ -701,7 +701,8 @@ def test_readme_spark_submit_command_gives_the_local_engines_scores(sample, tmp_
     (tmp_path / "conf" / "spark-defaults.conf").write_text("spark.sql.shuffle.partitions 3\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK_", "SPARK_"))}
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", PYSPARK_PYTHON=sys.executable,
-               SPARK_CONF_DIR=str(tmp_path / "conf"), CHURN_RADAR_CACHE_DIR=str(tmp_path / "cache"))
+               SPARK_CONF_DIR=str(tmp_path / "conf"), CHURN_RADAR_CACHE_DIR=str(tmp_path / "cache"),
+               SPARK_LOCAL_IP="127.0.0.1")  # one machine: the loopback, whatever the host name resolves to
     proc = subprocess.Popen(["bash", "-c", command], cwd=tmp_path, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
