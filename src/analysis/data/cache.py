@@ -107,17 +107,22 @@ MACHINE_SETTINGS = ("memory_limit", "threads")
 
 def _config_content(path: Path) -> bytes | None:
     """What ``dataset.yml`` says, without :data:`MACHINE_SETTINGS`: its parsed mapping written
-    back as YAML (comments and layout do not count either), or None when it is not a YAML
-    mapping (its bytes are hashed then; loading it names the problem)."""
+    back as YAML (comments and layout do not count either); ``b""`` when it says nothing else
+    (as an empty file or no file: the defaults), None when it is not a YAML mapping (its bytes
+    are hashed then; loading it names the problem)."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
+    raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         return None
     engine = raw.get("engine")
     if isinstance(engine, dict):
-        raw = {**raw, "engine": {k: v for k, v in engine.items() if k not in MACHINE_SETTINGS}}
+        rest = {k: v for k, v in engine.items() if k not in MACHINE_SETTINGS}
+        raw = {k: v for k, v in raw.items() if k != "engine"} | ({"engine": rest} if rest else {})
+    if not raw:
+        return b""
     try:
         return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True).encode("utf-8")
     except yaml.YAMLError:
@@ -134,8 +139,10 @@ def dataset_hash(data_dir: str | Path) -> str:
     """
     h = hashlib.sha256()
     for key, path in dataset_files(data_dir):
-        h.update(key.encode("utf-8") + b"\0")
         content = _config_content(path) if key == CONFIG_FILE else None
+        if content == b"":
+            continue  # says nothing but machine settings: the defaults, as without the file
+        h.update(key.encode("utf-8") + b"\0")
         if content is not None:
             h.update(content)
         else:
