@@ -59,6 +59,7 @@ from analysis.data.validation import TableReport, ValidationReport
 __all__ = [
     "CACHE_DIRNAME", "CACHE_ENV", "FORMAT", "CachedValidation", "dataset_files", "dataset_hash",
     "validator_fingerprint", "cache_root", "entry_dir", "read_entry", "write_entry", "prune_entries",
+    "MACHINE_SETTINGS",
 ]
 
 #: Hidden folder, inside the dataset folder, holding its validated copies.

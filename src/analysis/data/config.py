@@ -114,7 +114,7 @@ if TYPE_CHECKING:
 __all__ = ["CampaignConfig", "CsvOptions", "DatasetConfig", "DEFAULT_CAPACITY", "KeyResult", "KpiThresholds",
            "OKR_METRICS", "Objective", "SignalParams", "SWITCHABLE_INDICATORS", "TableConfig", "THRESHOLD_CLASSES",
            "Thresholds", "TUNED_RANGES", "read_config", "EngineConfig", "ENGINES", "available_cpus",
-           "memory_bytes"]
+           "memory_bytes", "MEMORY_UNITS", "MIN_MEMORY_LIMIT"]
 
 CONFIG_FILE = "dataset.yml"
 BUSINESS_MODELS = ("contractual", "non_contractual")
