@@ -154,18 +154,9 @@ CUSTOMER_KPIS: tuple[str, ...] = (
     "revenue",
 )
 
-#: Count columns behind the email rates: output name -> email event.
-_COUNTS: dict[str, str] = {
-    "sent": "sent",
-    "delivered": "delivered",
-    "openers": "open",
-    "clickers": "click",
-    "repliers": "reply",
-    "hard_bounces": "bounce_hard",
-    "soft_bounces": "bounce_soft",
-    "unsubscribes": "unsubscribe",
-    "complaints": "spam_complaint",
-}
+#: Count columns behind the email rates: output name -> email event (defined with the SQL
+#: counts, which this module's rates also finish).
+_COUNTS = aggregates.EMAIL_COUNTS
 
 #: kpi -> (numerator count, denominator count)
 _RATIOS: dict[str, tuple[str, str]] = {
@@ -406,10 +397,11 @@ def email_kpis(ds: Dataset, as_of: str | pd.Timestamp, by: str = "month",
     """
     if by not in ("month", "campaign"):
         raise ConfigError(f"by is '{by}'; expected 'month' or 'campaign'.")
-    if isinstance(ds, Warehouse):  # the same table by DuckDB SQL over the validated copy
-        return aggregates.email_kpis(ds, as_of, by, segment, open_correction, thresholds)
-    cut = check_as_of(as_of)
     levels = ds.config.thresholds.levels()
+    if isinstance(ds, Warehouse):  # the same counts by DuckDB SQL over the validated copy
+        counts, keys, months = aggregates.email_counts(ds, as_of, by, segment, open_correction, thresholds)
+        return email_kpis_from_counts(counts, keys, months, levels)
+    cut = check_as_of(as_of)
     pairs = email_pairs(ds, cut, open_correction, thresholds)
     months = complete_months(ds, cut) if by == "month" else None
     counts, keys, _ = email_counts(ds, cut, pairs, by, segment, months, open_correction, thresholds)
