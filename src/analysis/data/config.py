@@ -191,7 +191,8 @@ class EngineConfig:
 #: Bytes per unit of ``engine.memory_limit`` (DuckDB's own meaning: KB = 1000, KiB = 1024 bytes).
 MEMORY_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
                 "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-#: The smallest ``engine.memory_limit`` accepted: below it DuckDB fails on its own buffers.
+#: The smallest ``engine.memory_limit`` accepted, against slips such as ``1MB`` (DuckDB fails
+#: outright at a few KB; notebooks 01 and 02 run on the sample at 100MB).
 MIN_MEMORY_LIMIT = "100MB"
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([KMGT]i?B)\s*", re.IGNORECASE)
 
