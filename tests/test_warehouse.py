@@ -60,7 +60,7 @@ def tiny() -> tuple[analysis.Dataset, Warehouse]:
 
 def test_email_kpis_by_hand(tiny):
     _, wh = tiny
-    em = ag.email_kpis(wh, AS_OF).set_index("month")
+    em = kpis.email_kpis(wh, AS_OF).set_index("month")
     assert list(em.index.strftime("%Y-%m")) == ["2026-01", "2026-02", "2026-03"]
     feb, mar = em.loc["2026-02-01"], em.loc["2026-03-01"]
     assert (feb["sent"], feb["delivered"], feb["openers"], feb["clickers"], feb["hard_bounces"]) == (3, 2, 2, 1, 1)
@@ -75,7 +75,7 @@ def test_email_kpis_by_hand(tiny):
     assert (mar["contacts"], mar["inactive_30"], mar["inactivity_rate_30"]) == (2, 2, 1.0)
     # at 60 days (reference - 60 = 31 Jan) both were first emailed after it: none yet inactive
     assert (mar["inactive_60"], feb["inactive_30"]) == (0, 0)
-    corrected = ag.email_kpis(wh, AS_OF, open_correction=True).set_index("month").loc["2026-02-01"]
+    corrected = kpis.email_kpis(wh, AS_OF, open_correction=True).set_index("month").loc["2026-02-01"]
     assert (corrected["openers"], corrected["open_rate"], corrected["ctor"]) == (1, 0.5, 1.0)
 
 
@@ -122,14 +122,14 @@ def _same_dataclass(a, b) -> None:
 def test_email_kpis_equal_pandas_on_tiny(tiny, by, segment, open_correction):
     ds, wh = tiny
     _same(kpis.email_kpis(ds, AS_OF, by, segment=segment, open_correction=open_correction),
-          ag.email_kpis(wh, AS_OF, by, segment=segment, open_correction=open_correction))
+          kpis.email_kpis(wh, AS_OF, by, segment=segment, open_correction=open_correction))
 
 
 def test_no_look_ahead(tiny):
     _, wh = tiny
     late = analysis.from_frames(**_tiny_frames(late=True))
     late_wh = Warehouse.from_dataset(late)
-    for f in (lambda w: ag.email_kpis(w, AS_OF), lambda w: ag.email_kpis(w, AS_OF, "campaign", "email_segment"),
+    for f in (lambda w: kpis.email_kpis(w, AS_OF), lambda w: kpis.email_kpis(w, AS_OF, "campaign", "email_segment"),
               lambda w: ag.customer_kpis(w, AS_OF), lambda w: ag.email_segment_shares(w, AS_OF),
               lambda w: ag.month_transitions(w, AS_OF), lambda w: co.customer_lifetimes(w, AS_OF),
               lambda w: co.retention_matrix(w, AS_OF, metric="revenue"),
@@ -142,7 +142,7 @@ def test_no_look_ahead(tiny):
 def test_email_segment_of_the_sql_refuses_a_personal_column(tiny):
     _, wh = tiny
     with pytest.raises(ConfigError, match="not a column of the customers table"):
-        ag.email_kpis(wh, AS_OF, segment="nothing")
+        kpis.email_kpis(wh, AS_OF, segment="nothing")
 
 
 # ------------------------------------------------------------------ the sample, over Parquet

@@ -13,9 +13,10 @@ later load of the same export reads that entry instead of validating again:
         quarantine/<table>.parquet  the rows set aside, with their reason and source line
 
 ``<content hash>`` is :func:`dataset_hash`: the SHA-256 of every file of the folder and of
-every file ``dataset.yml`` names outside it (``dataset.yml`` included). Changing, adding or
-removing a file gives another hash, hence another entry; the entries of older contents of
-the same folder are then removed. An entry is also rebuilt when the code that validates
+every file ``dataset.yml`` names outside it (``dataset.yml`` included, by what it says: its
+comments and its DuckDB settings ``engine.memory_limit`` and ``engine.threads`` do not count).
+Changing, adding or removing a file gives another hash, hence another entry; the entries of
+older contents of the same folder are then removed. An entry is also rebuilt when the code that validates
 changes (its *validator fingerprint*: the sources of :mod:`analysis.data` and the pandas
 and pyarrow versions), so a cache never serves rows validated by other rules.
 
@@ -58,6 +59,7 @@ from analysis.data.validation import TableReport, ValidationReport
 __all__ = [
     "CACHE_DIRNAME", "CACHE_ENV", "FORMAT", "CachedValidation", "dataset_files", "dataset_hash",
     "validator_fingerprint", "cache_root", "entry_dir", "read_entry", "write_entry", "prune_entries",
+    "MACHINE_SETTINGS",
 ]
 
 #: Hidden folder, inside the dataset folder, holding its validated copies.
@@ -99,18 +101,55 @@ def dataset_files(data_dir: str | Path) -> list[tuple[str, Path]]:
     return sorted(files, key=lambda kv: kv[0])
 
 
+#: Keys of dataset.yml's ``engine:`` block that change how fast DuckDB works, never a validated
+#: row: left out of :func:`dataset_hash`, so changing them reuses the validated copy.
+MACHINE_SETTINGS = ("memory_limit", "threads")
+
+
+def _config_content(path: Path) -> bytes | None:
+    """What ``dataset.yml`` says, without :data:`MACHINE_SETTINGS`: its parsed mapping written
+    back as YAML (comments and layout do not count either); ``b""`` when it says nothing else
+    (as an empty file or no file: the defaults), None when it is not a YAML mapping (its bytes
+    are hashed then; loading it names the problem)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        return None
+    engine = raw.get("engine")
+    if isinstance(engine, dict):
+        rest = {k: v for k, v in engine.items() if k not in MACHINE_SETTINGS}
+        raw = {k: v for k, v in raw.items() if k != "engine"} | ({"engine": rest} if rest else {})
+    if not raw:
+        return b""
+    try:
+        return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True).encode("utf-8")
+    except yaml.YAMLError:
+        return None
+
+
 def dataset_hash(data_dir: str | Path) -> str:
     """SHA-256 of a dataset's content: every file of the folder (hidden ones excepted) and
     every file ``dataset.yml`` names outside it, by sorted relative path, name and bytes.
 
-    The same files give the same hash wherever the folder lives.
+    The same files give the same hash wherever the folder lives. ``dataset.yml`` itself counts
+    by what it says, without ``engine.memory_limit`` and ``engine.threads``
+    (:data:`MACHINE_SETTINGS`): setting DuckDB's memory or threads does not validate again.
     """
     h = hashlib.sha256()
     for key, path in dataset_files(data_dir):
+        content = _config_content(path) if key == CONFIG_FILE else None
+        if content == b"":
+            continue  # says nothing but machine settings: the defaults, as without the file
         h.update(key.encode("utf-8") + b"\0")
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        if content is not None:
+            h.update(content)
+        else:
+            with path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
         h.update(b"\0")
     return h.hexdigest()
 

@@ -408,7 +408,7 @@ def _validate_folder(folder: Path, config: DatasetConfig) -> Dataset:
             continue
         outside = not file.resolve().is_relative_to(folder.resolve())
         try:
-            rt = read_raw(file, table, config.csv_for(table))
+            rt = read_raw(file, table, config.csv_for(table), engine=config.engine)
         except DataError as exc:
             if outside:
                 raise _withheld(str(file), table, exc) from None

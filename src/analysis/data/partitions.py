@@ -59,6 +59,7 @@ from analysis.data.cache import cache_root as _cache_root
 from analysis.data.cache import dataset_hash, prune_entries, validator_fingerprint
 from analysis.data.config import DatasetConfig, read_config, warn_undeclared_business_model
 from analysis.data.dataset import BaseContext, Dataset, _assemble, _withheld
+from analysis.data.duckdb_settings import connect
 from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import (
     _ARROW_STRINGS,
@@ -279,7 +280,7 @@ def _batches(file: Path, table: str, config: DatasetConfig) -> tuple[Iterator[pa
         import duckdb
 
         try:
-            con = duckdb.connect()
+            con = connect(config.engine)  # engine.memory_limit and engine.threads of dataset.yml
             rel = con.read_csv(str(file), delimiter=sep, header=True, all_varchar=True,
                                encoding="utf-8" if enc.startswith("utf") else "latin-1",
                                quotechar='"', escapechar='"', null_padding=True)
@@ -294,7 +295,7 @@ def _batches(file: Path, table: str, config: DatasetConfig) -> tuple[Iterator[pa
             return gen(), detected, True
         except duckdb.Error:
             pass
-    raw = read_raw(file, table, opts)  # the rare formats DuckDB does not stream: read whole
+    raw = read_raw(file, table, opts, engine=config.engine)  # the rare formats DuckDB does not stream: read whole
     return iter(pa.Table.from_pandas(raw.frame, preserve_index=False).to_batches()), raw.detected, True
 
 

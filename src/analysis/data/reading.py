@@ -20,7 +20,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from analysis.data.config import CsvOptions, TableConfig
+from analysis.data.config import CsvOptions, EngineConfig, TableConfig
+from analysis.data.duckdb_settings import connect
 from analysis.errors import DataError
 
 __all__ = ["RawTable", "clip", "find_table_file", "read_raw"]
@@ -171,8 +172,12 @@ def detect_separator(text: str) -> str:
     return ","
 
 
-def read_raw(path: Path, table: str, opts: CsvOptions) -> RawTable:
+def read_raw(path: Path, table: str, opts: CsvOptions, *, engine: EngineConfig | None = None) -> RawTable:
     """Read ``path`` as text columns (CSV) or native columns (Parquet).
+
+    ``engine`` (the dataset's ``config.engine``) sets the memory limit and threads of the
+    DuckDB connection reading a CSV file (None: the defaults, see
+    :mod:`analysis.data.duckdb_settings`).
 
     Raises
     ------
@@ -199,7 +204,7 @@ def read_raw(path: Path, table: str, opts: CsvOptions) -> RawTable:
     if sep in ("\\t", "tab"):
         sep = "\t"
     detected = {"format": "csv", "encoding": encoding, "sep": sep}
-    frame = _read_csv_text(path, sep, encoding, table)
+    frame = _read_csv_text(path, sep, encoding, table, engine)
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     if frame.empty:
         raise DataError(
@@ -208,12 +213,13 @@ def read_raw(path: Path, table: str, opts: CsvOptions) -> RawTable:
     return RawTable(frame, path, detected)
 
 
-def _read_csv_text(path: Path, sep: str, encoding: str, table: str) -> pd.DataFrame:
+def _read_csv_text(path: Path, sep: str, encoding: str, table: str,
+                   engine: EngineConfig | None = None) -> pd.DataFrame:
     enc = encoding.lower().replace("_", "-")
     if sep != "whitespace" and enc in ("utf-8", "utf8", "utf-8-sig", "latin-1", "latin1", "iso-8859-1"):
         duck_enc = "utf-8" if enc.startswith("utf") else "latin-1"
         try:
-            con = duckdb.connect()
+            con = connect(engine)
             rel = con.read_csv(
                 str(path), delimiter=sep, header=True, all_varchar=True, encoding=duck_enc,
                 quotechar='"', escapechar='"', null_padding=True,

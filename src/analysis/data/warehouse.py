@@ -25,7 +25,6 @@ those functions ask (``config``, ``observed_from``, ``observed_until``, :meth:`h
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ import pyarrow.parquet as pq
 from analysis.data.cache import _valid as _valid_entry
 from analysis.data.cache import dataset_hash, entry_dir
 from analysis.data.config import DatasetConfig, read_config, warn_undeclared_business_model
+from analysis.data.duckdb_settings import connect
 from analysis.data.personal import detect_personal_columns
 from analysis.data.reading import find_table_file
 from analysis.data.schema import TABLES
@@ -43,12 +43,6 @@ from analysis.data.validation import TableReport, ValidationReport
 from analysis.errors import DataError
 
 __all__ = ["Warehouse", "interactions_sql"]
-
-#: Threads DuckDB may use (the machine is shared; the partitioned engine runs beside it).
-THREADS = 2
-#: Memory DuckDB may hold before it spills to its temporary folder (joins, sorts and
-#: aggregates over every event stay within it whatever the size of the base).
-MEMORY_LIMIT = "3GB"
 
 
 def _quote(name: str) -> str:
@@ -93,18 +87,18 @@ class Warehouse:
 
     # ------------------------------------------------------------------ construction
     @staticmethod
-    def _connect() -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(database=":memory:")
-        con.execute(f"SET threads = {THREADS}")
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        con.execute(f"SET temp_directory = {_literal(Path(tempfile.gettempdir()) / 'churn-radar-duckdb')}")
+    def _connect(config: DatasetConfig | None = None) -> duckdb.DuckDBPyConnection:
+        """A connection with the dataset's ``engine.memory_limit`` and ``engine.threads``
+        (:mod:`analysis.data.duckdb_settings`): joins, sorts and aggregates over every event
+        spill to the temporary folder beyond the limit, whatever the size of the base."""
+        con = connect(getattr(config, "engine", None))
         con.execute("SET preserve_insertion_order = false")
         return con
 
     @classmethod
     def from_dataset(cls, ds) -> Warehouse:
         """A warehouse over the frames of ``ds`` (a :class:`~analysis.data.dataset.Dataset`)."""
-        con = cls._connect()
+        con = cls._connect(ds.config)
         names = []
         for name, frame in ds.tables.items():
             cat = {c: frame[c].astype("string") for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
@@ -130,7 +124,7 @@ class Warehouse:
             meta = json.loads((folder / "entry.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise DataError(f"{folder}: not a validated copy of an export (entry.json missing or unreadable).") from exc
-        con = cls._connect()
+        con = cls._connect(config)
         names = []
         files: dict[str, list[Path]] = {}
         for name in sorted(meta.get("tables", []), key=lambda t: list(TABLES).index(t) if t in TABLES else len(TABLES)):
@@ -172,7 +166,7 @@ class Warehouse:
         """A warehouse over a bucketed validated copy
         (:class:`~analysis.data.partitions.PartitionedDataset`): one view per table over its
         bucket files."""
-        con = cls._connect()
+        con = cls._connect(pds.config)
         names, files = [], {}
         for name in sorted(pds.tables, key=lambda t: list(TABLES).index(t) if t in TABLES else len(TABLES)):
             parts = pds.table_files(name)

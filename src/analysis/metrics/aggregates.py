@@ -32,7 +32,8 @@ __all__ = [
     "status_sql",
     "status_at",
     "lost_clients",
-    "email_kpis",
+    "EMAIL_COUNTS",
+    "email_counts",
     "customer_kpis",
     "base_summary",
     "customer_status",
@@ -44,19 +45,13 @@ __all__ = [
     "month_transitions",
 ]
 
-_COUNTS: dict[str, str] = {
+#: Count columns behind the email rates: output name -> email event (one (customer, campaign)
+#: pair counts once per kind). The rates built on them are defined once, in
+#: :func:`analysis.metrics.kpis.email_kpis_from_counts`, for every engine.
+EMAIL_COUNTS: dict[str, str] = {
     "sent": "sent", "delivered": "delivered", "openers": "open", "clickers": "click", "repliers": "reply",
     "hard_bounces": "bounce_hard", "soft_bounces": "bounce_soft", "unsubscribes": "unsubscribe",
     "complaints": "spam_complaint",
-}
-_EMAIL_KPIS = ("deliverability", "hard_bounce_rate", "soft_bounce_rate", "open_rate", "click_rate", "ctor",
-               "response_rate", "unsubscribe_rate", "complaint_rate")
-_RATIOS: dict[str, tuple[str, str]] = {
-    "deliverability": ("delivered", "sent"), "hard_bounce_rate": ("hard_bounces", "sent"),
-    "soft_bounce_rate": ("soft_bounces", "sent"), "open_rate": ("openers", "delivered"),
-    "click_rate": ("clickers", "delivered"), "ctor": ("clickers", "openers"),
-    "response_rate": ("repliers", "delivered"), "unsubscribe_rate": ("unsubscribes", "sent"),
-    "complaint_rate": ("complaints", "delivered"),
 }
 _CUSTOMER_KPIS = ("customers", "active_customers", "new_customers", "lost_customers", "churn_rate", "revenue")
 UNSEGMENTED = "(none)"
@@ -350,16 +345,26 @@ def _segment_join(wh: Warehouse, segment: str | pd.DataFrame | None, by: str,
                 f"FROM p LEFT JOIN customers cu ON cu.customer_id = p.customer_id")
 
 
-def email_kpis(wh: Warehouse, as_of: str | pd.Timestamp, by: str = "month", segment: str | None = None,
-               open_correction: bool = False, thresholds: KpiThresholds | None = None) -> pd.DataFrame:
-    """:func:`analysis.metrics.kpis.email_kpis` in SQL: same arguments (``segment`` a column of
-    ``customers`` or None), same frame. Every count is a ``GROUP BY`` over the email events;
-    the last open or click before each reference date is an ``ASOF JOIN``.
+def email_counts(wh: Warehouse, as_of: str | pd.Timestamp, by: str = "month", segment: str | None = None,
+                 open_correction: bool = False, thresholds: KpiThresholds | None = None
+                 ) -> tuple[pd.DataFrame, list[str], pd.DatetimeIndex | None]:
+    """The additive counts behind :func:`analysis.metrics.kpis.email_kpis`, in SQL: the same
+    arguments (``segment`` a column of ``customers``, ``"email_segment"``, a table, or None)
+    and the same counts as :func:`analysis.metrics.kpis.email_counts`, which
+    :func:`~analysis.metrics.kpis.email_kpis_from_counts` turns into the KPI table. Every count
+    is a ``GROUP BY`` over the email events; the last open or click before each reference
+    date is an ``ASOF JOIN``.
+
+    Returns
+    -------
+    (counts, keys, months) : one row per period (and segment) that has a send, with the
+        ``keys`` as columns, the :data:`EMAIL_COUNTS`, ``contacts`` and ``inactive_<X>`` per
+        inactivity level; the keys; the complete months kept (``by="month"``) or None.
 
     Raises
     ------
     ConfigError
-        On an unknown ``by``, a segment that is not a customer attribute, or ``email_segment``.
+        On an unknown ``by``, or a segment that is not a customer attribute.
     DataError
         If ``open_correction`` is on and the events carry no time of day.
     """
@@ -370,25 +375,26 @@ def email_kpis(wh: Warehouse, as_of: str | pd.Timestamp, by: str = "month", segm
     levels = wh.config.thresholds.levels()
     seg = _segment_join(wh, segment, by, cut)
     months = complete_months(wh, cut) if by == "month" else None
+    keys = ["month"] if by == "month" else ["campaign_id", "campaign_time"]
+    gkeys = [*keys, "segment"] if seg else keys
     if not wh.has("email_events"):
-        return _empty_email(by, seg is not None, levels, months)
+        return _no_email(gkeys, levels), gkeys, months
     ev = _email_events_sql(wh, cut, open_correction, th.machine_open_seconds)
-    flags = ",\n".join(f"bool_or(event = '{e}') AS {n}" for n, e in _COUNTS.items())
+    flags = ",\n".join(f"bool_or(event = '{e}') AS {n}" for n, e in EMAIL_COUNTS.items())
     seg_ctes, seg_select = seg if seg else ("", "SELECT * FROM p")
     if by == "month":
         mlist = _register(wh, "_kpi_months", pd.DataFrame({"month": months}))
-        keys, period = ["month"], ("date_trunc('month', camp.campaign_time) AS month, "
-                                   "date_trunc('month', camp.campaign_time) + INTERVAL 1 MONTH AS ref")
+        period = ("date_trunc('month', camp.campaign_time) AS month, "
+                  "date_trunc('month', camp.campaign_time) + INTERVAL 1 MONTH AS ref")
         keep = f"WHERE date_trunc('month', camp.campaign_time) IN (SELECT CAST(month AS TIMESTAMP) FROM {mlist})"
     else:
-        keys, period = ["campaign_id", "campaign_time"], "camp.campaign_time, camp.campaign_time AS ref"
+        period = "camp.campaign_time, camp.campaign_time AS ref"
         keep = ""
-    gkeys = [*keys, "segment"] if seg else keys
     gk = ", ".join(gkeys)
     level_cols = ",\n".join(
         f"count(*) FILTER (WHERE f.first_sent <= per.ref - INTERVAL {x} DAY AND "
         f"(e.t IS NULL OR e.t < per.ref - INTERVAL {x} DAY)) AS inactive_{x}" for x in levels)
-    sums = ", ".join(f"CAST(sum(CAST({n} AS INTEGER)) AS BIGINT) AS {n}" for n in _COUNTS)
+    sums = ", ".join(f"CAST(sum(CAST({n} AS INTEGER)) AS BIGINT) AS {n}" for n in EMAIL_COUNTS)
     sql = f"""
         WITH ev AS ({ev}),
         camp AS (
@@ -412,48 +418,25 @@ def email_kpis(wh: Warehouse, as_of: str | pd.Timestamp, by: str = "month", segm
         SELECT counts.*, inact.* EXCLUDE ({gk})
         FROM counts LEFT JOIN inact USING ({gk})"""
     out = wh.query(sql)
-    fill = [*_COUNTS, "contacts", *[f"inactive_{x}" for x in levels]]
     if by == "month":
         out["month"] = out["month"].astype("datetime64[ns]")
-        grid = pd.DataFrame({"month": months})
-        if seg:
-            segs = pd.DataFrame({"segment": pd.array(sorted(out["segment"].unique()), dtype="string")})
-            grid = grid.merge(segs, how="cross")
-            out["segment"] = out["segment"].astype("string")
-        out = grid.merge(out, on=gkeys, how="left")
     else:
         out["campaign_id"] = out["campaign_id"].astype("string")
         out["campaign_time"] = out["campaign_time"].astype("datetime64[ns]")
-        if seg:
-            out["segment"] = out["segment"].astype("string")
+    if seg:
+        out["segment"] = out["segment"].astype("string")
+    fill = [*EMAIL_COUNTS, "contacts", *[f"inactive_{x}" for x in levels]]
     out[fill] = out[fill].fillna(0).astype("int64")
-    for kpi, (num, den) in _RATIOS.items():
-        d = out[den].astype("float64")
-        out[kpi] = out[num].astype("float64") / d.where(d > 0)
-    for x in levels:
-        c = out["contacts"].astype("float64")
-        out[f"inactivity_rate_{x}"] = out[f"inactive_{x}"].astype("float64") / c.where(c > 0)
-    rates = [*_EMAIL_KPIS, *[f"inactivity_rate_{x}" for x in levels]]
-    cols = [*gkeys, *_COUNTS, "contacts", *[f"inactive_{x}" for x in levels], *rates]
-    return out[cols].sort_values(gkeys, kind="stable").reset_index(drop=True)
+    return out[[*gkeys, *fill]], gkeys, months
 
 
-def _empty_email(by: str, segmented: bool, levels: tuple[int, ...],
-                 months: pd.DatetimeIndex | None) -> pd.DataFrame:
-    """No email event: every complete month with zero counts (unsegmented by month), else no row."""
-    keys = {"month": "datetime64[ns]"} if by == "month" else {"campaign_id": "string",
-                                                              "campaign_time": "datetime64[ns]"}
-    if segmented:
-        keys["segment"] = "string"
-    ints = [*_COUNTS, "contacts", *[f"inactive_{x}" for x in levels]]
-    rates = [*_EMAIL_KPIS, *[f"inactivity_rate_{x}" for x in levels]]
-    n = len(months) if by == "month" and not segmented else 0
-    out = pd.DataFrame({**{k: pd.Series(dtype=d) for k, d in keys.items()},
-                        **{c: pd.Series(np.zeros(n, dtype="int64")) for c in ints},
-                        **{c: pd.Series(np.full(n, np.nan)) for c in rates}})
-    if n:
-        out["month"] = pd.Series(months.to_numpy(), dtype="datetime64[ns]")
-    return out
+def _no_email(keys: list[str], levels: tuple[int, ...]) -> pd.DataFrame:
+    """The counts of :func:`email_counts` without an email table: no row, typed columns."""
+    types = {"month": "datetime64[ns]", "campaign_id": "string", "campaign_time": "datetime64[ns]",
+             "segment": "string"}
+    ints = [*EMAIL_COUNTS, "contacts", *[f"inactive_{x}" for x in levels]]
+    return pd.DataFrame({**{k: pd.Series(dtype=types[k]) for k in keys},
+                         **{c: pd.Series(dtype="int64") for c in ints}})
 
 
 # ----------------------------------------------------------------------------- customer KPIs

@@ -257,7 +257,7 @@ def campaign_customers(ds: Dataset, as_of) -> pd.DataFrame:
 
 def window_outcomes(ds: Dataset, cc: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
     """Outcomes of each (campaign, customer) in its window and in the window before (DuckDB range joins)."""
-    import duckdb
+    from analysis.data.duckdb_settings import connect
 
     frames = {}
     kinds = tuple(ds.config.significant_interactions)
@@ -290,7 +290,7 @@ def window_outcomes(ds: Dataset, cc: pd.DataFrame, cut: pd.Timestamp) -> pd.Data
     keys["before"] = keys["start"] - pd.to_timedelta(keys["window_days"], unit="D")
     keys["row"] = np.arange(len(keys))
     out = pd.DataFrame({"row": keys["row"]})
-    con = duckdb.connect()
+    con = connect(getattr(ds.config, "engine", None))  # engine.memory_limit and engine.threads
     con.register("k", keys[["row", "customer_id", "campaign_id", "start", "end", "before"]])
     for name, frame in frames.items():
         con.register(name, frame)
@@ -559,14 +559,14 @@ def covariates_at(ds: Dataset, rows: pd.DataFrame) -> pd.DataFrame:
 
     Returns a frame aligned with ``rows`` (same order) with :data:`BALANCE_COVARIATES`.
     """
-    import duckdb
+    from analysis.data.duckdb_settings import connect
 
     k = rows[["customer_id", "action_date"]].reset_index(drop=True).copy()
     k["start"] = k["action_date"].dt.normalize()
     k["row"] = np.arange(len(k))
     signup = ds.customers.set_index("customer_id")["signup_date"]
     k["signup"] = k["customer_id"].map(signup)
-    con = duckdb.connect()
+    con = connect(getattr(ds.config, "engine", None))  # engine.memory_limit and engine.threads
     con.register("k", k[["row", "customer_id", "start"]])
     inter = ds.interactions()[["customer_id", "time"]]
     con.register("inter", inter)

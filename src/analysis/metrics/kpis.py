@@ -104,6 +104,10 @@ __all__ = [
     "MonthlyReview",
     "report_month",
     "complete_months",
+    "EMAIL_COUNTS",
+    "email_events_before",
+    "drop_machine_opens",
+    "segment_frame",
     "email_pairs",
     "email_kpis",
     "email_counts",
@@ -154,18 +158,9 @@ CUSTOMER_KPIS: tuple[str, ...] = (
     "revenue",
 )
 
-#: Count columns behind the email rates: output name -> email event.
-_COUNTS: dict[str, str] = {
-    "sent": "sent",
-    "delivered": "delivered",
-    "openers": "open",
-    "clickers": "click",
-    "repliers": "reply",
-    "hard_bounces": "bounce_hard",
-    "soft_bounces": "bounce_soft",
-    "unsubscribes": "unsubscribe",
-    "complaints": "spam_complaint",
-}
+#: Count columns behind the email rates: output name -> email event (defined with the SQL
+#: counts, which this module's rates also finish).
+EMAIL_COUNTS = aggregates.EMAIL_COUNTS
 
 #: kpi -> (numerator count, denominator count)
 _RATIOS: dict[str, tuple[str, str]] = {
@@ -235,20 +230,20 @@ def email_pairs(ds: Dataset, as_of: str | pd.Timestamp, open_correction: bool = 
         If ``open_correction`` is on and the events carry no time of day.
     """
     th = thresholds or ds.config.kpi_thresholds
-    ev = _events_before(ds, as_of)
-    cols = ["campaign_id", "customer_id", "campaign_time", "month", *_COUNTS, "machine_open"]
+    ev = email_events_before(ds, as_of)
+    cols = ["campaign_id", "customer_id", "campaign_time", "month", *EMAIL_COUNTS, "machine_open"]
     if ev.empty:
         return _empty_pairs(cols)
     if open_correction:
-        ev = _drop_machine_opens(ev, th.machine_open_seconds)
+        ev = drop_machine_opens(ev, th.machine_open_seconds)
     keys = ["campaign_id", "customer_id"]
     flags = (ev.assign(one=1)
              .pivot_table(index=keys, columns="event", values="one", aggfunc="sum", observed=True)
-             .reindex(columns=list(dict.fromkeys(_COUNTS.values())))
+             .reindex(columns=list(dict.fromkeys(EMAIL_COUNTS.values())))
              .fillna(0)
              .gt(0))
     flags.columns = flags.columns.astype(str)
-    pairs = pd.DataFrame({name: flags[event].to_numpy() for name, event in _COUNTS.items()},
+    pairs = pd.DataFrame({name: flags[event].to_numpy() for name, event in EMAIL_COUNTS.items()},
                          index=flags.index).reset_index()
     machine = ev.attrs.get("machine_pairs")
     if machine is not None and not machine.empty:
@@ -275,7 +270,9 @@ def _empty_pairs(cols: list[str]) -> pd.DataFrame:
     return out
 
 
-def _events_before(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
+def email_events_before(ds: Dataset, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """The email events strictly before ``as_of`` (customer_id, campaign_id, event_time,
+    event), typed; an empty typed frame without an email table."""
     cut = check_as_of(as_of)
     if not ds.has("email_events"):
         return pd.DataFrame({"customer_id": pd.Series(dtype="string"),
@@ -295,7 +292,7 @@ def _campaign_times(ev: pd.DataFrame) -> pd.DataFrame:
     return when.rename("campaign_time").reset_index()
 
 
-def _drop_machine_opens(ev: pd.DataFrame, seconds: float) -> pd.DataFrame:
+def drop_machine_opens(ev: pd.DataFrame, seconds: float) -> pd.DataFrame:
     """``ev`` without machine opens; ``attrs['machine_pairs']`` lists pairs left with no open."""
     times = ev["event_time"]
     if not (times - times.dt.normalize()).dt.total_seconds().gt(0).any():
@@ -332,8 +329,10 @@ def _ratios(counts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _segment_frame(ds: Dataset, segment: str | pd.DataFrame | None, dates: pd.DatetimeIndex) -> pd.DataFrame | None:
-    """(as_of?, customer_id, segment) for the segment asked for, or None."""
+def segment_frame(ds: Dataset, segment: str | pd.DataFrame | None, dates: pd.DatetimeIndex) -> pd.DataFrame | None:
+    """(as_of?, customer_id, segment) for the segment asked for, or None: a customer
+    attribute (refused if personal or unknown, ConfigError), ``"email_segment"`` at each of
+    ``dates``, or a table given by the caller (checked)."""
     if segment is None:
         return None
     if isinstance(segment, pd.DataFrame):
@@ -406,10 +405,11 @@ def email_kpis(ds: Dataset, as_of: str | pd.Timestamp, by: str = "month",
     """
     if by not in ("month", "campaign"):
         raise ConfigError(f"by is '{by}'; expected 'month' or 'campaign'.")
-    if isinstance(ds, Warehouse):  # the same table by DuckDB SQL over the validated copy
-        return aggregates.email_kpis(ds, as_of, by, segment, open_correction, thresholds)
-    cut = check_as_of(as_of)
     levels = ds.config.thresholds.levels()
+    if isinstance(ds, Warehouse):  # the same counts by DuckDB SQL over the validated copy
+        counts, keys, months = aggregates.email_counts(ds, as_of, by, segment, open_correction, thresholds)
+        return email_kpis_from_counts(counts, keys, months, levels)
+    cut = check_as_of(as_of)
     pairs = email_pairs(ds, cut, open_correction, thresholds)
     months = complete_months(ds, cut) if by == "month" else None
     counts, keys, _ = email_counts(ds, cut, pairs, by, segment, months, open_correction, thresholds)
@@ -428,14 +428,14 @@ def email_kpis_from_counts(counts: pd.DataFrame, keys: list[str], months: pd.Dat
             segs = pd.DataFrame({"segment": pd.array(sorted(out["segment"].unique()), dtype="string")})
             grid = grid.merge(segs, how="cross")
         out = grid.merge(out, on=keys, how="left")
-        fill = [*_COUNTS, "contacts", *[f"inactive_{x}" for x in levels]]
+        fill = [*EMAIL_COUNTS, "contacts", *[f"inactive_{x}" for x in levels]]
         out[fill] = out[fill].fillna(0).astype("int64")
     out = _ratios(out)
     for x in levels:
         c = out["contacts"].astype("float64")
         out[f"inactivity_rate_{x}"] = out[f"inactive_{x}"].astype("float64") / c.where(c > 0)
     rates = [*EMAIL_KPIS, *[f"inactivity_rate_{x}" for x in levels]]
-    cols = [*keys, *_COUNTS, "contacts", *[f"inactive_{x}" for x in levels], *rates]
+    cols = [*keys, *EMAIL_COUNTS, "contacts", *[f"inactive_{x}" for x in levels], *rates]
     return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
 
 
@@ -460,11 +460,11 @@ def email_counts(ds: Dataset, cut: pd.Timestamp, pairs: pd.DataFrame, by: str, s
         pairs = pairs.loc[pairs["month"].isin(months)]
         pairs = pairs.assign(ref=pairs["month"] + pd.offsets.MonthBegin(1))
         keys = ["month"]
-        pairs = _attach_segment(pairs, _segment_frame(ds, segment, months), "month")
+        pairs = _attach_segment(pairs, segment_frame(ds, segment, months), "month")
     else:
         pairs = pairs.assign(ref=pairs["campaign_time"])
         keys = ["campaign_id", "campaign_time"]
-        seg = _segment_frame(ds, segment, pd.DatetimeIndex(pairs["campaign_time"].dt.normalize().unique()))
+        seg = segment_frame(ds, segment, pd.DatetimeIndex(pairs["campaign_time"].dt.normalize().unique()))
         if seg is not None and "as_of" in seg.columns:
             pairs = pairs.assign(send_day=pairs["campaign_time"].dt.normalize())
             pairs = _attach_segment(pairs, seg, "send_day").drop(columns="send_day")
@@ -472,7 +472,7 @@ def email_counts(ds: Dataset, cut: pd.Timestamp, pairs: pd.DataFrame, by: str, s
             pairs = _attach_segment(pairs, seg, "campaign_time")
     if segment is not None:
         keys = [*keys, "segment"]
-    counts = pairs.groupby(keys, observed=True, sort=True)[list(_COUNTS)].sum().astype("int64")
+    counts = pairs.groupby(keys, observed=True, sort=True)[list(EMAIL_COUNTS)].sum().astype("int64")
     contacts = _inactivity(ds, cut, pairs, keys, levels, open_correction, thresholds)
     return counts.join(contacts, how="left").reset_index(), keys, pairs
 
@@ -484,9 +484,9 @@ def _inactivity(ds: Dataset, cut: pd.Timestamp, pairs: pd.DataFrame, keys: list[
     sent = pairs.loc[pairs["sent"], [*keys, "customer_id", "ref"]]
     # one reference date per (group, customer): the group's (month end or campaign time)
     per = sent.groupby([*keys, "customer_id"], observed=True)["ref"].min().reset_index()
-    ev = _events_before(ds, cut)
+    ev = email_events_before(ds, cut)
     if open_correction and not ev.empty:
-        ev = _drop_machine_opens(ev, (thresholds or ds.config.kpi_thresholds).machine_open_seconds)
+        ev = drop_machine_opens(ev, (thresholds or ds.config.kpi_thresholds).machine_open_seconds)
     eng = ev.loc[ev["event"].isin(["open", "click"]), ["customer_id", "event_time"]]
     eng = eng.rename(columns={"event_time": "last_engagement"}).sort_values("last_engagement", kind="stable")
     first = (ev.loc[ev["event"] == "sent"].groupby("customer_id", observed=True)["event_time"].min()

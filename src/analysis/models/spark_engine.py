@@ -699,17 +699,17 @@ def _only(source: SparkSource, tables: tuple[str, ...]) -> SparkSource:
 def _email_firsts(part: Dataset, args) -> dict[str, Any] | None:
     """One bucket's first event and first ``sent`` event per campaign before ``as_of`` (machine
     opens dropped when asked), and whether its events carry a time of day."""
-    from analysis.metrics.kpis import _drop_machine_opens, _events_before
+    from analysis.metrics.kpis import drop_machine_opens, email_events_before
 
     cut, open_correction, seconds = args
-    ev = _events_before(part, cut)
+    ev = email_events_before(part, cut)
     if ev.empty:
         return None
     times = ev["event_time"]
     timed = bool((times - times.dt.normalize()).dt.total_seconds().gt(0).any())
     if open_correction:
         try:
-            ev = _drop_machine_opens(ev, seconds)
+            ev = drop_machine_opens(ev, seconds)
         except DataError as exc:  # dates only in this bucket: the driver decides for the base
             return {"timed": False, "error": str(exc), "firsts": None}
     g = ev.groupby("campaign_id", observed=True)["event_time"]
@@ -798,7 +798,7 @@ def email_kpis_spark(spark: SparkSession, source: SparkSource, as_of, by: str = 
     times broadcast, each bucket gives, per period (and segment), its counts of (campaign,
     customer) pairs (distinct pairs: a customer's pairs are all in their bucket), its contacts
     and its inactive contacts at each level: numbers over disjoint sets of customers, added on
-    the driver; the rates are taken after the sums (:func:`analysis.metrics.kpis._ratios`).
+    the driver; the rates are taken after the sums (:func:`analysis.metrics.kpis.email_kpis_from_counts`).
 
     Parameters
     ----------
@@ -816,10 +816,10 @@ def email_kpis_spark(spark: SparkSession, source: SparkSource, as_of, by: str = 
         some buckets' events have times and others dates only).
     """
     from analysis.metrics.kpis import (
-        _COUNTS,
-        _segment_frame,
+        EMAIL_COUNTS,
         complete_months,
         email_kpis_from_counts,
+        segment_frame,
     )
     from analysis.metrics.lifecycle import check_as_of
 
@@ -835,11 +835,11 @@ def email_kpis_spark(spark: SparkSession, source: SparkSource, as_of, by: str = 
     shell = _shell(pds, pds.customers(columns=["customer_id", "signup_date"]).reindex(columns=columns))
     months = complete_months(shell, cut) if by == "month" else None
     if isinstance(segment, str) and segment != "email_segment":
-        _segment_frame(shell, segment, months)  # the in-memory checks: a usable customer attribute
+        segment_frame(shell, segment, months)  # the in-memory checks: a usable customer attribute
         if segment in pds.base.personal_columns:
             raise ConfigError(f"'{segment}' cannot be used as a segment (personal column: never sent to Spark).")
     elif isinstance(segment, pd.DataFrame):
-        segment = _segment_frame(shell, segment, months)
+        segment = segment_frame(shell, segment, months)
     inactive = [f"inactive_{x}" for x in levels]
     parts = []
     if "email_events" in source.context["dtypes"] and (pds.base.kept_tables is None
@@ -852,14 +852,14 @@ def email_kpis_spark(spark: SparkSession, source: SparkSource, as_of, by: str = 
     if segment is not None:
         keys = [*keys, "segment"]
     if parts:
-        out = pd.concat(parts, ignore_index=True).groupby(keys, sort=True)[[*_COUNTS, "contacts", *inactive]] \
+        out = pd.concat(parts, ignore_index=True).groupby(keys, sort=True)[[*EMAIL_COUNTS, "contacts", *inactive]] \
             .sum(min_count=1).reset_index()
-        out[list(_COUNTS)] = out[list(_COUNTS)].astype("int64")
+        out[list(EMAIL_COUNTS)] = out[list(EMAIL_COUNTS)].astype("int64")
         for c in ["contacts", *inactive]:  # int64, or float64 with NaN for a group without any send (as in memory)
             out[c] = out[c].astype("int64") if out[c].notna().all() else out[c].astype("float64")
     else:
         dtypes = {"month": "datetime64[ns]", "campaign_id": "string", "campaign_time": "datetime64[ns]",
                   "segment": "string"}
         out = pd.DataFrame({**{k: pd.Series(dtype=dtypes[k]) for k in keys},
-                            **{c: pd.Series(dtype="int64") for c in [*_COUNTS, "contacts", *inactive]}})
+                            **{c: pd.Series(dtype="int64") for c in [*EMAIL_COUNTS, "contacts", *inactive]}})
     return email_kpis_from_counts(out, keys, months if by == "month" else None, levels)
