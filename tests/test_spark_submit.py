@@ -159,3 +159,21 @@ def _close_scores(a: pd.DataFrame, b: pd.DataFrame) -> None:
                                        err_msg=col)
         else:
             assert a[col].astype("string").fillna("<NA>").tolist() == b[col].astype("string").fillna("<NA>").tolist(), col
+
+
+def test_session_plan_sets_no_master_on_a_platform_and_never_stops_a_databricks_session(monkeypatch):
+    """The master and the stop of a session the engine builds: run directly, its default master
+    and stopped at the end; under spark-submit, spark-submit's master (none set here) and
+    stopped as before; in a Databricks job, the cluster's master and never stopped (the
+    cluster owns it); a master named in the settings always wins."""
+    from analysis.data.spark import DEFAULT_MASTER, SparkSettings, _session_plan
+
+    for var in ("PYSPARK_GATEWAY_PORT", "SPARK_SUBMIT", "PYSPARK_SUBMIT_ARGS", "DATABRICKS_RUNTIME_VERSION"):
+        monkeypatch.delenv(var, raising=False)
+    assert _session_plan(SparkSettings()) == (DEFAULT_MASTER, True)
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "40123")
+    assert _session_plan(SparkSettings()) == (None, True)
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT")
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "15.4")
+    assert _session_plan(SparkSettings()) == (None, False)
+    assert _session_plan(SparkSettings(master="local[1]")) == ("local[1]", False)

@@ -230,7 +230,9 @@ def spark_session(settings: SparkSettings | None = None) -> Iterator[SparkSessio
     :data:`SPARK_DEFAULTS` below ``settings.conf`` (which wins); logs are at ERROR and there
     are no progress bars. An already running session (a Databricks job) is reused as it is and
     left running. Under ``spark-submit`` the master is spark-submit's (unless ``settings.master``
-    names one) and so are the :data:`SUBMIT_WINS` settings it was given.
+    names one) and so are the :data:`SUBMIT_WINS` settings it was given. In a Databricks job
+    (``DATABRICKS_RUNTIME_VERSION`` set) no master is set and the cluster's session is never
+    stopped, even when this call obtained it (:func:`_session_plan`).
 
     Raises
     ------
@@ -245,7 +247,7 @@ def spark_session(settings: SparkSettings | None = None) -> Iterator[SparkSessio
     if active is not None:
         yield active
         return
-    master = settings.master or (None if _submitted() else DEFAULT_MASTER)
+    master, stop_at_end = _session_plan(settings)
     local = master is not None and master.startswith("local")
     tmp = tempfile.mkdtemp(prefix="churn-radar-spark-")
     log4j = Path(tmp) / "log4j2.properties"
@@ -279,7 +281,8 @@ def spark_session(settings: SparkSettings | None = None) -> Iterator[SparkSessio
     try:
         yield spark
     finally:
-        spark.stop()
+        if stop_at_end:
+            spark.stop()
         for k, v in env_before.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -304,6 +307,19 @@ def _submitted_conf() -> dict[str, str]:
 
     SparkContext._ensure_initialized()  # the gateway to spark-submit's JVM (PYSPARK_GATEWAY_PORT)
     return dict(SparkConf().getAll())
+
+
+def _session_plan(settings: SparkSettings) -> tuple[str | None, bool]:
+    """(the master a new session is built with, whether this call stops it at the end).
+
+    The master is ``settings.master``, else none when a platform runs the driver (spark-submit
+    or a Databricks job: its own master), else :data:`DEFAULT_MASTER`. A Databricks job's
+    session belongs to the cluster (``builder.getOrCreate()`` returns it even when no session
+    was active in this process): it is never stopped here.
+    """
+    databricks = bool(os.environ.get("DATABRICKS_RUNTIME_VERSION"))
+    master = settings.master or (None if _submitted() or databricks else DEFAULT_MASTER)
+    return master, not databricks
 
 
 def _submitted() -> bool:
